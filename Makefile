@@ -1,0 +1,55 @@
+# FrostServer's front door: `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+COMPOSE := docker compose
+TEST_COMPOSE := docker compose -f compose.yaml -f compose.test.yaml
+HTTP_PORT := $(or $(FROST_HTTP_PORT),8080)
+
+.PHONY: help provision build up down logs ps test unit integration demo dev bench clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+provision: ## Install/start what the stack needs here: Docker engine, Compose v2, base image
+	@scripts/provision.sh
+
+build: provision ## Build the three images (with progress)
+	$(COMPOSE) build
+
+up: build ## Build and start the stack, wait until healthy, print the URL
+	$(COMPOSE) up -d --wait
+	@echo
+	@echo "FrostServer is up:  http://localhost:$(HTTP_PORT)/"
+	@for ip in $$(hostname -I 2>/dev/null); do case $$ip in *:*) ;; *) echo "  on your network:  http://$$ip:$(HTTP_PORT)/";; esac; done
+	@echo "Logs: make logs    Stop: make down"
+
+down: ## Stop and remove the stack's containers (keeps images)
+	$(COMPOSE) down --remove-orphans
+
+logs: ## Follow the stack's logs
+	$(COMPOSE) logs -f --tail=100
+
+ps: ## Show the stack's containers and their health
+	$(COMPOSE) ps
+
+$(VENV)/.installed: tests/requirements.txt services/app/requirements.txt
+	@echo "==> creating the test virtualenv in $(VENV)"
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt -r services/app/requirements.txt
+	@touch $@
+
+test: unit integration ## Run every test: unit tests, then the real stack in Docker
+
+unit: $(VENV)/.installed ## Run the unit tests (no Docker)
+	$(PY) -m pytest tests/unit
+
+integration: $(VENV)/.installed build ## Run the integration tests against the real stack
+	TESTCONTAINERS_RYUK_DISABLED=true $(PY) -m pytest tests/integration
+
+clean: ## Remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,186 @@
+"""Sample every sensor once per interval, in exactly one process, into the shared store.
+
+Every Gunicorn worker starts a `SamplerLeader` thread; they race for an exclusive flock on a
+file in the run directory. The winner samples; the others wait on the lock and take over
+within an interval if the winner's process dies (the kernel drops the lock with it). So the
+app has one sampling loop however many workers serve requests, needs no hook in Gunicorn's
+master, and runs unchanged under `flask run`.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Protocol
+
+from .model import Reading, Sensor
+from .store import StoreWriter
+
+log = logging.getLogger(__name__)
+LOCK_FILE = "sampler.lock"
+
+
+class SensorSource(Protocol):
+    def sample(self) -> list[tuple[Sensor, Reading]]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class SamplerStats:
+    """What the leader publishes about its own work (for /metrics and /readyz)."""
+
+    samples: int = 0
+    last_duration: float = 0.0
+    durations_sum: float = 0.0
+    dropped_sensors: int = 0
+    source_errors: dict[str, int] = field(default_factory=dict)
+
+
+def sensor_document(sensor: Sensor) -> dict:
+    """Return the JSON metadata of a sensor, as the API shows it."""
+    return {
+        "id": sensor.id,
+        "chip": sensor.chip,
+        "chip_name": sensor.chip_name,
+        "channel": sensor.channel,
+        "kind": sensor.kind,
+        "unit": sensor.unit,
+        "label": sensor.label,
+        "source": sensor.source,
+        "thresholds": sensor.thresholds,
+    }
+
+
+def render_latest(pairs: list[tuple[Sensor, Reading]], sampled_at: float, interval: float,
+                  frost_threshold: float) -> bytes:
+    """Render the /api/v1/sensors document once per sample, so requests only copy bytes."""
+    sensors = []
+    for sensor, reading in pairs:
+        doc = sensor_document(sensor)
+        doc.update(value=reading.value, status=reading.status, error=reading.error, alarms=list(reading.alarms))
+        sensors.append(doc)
+    body = {"sampled_at": sampled_at, "interval": interval, "frost_threshold": frost_threshold, "sensors": sensors}
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+class Sampler:
+    """Take one sample from every source and write it to the store."""
+
+    def __init__(self, sources: dict[str, SensorSource], writer: StoreWriter, *, interval: float,
+                 frost_threshold: float = 0.0, rules: Callable[[list], list] | None = None,
+                 clock: Callable[[], float] = time.time):
+        self.sources = sources
+        self.writer = writer
+        self.interval = interval
+        self.frost_threshold = frost_threshold
+        self.rules = rules or (lambda pairs: pairs)
+        self.clock = clock
+        self.stats = SamplerStats()
+        self._published_metadata: dict[str, dict] = {}
+
+    def sample_once(self) -> int:
+        """Read all sources once and publish the sample; return its sequence number."""
+        started = time.perf_counter()
+        sampled_at = self.clock()
+        pairs: list[tuple[Sensor, Reading]] = []
+        for name, source in self.sources.items():
+            try:
+                pairs.extend(source.sample())
+            except Exception:  # a source bug must not stop the other sources or the loop
+                log.exception("sensor source %s failed", name)
+                self.stats.source_errors[name] = self.stats.source_errors.get(name, 0) + 1
+        pairs = sorted(self.rules(pairs), key=lambda pair: pair[0].id)
+        self._publish_metadata(pairs)
+        readings = {sensor.id: (reading.value, reading.status) for sensor, reading in pairs}
+        body = render_latest(pairs, sampled_at, self.interval, self.frost_threshold)
+        seq = self.writer.append(sampled_at, readings, body)
+        duration = time.perf_counter() - started
+        self.stats.samples += 1
+        self.stats.last_duration = duration
+        self.stats.durations_sum += duration
+        return seq
+
+    def _publish_metadata(self, pairs: Iterable[tuple[Sensor, Reading]]) -> None:
+        documents = {sensor.id: sensor_document(sensor) for sensor, _ in pairs}
+        # Metadata changes rarely; compare before touching the catalog file.
+        changed = {sid: doc for sid, doc in documents.items() if self._published_metadata.get(sid) != doc}
+        if changed:
+            dropped = self.writer.update_catalog(list(changed.values()))
+            if dropped:
+                self.stats.dropped_sensors = len(dropped)
+                log.error("history has no room for %d sensors (FROST_MAX_SENSORS); first: %s",
+                          len(dropped), dropped[0])
+            self._published_metadata.update(changed)
+
+    def stats_document(self) -> dict:
+        return asdict(self.stats)
+
+    def close(self) -> None:
+        for source in self.sources.values():
+            source.close()
+        self.writer.close()
+
+
+class SamplerLeader(threading.Thread):
+    """Become the one sampling process of the app when the lock is free, and sample until stopped."""
+
+    def __init__(self, run_dir: Path, make_sampler: Callable[[], Sampler], interval: float):
+        super().__init__(name="frost-sampler", daemon=True)
+        self.run_dir = Path(run_dir)
+        self.make_sampler = make_sampler
+        self.interval = interval
+        self.stopping = threading.Event()
+        self.is_leader = False
+
+    def run(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if not self._acquire(fd):
+                return
+            self.is_leader = True
+            log.info("pid %d is the sampler (interval %.3g s)", os.getpid(), self.interval)
+            sampler = self.make_sampler()
+            try:
+                self._loop(sampler)
+            finally:
+                sampler.close()
+        finally:
+            os.close(fd)
+
+    def _acquire(self, fd: int) -> bool:
+        # Poll rather than block, so that stop() is honoured promptly.
+        while not self.stopping.is_set():
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                self.stopping.wait(min(self.interval, 0.5))
+        return False
+
+    def _loop(self, sampler: Sampler) -> None:
+        # Keep to a fixed grid so samples don't drift; skip ticks we were too slow for.
+        next_tick = time.monotonic()
+        while not self.stopping.is_set():
+            try:
+                sampler.sample_once()
+            except Exception:
+                log.exception("sample failed")
+            next_tick += self.interval
+            now = time.monotonic()
+            if next_tick < now:
+                missed = int((now - next_tick) / self.interval) + 1
+                log.warning("sampling is %d interval(s) behind; skipping them", missed)
+                next_tick += missed * self.interval
+            self.stopping.wait(next_tick - now)
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self.stopping.set()
+        if self.is_alive():
+            self.join(timeout)

@@ -1,0 +1,139 @@
+"""Server-Sent Events: one `sample` event per sample, resumable with Last-Event-ID."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+from flask import Blueprint, Response, current_app, request, stream_with_context
+
+from .errors import json_error
+
+bp = Blueprint("stream", __name__)
+RETRY_MS = 3000  # EventSource reconnect advice: quick, but not a hammering loop when the app is down
+
+
+class SampleNotifier:
+    """Wake this worker's streams when the shared store has a new sample.
+
+    One thread per worker polls the store header (a memory read, no syscall) and wakes every
+    waiting stream, so N streams cost one poller rather than N.
+    """
+
+    def __init__(self, store, poll: float = 0.05):
+        self.store = store
+        self.poll = poll
+        self.condition = threading.Condition()
+        self.seq = 0
+        self.streams = 0
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._events: dict[int, bytes] = {}
+
+    def _ensure_running(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="frost-notifier", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            header = self.store.header()
+            seq = header.seq if header else 0
+            if seq != self.seq:
+                with self.condition:
+                    self.seq = seq
+                    self.condition.notify_all()
+            time.sleep(self.poll)
+
+    def wait_for(self, after: int, timeout: float) -> int:
+        """Block until a sample newer than `after` exists, or timeout; return the newest seq."""
+        self._ensure_running()
+        with self.condition:
+            self.condition.wait_for(lambda: self.seq > after, timeout)
+            return self.seq
+
+    def newest(self) -> int:
+        header = self.store.header()
+        return header.seq if header else 0
+
+    def events(self, first: int, last: int) -> list[bytes]:
+        """Return the encoded events for samples first..last (cached: all streams share them)."""
+        missing = [seq for seq in range(first, last + 1) if seq not in self._events]
+        if missing:
+            window = self.store.window(None, missing[0], last)
+            if window is not None:
+                for offset, timestamp in enumerate(window.timestamps):
+                    seq = window.first_seq + offset
+                    self._events[seq] = encode_event(seq, timestamp, window, offset)
+            for seq in [s for s in list(self._events) if s < last - 64]:
+                self._events.pop(seq, None)
+        return [self._events[seq] for seq in range(first, last + 1) if seq in self._events]
+
+
+def encode_event(seq: int, timestamp: float, window, offset: int) -> bytes:
+    """Encode one sample as an SSE `sample` event."""
+    values, status = {}, {}
+    for sid, series in window.values.items():
+        code = window.statuses[sid][offset]
+        if code is None:  # the sensor did not exist at that sample
+            continue
+        values[sid] = series[offset]
+        if code != "ok":
+            status[sid] = code
+    data = json.dumps({"t": timestamp, "values": values, "status": status}, separators=(",", ":"),
+                      ensure_ascii=False)
+    return f"id: {seq}\nevent: sample\ndata: {data}\n\n".encode()
+
+
+def _last_event_id() -> int | None:
+    raw = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    if raw is None:
+        return None
+    try:
+        return max(int(raw), 0)
+    except ValueError:
+        return None  # a foreign or garbled id: start live, as a new client would
+
+
+@bp.get("/api/v1/stream")
+def stream():
+    """Stream samples as Server-Sent Events; replay missed ones for a resuming client."""
+    notifier: SampleNotifier = current_app.extensions["frost.notifier"]
+    settings = current_app.extensions["frost.settings"]
+    with notifier._lock:
+        if notifier.streams >= settings.max_streams:
+            response = json_error(503, "too many open streams on this worker; retry later")
+            response.headers["Retry-After"] = "5"
+            return response
+        notifier.streams += 1
+    heartbeat = settings.stream_heartbeat
+    resume_from = _last_event_id()
+
+    def generate():
+        try:
+            yield f"retry: {RETRY_MS}\n\n".encode()
+            newest = notifier.newest()
+            if resume_from is not None and resume_from < newest:
+                for event in notifier.events(resume_from + 1, newest):
+                    yield event
+            elif newest:
+                yield from notifier.events(newest, newest)
+            sent, quiet_since = newest, time.monotonic()
+            while True:
+                newest = notifier.wait_for(sent, timeout=heartbeat)
+                if newest > sent:
+                    yield b"".join(notifier.events(sent + 1, newest))
+                    sent, quiet_since = newest, time.monotonic()
+                elif time.monotonic() - quiet_since >= heartbeat:
+                    # A comment keeps nginx and other proxies from timing the stream out.
+                    yield b": heartbeat\n\n"
+                    quiet_since = time.monotonic()
+        finally:
+            with notifier._lock:
+                notifier.streams -= 1
+
+    response = Response(stream_with_context(generate()), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return response

@@ -1,0 +1,43 @@
+"""Gunicorn settings for FrostServer (https://gunicorn.org/reference/settings/)."""
+import os
+
+# --- Where to listen ---------------------------------------------------------------------------
+# A Unix socket in a volume shared with nginx: no port to publish or firewall, no DNS lookup
+# that goes stale when the app container restarts with another address, and no TCP overhead.
+bind = [
+    os.environ.get("FROST_BIND", "unix:/run/frostserver-socket/app.sock"),
+    # Loopback inside the container only: the Docker HEALTHCHECK's way in (bash /dev/tcp).
+    "127.0.0.1:8081",
+]
+umask = 0o007  # the socket is rw for the frost group, which nginx's user is in
+backlog = 256
+
+# --- Workers -----------------------------------------------------------------------------------
+# gthread: each worker handles many connections with threads, so long-lived SSE streams don't
+# tie up a process (sync workers would need one process per open dashboard). Two processes use
+# both cores of a small device; the threads bound how many requests and streams run at once.
+# The app caps streams per worker below `threads` (FROST_MAX_STREAMS) so ordinary API requests
+# always find a free thread. See "Why gthread" in README.md.
+worker_class = "gthread"
+workers = int(os.environ.get("FROST_WORKERS", "2"))
+threads = int(os.environ.get("FROST_THREADS", "64"))
+# Requests are served from memory, so a request taking this long is a hung worker.
+timeout = 30
+# SSE streams never finish by themselves: on shutdown, give requests this long, then close.
+graceful_timeout = 3
+keepalive = 75  # longer than nginx's upstream keepalive_timeout (60 s), so nginx closes first
+# No max_requests recycling: with gthread it has caused 502s (gunicorn #3038), and we don't leak.
+
+# --- Process -----------------------------------------------------------------------------------
+proc_name = "frostserver"
+# Heartbeat files on tmpfs: the root filesystem is read-only and /tmp may be a disk.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# Gunicorn >= 25 opens a control socket under $HOME by default; a non-root container user can't.
+control_socket_disable = True
+
+# --- Logging -----------------------------------------------------------------------------------
+accesslog = "-" if os.environ.get("FROST_ACCESS_LOG", "0") in ("1", "true", "yes") else None
+errorlog = "-"
+loglevel = os.environ.get("FROST_LOG_LEVEL", "info")
+
+wsgi_app = "frostserver.wsgi:app"

@@ -1,0 +1,97 @@
+"""Bring the real stack up once per session: compose.yaml + compose.test.yaml over a fake sysfs."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from fakesysfs import FakeSysfs
+from stackchips import build_test_tree
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE_FILES = ["compose.yaml", "compose.test.yaml"]
+
+
+@dataclass
+class Stack:
+    """The running test stack and the fake hardware under it."""
+
+    compose: object
+    project: str
+    base_url: str
+    tree: FakeSysfs
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def compose_cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Run `docker compose` on this stack (stop/start a service, read logs)."""
+        files = [arg for name in COMPOSE_FILES for arg in ("-f", name)]
+        return subprocess.run(["docker", "compose", "-p", self.project, *files, *args], cwd=REPO,
+                              capture_output=True, text=True, check=check, timeout=120)
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):
+    """Poll `predicate` until it returns a truthy value; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (requests.RequestException, ValueError, KeyError) as error:
+            last_error = error
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout} s waiting for {what} (last error: {last_error})")
+
+
+def sensors_by_id(stack: Stack, path: str = "/api/v1/sensors") -> dict[str, dict]:
+    response = requests.get(stack.url(path), timeout=5)
+    response.raise_for_status()
+    return {s["id"]: s for s in response.json()["sensors"]}
+
+
+@pytest.fixture(scope="session")
+def stack():
+    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # its image cannot be pulled here
+    from testcontainers.compose import DockerCompose
+
+    tree_dir = Path(tempfile.mkdtemp(prefix="frost-sysfs-"))
+    tree_dir.chmod(0o755)  # the app runs as an unprivileged user in the container
+    tree = FakeSysfs(tree_dir)
+    build_test_tree(tree)
+    project = f"frosttest{os.getpid()}"
+    os.environ["COMPOSE_PROJECT_NAME"] = project
+    os.environ["FROST_TEST_SYSFS"] = str(tree_dir)
+    compose = DockerCompose(REPO, compose_file_name=COMPOSE_FILES, build=True, wait=True)
+    try:
+        compose.start()
+        port = compose.get_service_port("nginx", 8080)
+        running = Stack(compose, project, f"http://127.0.0.1:{port}", tree)
+        # `up --wait` saw the healthchecks pass; the first sample must also be through nginx.
+        wait_until(lambda: sensors_by_id(running), 30, what="the first sample through nginx")
+        yield running
+    except BaseException:
+        _print_logs(compose)
+        raise
+    finally:
+        try:
+            compose.stop()  # down --volumes: tests leave nothing behind (no Ryuk here)
+        finally:
+            shutil.rmtree(tree_dir, ignore_errors=True)
+
+
+def _print_logs(compose) -> None:
+    try:
+        out, err = compose.get_logs()
+        print("---- stack logs ----\n", out[-20000:], err[-5000:])
+    except Exception as error:  # the stack may not exist at all
+        print(f"(no stack logs: {error})")

@@ -1,0 +1,81 @@
+"""The whole stack end to end, through the published nginx port only."""
+import re
+
+import pytest
+import requests
+
+from conftest import sensors_by_id, wait_until
+
+PACKAGE = "coretemp-isa-0000/temp1"
+
+
+def test_index_is_the_built_dashboard_served_by_nginx_and_never_cached(stack):
+    response = requests.get(stack.url("/"), timeout=5)
+    assert response.status_code == 200
+    assert response.headers["Server"] == "nginx"  # no version: server_tokens off
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert '<div id="app"' in response.text or "<main" in response.text
+
+
+def test_hashed_assets_are_cached_for_a_year(stack):
+    index = requests.get(stack.url("/"), timeout=5).text
+    assets = re.findall(r'(?:src|href)="(/assets/[^"]+-[A-Za-z0-9_-]{8,}\.(?:js|css))"', index)
+    assert assets, "index.html references no hashed asset"
+    for asset in assets:
+        response = requests.get(stack.url(asset), timeout=5)
+        assert response.status_code == 200, asset
+        assert "max-age=31536000" in response.headers["Cache-Control"]
+        assert "immutable" in response.headers["Cache-Control"]
+
+
+def test_sensors_come_from_the_fake_tree_through_nginx(stack):
+    sensors = sensors_by_id(stack)
+    package = sensors[PACKAGE]
+    assert (package["chip"], package["label"], package["unit"]) == ("coretemp-isa-0000", "Package id 0", "°C")
+    assert package["value"] == pytest.approx(stack.tree_values[PACKAGE])
+
+
+def test_sensor_reading_answers_the_same_data(stack):
+    assert sensors_by_id(stack, "/sensor_reading").keys() == sensors_by_id(stack).keys()
+
+
+def test_a_changed_value_in_the_tree_shows_through_nginx(stack):
+    stack.set_temperature(PACKAGE, 51.5)
+    wait_until(lambda: sensors_by_id(stack)[PACKAGE]["value"] == 51.5, 10, what="the new value")
+    wait_until(lambda: sensors_by_id(stack, "/sensor_reading")[PACKAGE]["value"] == 51.5, 10,
+               what="the new value at /sensor_reading")
+
+
+def test_unknown_api_path_is_the_apps_json_404(stack):
+    response = requests.get(stack.url("/api/v1/no-such-thing"), timeout=5)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert response.json()["message"] == "Nothing at /api/v1/no-such-thing"
+
+
+def test_unknown_static_path_is_nginx_own_404(stack):
+    response = requests.get(stack.url("/no-such-page.html"), timeout=5)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "<center>nginx</center>" in response.text
+
+
+def test_healthz_is_proxied_to_the_app(stack):
+    assert requests.get(stack.url("/healthz"), timeout=5).json() == {"status": "ok"}
+
+
+# Keep this one last in the module: it stops and restarts the app container.
+def test_app_down_means_json_503_for_the_api_while_the_dashboard_still_loads(stack):
+    stack.compose_cli("stop", "app")
+    try:
+        down = requests.get(stack.url("/api/v1/sensors"), timeout=5)
+        assert down.status_code in (502, 503)
+        assert down.headers["Content-Type"].startswith("application/json")
+        assert down.json()["status"] == down.status_code
+        assert requests.get(stack.url("/"), timeout=5).status_code == 200
+    finally:
+        stack.compose_cli("start", "app")
+    wait_until(lambda: requests.get(stack.url("/api/v1/sensors"), timeout=5).status_code == 200, 30,
+               what="the API after the app restarted")
+    wait_until(lambda: PACKAGE in sensors_by_id(stack), 10, what="sensors after the restart")

@@ -1,0 +1,197 @@
+"""The HTTP layer: routes, parameters and the one JSON error shape, over a real shared store."""
+import json
+
+import pytest
+
+from frostserver import create_app
+from frostserver.model import ERROR, OK, Reading, Sensor
+from frostserver.sampler import Sampler
+from frostserver.store import StoreWriter
+
+
+class ListSource:
+    """A sensor source whose readings the test sets directly."""
+
+    def __init__(self):
+        self.pairs = []
+
+    def sample(self):
+        return list(self.pairs)
+
+    def close(self):
+        pass
+
+
+def temperature(chip: str, channel: str, label: str, **thresholds) -> Sensor:
+    return Sensor(id=f"{chip}/{channel}", chip=chip, chip_name=chip.split("-")[0], channel=channel,
+                  kind="temperature", label=label, unit="°C", thresholds=thresholds)
+
+
+PACKAGE = temperature("coretemp-isa-0000", "temp1", "Package id 0", max=80.0, crit=100.0)
+CORE0 = temperature("coretemp-isa-0000", "temp2", "Core 0")
+
+
+@pytest.fixture
+def source():
+    return ListSource()
+
+
+@pytest.fixture
+def app(tmp_path):
+    return create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_seconds": 60},
+                      start_sampler=False)
+
+
+@pytest.fixture
+def sampler(app, source):
+    settings = app.extensions["frost.settings"]
+    clock = iter(range(1000, 100000)).__next__
+    writer = StoreWriter(settings.run_dir, capacity=61, columns=16, interval=1.0)
+    s = Sampler({"hwmon": source}, writer, interval=1.0, clock=lambda: float(clock()))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def test_sensors_before_the_first_sample_is_an_empty_document(client):
+    body = client.get("/api/v1/sensors").get_json()
+    assert body["sensors"] == [] and body["sampled_at"] is None
+
+
+def test_sensors_lists_every_reading_of_the_latest_sample(client, source, sampler):
+    source.pairs = [(PACKAGE, Reading(45.0)), (CORE0, Reading(None, ERROR, "EIO"))]
+    sampler.sample_once()
+    response = client.get("/api/v1/sensors")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    body = response.get_json()
+    assert body["sampled_at"] == 1000.0
+    assert [(s["id"], s["label"], s["value"], s["status"], s["error"]) for s in body["sensors"]] == [
+        ("coretemp-isa-0000/temp1", "Package id 0", 45.0, OK, None),
+        ("coretemp-isa-0000/temp2", "Core 0", None, ERROR, "EIO"),
+    ]
+    assert body["sensors"][0]["thresholds"] == {"max": 80.0, "crit": 100.0}
+    assert body["sensors"][0]["unit"] == "°C"
+
+
+def test_sensor_reading_is_the_original_designs_name_for_the_same_document(client, source, sampler):
+    source.pairs = [(PACKAGE, Reading(45.0))]
+    sampler.sample_once()
+    assert client.get("/sensor_reading").get_json() == client.get("/api/v1/sensors").get_json()
+
+
+def test_one_sensor_by_id_and_an_unknown_id(client, source, sampler):
+    source.pairs = [(PACKAGE, Reading(45.0))]
+    sampler.sample_once()
+    assert client.get("/api/v1/sensors/coretemp-isa-0000/temp1").get_json()["value"] == 45.0
+    missing = client.get("/api/v1/sensors/nope/temp9")
+    assert missing.status_code == 404 and "nope/temp9" in missing.get_json()["message"]
+
+
+def test_history_returns_columnar_series(client, source, sampler):
+    for value in (40.0, 41.0, 42.0):
+        source.pairs = [(PACKAGE, Reading(value)), (CORE0, Reading(value - 10))]
+        sampler.sample_once()
+    body = client.get("/api/v1/history?seconds=60&sensor=coretemp-isa-0000/temp1").get_json()
+    assert body["timestamps"] == [1000.0, 1001.0, 1002.0]
+    assert body["series"] == {"coretemp-isa-0000/temp1": [40.0, 41.0, 42.0]}
+    everything = client.get("/api/v1/history").get_json()
+    assert set(everything["series"]) == {PACKAGE.id, CORE0.id}
+
+
+def test_history_window_is_cut_to_the_seconds_asked_for(client, source, sampler):
+    for value in range(10):
+        source.pairs = [(PACKAGE, Reading(float(value)))]
+        sampler.sample_once()
+    body = client.get("/api/v1/history?seconds=2").get_json()
+    assert body["timestamps"] == [1007.0, 1008.0, 1009.0]
+
+
+@pytest.mark.parametrize("query, parameter", [
+    ("seconds=abc", "seconds"),
+    ("seconds=0", "seconds"),
+    ("seconds=61", "seconds"),
+    ("seconds=1e9", "seconds"),
+    ("sensor=nope/temp1", "sensor"),
+])
+def test_bad_history_parameters_are_a_400_that_names_the_parameter(client, source, sampler, query, parameter):
+    source.pairs = [(PACKAGE, Reading(45.0))]
+    sampler.sample_once()
+    response = client.get(f"/api/v1/history?{query}")
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["parameter"] == parameter and body["message"].startswith(parameter + ":")
+
+
+def test_unknown_api_path_is_a_json_404(client):
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404 and response.get_json()["error"] == "Not Found"
+
+
+def test_wrong_method_is_a_json_405(client):
+    response = client.post("/api/v1/sensors")
+    assert response.status_code == 405 and "GET" in response.headers["Allow"]
+
+
+def test_healthz_is_ok_and_readyz_waits_for_a_sample(app, client, source, sampler):
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 503
+    app.extensions["frost.clock"] = lambda: 1000.5
+    sampler.sample_once()
+    assert client.get("/readyz").get_json()["samples"] == 1
+    app.extensions["frost.clock"] = lambda: 1100.0
+    stale = client.get("/readyz")
+    assert stale.status_code == 503 and "old" in stale.get_json()["message"]
+
+
+def test_openapi_document_is_served(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert document["openapi"].startswith("3.")
+    assert "/api/v1/sensors" in document["paths"]
+
+
+def test_a_bad_setting_refuses_to_run_and_says_why(tmp_path):
+    app = create_app({"run_dir": tmp_path, "read_timeout": 0.0}, start_sampler=False)
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert "FROST_READ_TIMEOUT: must be between" in response.get_json()["message"]
+
+
+def test_settings_come_from_the_environment(monkeypatch):
+    from frostserver.config import SettingsError, load_settings
+
+    settings = load_settings({"FROST_SYSFS_ROOT": "/host/sys", "FROST_READ_TIMEOUT": "0.25"})
+    assert str(settings.sysfs_root) == "/host/sys" and settings.read_timeout == 0.25
+    with pytest.raises(SettingsError, match="FROST_MAX_SENSORS: must be an integer, got 'lots'"):
+        load_settings({"FROST_MAX_SENSORS": "lots"})
+
+
+def test_stream_sends_retry_advice_then_the_latest_sample(client, source, sampler):
+    source.pairs = [(PACKAGE, Reading(45.0))]
+    sampler.sample_once()
+    response = client.get("/api/v1/stream")
+    assert response.mimetype == "text/event-stream" and response.headers["X-Accel-Buffering"] == "no"
+    chunks = response.response
+    assert next(chunks) == b"retry: 3000\n\n"
+    event = next(chunks).decode()
+    lines = dict(line.split(": ", 1) for line in event.strip().split("\n"))
+    assert lines["id"] == "1" and lines["event"] == "sample"
+    assert json.loads(lines["data"]) == {"t": 1000.0, "values": {PACKAGE.id: 45.0}, "status": {}}
+    response.close()
+
+
+def test_stream_resumes_after_last_event_id(client, source, sampler):
+    for value in (40.0, 41.0, 42.0, 43.0):
+        source.pairs = [(PACKAGE, Reading(value)), (CORE0, Reading(None, ERROR, "EIO"))]
+        sampler.sample_once()
+    response = client.get("/api/v1/stream", headers={"Last-Event-ID": "2"})
+    chunks = response.response
+    next(chunks)  # retry advice
+    replayed = [next(chunks).decode() for _ in range(2)]
+    assert [e.split("\n")[0] for e in replayed] == ["id: 3", "id: 4"]
+    data = json.loads(replayed[0].split("data: ")[1])
+    assert data["values"][PACKAGE.id] == 42.0 and data["status"] == {CORE0.id: "error"}
+    response.close()
