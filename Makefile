@@ -24,7 +24,8 @@ up: build ## Build and start the stack, wait until healthy, print the URL
 	$(COMPOSE) up -d --wait
 	@echo
 	@echo "FrostServer is up:  http://localhost:$(HTTP_PORT)/"
-	@for ip in $$(hostname -I 2>/dev/null); do case $$ip in *:*) ;; *) echo "  on your network:  http://$$ip:$(HTTP_PORT)/";; esac; done
+	@ip -o -4 addr show scope global 2>/dev/null | awk '$$2 !~ /^(docker|br-|veth)/ {sub("/.*", "", $$4); print "  on your network:  http://" $$4 ":$(HTTP_PORT)/"}'
+
 	@echo "Logs: make logs    Stop: make down"
 
 down: ## Stop and remove the stack's containers (keeps images)

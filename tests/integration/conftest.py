@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from fakesysfs import FakeSysfs
-from stackchips import build_test_tree
+from chips import FIXTURES
+from fakesysfs import FakeChip, FakeSysfs
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILES = ["compose.yaml", "compose.test.yaml"]
@@ -27,6 +27,7 @@ class Stack:
     project: str
     base_url: str
     tree: FakeSysfs
+    chips: dict[str, list[FakeChip]]
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -67,7 +68,10 @@ def stack():
     tree_dir = Path(tempfile.mkdtemp(prefix="frost-sysfs-"))
     tree_dir.chmod(0o755)  # the app runs as an unprivileged user in the container
     tree = FakeSysfs(tree_dir)
-    build_test_tree(tree)
+    # Every fixture chip the unit tests know (a Pi's thermal zone would clash with acpitz's).
+    chips = {name: add(tree) for name, add in FIXTURES.items() if name != "raspberry_pi"}
+    # One attribute that blocks every read (a FIFO nobody writes), as some drivers do.
+    chips["broken"][0].write("temp11_input", 20000).break_attribute("temp11_input", "fifo")
     project = f"frosttest{os.getpid()}"
     os.environ["COMPOSE_PROJECT_NAME"] = project
     os.environ["FROST_TEST_SYSFS"] = str(tree_dir)
@@ -75,7 +79,7 @@ def stack():
     try:
         compose.start()
         port = compose.get_service_port("nginx", 8080)
-        running = Stack(compose, project, f"http://127.0.0.1:{port}", tree)
+        running = Stack(compose, project, f"http://127.0.0.1:{port}", tree, chips)
         # `up --wait` saw the healthchecks pass; the first sample must also be through nginx.
         wait_until(lambda: sensors_by_id(running), 30, what="the first sample through nginx")
         yield running

@@ -1,7 +1,7 @@
 """The whole stack end to end, through the published nginx port only."""
 import re
 
-import pytest
+
 import requests
 
 from conftest import sensors_by_id, wait_until
@@ -15,7 +15,7 @@ def test_index_is_the_built_dashboard_served_by_nginx_and_never_cached(stack):
     assert response.headers["Server"] == "nginx"  # no version: server_tokens off
     assert response.headers["Content-Type"].startswith("text/html")
     assert response.headers["Cache-Control"] == "no-cache"
-    assert '<div id="app"' in response.text or "<main" in response.text
+    assert "<title>FrostServer sensors</title>" in response.text
 
 
 def test_hashed_assets_are_cached_for_a_year(stack):
@@ -33,7 +33,7 @@ def test_sensors_come_from_the_fake_tree_through_nginx(stack):
     sensors = sensors_by_id(stack)
     package = sensors[PACKAGE]
     assert (package["chip"], package["label"], package["unit"]) == ("coretemp-isa-0000", "Package id 0", "°C")
-    assert package["value"] == pytest.approx(stack.tree_values[PACKAGE])
+    assert package["value"] == 45.0  # temp1_input = 45000 in the tree
 
 
 def test_sensor_reading_answers_the_same_data(stack):
@@ -41,7 +41,7 @@ def test_sensor_reading_answers_the_same_data(stack):
 
 
 def test_a_changed_value_in_the_tree_shows_through_nginx(stack):
-    stack.set_temperature(PACKAGE, 51.5)
+    stack.chips["coretemp"][0].write("temp1_input", 51500)
     wait_until(lambda: sensors_by_id(stack)[PACKAGE]["value"] == 51.5, 10, what="the new value")
     wait_until(lambda: sensors_by_id(stack, "/sensor_reading")[PACKAGE]["value"] == 51.5, 10,
                what="the new value at /sensor_reading")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Mapping
 
 from flask import Flask
@@ -20,6 +21,7 @@ def create_app(test_config: Mapping[str, object] | None = None, *, start_sampler
     from .errors import register_error_handlers
 
     register_error_handlers(app)
+    _tag_responses_with_worker(app)
     try:
         settings = load_settings(overrides=test_config)
         sensor_config = _load_sensor_config(settings)
@@ -45,6 +47,17 @@ def create_app(test_config: Mapping[str, object] | None = None, *, start_sampler
     if start_sampler:
         app.extensions["frost.sampler"] = _start_sampler(settings, sensor_config)
     return app
+
+
+def _tag_responses_with_worker(app: Flask) -> None:
+    # Which Gunicorn worker answered: lets an operator (and the integration tests) see that all
+    # workers serve the same samples.
+    worker = str(os.getpid())
+
+    @app.after_request
+    def tag(response):
+        response.headers["X-Frost-Worker"] = worker
+        return response
 
 
 def _configure_logging(level: str) -> None:

@@ -1,0 +1,109 @@
+"""Apply the configured rules to each sample: keep or drop, relabel, override thresholds.
+
+This runs on every sample over up to ~1024 sensors, and sensor ids are stable, so each id's
+decision is worked out once and memoised in the Rules object; a sample then costs a dict lookup
+per sensor, plus threshold comparisons where an override applies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from .model import ALARM, OK, Reading, Sensor
+from .sensorconfig import HIGH_LIMITS, LOW_LIMITS, Rules, SensorConfig
+
+# More distinct ids than this means ids are churning (hot-plugged devices); start the memo over.
+MEMO_LIMIT = 4096
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the rules do to one sensor: None to drop it, or the sensor to report instead."""
+
+    source: Sensor  # the sensor as the reader reported it when this was decided
+    sensor: Sensor | None
+    limits: tuple[tuple[str, float], ...]  # overridden thresholds, to check readings against
+
+
+def apply_rules(
+    pairs: list[tuple[Sensor, Reading]], config: SensorConfig
+) -> list[tuple[Sensor, Reading]]:
+    """Return the pairs the rules keep, relabelled, with overridden thresholds and their alarms."""
+    rules = config.rules
+    if rules.is_empty:
+        return list(pairs)
+    kept = []
+    for sensor, reading in pairs:
+        decision = decision_for(rules, sensor)
+        if decision.sensor is not None:
+            kept.append((decision.sensor, with_alarms(reading, decision.limits)))
+    return kept
+
+
+def decision_for(rules: Rules, sensor: Sensor) -> Decision:
+    """Return the memoised decision for a sensor, working it out again if the sensor changed."""
+    memo = rules.memo
+    decision = memo.get(sensor.id)
+    if decision is not None and same_sensor(decision.source, sensor):
+        return decision
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    decision = memo[sensor.id] = decide(rules, sensor)
+    return decision
+
+
+def same_sensor(a: Sensor, b: Sensor) -> bool:
+    """Tell whether two sensors carry the same metadata, thresholds included."""
+    # Sensor equality ignores thresholds, but a chip may report new ones.
+    return a is b or (a == b and a.thresholds == b.thresholds)
+
+
+def decide(rules: Rules, sensor: Sensor) -> Decision:
+    """Work out what the rules do to one sensor."""
+    if not is_kept(rules, sensor.id):
+        return Decision(sensor, None, ())
+    limits = overridden_limits(rules, sensor.id)
+    label = rules.relabel.get(sensor.id, sensor.label)
+    if label == sensor.label and not limits:
+        return Decision(sensor, sensor, ())
+    changed = replace(sensor, label=label, thresholds={**sensor.thresholds, **limits})
+    return Decision(sensor, changed, tuple(limits.items()))
+
+
+def is_kept(rules: Rules, sensor_id: str) -> bool:
+    """Tell whether a sensor id passes the include and exclude patterns."""
+    if rules.include and not any(pattern.matches(sensor_id) for pattern in rules.include):
+        return False
+    return not any(pattern.matches(sensor_id) for pattern in rules.exclude)
+
+
+def overridden_limits(rules: Rules, sensor_id: str) -> dict[str, float]:
+    """Merge the threshold overrides matching a sensor id, later tables winning."""
+    limits: dict[str, float] = {}
+    for override in rules.thresholds:
+        if override.pattern.matches(sensor_id):
+            limits.update(override.limits)
+    return limits
+
+
+def with_alarms(reading: Reading, limits: tuple[tuple[str, float], ...]) -> Reading:
+    """Add an alarm for every overridden threshold the reading's value is beyond."""
+    # Only readings with a value can cross anything; fault, disabled and error stay as they are.
+    if not limits or reading.value is None or reading.status not in (OK, ALARM):
+        return reading
+    crossed = tuple(
+        name
+        for name, limit in limits
+        if is_beyond(name, limit, reading.value) and name not in reading.alarms
+    )
+    if not crossed:
+        return reading
+    return replace(reading, status=ALARM, alarms=reading.alarms + crossed)
+
+
+def is_beyond(name: str, limit: float, value: float) -> bool:
+    """Tell whether a value is past a threshold: above a high one, below a low one."""
+    if name in HIGH_LIMITS:
+        return value > limit
+    if name in LOW_LIMITS:
+        return value < limit
+    return False

@@ -1,0 +1,85 @@
+// The FrostServer JSON API, same origin. Every failure becomes an ApiError with the HTTP status
+// (0 when the network itself failed) and the message the server put in its JSON error body.
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+  }
+}
+
+// The app answers errors as JSON; nginx answers 502/503 as JSON too when the app is down.
+// Accept the usual shapes without depending on one.
+function messageOf(body, fallback) {
+  const error = body && body.error;
+  if (typeof error === "string") return error;
+  if (error && typeof error.message === "string") return error.message;
+  if (body && typeof body.message === "string") return body.message;
+  return fallback;
+}
+
+async function getJSON(path, { signal } = {}) {
+  let response;
+  try {
+    response = await fetch(path, {
+      headers: { Accept: "application/json" },
+      cache: "no-store", // live readings: a cached answer is a wrong answer
+      signal,
+    });
+  } catch (err) {
+    if (err.name === "AbortError") throw err;
+    throw new ApiError(0, "network unreachable");
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    // An HTML error page (or nothing) from a proxy: keep the status, drop the body.
+  }
+  if (!response.ok) {
+    throw new ApiError(response.status, messageOf(body, `HTTP ${response.status} ${response.statusText}`.trim()));
+  }
+  if (body == null) throw new ApiError(response.status, "answer is not JSON");
+  return body;
+}
+
+/** Fetch the sensor list with their latest readings. */
+export function fetchSensors(options) {
+  return getJSON("/api/v1/sensors", options);
+}
+
+/** Fetch the sampled history of the last `seconds`, or null when the app has no history endpoint. */
+export async function fetchHistory(seconds, options) {
+  try {
+    return await getJSON(`/api/v1/history?seconds=${Math.round(seconds)}`, options);
+  } catch (err) {
+    if (err.status === 404) return null;
+    throw err;
+  }
+}
+
+export const STREAM_PATH = "/api/v1/stream";
+
+/**
+ * Find out why the stream failed: EventSource hides the HTTP status, so ask once with fetch and
+ * hang up as soon as the headers are in. Resolves to the status, 0 for a network failure.
+ */
+export async function probeStream(timeoutMs = 5000) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    const response = await fetch(STREAM_PATH, {
+      headers: { Accept: "text/event-stream" },
+      cache: "no-store",
+      signal: controller.signal,
+    });
+    return response.status;
+  } catch (err) {
+    // A stream that sends no headers within the timeout exists but is slow: call it alive.
+    return err.name === "AbortError" ? 200 : 0;
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+  }
+}

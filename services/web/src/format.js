@@ -1,0 +1,90 @@
+// Units and number formatting: the one place that turns a sensor value into text.
+// The API already reports every kind in its base unit (see the app's model.UNITS); here we only
+// choose decimals and, for quantities that span many decades, an SI prefix.
+
+export const KIND_TITLES = {
+  temperature: "Temperatures",
+  voltage: "Voltages",
+  current: "Currents",
+  power: "Power",
+  energy: "Energy",
+  humidity: "Humidity",
+  fan: "Fans",
+  pwm: "PWM duty",
+  frequency: "Frequencies",
+  intrusion: "Intrusion",
+  other: "Other",
+};
+
+// Decimals as lm-sensors prints them, give or take: °C to a tenth, fans as whole RPM.
+const DECIMALS = {
+  temperature: 1,
+  voltage: 3,
+  current: 2,
+  humidity: 1,
+  fan: 0,
+  pwm: 0,
+};
+
+// Units whose values range over decades (mW..kW, Hz..GHz, J..MJ) read better with a prefix.
+const PREFIXED_UNITS = new Set(["W", "J", "Hz"]);
+const PREFIXES = [
+  [1e9, "G"],
+  [1e6, "M"],
+  [1e3, "k"],
+  [1, ""],
+  [1e-3, "m"],
+];
+
+export const MISSING = "—";
+
+function prefixFor(unit, magnitude) {
+  if (!PREFIXED_UNITS.has(unit) || !magnitude) return [1, ""];
+  return PREFIXES.find(([factor]) => magnitude >= factor) || PREFIXES[PREFIXES.length - 1];
+}
+
+function withUnit(text, unit) {
+  return unit ? `${text} ${unit}` : text;
+}
+
+/** Format one reading of a sensor ({kind, unit}) with its unit, "—" when there is none. */
+export function formatValue(value, sensor) {
+  if (value == null || Number.isNaN(value)) return MISSING;
+  const { kind, unit } = sensor;
+  const [factor, prefix] = prefixFor(unit, Math.abs(value));
+  const scaled = value / factor;
+  let decimals = DECIMALS[kind];
+  if (decimals == null) decimals = Number.isInteger(value) ? 0 : 3;
+  if (kind === "voltage" && Math.abs(value) >= 10) decimals = 2;
+  // Prefixed values keep three significant digits: 450 mW, 35.2 W, 1.50 GHz.
+  if (PREFIXED_UNITS.has(unit) && scaled) decimals = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(scaled))));
+  return withUnit(scaled.toFixed(decimals), prefix + unit);
+}
+
+/** Format the ticks of one axis with their unit: a shared prefix, just enough decimals for the step. */
+export function formatTicks(ticks, unit) {
+  const magnitude = Math.max(...ticks.map(Math.abs));
+  const [factor, prefix] = prefixFor(unit, magnitude);
+  const step = ticks.length > 1 ? Math.abs(ticks[1] - ticks[0]) / factor : 1;
+  const decimals = Math.min(6, Math.max(0, -Math.floor(Math.log10(step || 1) + 1e-9)));
+  return ticks.map((t) => withUnit((t / factor).toFixed(decimals), prefix + unit));
+}
+
+/** Format a unix time in seconds as local wall-clock time, to the second. */
+export function formatTime(seconds) {
+  if (seconds == null) return MISSING;
+  return new Date(seconds * 1000).toLocaleTimeString([], { hour12: false });
+}
+
+/** Format time-axis ticks as 24-hour wall-clock time, with seconds only when ticks need them. */
+export function formatTimeTicks(ticks) {
+  const seconds = ticks.some((t) => Math.round(t) % 60 !== 0);
+  const options = { hour: "2-digit", minute: "2-digit", hour12: false };
+  if (seconds) options.second = "2-digit";
+  return ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], options));
+}
+
+/** Name a sensor as lm-sensors does: its label, else its channel. */
+export function sensorName(sensor) {
+  return sensor.label || sensor.channel || sensor.id;
+}

@@ -1,0 +1,287 @@
+// One uPlot per chip and physical quantity (all temperatures of coretemp-isa-0000 together, the
+// fans of nct6775 together...). Plots are created when the sensor list changes and otherwise
+// only fed new data with setData, so a page left open for days keeps a constant DOM.
+
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { KIND_TITLES, formatTicks, formatTime, formatTimeTicks, formatValue, sensorName } from "./format.js";
+
+// Which thresholds are drawn, and in which colour: warning limits amber, critical ones red.
+const LIMITS = { min: "warn", max: "warn", lcrit: "crit", crit: "crit", emergency: "crit" };
+const KIND_ORDER = Object.keys(KIND_TITLES);
+const PALETTE_SIZE = 8;
+
+// uPlot's default axis font, for sizing the value axis to its widest tick label.
+const AXIS_FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", sans-serif';
+let measurer = null;
+function axisWidth(labels) {
+  measurer ||= document.createElement("canvas").getContext("2d");
+  measurer.font = AXIS_FONT;
+  const widest = Math.max(0, ...(labels || []).map((label) => measurer.measureText(label).width));
+  return Math.ceil(widest) + 24; // tick (10) + gap (5) + breathing room
+}
+
+const byNaturalOrder = (a, b) => a.localeCompare(b, undefined, { numeric: true });
+
+/** Group key of a sensor: its chip and quantity (and unit, so one axis never mixes two). */
+function groupKey(sensor) {
+  return `${sensor.chip}\u0000${sensor.kind}\u0000${sensor.unit}`;
+}
+
+// Colours come from the stylesheet's custom properties, so light and dark themes stay in CSS.
+function readTheme(element) {
+  const css = getComputedStyle(element);
+  const get = (name) => css.getPropertyValue(name).trim();
+  return {
+    text: get("--plot-text"),
+    grid: get("--plot-grid"),
+    warn: get("--limit-warn"),
+    crit: get("--limit-crit"),
+    frost: get("--limit-frost"),
+    series: Array.from({ length: PALETTE_SIZE }, (_, i) => get(`--series-${i}`)),
+  };
+}
+
+/** The horizontal lines of a group: each distinct threshold once, and frost for temperatures. */
+function limitLines(sensors, frostThreshold) {
+  const lines = new Map();
+  sensors.forEach((sensor, index) => {
+    for (const [name, value] of Object.entries(sensor.thresholds || {})) {
+      if (!LIMITS[name] || typeof value !== "number") continue;
+      const key = `${name}=${value}`;
+      if (!lines.has(key)) lines.set(key, { name, value, tone: LIMITS[name], owners: [] });
+      lines.get(key).owners.push(index + 1); // uPlot series index of a sensor that has this limit
+    }
+  });
+  if (sensors[0].kind === "temperature" && typeof frostThreshold === "number") {
+    lines.set("frost", { name: "frost", value: frostThreshold, tone: "frost", owners: null });
+  }
+  return [...lines.values()];
+}
+
+/** The lines worth showing: those of at least one series not hidden by the filter or legend. */
+function shownLines(u, group) {
+  return group.lines.filter((line) => !line.owners || line.owners.some((i) => u.series[i]?.show !== false));
+}
+
+function drawLimits(u, group, theme) {
+  const { ctx } = u;
+  const { left, top, width, height } = u.bbox;
+  const dpr = uPlot.pxRatio;
+  ctx.save();
+  ctx.font = `${11 * dpr}px system-ui, sans-serif`;
+  ctx.textAlign = "right";
+  ctx.textBaseline = "bottom";
+  for (const line of shownLines(u, group)) {
+    const y = Math.round(u.valToPos(line.value, "y", true));
+    if (y < top || y > top + height) continue; // off-scale when limits are not kept in view
+    ctx.strokeStyle = ctx.fillStyle = theme[line.tone];
+    ctx.lineWidth = dpr;
+    ctx.setLineDash(line.tone === "crit" ? [] : [6 * dpr, 4 * dpr]);
+    ctx.beginPath();
+    ctx.moveTo(left, y);
+    ctx.lineTo(left + width, y);
+    ctx.stroke();
+    ctx.fillText(`${line.name} ${formatValue(line.value, group.sensors[0])}`, left + width - 4 * dpr, y - 2 * dpr);
+  }
+  ctx.restore();
+}
+
+/**
+ * Mount the plots into `element`. `view` is shared with the caller and read at draw time:
+ * {since, until} is the x range, fitLimits keeps threshold lines inside the y range.
+ */
+export function setupPlots(element, view) {
+  const groups = new Map(); // group key -> {sensors, card, plot, legendRows, ...}
+  const byArea = new Map(); // plot area element -> group, for the resize observer
+  let theme = readTheme(element);
+  let frostThreshold = 0;
+  let matches = () => true;
+
+  const resizer = new ResizeObserver((entries) => {
+    for (const entry of entries) {
+      const group = byArea.get(entry.target);
+      const width = Math.floor(entry.contentRect.width);
+      if (group && width > 0 && width !== group.plot.width) group.plot.setSize({ width, height: plotHeight(width) });
+    }
+  });
+
+  const plotHeight = (width) => (width < 480 ? 180 : 220);
+
+  function createPlot(group, area) {
+    const { unit, kind } = group.sensors[0];
+    const width = Math.floor(area.clientWidth) || 400;
+    const axis = { stroke: theme.text, grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.grid, width: 1 } };
+    const options = {
+      width,
+      height: plotHeight(width),
+      cursor: { drag: { x: false, y: false } }, // zooming fights the sliding window
+      legend: { live: true },
+      scales: {
+        x: { time: true, range: () => [view.since, view.until] },
+        y: {
+          range: (u, min, max) => {
+            const values = [min, max].filter((v) => v != null);
+            if (view.fitLimits) values.push(...shownLines(u, group).map((line) => line.value));
+            if (!values.length) return [0, 1];
+            return uPlot.rangeNum(Math.min(...values), Math.max(...values), 0.1, true);
+          },
+        },
+      },
+      axes: [
+        { ...axis, space: 60, values: (u, ticks) => formatTimeTicks(ticks) }, // room for "16:26:30"
+        {
+          ...axis,
+          values: (u, ticks) => formatTicks(ticks, unit),
+          size: (u, labels) => axisWidth(labels),
+        },
+      ],
+      series: [
+        { label: "Time", value: (u, t) => formatTime(t) },
+        ...group.sensors.map((sensor, i) => ({
+          label: sensorName(sensor),
+          stroke: theme.series[i % PALETTE_SIZE],
+          width: 1.5,
+          value: (u, v) => formatValue(v, sensor),
+        })),
+      ],
+      hooks: { draw: [(u) => drawLimits(u, group, theme)] },
+    };
+    const empty = [[], ...group.sensors.map(() => [])];
+    const plot = new uPlot(options, empty, area);
+    plot.ctx.canvas.setAttribute("role", "img");
+    plot.ctx.canvas.setAttribute("aria-label", `${group.title} of ${group.chip}; the current values are in the readings table`);
+    return plot;
+  }
+
+  function createGroup(key, sensors) {
+    const { chip, kind, unit } = sensors[0];
+    const title = KIND_TITLES[kind] || kind;
+    const card = document.createElement("section");
+    card.className = "plot-card";
+    const heading = document.createElement("h3");
+    const chipName = document.createElement("span");
+    chipName.className = "chip";
+    chipName.textContent = chip;
+    const quantity = document.createElement("span");
+    quantity.className = "quantity";
+    quantity.textContent = unit ? `${title} (${unit})` : title;
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    badge.hidden = true;
+    heading.append(chipName, " ", quantity, " ", badge);
+    const area = document.createElement("div");
+    area.className = "plot-area";
+    card.append(heading, area);
+    element.append(card);
+
+    const group = { key, chip, kind, title, sensors, card, badge, area, lines: limitLines(sensors, frostThreshold) };
+    group.plot = createPlot(group, area);
+    // uPlot's legend rows, in series order after the time row: where alarms get highlighted.
+    group.legendRows = [...group.plot.root.querySelectorAll(".u-legend .u-series")].slice(1);
+    group.statusKey = "";
+    group.shown = group.sensors.map(() => true);
+    byArea.set(area, group);
+    resizer.observe(area);
+    return group;
+  }
+
+  function destroyGroup(group) {
+    resizer.unobserve(group.area);
+    byArea.delete(group.area);
+    group.plot.destroy();
+    group.card.remove();
+    groups.delete(group.key);
+  }
+
+  // What makes a plot's setup differ: its series, their names and the lines drawn.
+  const signature = (sensors) =>
+    JSON.stringify([frostThreshold, sensors.map((s) => [s.id, sensorName(s), s.thresholds])]);
+
+  return {
+    /** Create, keep or replace plots to match the sensor list. */
+    setSensors(sensors, frost = 0) {
+      frostThreshold = frost;
+      const wanted = new Map();
+      for (const sensor of sensors) {
+        const key = groupKey(sensor);
+        if (!wanted.has(key)) wanted.set(key, []);
+        wanted.get(key).push(sensor);
+      }
+      for (const members of wanted.values()) members.sort((a, b) => byNaturalOrder(a.channel, b.channel));
+      for (const group of [...groups.values()]) {
+        const next = wanted.get(group.key);
+        if (!next || signature(next) !== group.signature) destroyGroup(group);
+      }
+      const order = [...wanted.keys()].sort((a, b) => {
+        const [chipA, kindA] = a.split("\u0000");
+        const [chipB, kindB] = b.split("\u0000");
+        return byNaturalOrder(chipA, chipB) || KIND_ORDER.indexOf(kindA) - KIND_ORDER.indexOf(kindB);
+      });
+      for (const key of order) {
+        let group = groups.get(key);
+        if (!group) {
+          group = createGroup(key, wanted.get(key));
+          group.signature = signature(wanted.get(key));
+          groups.set(key, group);
+        }
+        element.append(group.card); // re-appending an existing node only moves it: keeps the order
+      }
+      this.setFilter(matches);
+    },
+
+    /** Feed every visible plot the samples of the current window. */
+    draw(history) {
+      for (const group of groups.values()) {
+        if (group.card.hidden) continue;
+        const data = history.window(view.since, group.sensors.map((s) => s.id));
+        group.plot.setData(data);
+        // With the pointer away from the plot the legend shows the newest values, not blanks.
+        if (group.plot.cursor.left == null || group.plot.cursor.left < 0) group.plot.setLegend({ idx: data[0].length - 1 });
+      }
+    },
+
+    /** Highlight sensors in alarm or fault: in the legend, and on the card with a count. */
+    setStatuses(statusOf) {
+      for (const group of groups.values()) {
+        const statuses = group.sensors.map((s) => statusOf(s.id));
+        const key = statuses.join();
+        if (key === group.statusKey) continue; // touch the DOM only on change
+        group.statusKey = key;
+        const alarms = statuses.filter((s) => s === "alarm").length;
+        const faults = statuses.filter((s) => s === "fault" || s === "error").length;
+        statuses.forEach((status, i) => {
+          const row = group.legendRows[i];
+          if (row) row.dataset.status = status;
+        });
+        group.card.classList.toggle("has-alarm", alarms > 0);
+        group.card.classList.toggle("has-fault", faults > 0);
+        const notes = [];
+        if (alarms) notes.push(`${alarms} in alarm`);
+        if (faults) notes.push(`${faults} faulty`);
+        group.badge.textContent = notes.join(", ");
+        group.badge.hidden = notes.length === 0;
+      }
+    },
+
+    /** Show only plots with a sensor that `match(sensor)` accepts; within a plot, only those series. */
+    setFilter(match) {
+      matches = match;
+      for (const group of groups.values()) {
+        const shown = group.sensors.map(match);
+        group.card.hidden = !shown.some(Boolean);
+        shown.forEach((show, i) => {
+          if (show !== group.shown[i]) group.plot.setSeries(i + 1, { show });
+        });
+        group.shown = shown;
+      }
+    },
+
+    /** Rebuild every plot, e.g. after the colour scheme changed. */
+    restyle(sensors, frost) {
+      theme = readTheme(element);
+      for (const group of [...groups.values()]) destroyGroup(group);
+      this.setSensors(sensors, frost);
+    },
+  };
+}

@@ -1,0 +1,127 @@
+// The current-readings table: a real <table>, one <tbody> per chip as lm-sensors prints them,
+// rows created when the sensor list changes and only their text updated on each sample.
+
+import { KIND_TITLES, formatValue, sensorName } from "./format.js";
+
+const LIMIT_NAMES = ["lcrit", "min", "max", "crit", "emergency"];
+const KIND_ORDER = Object.keys(KIND_TITLES);
+const byNaturalOrder = (a, b) => a.localeCompare(b, undefined, { numeric: true });
+
+// One span per limit, so a narrow column wraps between limits and never inside "crit 100.0 °C".
+function limitsContent(sensor) {
+  const thresholds = sensor.thresholds || {};
+  const parts = [];
+  for (const name of LIMIT_NAMES) {
+    if (typeof thresholds[name] !== "number") continue;
+    if (parts.length) parts.push(" ");
+    parts.push(cell("span", `${name} ${formatValue(thresholds[name], sensor)}`, "limit"));
+  }
+  return parts;
+}
+
+function statusText(status, detail) {
+  if (status === "alarm" && detail.alarms && detail.alarms.length) return `alarm (${detail.alarms.join(", ")})`;
+  if ((status === "fault" || status === "error") && detail.error) return `${status}: ${detail.error}`;
+  return status;
+}
+
+function cell(tag, text, className) {
+  const element = document.createElement(tag);
+  element.textContent = text;
+  if (className) element.className = className;
+  return element;
+}
+
+/** Manage the rows of `table` (which already holds its caption and header). */
+export function setupTable(table) {
+  const rows = new Map(); // sensor id -> {sensor, row, value, status, text}
+  const bodies = []; // [{body, ids}]
+  let idsKey = "";
+
+  function build(sensors) {
+    for (const { body } of bodies) body.remove();
+    bodies.length = 0;
+    rows.clear();
+    const sorted = [...sensors].sort(
+      (a, b) =>
+        byNaturalOrder(a.chip, b.chip) ||
+        KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) ||
+        byNaturalOrder(a.channel, b.channel),
+    );
+    let current = null;
+    for (const sensor of sorted) {
+      if (!current || current.chip !== sensor.chip) {
+        const body = document.createElement("tbody");
+        const header = document.createElement("tr");
+        const th = cell("th", sensor.chip, "chip");
+        th.scope = "rowgroup";
+        th.colSpan = 4;
+        header.append(th);
+        body.append(header);
+        table.append(body);
+        current = { chip: sensor.chip, body, ids: [] };
+        bodies.push(current);
+      }
+      const row = document.createElement("tr");
+      const name = cell("th", sensorName(sensor));
+      name.scope = "row";
+      const value = cell("td", "—", "value");
+      const limits = cell("td", "", "limits");
+      const status = cell("td", "", "status");
+      row.append(name, value, limits, status);
+      current.body.append(row);
+      current.ids.push(sensor.id);
+      rows.set(sensor.id, { sensor, row, name, value, limits, status, text: "", state: "", metaKey: "" });
+    }
+  }
+
+  return {
+    /** Match the rows to the sensor list; rebuild only when the set of sensors changed. */
+    setSensors(sensors) {
+      const key = sensors.map((s) => `${s.chip}/${s.id}`).join("\n");
+      if (key !== idsKey) {
+        idsKey = key;
+        build(sensors);
+      }
+      for (const sensor of sensors) {
+        const entry = rows.get(sensor.id);
+        entry.sensor = sensor;
+        // While polling this runs every second: touch the DOM only when the metadata changed.
+        const metaKey = JSON.stringify([sensorName(sensor), sensor.chip_name, sensor.source, sensor.thresholds]);
+        if (metaKey === entry.metaKey) continue;
+        entry.metaKey = metaKey;
+        entry.name.textContent = sensorName(sensor);
+        entry.name.title = `${sensor.id} (${sensor.chip_name}, ${sensor.source})`;
+        entry.limits.replaceChildren(...limitsContent(sensor));
+      }
+    },
+
+    /** Show the latest values and statuses; `detailOf(id)` gives {alarms, error} for the status text. */
+    update(valueOf, statusOf, detailOf) {
+      for (const [id, entry] of rows) {
+        const text = formatValue(valueOf(id), entry.sensor);
+        if (text !== entry.text) entry.value.textContent = entry.text = text;
+        const status = statusOf(id);
+        const state = `${status}|${statusText(status, detailOf(id))}`;
+        if (state !== entry.state) {
+          entry.state = state;
+          entry.row.dataset.status = status;
+          entry.status.textContent = statusText(status, detailOf(id));
+        }
+      }
+    },
+
+    /** Hide the rows that `match(sensor)` rejects, and chips left without rows. */
+    setFilter(match) {
+      for (const { body, ids } of bodies) {
+        let any = false;
+        for (const id of ids) {
+          const entry = rows.get(id);
+          entry.row.hidden = !match(entry.sensor);
+          any ||= !entry.row.hidden;
+        }
+        body.hidden = !any;
+      }
+    },
+  };
+}
