@@ -1,6 +1,15 @@
 """Gunicorn settings for FrostServer (https://gunicorn.org/reference/settings/)."""
 import os
 
+from frostserver.config import SettingsError, load_settings
+
+try:
+    settings = load_settings()
+except SettingsError:
+    # The app itself reports a bad setting (503 + healthcheck) instead of a crash loop; Gunicorn
+    # starts with the defaults so that it can.
+    settings = load_settings({})
+
 # --- Where to listen ---------------------------------------------------------------------------
 # A Unix socket in a volume shared with nginx: no port to publish or firewall, no DNS lookup
 # that goes stale when the app container restarts with another address, and no TCP overhead.
@@ -16,11 +25,12 @@ backlog = 256
 # gthread: each worker handles many connections with threads, so long-lived SSE streams don't
 # tie up a process (sync workers would need one process per open dashboard). Two processes use
 # both cores of a small device; the threads bound how many requests and streams run at once.
-# The app caps streams per worker below `threads` (FROST_MAX_STREAMS) so ordinary API requests
-# always find a free thread. See "Why gthread" in README.md.
+# The app caps streams per worker 16 below `threads` (FROST_MAX_STREAMS), so ordinary API
+# requests always find a free thread. Threads start on demand: idle ones cost nothing. See
+# "Why gthread" in README.md.
 worker_class = "gthread"
-workers = int(os.environ.get("FROST_WORKERS", "2"))
-threads = int(os.environ.get("FROST_THREADS", "64"))
+workers = settings.workers
+threads = settings.threads
 # Requests are served from memory, so a request taking this long is a hung worker.
 timeout = 30
 # SSE streams never finish by themselves: on shutdown, give requests this long, then close.
@@ -38,6 +48,6 @@ control_socket_disable = True
 # --- Logging -----------------------------------------------------------------------------------
 accesslog = "-" if os.environ.get("FROST_ACCESS_LOG", "0") in ("1", "true", "yes") else None
 errorlog = "-"
-loglevel = os.environ.get("FROST_LOG_LEVEL", "info")
+loglevel = settings.log_level
 
 wsgi_app = "frostserver.wsgi:app"

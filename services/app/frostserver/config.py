@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -23,7 +23,10 @@ class Settings:
     max_sensors: int = 2048  # FROST_MAX_SENSORS: columns in the shared history
     read_timeout: float = 0.5  # FROST_READ_TIMEOUT (s): a sensor read slower than this is abandoned
     stream_heartbeat: float = 15.0  # FROST_STREAM_HEARTBEAT (s): well inside nginx's read timeout
-    max_streams: int = 400  # FROST_MAX_STREAMS per worker: beyond it a stream gets a 503
+    workers: int = 2  # FROST_WORKERS: Gunicorn worker processes
+    threads: int = 256  # FROST_THREADS per worker: each open event stream holds one
+    # FROST_MAX_STREAMS per worker; 0 means threads - 16, so API requests always find a thread.
+    max_streams: int = 0
     log_level: str = "info"  # FROST_LOG_LEVEL
 
 
@@ -37,7 +40,10 @@ _BOUNDS = {
     "read_timeout": (0.01, 60.0),
     "stream_heartbeat": (1.0, 55.0),
     "max_streams": (0, 100000),
+    "workers": (1, 64),
+    "threads": (17, 4096),
 }
+STREAM_THREAD_RESERVE = 16  # threads per worker kept free of streams for ordinary requests
 _LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
@@ -54,6 +60,8 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
     values.update(overrides or {})
     settings = Settings(**values)
     _validate(settings)
+    if settings.max_streams == 0:
+        settings = replace(settings, max_streams=settings.threads - STREAM_THREAD_RESERVE)
     return settings
 
 
