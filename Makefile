@@ -9,7 +9,7 @@ COMPOSE := docker compose
 TEST_COMPOSE := docker compose -f compose.yaml -f compose.test.yaml
 HTTP_PORT := $(or $(FROST_HTTP_PORT),8080)
 
-.PHONY: help provision build up down logs ps test unit integration demo dev bench clean
+.PHONY: help provision build up down logs ps test unit integration demo dev bench install-service uninstall-service clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,6 +50,15 @@ unit: $(VENV)/.installed ## Run the unit tests (no Docker)
 
 integration: $(VENV)/.installed build ## Run the integration tests against the real stack
 	TESTCONTAINERS_RYUK_DISABLED=true $(PY) -m pytest tests/integration
+
+bench: $(VENV)/.installed build ## Benchmark against node_exporter on 16..1024-sensor trees (BENCHMARKS.md)
+	$(PY) scripts/bench.py
+
+install-service: ## Start the stack at boot with a systemd unit (run `make up` once first)
+	@scripts/service.sh install
+
+uninstall-service: ## Remove the systemd unit (and stop the stack)
+	@scripts/service.sh uninstall
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,371 @@
+#!/usr/bin/env python3
+"""Measure FrostServer side by side with node_exporter on fake trees of 16 to 1024 sensors.
+
+Run by `make bench` (after `make build`): for each tree size it starts the real stack
+(compose.yaml + compose.test.yaml) and Debian's node_exporter (hwmon collector only, same
+tree), loads both with wrk, counts sensor-attribute reads from outside the app with inotify,
+and records sample time, CPU and memory. Writes BENCHMARKS.md and benchmarks.json.
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import ctypes.util
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import docker
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+from fakesysfs import build_synthetic_tree  # noqa: E402
+
+COMPOSE_FILES = ["-f", "compose.yaml", "-f", "compose.test.yaml"]
+PROJECT = "frostbench"
+SIZES = (16, 64, 256, 1024)
+CONNECTIONS = 32
+NODE_EXPORTER = "prometheus-node-exporter"
+NODE_EXPORTER_PORT = 9109
+STARTED = time.monotonic()
+
+
+def progress(message: str) -> None:
+    """Print one progress line with the elapsed time."""
+    print(f"[{time.monotonic() - STARTED:6.1f}s] {message}", flush=True)
+
+
+# --- wrk ------------------------------------------------------------------------------------------
+
+@dataclass
+class Load:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def wrk(url: str, seconds: int, connections: int = CONNECTIONS) -> Load:
+    """Load `url` with wrk (2 threads, fixed connections) and parse its latency report."""
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+                         capture_output=True, text=True, check=True).stdout
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    errors += sum(int(n) for n in re.findall(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                                             out)[0]) if "Socket errors" in out else 0
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return Load(rps, _ms(percentiles["50"]), _ms(percentiles["99"]), errors)
+
+
+# --- reads counted from outside the app: inotify IN_ACCESS on every attribute directory ----------
+
+IN_ACCESS = 0x00000001
+_EVENT = struct.Struct("iIII")
+
+
+class ReadCounter:
+    """Count read() calls on files of a tree with inotify, from outside the reading process.
+
+    The kernel merges an event into the previous one only when both are identical and the
+    previous is still unread; the sampler reads different files in turn, so its reads are not
+    merged while this thread keeps draining the queue.
+    """
+
+    def __init__(self, root: Path):
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+        for directory, _, files in os.walk(root / "devices"):
+            if files:
+                libc.inotify_add_watch(self.fd, directory.encode(), IN_ACCESS)
+        self.count = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = os.read(self.fd, 65536)
+            except BlockingIOError:
+                time.sleep(0.02)
+                continue
+            offset = 0
+            while offset < len(data):
+                _, _, _, name_len = _EVENT.unpack_from(data, offset)
+                self.count += 1
+                offset += _EVENT.size + name_len
+
+    def reads_per_second_during(self, action) -> tuple[float, object]:
+        """Run `action()` and return (reads per second while it ran, its result)."""
+        start_count, start = self.count, time.monotonic()
+        result = action()
+        time.sleep(0.1)  # let the drain thread catch up
+        return (self.count - start_count) / (time.monotonic() - start), result
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        os.close(self.fd)
+
+
+# --- the stack ------------------------------------------------------------------------------------
+
+def compose(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", "compose", "-p", PROJECT, *COMPOSE_FILES, *args], cwd=REPO,
+                          env={**os.environ, **(env or {})}, capture_output=True, text=True, check=check)
+
+
+@contextmanager
+def running_stack(tree: Path):
+    env = {"FROST_TEST_SYSFS": str(tree), "FROST_LOG_LEVEL": "info"}
+    started = time.monotonic()
+    compose("up", "-d", "--wait", env=env)
+    cold_up = time.monotonic() - started
+    port = compose("port", "nginx", "8080", env=env).stdout.strip().rsplit(":", 1)[1]
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while not requests.get(base + "/api/v1/sensors", timeout=5).json()["sensors"]:
+        if time.monotonic() > deadline:
+            raise RuntimeError("no sensors through nginx after 30 s")
+        time.sleep(0.2)
+    try:
+        yield base, cold_up
+    finally:
+        compose("down", "--volumes", env=env, check=False)
+
+
+@contextmanager
+def node_exporter(tree: Path):
+    process = subprocess.Popen([NODE_EXPORTER, "--collector.disable-defaults", "--collector.hwmon",
+                                f"--path.sysfs={tree}", f"--web.listen-address=127.0.0.1:{NODE_EXPORTER_PORT}"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{NODE_EXPORTER_PORT}/metrics"
+    try:
+        for _ in range(50):
+            try:
+                if requests.get(url, timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def containers() -> dict[str, docker.models.containers.Container]:
+    client = docker.from_env()
+    found = client.containers.list(filters={"label": f"com.docker.compose.project={PROJECT}"})
+    return {c.labels["com.docker.compose.service"]: c for c in found}
+
+
+def cpu_seconds(container) -> float:
+    return container.stats(stream=False)["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9
+
+
+def rss_mb(container) -> float:
+    stats = container.stats(stream=False)["memory_stats"]
+    inner = stats.get("stats", {})
+    rss = inner.get("rss", inner.get("anon"))  # cgroup v1 / v2
+    if rss is None:
+        rss = stats.get("usage", 0) - inner.get("cache", inner.get("file", 0))
+    return rss / 2**20
+
+
+def sample_seconds(base: str) -> float | None:
+    """Mean sample duration, from the app's own metrics (frost_sample_duration_seconds)."""
+    try:
+        text = requests.get(base + "/metrics", timeout=5).text
+    except requests.RequestException:
+        return None
+    total = re.search(r"^frost_sample_duration_seconds_sum(?:\{[^}]*\})? ([\d.e+-]+)$", text, re.M)
+    count = re.search(r"^frost_sample_duration_seconds_count(?:\{[^}]*\})? ([\d.e+-]+)$", text, re.M)
+    if not total or not count or float(count.group(1)) == 0:
+        return None
+    return float(total.group(1)) / float(count.group(1))
+
+
+def idle_cpu_percent(base: str, app, seconds: float) -> float:
+    """CPU of the app container, in % of one core, with one dashboard's event stream open."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as stream:
+        stream.sendall(b"GET /api/v1/stream HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n")
+        stream.settimeout(2)
+        stream.recv(4096)
+        time.sleep(2)
+        before, start = cpu_seconds(app), time.monotonic()
+        end = start + seconds
+        while time.monotonic() < end:  # keep reading so the stream really flows
+            try:
+                stream.recv(65536)
+            except socket.timeout:
+                pass
+        return 100 * (cpu_seconds(app) - before) / (time.monotonic() - start)
+
+
+# --- one tree size --------------------------------------------------------------------------------
+
+@dataclass
+class Row:
+    sensors: int
+    attribute_files: int
+    frost: dict[str, Load] = field(default_factory=dict)
+    node_exporter: Load | None = None
+    reads_per_second_idle: float = 0.0
+    reads_per_second_loaded: float = 0.0
+    reads_per_second_node_exporter: float = 0.0
+    sample_ms: float | None = None
+    cold_up_s: float = 0.0
+    idle_cpu_percent: float | None = None
+    rss_mb: dict[str, float] = field(default_factory=dict)
+
+
+def measure(size: int, seconds: int, idle_seconds: int) -> Row:
+    tree = Path(tempfile.mkdtemp(prefix=f"frost-bench-{size}-"))
+    tree.chmod(0o755)
+    try:
+        build_synthetic_tree(tree, size)
+        files = sum(len(f) for _, _, f in os.walk(tree / "devices"))
+        row = Row(size, files)
+        progress(f"{size} sensors: tree built ({files} files); starting the stack")
+        counter = ReadCounter(tree)
+        try:
+            with running_stack(tree) as (base, cold_up):
+                row.cold_up_s = round(cold_up, 2)
+                progress(f"{size} sensors: stack healthy in {cold_up:.1f} s; idle reads")
+                row.reads_per_second_idle, _ = counter.reads_per_second_during(lambda: time.sleep(5))
+                for path in ("/api/v1/sensors", "/metrics", "/"):
+                    progress(f"{size} sensors: wrk {path} ({seconds} s, {CONNECTIONS} connections)")
+                    reads, load = counter.reads_per_second_during(lambda: wrk(base + path, seconds))
+                    row.frost[path] = load
+                    if path == "/api/v1/sensors":
+                        row.reads_per_second_loaded = reads
+                sample = sample_seconds(base)
+                row.sample_ms = None if sample is None else round(sample * 1000, 3)
+                parts = containers()
+                if size == SIZES[0] or idle_seconds and size == 256:
+                    progress(f"{size} sensors: app CPU with one dashboard stream ({idle_seconds} s)")
+                    row.idle_cpu_percent = round(idle_cpu_percent(base, parts["app"], idle_seconds), 2)
+                row.rss_mb = {name: round(rss_mb(c), 1) for name, c in parts.items() if name != "web"}
+            progress(f"{size} sensors: node_exporter /metrics ({seconds} s)")
+            with node_exporter(tree) as url:
+                row.reads_per_second_node_exporter, row.node_exporter = counter.reads_per_second_during(
+                    lambda: wrk(url, seconds))
+        finally:
+            counter.close()
+        return row
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
+
+
+# --- report ---------------------------------------------------------------------------------------
+
+def image_sizes() -> dict[str, float]:
+    client = docker.from_env()
+    sizes = {name: client.images.get(f"frostserver/{name}:latest").attrs["Size"] / 1e6
+             for name in ("app", "nginx", "web")}
+    sizes["base (debian:trixie-slim)"] = client.images.get("debian:trixie-slim").attrs["Size"] / 1e6
+    return {k: round(v, 1) for k, v in sizes.items()}
+
+
+def markdown(rows: list[Row], images: dict[str, float], meta: dict) -> str:
+    base = images["base (debian:trixie-slim)"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured by `make bench` on {meta['date']} ({meta['machine']}, {meta['cpus']} cores), "
+        f"wrk with {CONNECTIONS} connections for {meta['seconds']} s per endpoint, node_exporter "
+        f"{meta['node_exporter']} (hwmon collector only) on the same tree. Figures are from one run.",
+        "",
+        "## Throughput and latency through nginx",
+        "",
+        "| sensors | `/api/v1/sensors` req/s | p50 / p99 ms | `/metrics` req/s | p50 / p99 ms | `/` req/s "
+        "| p50 / p99 ms | node_exporter req/s | p50 / p99 ms | sensors API / node_exporter |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        api, metrics, index, ne = r.frost["/api/v1/sensors"], r.frost["/metrics"], r.frost["/"], r.node_exporter
+        lines.append(
+            f"| {r.sensors} | {api.requests_per_second:,.0f} | {api.p50_ms:.2f} / {api.p99_ms:.2f} "
+            f"| {metrics.requests_per_second:,.0f} | {metrics.p50_ms:.2f} / {metrics.p99_ms:.2f} "
+            f"| {index.requests_per_second:,.0f} | {index.p50_ms:.2f} / {index.p99_ms:.2f} "
+            f"| {ne.requests_per_second:,.0f} | {ne.p50_ms:.2f} / {ne.p99_ms:.2f} "
+            f"| {api.requests_per_second / ne.requests_per_second:.1f}x |")
+    lines += [
+        "",
+        "## Sensor reads (counted from outside the app with inotify) and sampling",
+        "",
+        "| sensors | attribute files | reads/s idle | reads/s under `/api/v1/sensors` load | reads/s node_exporter "
+        "under load | one sample (ms) | cold `up` to healthy (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        sample = "n/a" if r.sample_ms is None else f"{r.sample_ms:.2f}"
+        lines.append(f"| {r.sensors} | {r.attribute_files} | {r.reads_per_second_idle:,.0f} "
+                     f"| {r.reads_per_second_loaded:,.0f} | {r.reads_per_second_node_exporter:,.0f} "
+                     f"| {sample} | {r.cold_up_s:.1f} |")
+    lines += ["", "## Memory and CPU", "",
+              "| sensors | app RSS MB | nginx RSS MB | stack RSS MB | app CPU with one dashboard open |",
+              "|---|---|---|---|---|"]
+    for r in rows:
+        cpu = "" if r.idle_cpu_percent is None else f"{r.idle_cpu_percent:.2f} % of a core"
+        lines.append(f"| {r.sensors} | {r.rss_mb.get('app', 0):.1f} | {r.rss_mb.get('nginx', 0):.1f} "
+                     f"| {sum(r.rss_mb.values()):.1f} | {cpu} |")
+    lines += ["", "## Images", "", "| image | size MB | over the base MB |", "|---|---|---|"]
+    for name, size in images.items():
+        over = "" if name.startswith("base") else f"{size - base:.1f}"
+        lines.append(f"| {name} | {size:.1f} | {over} |")
+    lines += ["", "Raw figures: `benchmarks.json`.", ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--seconds", type=int, default=8, help="wrk duration per endpoint")
+    parser.add_argument("--idle-seconds", type=int, default=20, help="CPU measurement with one stream open")
+    parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
+    args = parser.parse_args()
+    for tool in ("wrk", NODE_EXPORTER):
+        if shutil.which(tool) is None:
+            print(f"bench: {tool} is missing; run scripts/provision.sh --bench (Debian: apt-get install wrk "
+                  f"prometheus-node-exporter)", file=sys.stderr)
+            return 1
+    compose("down", "--volumes", env={"FROST_TEST_SYSFS": "/nonexistent"}, check=False)
+    version = subprocess.run([NODE_EXPORTER, "--version"], capture_output=True, text=True)
+    meta = {"date": time.strftime("%Y-%m-%d"), "machine": platform.machine(), "cpus": os.cpu_count(),
+            "seconds": args.seconds,
+            "node_exporter": re.search(r"version (\S+)", version.stdout + version.stderr).group(1)}
+    rows = [measure(size, args.seconds, args.idle_seconds) for size in args.sizes]
+    images = image_sizes()
+    args.output.write_text(markdown(rows, images, meta))
+    json_path = args.output.with_name("benchmarks.json")
+    json_path.write_text(json.dumps({"meta": meta, "images_mb": images, "rows": [asdict(r) for r in rows]},
+                                    indent=2) + "\n")
+    progress(f"wrote {args.output.name} and {json_path.name}")
+    print(args.output.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
