@@ -12,7 +12,7 @@ HTTP_PORT := $(or $(FROST_HTTP_PORT),8080)
 .PHONY: help provision build up down logs ps test unit integration demo dev bench install-service uninstall-service clean
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 provision: ## Install/start what the stack needs here: Docker engine, Compose v2, base image
 	@scripts/provision.sh

@@ -2,7 +2,8 @@
 # Provision what FrostServer's stack needs on this machine, skipping whatever is already there:
 #   1. a running Docker engine,
 #   2. the Compose v2 and buildx CLI plugins,
-#   3. a local debian:trixie-slim base image (every FrostServer image is built FROM it).
+#   3. a local debian:trixie-slim base image (every FrostServer image is built FROM it),
+#   4. a headless Chromium for the browser tests (Debian's package; Playwright drives it).
 #
 # On Debian as root, missing pieces are installed. Elsewhere the script prints exactly what is
 # missing and how to get it, then fails. Mirrors and CA certificates are read from this
@@ -115,12 +116,50 @@ SRC
   step "Compose v2 and buildx: installed ($(docker compose version --short))"
 }
 
-# A faithful debian:trixie-slim: the official image is itself a minbase debootstrap. The host's
+# A faithful debian:trixie-slim: the official image is itself a minbase debootstrap, trimmed the
+# same way here (apt cleans up after itself; no docs, man pages or translations). The host's
 # extra CA certificates (a TLS-inspecting proxy, say) go in so that apt, pip and npm inside the
 # images trust what the host trusts once a Dockerfile installs ca-certificates.
+# Bump base_recipe when this recipe changes: an image of an older recipe is rebuilt.
+base_recipe=2
+
+base_image_current() {
+  [ "$(docker image inspect -f '{{ index .Config.Labels "org.frostserver.base-recipe" }}' "$base_image" 2>/dev/null)" \
+    = "$base_recipe" ] && return 0
+  # An image pulled from a registry (the official one) carries no label and is just as good.
+  docker image inspect -f '{{ .RepoDigests }}' "$base_image" 2>/dev/null | grep -q '@sha256:'
+}
+
+slim_down() {  # slim_down ROOT: what the official slim images do to a fresh debootstrap
+  local root=$1
+  cat >"$root/etc/apt/apt.conf.d/docker-clean" <<'APT'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+APT
+  printf 'Acquire::Languages "none";\n' >"$root/etc/apt/apt.conf.d/docker-no-languages"
+  printf 'APT::Install-Recommends "false";\n' >"$root/etc/apt/apt.conf.d/docker-no-recommends"
+  cat >"$root/etc/dpkg/dpkg.cfg.d/docker-slim" <<'DPKG'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+path-exclude /usr/share/lintian/*
+DPKG
+  find "$root/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete 2>/dev/null || true
+  find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete 2>/dev/null || true
+  rm -rf "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/lintian/*
+  find "$root/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} + 2>/dev/null || true
+  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
+         "$root"/var/log/*.log "$root"/var/log/apt/* "$root"/tmp/*
+}
+
 ensure_base_image() {
-  if docker image inspect "$base_image" >/dev/null 2>&1; then step "$base_image: present"; return; fi
-  $check_only && fail "$base_image is missing. Pull it (docker pull $base_image) or run scripts/provision.sh as root on Debian to bootstrap it."
+  if base_image_current; then step "$base_image: present"; return; fi
+  $check_only && fail "$base_image is missing or out of date. Pull it (docker pull $base_image) or run scripts/provision.sh as root on Debian to bootstrap it."
   if docker pull -q "$base_image" >/dev/null 2>&1; then step "$base_image: pulled"; return; fi
   can_install || fail "$base_image cannot be pulled here and debootstrap needs root on Debian."
   command -v debootstrap >/dev/null || apt_install debootstrap
@@ -133,15 +172,31 @@ ensure_base_image() {
     mkdir -p "$root/usr/local/share/ca-certificates"
     cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
   fi
-  # Keep the image lean like the official slim one: no apt lists, no package caches.
-  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
+  slim_down "$root"
   step "importing $base_image"
-  tar -C "$root" -c . | docker import --change 'CMD ["bash"]' - "$base_image" >/dev/null
+  tar -C "$root" -c . | docker import --change 'CMD ["bash"]' \
+    --change "LABEL org.frostserver.base-recipe=$base_recipe" - "$base_image" >/dev/null
   rm -rf "$root"
-  step "$base_image: built"
+  step "$base_image: built ($(docker image inspect -f '{{ .Size }}' "$base_image" | awk '{printf "%.0f MB", $1/1e6}'))"
+}
+
+# The browser tests (tests/integration/test_browser.py) drive /usr/bin/chromium with Playwright;
+# Playwright's own browser download needs a CDN that may not be reachable, Debian's mirror is.
+ensure_browser() {
+  if [ -x /usr/bin/chromium ]; then step "Chromium: present"; return; fi
+  if $check_only || ! can_install; then
+    # Only the browser tests need it: say so, but don't stop `make up` on a machine without it.
+    printf 'provision: Chromium (/usr/bin/chromium) is missing; the browser tests need it. %s\n' \
+      "Install it (Debian: apt-get install chromium) as root." >&2
+    return
+  fi
+  apt_install chromium fonts-liberation  # a font, or screenshots show boxes (no recommends)
+  [ -x /usr/bin/chromium ] || fail "/usr/bin/chromium is still missing after installing chromium"
+  step "Chromium: installed ($(/usr/bin/chromium --version 2>/dev/null || echo "version unknown"))"
 }
 
 ensure_engine
 ensure_plugins
 ensure_base_image
+ensure_browser
 step "provisioning done"
