@@ -32,6 +32,11 @@ class Stack:
     def url(self, path: str) -> str:
         return self.base_url + path
 
+    def find_port(self) -> None:
+        """Look up nginx's published port again: a restarted nginx gets a new ephemeral one."""
+        published = self.compose_cli("port", "nginx", "8080").stdout.strip()
+        self.base_url = "http://127.0.0.1:" + published.rsplit(":", 1)[1]
+
     def compose_cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """Run `docker compose` on this stack (stop/start a service, read logs)."""
         files = [arg for name in COMPOSE_FILES for arg in ("-f", name)]

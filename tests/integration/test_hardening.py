@@ -1,0 +1,71 @@
+"""Issue 6: least privilege, crash recovery and clean stops, checked on the running test stack."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+import requests
+
+from conftest import sensors_by_id, wait_until
+
+SERVICES = ("app", "nginx", "web")
+
+
+def inspect(stack, service: str) -> dict:
+    container_id = stack.compose_cli("ps", "-a", "-q", service).stdout.strip()
+    assert container_id, f"no container for {service}"
+    return json.loads(subprocess.run(["docker", "inspect", container_id], capture_output=True, text=True,
+                                     check=True).stdout)[0]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_container_runs_with_least_privilege(stack, service):
+    info = inspect(stack, service)
+    host = info["HostConfig"]
+    user = info["Config"]["User"]
+    assert user and user.split(":")[0] not in ("", "0", "root"), f"{service} runs as root"
+    assert host["ReadonlyRootfs"] is True
+    assert host["CapDrop"] == ["ALL"] and not host["CapAdd"]
+    assert "no-new-privileges:true" in host["SecurityOpt"]
+    assert host["Memory"] > 0 and host["PidsLimit"] > 0
+    assert host["Privileged"] is False
+
+
+def test_only_nginx_publishes_a_port_and_sensor_and_config_mounts_are_read_only(stack):
+    published = {s: bool(inspect(stack, s)["HostConfig"]["PortBindings"]) for s in SERVICES}
+    assert published == {"app": False, "nginx": True, "web": False}
+    mounts = {m["Destination"]: m for m in inspect(stack, "app")["Mounts"]}
+    assert mounts["/host/sys"]["RW"] is False
+    assert mounts["/etc/frostserver/frostserver.toml"]["RW"] is False
+
+
+def test_a_crashed_app_answers_json_503_at_once_and_comes_back_by_itself(stack):
+    before = inspect(stack, "app")
+    os.kill(before["State"]["Pid"], signal.SIGKILL)  # a crash, not a `docker stop`
+    wait_until(lambda: requests.get(stack.url("/api/v1/sensors"), timeout=5).status_code in (502, 503), 5,
+               interval=0.05, what="the API to report the app down")
+    down = requests.get(stack.url("/api/v1/sensors"), timeout=5)
+    if down.status_code in (502, 503):  # it may already be back: Docker restarts quickly
+        assert down.json()["status"] == down.status_code
+    assert requests.get(stack.url("/"), timeout=5).status_code == 200
+    wait_until(lambda: inspect(stack, "app")["RestartCount"] > before["RestartCount"], 20,
+               what="Docker to restart the app")
+    wait_until(lambda: sensors_by_id(stack), 30, what="the API after the restart")
+
+
+def test_stopping_the_stack_is_clean_and_quick_then_it_starts_again(stack):
+    started = time.monotonic()
+    stack.compose_cli("stop")
+    took = time.monotonic() - started
+    try:
+        for service in ("app", "nginx"):
+            state = inspect(stack, service)["State"]
+            # 137 would mean Docker gave up waiting and sent SIGKILL.
+            assert state["ExitCode"] == 0, f"{service} exited with {state['ExitCode']}"
+        assert took < 8, f"docker compose stop took {took:.1f} s"
+    finally:
+        stack.compose_cli("start")
+        stack.find_port()
+    wait_until(lambda: sensors_by_id(stack), 40, what="the stack after a restart")
