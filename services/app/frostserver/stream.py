@@ -11,6 +11,7 @@ from .errors import json_error
 
 bp = Blueprint("stream", __name__)
 RETRY_MS = 3000  # EventSource reconnect advice: quick, but not a hammering loop when the app is down
+CACHED_EVENTS = 64  # recent events kept encoded per worker: live streams lag a sample or two at most
 
 
 class SampleNotifier:
@@ -28,7 +29,8 @@ class SampleNotifier:
         self.streams = 0
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._events: dict[int, bytes] = {}
+        self._events: dict[int, bytes] = {}  # seq -> encoded event, the last CACHED_EVENTS
+        self._cache_lock = threading.Lock()
 
     def _ensure_running(self) -> None:
         with self._lock:
@@ -58,17 +60,36 @@ class SampleNotifier:
         return header.seq if header else 0
 
     def events(self, first: int, last: int) -> list[bytes]:
-        """Return the encoded events for samples first..last (cached: all streams share them)."""
-        missing = [seq for seq in range(first, last + 1) if seq not in self._events]
+        """Return the encoded events for samples first..last that the history still holds.
+
+        Recent events are encoded once and cached for every stream of this worker; an older
+        replay (a client resuming from far back) is read for that stream alone, outside the lock.
+        """
+        wanted = range(first, last + 1)
+        with self._cache_lock:
+            found = {seq: self._events[seq] for seq in wanted if seq in self._events}
+            missing = [seq for seq in wanted if seq not in found]
+            if missing and missing[0] >= last - CACHED_EVENTS:
+                # The live case: the first stream to wake encodes the new sample, the rest reuse it.
+                self._encode(found, missing[0], last)
+                for seq, event in found.items():
+                    self._events.setdefault(seq, event)
+                for seq in [s for s in self._events if s < last - CACHED_EVENTS]:
+                    del self._events[seq]
+                missing = []
         if missing:
-            window = self.store.window(None, missing[0], last)
-            if window is not None:
-                for offset, timestamp in enumerate(window.timestamps):
-                    seq = window.first_seq + offset
-                    self._events[seq] = encode_event(seq, timestamp, window, offset)
-            for seq in [s for s in list(self._events) if s < last - 64]:
-                self._events.pop(seq, None)
-        return [self._events[seq] for seq in range(first, last + 1) if seq in self._events]
+            self._encode(found, missing[0], last)
+        # Built from this call's own results: another stream pruning the cache can't drop any.
+        return [found[seq] for seq in wanted if seq in found]
+
+    def _encode(self, found: dict[int, bytes], first: int, last: int) -> None:
+        window = self.store.window(None, first, last)
+        if window is None:
+            return
+        for offset, timestamp in enumerate(window.timestamps):
+            seq = window.first_seq + offset
+            if seq not in found:
+                found[seq] = encode_event(seq, timestamp, window, offset)
 
 
 def encode_event(seq: int, timestamp: float, window, offset: int) -> bytes:

@@ -55,7 +55,7 @@ function applySensors(answer) {
   $("layout").hidden = sensors.length === 0; // an empty table under "No sensors found" is noise
   $("interval").textContent = `every ${interval} s`;
   plots.setSensors(sensors, frostThreshold);
-  table.setSensors(sensors);
+  table.setSensors(sensors, frostThreshold);
   applyFilter();
 }
 

@@ -25,6 +25,12 @@ function statusText(status, detail) {
   return status;
 }
 
+/** Whether a reading is a temperature at or below the frost threshold (the plots draw that line). */
+export function isFrost(value, sensor, frostThreshold) {
+  return sensor.kind === "temperature" && typeof value === "number" && typeof frostThreshold === "number" &&
+    value <= frostThreshold;
+}
+
 function cell(tag, text, className) {
   const element = document.createElement(tag);
   element.textContent = text;
@@ -37,6 +43,7 @@ export function setupTable(table) {
   const rows = new Map(); // sensor id -> {sensor, row, value, status, text}
   const bodies = []; // [{body, ids}]
   let idsKey = "";
+  let frostThreshold = 0;
 
   function build(sensors) {
     for (const { body } of bodies) body.remove();
@@ -77,7 +84,8 @@ export function setupTable(table) {
 
   return {
     /** Match the rows to the sensor list; rebuild only when the set of sensors changed. */
-    setSensors(sensors) {
+    setSensors(sensors, frost = 0) {
+      frostThreshold = frost;
       const key = sensors.map((s) => `${s.chip}/${s.id}`).join("\n");
       if (key !== idsKey) {
         idsKey = key;
@@ -102,11 +110,15 @@ export function setupTable(table) {
         const text = formatValue(valueOf(id), entry.sensor);
         if (text !== entry.text) entry.value.textContent = entry.text = text;
         const status = statusOf(id);
-        const state = `${status}|${statusText(status, detailOf(id))}`;
+        const frost = isFrost(valueOf(id), entry.sensor, frostThreshold);
+        let words = statusText(status, detailOf(id));
+        if (frost) words = `${status === "ok" ? "" : `${words}, `}frost (≤ ${formatValue(frostThreshold, entry.sensor)})`;
+        const state = `${status}|${words}`;
         if (state !== entry.state) {
           entry.state = state;
           entry.row.dataset.status = status;
-          entry.status.textContent = statusText(status, detailOf(id));
+          entry.row.toggleAttribute("data-frost", frost);
+          entry.status.textContent = words;
         }
       }
     },
