@@ -9,7 +9,10 @@ COMPOSE := docker compose
 TEST_COMPOSE := docker compose -f compose.yaml -f compose.test.yaml
 HTTP_PORT := $(or $(FROST_HTTP_PORT),8080)
 
-.PHONY: help provision build up down logs ps test unit integration demo dev bench install-service uninstall-service clean
+FLEET_COMPOSE := docker compose -f compose.yaml -f compose.fleet.yaml --profile fleet
+
+.PHONY: help provision build up down logs ps test unit integration demo demo-down dev fleet fleet-down \
+        bench install-service uninstall-service clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,9 +52,27 @@ unit: $(VENV)/.installed ## Run the unit tests (no Docker)
 	$(PY) -m pytest tests/unit
 
 integration: $(VENV)/.installed build ## Run the integration tests against the real stack
+	@scripts/provision.sh --tests >/dev/null
 	TESTCONTAINERS_RYUK_DISABLED=true $(PY) -m pytest tests/integration
 
+demo: provision ## Run the stack on simulated sensors (tests/simulator.py): no hardware needed
+	@scripts/demo.sh start
+
+demo-down: ## Stop the demo stack and its sensor simulator
+	@scripts/demo.sh stop
+
+dev: $(VENV)/.installed ## Run the app (Flask debug, auto-reload) and the dashboard (Vite) without Docker, over the simulator
+	scripts/dev.sh
+
+fleet: provision ## Start the stack plus a Prometheus with the alerts, on 127.0.0.1:9090
+	$(FLEET_COMPOSE) up -d --build --wait
+	@echo "Prometheus: http://127.0.0.1:9090/   alerts: http://127.0.0.1:9090/alerts"
+
+fleet-down: ## Stop the stack and its Prometheus (keeps its data volume)
+	$(FLEET_COMPOSE) down --remove-orphans
+
 bench: $(VENV)/.installed build ## Benchmark against node_exporter on 16..1024-sensor trees (BENCHMARKS.md)
+	@scripts/provision.sh --bench >/dev/null
 	$(PY) scripts/bench.py
 
 install-service: ## Start the stack at boot with a systemd unit (run `make up` once first)

@@ -137,7 +137,8 @@ def compose(*args: str, env: dict | None = None, check: bool = True) -> subproce
 
 @contextmanager
 def running_stack(tree: Path):
-    env = {"FROST_TEST_SYSFS": str(tree), "FROST_LOG_LEVEL": "info"}
+    # No rate limit: this measures capacity (a device keeps the default per-client limit).
+    env = {"FROST_TEST_SYSFS": str(tree), "FROST_LOG_LEVEL": "info", "FROST_API_RATE_LIMIT": "0"}
     started = time.monotonic()
     compose("up", "-d", "--wait", env=env)
     cold_up = time.monotonic() - started

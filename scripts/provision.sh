@@ -3,17 +3,27 @@
 #   1. a running Docker engine,
 #   2. the Compose v2 and buildx CLI plugins,
 #   3. a local debian:trixie-slim base image (every FrostServer image is built FROM it),
-#   4. a headless Chromium for the browser tests (Debian's package; Playwright drives it).
+#   4. with --tests: a headless Chromium for the browser tests (Debian's; Playwright drives it),
+#   5. with --bench: wrk and node_exporter for `make bench`.
 #
 # On Debian as root, missing pieces are installed. Elsewhere the script prints exactly what is
 # missing and how to get it, then fails. Mirrors and CA certificates are read from this
 # machine's own configuration at run time; no registry host is written down here.
 #
-# Usage: scripts/provision.sh [--check]   (--check: report only, change nothing)
+# Usage: scripts/provision.sh [--check] [--tests] [--bench]   (--check: report only, change nothing)
 set -euo pipefail
 
 check_only=false
-[ "${1:-}" = "--check" ] && check_only=true
+for_tests=false
+for_bench=false
+for argument in "$@"; do
+  case $argument in
+    --check) check_only=true ;;
+    --tests) for_tests=true ;;
+    --bench) for_bench=true ;;
+    *) echo "usage: $0 [--check] [--tests] [--bench]" >&2; exit 2 ;;
+  esac
+done
 
 state_dir="${FROST_PROVISION_DIR:-/var/tmp/frostserver-provision}"
 dockerd_log="$state_dir/dockerd.log"
@@ -184,19 +194,32 @@ ensure_base_image() {
 # Playwright's own browser download needs a CDN that may not be reachable, Debian's mirror is.
 ensure_browser() {
   if [ -x /usr/bin/chromium ]; then step "Chromium: present"; return; fi
-  if $check_only || ! can_install; then
-    # Only the browser tests need it: say so, but don't stop `make up` on a machine without it.
-    printf 'provision: Chromium (/usr/bin/chromium) is missing; the browser tests need it. %s\n' \
-      "Install it (Debian: apt-get install chromium) as root." >&2
-    return
-  fi
+  need "Chromium (/usr/bin/chromium), which the browser tests drive" "Install it (Debian: apt-get install chromium)."
   apt_install chromium fonts-liberation  # a font, or screenshots show boxes (no recommends)
   [ -x /usr/bin/chromium ] || fail "/usr/bin/chromium is still missing after installing chromium"
   step "Chromium: installed ($(/usr/bin/chromium --version 2>/dev/null || echo "version unknown"))"
 }
 
+ensure_bench_tools() {
+  local missing=()
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v prometheus-node-exporter >/dev/null || missing+=(prometheus-node-exporter)
+  if [ ${#missing[@]} -eq 0 ]; then step "wrk and node_exporter: present"; return; fi
+  need "${missing[*]}" "Install them (Debian: apt-get install wrk prometheus-node-exporter)."
+  # The benchmark starts node_exporter itself, on a fake tree: keep the package from starting
+  # its system service (policy-rc.d answers "not now" to every maintainer script).
+  local policy=/usr/sbin/policy-rc.d own_policy=false
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && own_policy=true
+  fi
+  apt_install "${missing[@]}" || { $own_policy && rm -f "$policy"; fail "could not install ${missing[*]}"; }
+  $own_policy && rm -f "$policy"
+  step "wrk and node_exporter: installed"
+}
+
 ensure_engine
 ensure_plugins
 ensure_base_image
-ensure_browser
+$for_tests && ensure_browser
+$for_bench && ensure_bench_tools
 step "provisioning done"

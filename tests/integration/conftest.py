@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import requests
 
 from chips import FIXTURES
 from fakesysfs import FakeChip, FakeSysfs
+from simulator import w1_slave_text
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILES = ["compose.yaml", "compose.test.yaml"]
@@ -77,6 +79,9 @@ def stack():
     chips = {name: add(tree) for name, add in FIXTURES.items() if name != "raspberry_pi"}
     # One attribute that blocks every read (a FIFO nobody writes), as some drivers do.
     chips["broken"][0].write("temp11_input", 20000).break_attribute("temp11_input", "fifo")
+    # The first DS18B20's w1_slave file, read by a config-file sensor of frostserver.test.toml.
+    tree.write_file(chips["ds18b20"][0].device_dir / "w1_slave", w1_slave_text(23125))
+    os.environ["FROST_TEST_CONFIG"] = str(Path(__file__).with_name("frostserver.test.toml"))
     project = f"frosttest{os.getpid()}"
     os.environ["COMPOSE_PROJECT_NAME"] = project
     os.environ["FROST_TEST_SYSFS"] = str(tree_dir)
@@ -104,3 +109,49 @@ def _print_logs(compose) -> None:
         print("---- stack logs ----\n", out[-20000:], err[-5000:])
     except Exception as error:  # the stack may not exist at all
         print(f"(no stack logs: {error})")
+
+
+# --- a stack of one's own (test_fleet.py) ----------------------------------------------------
+
+
+@dataclass
+class ComposeProject:
+    """A compose project driven through the CLI with an explicit environment.
+
+    Unlike the session `stack` (testcontainers, which reads COMPOSE_PROJECT_NAME and the
+    FROST_TEST_* variables from os.environ), it changes no process-wide state, so a module can
+    run one beside the session stack.
+    """
+
+    project: str
+    files: list[str]
+    env: dict[str, str]
+    profiles: list[str]
+
+    def cli(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+        """Run `docker compose` on this project."""
+        options = [arg for name in self.files for arg in ("-f", name)]
+        options += [arg for profile in self.profiles for arg in ("--profile", profile)]
+        return subprocess.run(["docker", "compose", "-p", self.project, *options, *args], cwd=REPO,
+                              env={**os.environ, **self.env}, capture_output=True, text=True, check=check,
+                              timeout=timeout)
+
+    def url(self, service: str, port: int, path: str = "") -> str:
+        """Return http://127.0.0.1:<published port> of a service's container port, plus path."""
+        published = self.cli("port", service, str(port)).stdout.split()[0]  # "127.0.0.1:49153"
+        return f"http://{published}{path}"
+
+
+@contextmanager
+def compose_project(name: str, files: list[str], env: dict[str, str], profiles: list[str] = ()):
+    """Build and start a project named <name><pid>, wait for its healthchecks, always remove it."""
+    project = ComposeProject(f"{name}{os.getpid()}", list(files), dict(env), list(profiles))
+    try:
+        project.cli("up", "--detach", "--build", "--wait", timeout=900)
+        yield project
+    except BaseException:
+        logs = project.cli("logs", "--no-color", "--tail", "200", check=False)
+        print(f"---- {project.project} logs ----\n", logs.stdout[-20000:], logs.stderr[-5000:])
+        raise
+    finally:
+        project.cli("down", "--volumes", "--remove-orphans", check=False)

@@ -195,3 +195,18 @@ def test_stream_resumes_after_last_event_id(client, source, sampler):
     data = json.loads(replayed[0].split("data: ")[1])
     assert data["values"][PACKAGE.id] == 42.0 and data["status"] == {CORE0.id: "error"}
     response.close()
+
+
+def test_the_config_file_comes_from_frost_config():
+    from frostserver.config import load_settings
+
+    assert str(load_settings({"FROST_CONFIG": "/etc/frostserver/frostserver.toml"}).config) == \
+        "/etc/frostserver/frostserver.toml"
+
+
+def test_a_bad_config_file_refuses_to_run_naming_file_and_key(tmp_path):
+    config = tmp_path / "frostserver.toml"
+    config.write_text("[sampling]\nintervall = 2\n")
+    app = create_app({"run_dir": tmp_path / "run", "config": config}, start_sampler=False)
+    message = app.test_client().get("/api/v1/sensors").get_json()["message"]
+    assert str(config) in message and "sampling.intervall" in message

@@ -26,12 +26,13 @@ def create_app(test_config: Mapping[str, object] | None = None, *, start_sampler
         settings = load_settings(overrides=test_config)
         sensor_config = _load_sensor_config(settings)
     except (SettingsError, ValueError) as error:
+        _configure_logging("info")
         return _refuse_to_run(app, str(error))
     if sensor_config is not None:
         settings = _apply_file_settings(settings, sensor_config)
     _configure_logging(settings.log_level)
 
-    from . import api, health, stream
+    from . import api, health, metrics, stream
     from .api import LatestIndex
     from .store import StoreReader
 
@@ -44,6 +45,7 @@ def create_app(test_config: Mapping[str, object] | None = None, *, start_sampler
     app.extensions["frost.notifier"] = stream.SampleNotifier(store)
     for blueprint in (api.bp, health.bp, stream.bp):
         app.register_blueprint(blueprint)
+    metrics.init_app(app, __version__)
     if start_sampler:
         app.extensions["frost.sampler"] = _start_sampler(settings, sensor_config)
     return app
@@ -72,11 +74,11 @@ def _configure_logging(level: str) -> None:
 
 
 def _load_sensor_config(settings: Settings):
-    if settings.config_file is None:
+    if settings.config is None:
         return None
     from .sensorconfig import load_sensor_config
 
-    return load_sensor_config(settings.config_file)
+    return load_sensor_config(settings.config)
 
 
 def _apply_file_settings(settings: Settings, sensor_config) -> Settings:

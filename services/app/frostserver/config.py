@@ -16,7 +16,7 @@ class Settings:
     """Everything the app is configured with; the environment variables are documented in README.md."""
 
     sysfs_root: Path = Path("/sys")  # FROST_SYSFS_ROOT: hwmon is read under <root>/class/hwmon
-    config_file: Path | None = None  # FROST_CONFIG: optional TOML with extra sensors and rules
+    config: Path | None = None  # FROST_CONFIG: optional TOML with extra sensors and rules
     run_dir: Path = Path("/run/frostserver")  # FROST_RUN_DIR: the shared sample store (tmpfs)
     sample_interval: float = 1.0  # s; from the config file's [sampling] interval
     history_seconds: int = 900  # from the config file's [sampling] history
@@ -69,7 +69,7 @@ def _parse(name: str, raw: str) -> object:
     env_name = _ENV_PREFIX + name.upper()
     default = getattr(Settings, name)
     try:
-        if name == "config_file" or isinstance(default, Path):
+        if name == "config" or isinstance(default, Path):
             return Path(raw)
         if isinstance(default, bool):
             return raw.lower() in ("1", "true", "yes", "on")

@@ -26,6 +26,7 @@ import errno
 import logging
 import os
 import queue
+import re
 import sys
 import threading
 import time
@@ -87,6 +88,7 @@ class ReaderStats:
     attribute_reads: int = 0  # reads actually issued (static and dynamic)
     slow_reads: int = 0  # reads slower than `slow_read`
     timeouts: int = 0  # reads abandoned at a sample deadline (each one then counts as stuck)
+    stuck_reads: int = 0  # reads abandoned and not yet returned, each holding a pool thread
     errors_by_chip: dict[str, int] = field(default_factory=dict)  # ERROR readings per chip id
 
 
@@ -108,6 +110,11 @@ class ChannelPlan:
     fault: int | None
     alarms: tuple[tuple[str, int], ...]
     raw_of: Callable[[list], object] = field(compare=False, repr=False)  # this channel's raw texts
+    # For /metrics (node_exporter's series): every attribute read per sample, by property, and
+    # the raw numbers of the others (limits, beep, offset, pwm mode, ...), read with the metadata.
+    raw_props: tuple[tuple[str, int], ...] = ()
+    raw_attributes: dict[str, float] = field(default_factory=dict, compare=False)
+    raw_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,8 @@ class ChipPlan:
     order_key: tuple  # orders chips that share an lm-sensors id
     paths: tuple[str, ...]
     channels: tuple[ChannelPlan, ...]
+    exporter_chip: str = ""  # node_exporter's `chip` label (see exporter_chip_label)
+    exporter_chip_name: str = ""  # its `chip_name` label: the cleaned `name` file, "" if none
 
 
 ReadFn = Callable[[str], "str | ReadFailure"]
@@ -139,7 +148,33 @@ def build_chip_plan(hwmon_path: str, sysfs_root: str, read: ReadFn) -> ChipPlan:
         if plan is not None:
             channels.append(plan)
     order_key = (device or hwmon_dir, tuple(sorted(c.channel for c in channels)), hwmon_dir)
-    return ChipPlan(chip, chip_name, order_key, tuple(paths), tuple(channels))
+    hwmon_name = name if attribute_dir == hwmon_dir else None  # node_exporter reads hwmonN/name only
+    return ChipPlan(chip, chip_name, order_key, tuple(paths), tuple(channels),
+                    exporter_chip_label(hwmon_dir, device, hwmon_name), clean_metric_name(hwmon_name or ""))
+
+
+_INVALID_METRIC_CHARS = re.compile(r"[^a-z0-9:_]")
+
+
+def clean_metric_name(name: str) -> str:
+    """Clean a name for a label value the way node_exporter's hwmon collector does."""
+    return _INVALID_METRIC_CHARS.sub("_", name.lower()).strip("_")
+
+
+def exporter_chip_label(hwmon_dir: str, device: str | None, hwmon_name: str | None) -> str:
+    """Name a chip as node_exporter (1.6 and later) labels it: from the device path, else `name`, else hwmonN."""
+    # The device's parent directory and its own name: platform/coretemp.0 -> platform_coretemp_0,
+    # .../nvme/nvme0 -> nvme_nvme0.  Stable across reboots, unlike hwmonN.
+    if device is not None:
+        dev_type = clean_metric_name(os.path.basename(os.path.dirname(device)))
+        dev_name = clean_metric_name(os.path.basename(device))
+        if dev_type and dev_name:
+            return f"{dev_type}_{dev_name}"
+        if dev_name:
+            return dev_name
+    if hwmon_name and clean_metric_name(hwmon_name):
+        return clean_metric_name(hwmon_name)
+    return clean_metric_name(os.path.basename(hwmon_dir))
 
 
 def device_of(hwmon_dir: str) -> str | None:
@@ -230,21 +265,38 @@ def plan_channel(prefix: str, index: int, properties: dict[str, str], attribute_
     def path_of(prop: str) -> str:
         return os.path.join(attribute_dir, properties[prop])
 
+    raw_props: list[tuple[str, int]] = []
+
     def queue_read(prop: str | None) -> int | None:
         if prop is None:
             return None
         paths.append(path_of(prop))
+        raw_props.append((prop, len(paths) - 1))
         return len(paths) - 1
 
+    texts: dict[str, str | ReadFailure] = {}
+
+    def read_once(path: str) -> str | ReadFailure:
+        if path not in texts:
+            texts[path] = read(path)
+        return texts[path]
+
     first_read = len(paths)
-    label = text_of(read(path_of("label"))) if "label" in roles else None
+    label = text_of(read_once(path_of("label"))) if "label" in roles else None
     thresholds = read_thresholds(
-        {p: path_of(p) for p, role in roles.items() if role == attrs.THRESHOLD}, channel_type, read)
-    sensor_type = _read_sensor_type(path_of("type"), read) if "type" in roles and prefix == "temp" else None
+        {p: path_of(p) for p, role in roles.items() if role == attrs.THRESHOLD}, channel_type, read_once)
+    sensor_type = _read_sensor_type(path_of("type"), read_once) if "type" in roles and prefix == "temp" else None
     value = queue_read(value_prop)
     alarms = tuple((attrs.alarm_name(p), queue_read(p)) for p in alarm_props)
     fault = queue_read("fault" if roles.get("fault") == attrs.FAULT else None)
     enable = queue_read("enable" if roles.get("enable") == attrs.ENABLE else None)
+    dynamic = {prop for prop, _ in raw_props}
+    raw_attributes = {}
+    for prop in sorted(properties):
+        if prop != "label" and prop not in dynamic:
+            number = _number(read_once(path_of(prop)))
+            if number is not None:
+                raw_attributes[prop] = number
     return ChannelPlan(
         channel=channel,
         channel_type=channel_type,
@@ -256,7 +308,20 @@ def plan_channel(prefix: str, index: int, properties: dict[str, str], attribute_
         fault=fault,
         enable=enable,
         raw_of=itemgetter(*range(first_read, len(paths))),
+        raw_props=tuple(raw_props),
+        raw_attributes=raw_attributes,
+        raw_label=label,
     )
+
+
+def _number(result: str | ReadFailure | None) -> float | None:
+    """Parse a raw attribute number; None when it could not be read or is not a number."""
+    if type(result) is not str:
+        return None
+    try:
+        return attrs.parse_number(result)
+    except ValueError:
+        return None
 
 
 def _value_property(roles: dict[str, str | None]) -> str | None:
@@ -308,38 +373,36 @@ def _flag(result: str | ReadFailure | None) -> bool | None:
         return None
 
 
-_DISABLED = Reading(None, DISABLED)
-_FAULT = Reading(None, FAULT)
-
-
 def channel_reading(plan: ChannelPlan, raw: list) -> Reading:
     """Turn the raw texts read for one channel into a Reading."""
+    numbers = tuple((prop, number) for prop, index in plan.raw_props
+                    if (number := _number(raw[index])) is not None)
     # A disabled channel answers ENODATA on its input (sysfs-interface), so "disabled" wins
     # over the error; a faulty one (open diode) reports garbage, so "fault" wins too.
     if plan.enable is not None and _flag(raw[plan.enable]) is False:
-        return _DISABLED
+        return Reading(None, DISABLED, raw=numbers)
     if plan.fault is not None and _flag(raw[plan.fault]):
-        return _FAULT
+        return Reading(None, FAULT, raw=numbers)
     alarms = tuple(name for name, index in plan.alarms if _flag(raw[index]))
     if plan.value is None:
         # An alarm-only channel, e.g. rpi_volt in0_lcrit_alarm (`sensors`: "in0: N/A").
-        return Reading(None, ALARM if alarms else OK, None, alarms)
+        return Reading(None, ALARM if alarms else OK, None, alarms, numbers)
     text = raw[plan.value]
     if text is None:
         text = _NOT_READ
     if type(text) is not str:
-        return Reading(None, ERROR, text.reason, alarms)
+        return Reading(None, ERROR, text.reason, alarms, numbers)
     try:
         value = attrs.to_unit(attrs.parse_number(text), plan.channel_type)
     except ValueError as exc:
-        return Reading(None, ERROR, str(exc), alarms)
+        return Reading(None, ERROR, str(exc), alarms, numbers)
     if not attrs.is_plausible(value, plan.channel_type):
         unit = UNITS[plan.channel_type.kind]
-        return Reading(None, ERROR, f"implausible: {value} {unit}".rstrip(), alarms)
+        return Reading(None, ERROR, f"implausible: {value} {unit}".rstrip(), alarms, numbers)
     if plan.channel_type.kind == "intrusion" and value:
         # intrusionN_alarm is the value; it stays set until someone writes 0.
         alarms = ("alarm",)
-    return Reading(value, ALARM if alarms else OK, None, alarms)
+    return Reading(value, ALARM if alarms else OK, None, alarms, numbers)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -567,8 +630,8 @@ class _ChipPool:
 class _Chip:
     """One class/hwmon entry and what we know about it."""
 
-    __slots__ = ("key", "hwmon_path", "plan", "stale", "slow", "chip_id", "id_plan", "sensors", "sensors_key",
-                 "readings", "readings_plan")
+    __slots__ = ("key", "hwmon_path", "plan", "stale", "slow", "chip_id", "exporter_chip", "id_plan", "sensors",
+                 "sensors_key", "readings", "readings_plan")
 
     def __init__(self, key: tuple, hwmon_path: str):
         self.key = key
@@ -577,6 +640,7 @@ class _Chip:
         self.stale = True
         self.slow = False  # has taken longer than `slow_read` to read: gets a thread of its own
         self.chip_id = ""
+        self.exporter_chip = ""
         self.id_plan: ChipPlan | None = None  # the plan chip_id was assigned for
         self.sensors: list[Sensor] = []
         self.sensors_key: tuple | None = None
@@ -683,14 +747,22 @@ class HwmonReader:
     def _assign_chip_ids(self, chips: list[_Chip]) -> None:
         """Give every chip its lm-sensors id, suffixing duplicates in device-path order."""
         groups: dict[str, list[_Chip]] = {}
+        exporter_groups: dict[str, list[_Chip]] = {}
         for chip in chips:
             if chip.plan is not None:
                 groups.setdefault(chip.plan.name.id, []).append(chip)
+                exporter_groups.setdefault(chip.plan.exporter_chip, []).append(chip)
         for base, members in groups.items():
             members.sort(key=lambda c: c.plan.order_key)
             for number, chip in enumerate(members, start=1):
                 chip.chip_id = base if number == 1 else f"{base}~{number}"
                 chip.id_plan = chip.plan
+        # node_exporter gives several hwmon devices of one parent device the same `chip` label
+        # and then fails on the colliding series (#3637): suffix them the same way instead.
+        for base, members in exporter_groups.items():
+            members.sort(key=lambda c: c.plan.order_key)
+            for number, chip in enumerate(members, start=1):
+                chip.exporter_chip = base if number == 1 else f"{base}~{number}"
 
     def _collect(self, chips: list[_Chip], run: _SampleRun) -> list[tuple[Sensor, Reading]]:
         """Pair each channel's Sensor with its Reading, sorted by sensor id."""
@@ -721,24 +793,26 @@ class HwmonReader:
 
     def _sensors_of(self, chip: _Chip, plan: ChipPlan) -> list[Sensor]:
         """Build (once per plan and id) the Sensor of each channel of a chip."""
-        key = (plan, chip.chip_id)
+        key = (plan, chip.chip_id, chip.exporter_chip)
         if chip.sensors_key != key:
-            chip.sensors = [sensor_of(chip.chip_id, plan, channel) for channel in plan.channels]
+            chip.sensors = [sensor_of(chip.chip_id, plan, channel, chip.exporter_chip) for channel in plan.channels]
             chip.sensors_key = key
         return chip.sensors
 
     def _update_stats(self) -> None:
         self.stats.samples += 1
         self.stats.attribute_reads, self.stats.slow_reads = self._reads.totals()
+        self.stats.stuck_reads = self._reads.stuck_count()
 
 
 def _sensor_id(sample: tuple[Sensor, Reading]) -> str:
     return sample[0].id
 
 
-def sensor_of(chip_id: str, plan: ChipPlan, channel: ChannelPlan) -> Sensor:
+def sensor_of(chip_id: str, plan: ChipPlan, channel: ChannelPlan, exporter_chip: str | None = None) -> Sensor:
     """Describe one channel as a Sensor."""
     kind = channel.channel_type.kind
+    prefix, index = attrs.parse_channel_name(channel.channel)
     return Sensor(
         id=f"{chip_id}/{channel.channel}",
         chip=chip_id,
@@ -749,6 +823,11 @@ def sensor_of(chip_id: str, plan: ChipPlan, channel: ChannelPlan) -> Sensor:
         unit=UNITS[kind],
         thresholds=dict(channel.thresholds),
         sensor_type=channel.sensor_type,
+        exporter_chip=plan.exporter_chip if exporter_chip is None else exporter_chip,
+        exporter_chip_name=plan.exporter_chip_name,
+        exporter_sensor=f"{prefix}{index}",
+        exporter_label=channel.raw_label,
+        raw_attributes=channel.raw_attributes,
     )
 
 

@@ -38,6 +38,16 @@ class Sensor:
     thresholds: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
     source: str = "hwmon"  # "hwmon" or "config"
     sensor_type: str | None = None  # temp*_type as lm-sensors words it, e.g. "thermistor"
+    # What node_exporter's hwmon collector would call this channel, so /metrics can serve the
+    # same series (see metrics.py): its `chip` label, taken from the device path
+    # ("platform_coretemp_0"), the cleaned `name` file ("" if none), its `sensor` label ("temp1",
+    # "cpu0" for cpu0_vid), the raw `label` file text (None if none), and the raw numbers of the
+    # channel's other attributes (limits, beep, offset, pwm mode, ...), read with the metadata.
+    exporter_chip: str = ""
+    exporter_chip_name: str = ""
+    exporter_sensor: str = ""
+    exporter_label: str | None = None
+    raw_attributes: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -48,3 +58,6 @@ class Reading:
     status: str = OK
     error: str | None = None
     alarms: tuple[str, ...] = ()
+    # Raw numbers of the attributes read at every sample, by property, zeros included:
+    # (("input", 45000), ("crit_alarm", 0)); /metrics exports them as node_exporter does.
+    raw: tuple[tuple[str, float], ...] = field(default=(), compare=False)

@@ -14,15 +14,18 @@ import logging
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
-from .model import Reading, Sensor
+from .model import ERROR, Reading, Sensor
 from .store import StoreWriter
 
 log = logging.getLogger(__name__)
 LOCK_FILE = "sampler.lock"
+# Upper bounds (seconds) of the sample-duration histogram /metrics exports; a sample is all reads
+# of all sources, bounded by the read timeout (0.5 s by default) plus the store write.
+DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
 class SensorSource(Protocol):
@@ -40,11 +43,23 @@ class SamplerStats:
     durations_sum: float = 0.0
     dropped_sensors: int = 0
     source_errors: dict[str, int] = field(default_factory=dict)
+    duration_buckets: list[int] = field(default_factory=lambda: [0] * len(DURATION_BUCKETS))  # not cumulative
+    read_errors_by_chip: dict[str, int] = field(default_factory=dict)  # readings with status "error"
+
+    def observe(self, duration: float) -> None:
+        """Count one sample of the given duration."""
+        self.samples += 1
+        self.last_duration = duration
+        self.durations_sum += duration
+        for number, bound in enumerate(DURATION_BUCKETS):
+            if duration <= bound:
+                self.duration_buckets[number] += 1
+                break
 
 
 def sensor_document(sensor: Sensor) -> dict:
     """Return the JSON metadata of a sensor, as the API shows it."""
-    return {
+    document = {
         "id": sensor.id,
         "chip": sensor.chip,
         "chip_name": sensor.chip_name,
@@ -55,6 +70,16 @@ def sensor_document(sensor: Sensor) -> dict:
         "source": sensor.source,
         "thresholds": sensor.thresholds,
     }
+    if sensor.exporter_chip:
+        # What /metrics needs to serve node_exporter's series for this channel (metrics.py).
+        document["exporter"] = {
+            "chip": sensor.exporter_chip,
+            "chip_name": sensor.exporter_chip_name,
+            "sensor": sensor.exporter_sensor,
+            "label": sensor.exporter_label,
+            "attributes": sensor.raw_attributes,
+        }
+    return document
 
 
 def render_latest(pairs: list[tuple[Sensor, Reading]], sampled_at: float, interval: float,
@@ -64,6 +89,8 @@ def render_latest(pairs: list[tuple[Sensor, Reading]], sampled_at: float, interv
     for sensor, reading in pairs:
         doc = sensor_document(sensor)
         doc.update(value=reading.value, status=reading.status, error=reading.error, alarms=list(reading.alarms))
+        if reading.raw:
+            doc["raw"] = dict(reading.raw)  # the attributes read this sample, as numbers (for /metrics)
         sensors.append(doc)
     body = {"sampled_at": sampled_at, "interval": interval, "frost_threshold": frost_threshold, "sensors": sensors}
     return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
@@ -100,10 +127,13 @@ class Sampler:
         readings = {sensor.id: (reading.value, reading.status) for sensor, reading in pairs}
         body = render_latest(pairs, sampled_at, self.interval, self.frost_threshold)
         seq = self.writer.append(sampled_at, readings, body)
-        duration = time.perf_counter() - started
-        self.stats.samples += 1
-        self.stats.last_duration = duration
-        self.stats.durations_sum += duration
+        errors = self.stats.read_errors_by_chip
+        for sensor, reading in pairs:
+            if reading.status == ERROR:
+                errors[sensor.chip] = errors.get(sensor.chip, 0) + 1
+        self.stats.observe(time.perf_counter() - started)
+        # Workers render /metrics, but these counters live in this process: publish them.
+        self.writer.write_stats(self.stats_document(seq))
         return seq
 
     def _publish_metadata(self, pairs: Iterable[tuple[Sensor, Reading]]) -> None:
@@ -118,8 +148,15 @@ class Sampler:
                           len(dropped), dropped[0])
             self._published_metadata.update(changed)
 
-    def stats_document(self) -> dict:
-        return asdict(self.stats)
+    def stats_document(self, seq: int | None = None) -> dict:
+        """Return the sampler's and its sources' counters as plain data."""
+        document = asdict(self.stats)
+        document.update(seq=seq, pid=os.getpid(), duration_bounds=list(DURATION_BUCKETS), sources={})
+        for name, source in self.sources.items():
+            stats = getattr(source, "stats", None)
+            if is_dataclass(stats) and not isinstance(stats, type):
+                document["sources"][name] = asdict(stats)
+        return document
 
     def close(self) -> None:
         for source in self.sources.values():

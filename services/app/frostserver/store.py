@@ -33,6 +33,8 @@ _NO_STATUS = 255  # the sensor did not exist at that sample
 SAMPLES_FILE = "samples.bin"
 CATALOG_FILE = "catalog.json"
 LATEST_FILE = "sensors.json"
+STATS_FILE = "stats.json"  # the sampler's counters, rewritten after every sample (for /metrics)
+WORKERS_DIR = "workers"  # <pid>.json per Gunicorn worker: its own counters (open streams)
 
 
 @dataclass(frozen=True)
@@ -190,8 +192,51 @@ class StoreWriter:
         struct.pack_into("<Q", ring.map, _BUSY_OFFSET, header.busy + 2)
         return seq
 
+    def write_stats(self, stats: dict) -> None:
+        """Publish the sampler's counters (a small JSON document with the seq they are current at)."""
+        _write_atomically(self.run_dir / STATS_FILE, json.dumps(stats, allow_nan=False).encode())
+
     def close(self) -> None:
         self.ring.close()
+
+
+def publish_worker_stats(run_dir: Path, pid: int, stats: dict) -> None:
+    """Publish one worker's own counters, so that whichever worker renders /metrics shows them all."""
+    directory = Path(run_dir) / WORKERS_DIR
+    directory.mkdir(exist_ok=True)
+    _write_atomically(directory / f"{pid}.json", json.dumps(dict(stats, pid=pid)).encode())
+
+
+def read_worker_stats(run_dir: Path) -> dict[int, dict]:
+    """Return every live worker's published counters by pid, removing those of dead workers."""
+    directory = Path(run_dir) / WORKERS_DIR
+    workers = {}
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return workers
+    for name in names:
+        pid_text, _, extension = name.partition(".")
+        if extension != "json" or not pid_text.isdigit():
+            continue
+        pid = int(pid_text)
+        if not _alive(pid):
+            (directory / name).unlink(missing_ok=True)
+            continue
+        document = _read_json(directory / name)
+        if isinstance(document, dict):
+            workers[pid] = document
+    return workers
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's (never the case in the app's container)
+        return True
+    return True
 
 
 def _read_json(path: Path):
@@ -210,6 +255,7 @@ class StoreReader:
         self._catalog: dict | None = None
         self._catalog_generation = -1
         self._latest: tuple[int, bytes] = (-1, b"")
+        self._stats: dict = {}
 
     def _open(self) -> _Ring | None:
         path = self.run_dir / SAMPLES_FILE
@@ -253,6 +299,16 @@ class StoreReader:
             except OSError:
                 return self._latest[1] or None
         return self._latest[1]
+
+    def stats(self) -> dict:
+        """Return the sampler's latest published counters ({} before the first sample)."""
+        header = self.header()
+        seq = header.seq if header else 0
+        # Re-read until the document is the one of the newest sample: the sampler writes it
+        # just after the sample itself.
+        if self._stats.get("seq") != seq:
+            self._stats = _read_json(self.run_dir / STATS_FILE) or self._stats
+        return self._stats
 
     def window(self, sensor_ids: list[str] | None, first_seq: int, last_seq: int | None = None) -> Series | None:
         """Copy samples first_seq..last_seq (clipped to what the ring still holds) for some sensors."""

@@ -1,0 +1,115 @@
+"""A config file with a typo: the app refuses to run, says why once, and stays up to say it (issue 3).
+
+This module runs a stack of its own, never healthy, so it does not share the session's `stack`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from chips import coretemp_dual_socket
+from conftest import COMPOSE_FILES, REPO, wait_until
+from fakesysfs import FakeSysfs
+
+BAD_CONFIG = """\
+[sensors.w1_garden]
+file = "/host/sys/bus/w1/devices/28-000005e2fdc3/w1_slave"
+scael = 0.001
+"""
+MOUNTED_AT = "/etc/frostserver/frostserver.toml"  # where compose.yaml mounts the config
+PROBLEM = f"{MOUNTED_AT}: sensors.w1_garden.scael: unknown key; did you mean 'scale'?"
+# The Dockerfile's healthcheck: start period 30 s, then 3 failures 5 s apart.
+UNHEALTHY_WITHIN = 30 + 3 * 5 + 20
+
+
+@pytest.fixture(scope="module")
+def bad_stack():
+    """Start app, web and nginx with BAD_CONFIG; yield (compose, nginx base URL)."""
+    from testcontainers.compose import DockerCompose
+
+    work = Path(tempfile.mkdtemp(prefix="frost-badconfig-"))
+    work.chmod(0o755)  # the app reads the tree and the config as another user
+    coretemp_dual_socket(FakeSysfs(work / "sys"))
+    config = work / "frostserver.toml"
+    config.write_text(BAD_CONFIG)
+    config.chmod(0o644)
+    saved = {name: os.environ.get(name)
+             for name in ("COMPOSE_PROJECT_NAME", "FROST_TEST_SYSFS", "FROST_TEST_CONFIG")}
+    # Its own project: the session's stack (if up) keeps its containers, and gets its variables back.
+    os.environ.update(COMPOSE_PROJECT_NAME=f"frostbad{os.getpid()}", FROST_TEST_SYSFS=str(work / "sys"),
+                      FROST_TEST_CONFIG=str(config), TESTCONTAINERS_RYUK_DISABLED="true")
+    compose = DockerCompose(REPO, compose_file_name=COMPOSE_FILES, build=True, wait=False)
+    try:
+        compose.start()
+        port = compose.get_service_port("nginx", 8080)
+        yield compose, f"http://127.0.0.1:{port}"
+    finally:
+        try:
+            compose.stop()
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def app_state(compose) -> dict:
+    """Return `docker inspect` of the app container: its State and RestartCount."""
+    container = compose.get_container("app", include_all=True)
+    out = subprocess.run(["docker", "inspect", "--format", "{{json .State}}|{{.RestartCount}}", container.ID],
+                         capture_output=True, text=True, check=True, timeout=30).stdout
+    state, restarts = out.strip().rsplit("|", 1)
+    return {**json.loads(state), "RestartCount": int(restarts)}
+
+
+def test_the_api_answers_a_json_503_that_names_the_file_and_the_key(bad_stack):
+    _, base_url = bad_stack
+
+    def refusal():
+        response = requests.get(base_url + "/api/v1/sensors", timeout=5)
+        # Until Gunicorn listens, nginx answers its own 503, which knows nothing of the config.
+        # A Response is falsy when its status is an error: wrap it for wait_until.
+        return [response] if "scael" in response.text else None
+
+    [response] = wait_until(refusal, 30, what="the app's configuration error through nginx")
+    assert response.status_code == 503
+    assert response.headers["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["status"] == 503 and body["error"] == "Service Unavailable"
+    assert body["message"] == f"FrostServer is not running: configuration error: {PROBLEM}"
+
+
+def test_the_log_says_why_in_one_line_without_a_traceback(bad_stack):
+    compose, _ = bad_stack
+    wait_until(lambda: "configuration error" in "".join(compose.get_logs("app")), 30,
+               what="the configuration error in the app's log")
+    out, err = compose.get_logs("app")
+    log = out + err
+    lines = {line.split("|", 1)[-1].strip() for line in log.splitlines() if "configuration error" in line}
+    # Each worker logs it, the same line every time.
+    assert len(lines) == 1, lines
+    assert lines.pop().endswith(f"configuration error, not sampling: {PROBLEM}")
+    assert "Traceback" not in log
+
+
+def test_the_app_turns_unhealthy_and_keeps_running_instead_of_restarting(bad_stack):
+    compose, _ = bad_stack
+    deadline = time.monotonic() + UNHEALTHY_WITHIN
+    state = app_state(compose)
+    while state["Health"]["Status"] != "unhealthy" and time.monotonic() < deadline:
+        assert state["Health"]["Status"] == "starting", state["Health"]  # never healthy
+        time.sleep(1)
+        state = app_state(compose)
+    assert state["Health"]["Status"] == "unhealthy", state["Health"]
+    assert state["Running"] and state["RestartCount"] == 0  # not a crash loop
+    assert "configuration error" in state["Health"]["Log"][-1]["Output"]

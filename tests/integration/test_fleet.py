@@ -1,0 +1,87 @@
+"""The `fleet` profile: a real Prometheus scraping the stack through nginx and loading the alerts."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+import requests
+
+import chips
+from conftest import compose_project, wait_until
+from fakesysfs import FakeSysfs
+
+FILES = ["compose.yaml", "compose.test.yaml", "compose.fleet.yaml"]
+PROBE = 'chip="w1_bus_master1_28_000005e2fdc3",sensor="temp1"'  # the DS18B20 left out in the cold
+
+
+@pytest.fixture(scope="module")
+def fleet():
+    tree_dir = Path(tempfile.mkdtemp(prefix="frost-fleet-sysfs-"))
+    tree_dir.chmod(0o755)  # the app runs as an unprivileged user in the container
+    tree = FakeSysfs(tree_dir)
+    chips.coretemp_dual_socket(tree)
+    chips.broken(tree)
+    cold, _ = chips.ds18b20(tree)
+    cold.write("temp1_input", -2500)  # below the default frost threshold (0 °C)
+    env = {"FROST_TEST_SYSFS": str(tree_dir), "FROST_PROMETHEUS_PORT": ""}  # "": any free port
+    try:
+        with compose_project("frostfleet", FILES, env, profiles=["fleet"]) as project:
+            yield project
+    finally:
+        shutil.rmtree(tree_dir, ignore_errors=True)
+
+
+def query(fleet, promql: str) -> list[dict]:
+    response = requests.get(fleet.url("prometheus", 9090, "/api/v1/query"), params={"query": promql}, timeout=5)
+    response.raise_for_status()
+    body = response.json()
+    assert body["status"] == "success", body
+    return body["data"]["result"]
+
+
+def test_prometheus_scrapes_fake_tree_values_through_nginx(fleet):
+    result = wait_until(lambda: query(fleet, 'node_hwmon_temp_celsius{chip="platform_coretemp_0",sensor="temp1"}'),
+                        30, interval=1, what="the first scrape")
+    assert [float(r["value"][1]) for r in result] == [45.0]
+    assert result[0]["metric"]["job"] == "frostserver" and result[0]["metric"]["instance"] == "nginx:8080"
+    targets = requests.get(fleet.url("prometheus", 9090, "/api/v1/targets"), timeout=5).json()["data"]
+    assert [t["health"] for t in targets["activeTargets"]] == ["up"]
+    assert query(fleet, 'node_hwmon_temp_celsius{chip="platform_broken_0",sensor="temp6"}') == []  # faulted
+    assert float(query(fleet, 'node_hwmon_temp_fault{chip="platform_broken_0",sensor="temp6"}')[0]["value"][1]) == 1
+
+
+def test_alerting_rules_load_and_evaluate(fleet):
+    def rules():
+        response = requests.get(fleet.url("prometheus", 9090, "/api/v1/rules"), timeout=5)
+        response.raise_for_status()
+        groups = response.json()["data"]["groups"]
+        every = [rule for group in groups for rule in group["rules"]]
+        # "unknown" until a rule's first evaluation; "err" if its query fails
+        return (groups, every) if every and all(rule["health"] == "ok" for rule in every) else None
+
+    groups, every = wait_until(rules, 30, interval=1, what="every rule evaluated without error")
+    assert {group["name"] for group in groups} == {"frost", "sensor-health"}
+    assert {"FrostRisk", "SensorFault", "SensorAlarm", "SensorReadErrors"} <= {rule["name"] for rule in every}
+
+
+def alerts(fleet, name: str) -> list[dict] | None:
+    response = requests.get(fleet.url("prometheus", 9090, "/api/v1/alerts"), timeout=5)
+    response.raise_for_status()
+    return [a for a in response.json()["data"]["alerts"] if a["labels"]["alertname"] == name] or None
+
+
+def test_frost_alert_is_pending_for_the_cold_probe_only(fleet):
+    frost = wait_until(lambda: alerts(fleet, "FrostRisk"), 30, interval=1, what="the FrostRisk alert")
+    assert [(a["labels"]["chip"], a["labels"]["sensor"], a["state"]) for a in frost] == [
+        ("w1_bus_master1_28_000005e2fdc3", "temp1", "pending")]  # `for: 5m` has not elapsed yet
+    assert float(frost[0]["value"]) == -2.5
+
+
+def test_sensor_fault_alert_is_pending_for_the_broken_chip(fleet):
+    faults = wait_until(lambda: alerts(fleet, "SensorFault"), 30, interval=1, what="the SensorFault alert")
+    states = {a["labels"]["sensor"]: (a["labels"]["status"], a["state"]) for a in faults}
+    assert states["broken-isa-0000/temp6"] == ("fault", "pending")
+    assert states["broken-isa-0000/temp5"] == ("error", "pending")  # implausible
+    assert not any(sensor.startswith("coretemp") for sensor in states)

@@ -1,0 +1,99 @@
+"""Issue 6, nginx: headers, methods, limits, slow clients and floods, through the published port."""
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from conftest import wait_until
+
+CSP = ("default-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'")
+
+
+@pytest.mark.parametrize("path", ["/", "/api/v1/sensors", "/no-such-page"])
+def test_security_headers_and_no_version_anywhere(stack, path):
+    response = requests.get(stack.url(path), timeout=5)
+    assert response.headers["Server"] == "nginx"
+    assert response.headers["Content-Security-Policy"] == CSP
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    if "<hr>" in response.text:  # nginx's own error page would name its version after the rule
+        assert response.text.split("<hr>")[-1].strip().startswith("<center>nginx</center>")
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
+@pytest.mark.parametrize("path", ["/", "/api/v1/sensors", "/metrics"])
+def test_only_get_and_head_are_allowed(stack, method, path):
+    response = requests.request(method, stack.url(path), timeout=5)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, HEAD"
+    assert response.json()["status"] == 405
+
+
+def test_head_works(stack):
+    assert requests.head(stack.url("/api/v1/sensors"), timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/.env", "/.index.html.new", "/assets/.hidden.js", "/assets/index.js.map"])
+def test_dotfiles_and_source_maps_are_not_served(stack, path):
+    assert requests.get(stack.url(path), timeout=5).status_code == 404
+
+
+def test_json_js_and_css_are_gzipped(stack):
+    index = requests.get(stack.url("/"), timeout=5).text
+    asset = index.split('src="', 1)[1].split('"', 1)[0]
+    for path in ("/api/v1/sensors", asset, "/metrics"):
+        response = requests.get(stack.url(path), headers={"Accept-Encoding": "gzip"}, timeout=5)
+        assert response.headers.get("Content-Encoding") == "gzip", path
+
+
+def test_oversized_headers_and_bodies_are_refused(stack):
+    huge = requests.get(stack.url("/api/v1/sensors"), headers={"X-Big": "x" * 20000}, timeout=5)
+    assert huge.status_code in (400, 431, 494)
+    body = requests.get(stack.url("/api/v1/sensors"), data=b"x" * 4096, timeout=5)
+    assert body.status_code == 413
+
+
+def test_slow_clients_do_not_tie_up_the_server(stack):
+    host, port = stack.base_url.removeprefix("http://").split(":")
+    slow = []
+    try:
+        for _ in range(100):  # slowloris: connections that never finish their headers
+            connection = socket.create_connection((host, int(port)), timeout=5)
+            connection.sendall(b"GET /api/v1/sensors HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            slow.append(connection)
+        started = time.monotonic()
+        response = requests.get(stack.url("/api/v1/sensors"), timeout=5)
+        assert response.status_code == 200 and time.monotonic() - started < 1.0
+    finally:
+        for connection in slow:
+            connection.close()
+
+
+def test_a_flood_gets_429s_while_a_dashboard_stream_keeps_flowing(stack):
+    stream = requests.get(stack.url("/api/v1/stream"), stream=True, timeout=10)
+    assert stream.status_code == 200
+    lines = stream.iter_lines()
+    try:
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            codes = list(pool.map(lambda _: requests.get(stack.url("/api/v1/sensors"), timeout=10).status_code,
+                                  range(1500)))
+        assert 429 in codes, "the flood was never limited"
+        assert set(codes) <= {200, 429}
+        ids = []
+        deadline = time.monotonic() + 10
+        while len(ids) < 3 and time.monotonic() < deadline:
+            line = next(lines)
+            if line.startswith(b"id: "):
+                ids.append(int(line[4:]))
+        assert len(ids) == 3, "the stream stopped during the flood"
+    finally:
+        stream.close()
+    limited = requests.get(stack.url("/api/v1/sensors"), timeout=5)
+    if limited.status_code == 429:
+        assert limited.json()["status"] == 429 and limited.headers["Retry-After"] == "1"
+    wait_until(lambda: requests.get(stack.url("/api/v1/sensors"), timeout=5).status_code == 200, 5,
+               what="the rate limit to let requests through again")

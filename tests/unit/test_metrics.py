@@ -1,0 +1,345 @@
+"""/metrics: node_exporter's hwmon series (diffed against node_exporter's own output) and frost_*.
+
+tests/unit/golden/node_exporter-<fixture>.prom is what Debian's prometheus-node-exporter printed for
+each fixture tree of tests/chips.py (its version is in the file's first line).  To re-record:
+
+    apt-get download prometheus-node-exporter && dpkg -x prometheus-node-exporter_*.deb ne
+    FROST_NODE_EXPORTER=ne/usr/bin/prometheus-node-exporter .venv/bin/python -m pytest tests/unit/test_metrics.py
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+import chips
+from fakesysfs import FakeSysfs
+from frostserver import __version__, create_app, make_sampler, metrics
+from frostserver.model import ERROR, OK, Reading, Sensor
+from frostserver.sampler import Sampler
+from frostserver.store import StoreReader, StoreWriter, publish_worker_stats, read_worker_stats
+
+GOLDEN = Path(__file__).parent / "golden"
+
+# Where FrostServer deliberately differs from node_exporter on the fixture trees (README,
+# "Running a fleet"): series node_exporter has and we leave out, and series only we have.
+LEFT_OUT = {
+    "broken": {
+        # the 0x7fff-style sentinel of a disconnected diode (127998 °C): implausible
+        'node_hwmon_temp_celsius{chip="platform_broken_0",sensor="temp5"}',
+        # temp6_fault=1: the value of a faulted sensor is garbage
+        'node_hwmon_temp_celsius{chip="platform_broken_0",sensor="temp6"}',
+        # temp7_enable=0: a disabled channel has no reading
+        'node_hwmon_temp_celsius{chip="platform_broken_0",sensor="temp7"}',
+        # 200 %RH: implausible
+        'node_hwmon_humidity{chip="platform_broken_0",sensor="humidity1"}',
+    },
+    # a thermal zone's own `temp` file in the parent device's directory, not a hwmon attribute
+    "acpitz": {'node_hwmon_temp_celsius{chip="thermal_thermal_zone0",sensor="temp0"}'},
+    "raspberry_pi": {'node_hwmon_temp_celsius{chip="thermal_thermal_zone0",sensor="temp0"}'},
+    # chip-wide settings, not readings of a channel
+    "nct6798": {'node_hwmon_beep_enabled{chip="platform_nct6775_656",sensor="beep_enable0"}'},
+    "sht3x": {'node_hwmon_update_interval_seconds{chip="i2c_1_1_0044",sensor="update_interval0"}'},
+    "ina219": {'node_hwmon_update_interval_seconds{chip="i2c_1_1_0040",sensor="update_interval0"}'},
+    # two hwmon devices on one NIC: node_exporter gives both the same chip label and keeps
+    # whichever series it collected first (module's temp2 under the asic's chip)
+    "several_on_one_parent": {
+        'node_hwmon_sensor_label{chip="0000:00:1c_0_0000:05:00_0",label="module1",sensor="temp2"}',
+        'node_hwmon_sensor_label{chip="0000:00:1c_0_0000:05:00_0",label="module0",sensor="temp1"}',
+        'node_hwmon_temp_celsius{chip="0000:00:1c_0_0000:05:00_0",sensor="temp2"}',
+        'node_hwmon_temp_crit_celsius{chip="0000:00:1c_0_0000:05:00_0",sensor="temp2"}',
+    },
+}
+ONLY_OURS = {
+    # ... where we give the second device its own label
+    "several_on_one_parent": {
+        'node_hwmon_chip_names{chip="0000:00:1c_0_0000:05:00_0~2",chip_name="mlx5"}',
+        'node_hwmon_sensor_label{chip="0000:00:1c_0_0000:05:00_0~2",label="module0",sensor="temp1"}',
+        'node_hwmon_sensor_label{chip="0000:00:1c_0_0000:05:00_0~2",label="module1",sensor="temp2"}',
+        'node_hwmon_temp_celsius{chip="0000:00:1c_0_0000:05:00_0~2",sensor="temp1"}',
+        'node_hwmon_temp_celsius{chip="0000:00:1c_0_0000:05:00_0~2",sensor="temp2"}',
+        'node_hwmon_temp_crit_celsius{chip="0000:00:1c_0_0000:05:00_0~2",sensor="temp1"}',
+        'node_hwmon_temp_crit_celsius{chip="0000:00:1c_0_0000:05:00_0~2",sensor="temp2"}',
+    },
+}
+
+
+def series(text: str, prefix: str = "node_hwmon_") -> dict[str, float]:
+    """Parse an exposition into {'name{label="value",...}': value} for names starting with prefix."""
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.startswith(prefix):
+                labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+                key = f"{sample.name}{{{labels}}}"
+                assert key not in found, f"duplicate series {key}"
+                found[key] = sample.value
+    return found
+
+
+def types(text: str, prefix: str = "node_hwmon_") -> dict[str, str]:
+    """Return {sample name: metric type} for names starting with prefix."""
+    return {sample.name: family.type for family in text_string_to_metric_families(text)
+            for sample in family.samples if sample.name.startswith(prefix)}
+
+
+def make_app(tmp_path, sysfs_root: Path | None = None):
+    return create_app({"run_dir": tmp_path / "run", "sysfs_root": sysfs_root or tmp_path / "sys",
+                       "history_seconds": 60}, start_sampler=False)
+
+
+def scrape(app) -> str:
+    response = app.test_client().get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    return response.get_data(as_text=True)
+
+
+# --- node_exporter's series, value for value -------------------------------------------------
+
+
+def node_exporter_text(binary: str, sysfs_root: Path) -> str:
+    """Run node_exporter's hwmon collector alone over a tree and return its hwmon series."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([binary, "--collector.disable-defaults", "--collector.hwmon",
+                                f"--path.sysfs={sysfs_root}", f"--web.listen-address=127.0.0.1:{port}",
+                                "--web.disable-exporter-metrics"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+                    text = response.read().decode()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+    finally:
+        process.terminate()
+        process.wait(5)
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    lines = [line for line in text.splitlines() if "node_hwmon_" in line]
+    return f"# {version}\n" + "\n".join(lines) + "\n"
+
+
+def node_exporter_golden(fixture: str, sysfs_root: Path) -> str:
+    path = GOLDEN / f"node_exporter-{fixture}.prom"
+    binary = os.environ.get("FROST_NODE_EXPORTER")
+    if binary:
+        path.write_text(node_exporter_text(binary, sysfs_root))
+    assert path.exists(), f"{path} missing: record it with FROST_NODE_EXPORTER (see this module's docstring)"
+    return path.read_text()
+
+
+@pytest.mark.parametrize("fixture", sorted(chips.FIXTURES))
+def test_hwmon_series_are_node_exporters(tmp_path, fixture):
+    tree = FakeSysfs(tmp_path / "sys")
+    chips.FIXTURES[fixture](tree)
+    expected_text = node_exporter_golden(fixture, tree.root)
+    assert expected_text.startswith("# node_exporter, version 1.9")
+    app = make_app(tmp_path)
+    sampler = make_sampler(app.extensions["frost.settings"], None)
+    try:
+        sampler.sample_once()
+        ours_text = scrape(app)
+    finally:
+        sampler.close()
+    expected, ours = series(expected_text), series(ours_text)
+    assert expected, "an empty golden file proves nothing"
+    left_out, only_ours = LEFT_OUT.get(fixture, set()), ONLY_OURS.get(fixture, set())
+    assert set(expected) - set(ours) == left_out
+    assert set(ours) - set(expected) == only_ours
+    assert {key: ours[key] for key in set(ours) & set(expected)} == {
+        key: expected[key] for key in set(ours) & set(expected)}
+    expected_types, our_types = types(expected_text), types(ours_text)
+    assert {name: our_types[name] for name in expected_types if name in our_types} == {
+        name: kind for name, kind in expected_types.items() if name in our_types}
+
+
+def test_node_exporter_quirks_are_kept():
+    # *_crit_alarm and *_enable get a unit and are scaled like the value; *_alarm and *_fault are not.
+    assert metrics.hwmon_series("temp", "crit_alarm", 1, False, None)[::3] == ("node_hwmon_temp_crit_alarm_celsius", 0.001)
+    assert metrics.hwmon_series("temp", "alarm", 1, False, None)[::3] == ("node_hwmon_temp_alarm", 1)
+    assert metrics.hwmon_series("in", "lcrit_alarm", 1, False, None)[::3] == ("node_hwmon_in_lcrit_alarm_volts", 0.001)
+    # humidity: milli-percent / 1e6
+    assert metrics.hwmon_series("humidity", "input", 45200, False, None)[::3] == ("node_hwmon_humidity", 0.0452)
+    # energy is a counter in joules; a labelled clock is renamed after its label
+    assert metrics.hwmon_series("energy", "input", 2_500_000, False, None)[:4] == (
+        "node_hwmon_energy_joule_total", "Hardware monitor for joules used so far (input)", "counter", 2.5)
+    assert metrics.hwmon_series("freq", "input", 5e8, False, "SCLK")[::3] + (None,) == (
+        "node_hwmon_freq_freq_mhz", 500.0, None)
+    assert metrics.hwmon_series("freq", "input", 5e8, False, "SCLK")[4] == "sclk"
+    assert metrics.hwmon_series("freq", "input", 5e8, False, None) is None
+    # pwmN is the value; a pwmN_input next to it would be node_hwmon_pwm_input
+    assert metrics.hwmon_series("pwm", "", 128, True, None)[0] == "node_hwmon_pwm"
+    assert metrics.hwmon_series("pwm", "input", 128, True, None)[0] == "node_hwmon_pwm_input"
+
+
+def test_a_scrape_reads_no_sysfs(tmp_path):
+    chips.build_zoo(tmp_path / "sys", ("coretemp", "broken"))
+    app = make_app(tmp_path)
+    sampler = make_sampler(app.extensions["frost.settings"], None)
+    try:
+        sampler.sample_once()
+        before = series(scrape(app))
+        shutil.rmtree(tmp_path / "sys")  # whatever /metrics shows now comes from the sample
+        app.extensions["frost.metrics"]._key = None  # and not from the cached text either
+        after = series(scrape(app))
+    finally:
+        sampler.close()
+    assert after == before
+    assert after['node_hwmon_temp_celsius{chip="platform_coretemp_0",sensor="temp1"}'] == 45.0
+
+
+# --- frost_* ----------------------------------------------------------------------------------
+
+
+class ListSource:
+    """A sensor source whose readings the test sets directly."""
+
+    def __init__(self, pairs=()):
+        self.pairs = list(pairs)
+
+    def sample(self):
+        return list(self.pairs)
+
+    def close(self):
+        pass
+
+
+GREENHOUSE = Sensor(id="greenhouse/soil", chip="greenhouse", chip_name="greenhouse", channel="soil",
+                    kind="temperature", label="Soil", unit="°C", source="config")
+OUTSIDE = Sensor(id="greenhouse/outside", chip="greenhouse", chip_name="greenhouse", channel="outside",
+                 kind="temperature", label="Outside", unit="°C", source="config")
+
+
+@pytest.fixture
+def app(tmp_path):
+    return make_app(tmp_path)
+
+
+@pytest.fixture
+def config_sampler(app):
+    settings = app.extensions["frost.settings"]
+    source = ListSource([(GREENHOUSE, Reading(-1.5)), (OUTSIDE, Reading(None, ERROR, "EIO"))])
+    writer = StoreWriter(settings.run_dir, capacity=61, columns=16, interval=1.0)
+    sampler = Sampler({"config": source}, writer, interval=1.0, frost_threshold=0.5)
+    yield sampler
+    sampler.close()
+
+
+def test_before_the_first_sample_only_build_info_and_workers(app):
+    found = series(scrape(app), "frost_")
+    assert found == {f'frost_build_info{{version="{__version__}"}}': 1.0,
+                     f'frost_stream_clients{{worker="{os.getpid()}"}}': 0.0,
+                     "frost_threshold_celsius{}": 0.0}
+
+
+def test_config_sensors_statuses_and_sampler_counters(app, config_sampler):
+    config_sampler.sample_once()
+    config_sampler.sample_once()
+    found = series(scrape(app), "frost_")
+    assert found['frost_sensor_value{chip="greenhouse",kind="temperature",sensor="greenhouse/soil",unit="°C"}'] == -1.5
+    assert not any(key.startswith("frost_sensor_value") and "outside" in key for key in found)
+    assert found['frost_sensor_status{chip="greenhouse",sensor="greenhouse/outside",source="config",status="error"}'] == 1
+    assert found['frost_sensor_status{chip="greenhouse",sensor="greenhouse/soil",source="config",status="ok"}'] == 1
+    assert found['frost_sensors{source="config"}'] == 2
+    assert found["frost_samples_total{}"] == 2
+    assert found["frost_sample_duration_seconds_count{}"] == 2
+    assert found['frost_sample_duration_seconds_bucket{le="+Inf"}'] == 2
+    assert 0 < found["frost_sample_duration_seconds_sum{}"] < 1
+    assert found['frost_sensor_read_errors_total{chip="greenhouse"}'] == 2
+    assert found["frost_last_sample_timestamp_seconds{}"] == pytest.approx(time.time(), abs=60)
+    assert not any(key.startswith("node_hwmon_") for key in series(scrape(app), ""))
+
+
+def test_hwmon_counters_come_from_the_sampler_process(tmp_path):
+    chips.build_zoo(tmp_path / "sys", ("broken",))
+    app = make_app(tmp_path)
+    sampler = make_sampler(app.extensions["frost.settings"], None)
+    try:
+        sampler.sample_once()
+        found = series(scrape(app), "frost_")
+    finally:
+        sampler.close()
+    # temp1-5 and humidity1 of the broken chip fail to read or are implausible
+    assert found['frost_sensor_read_errors_total{chip="broken-isa-0000"}'] == 6
+    assert found["frost_hwmon_attribute_reads_total{}"] > 0
+    assert found["frost_hwmon_read_timeouts_total{}"] == 0
+    assert found["frost_hwmon_stuck_reads{}"] == 0
+
+
+def test_the_rendered_text_is_cached_per_sample(app, config_sampler, monkeypatch):
+    renders = []
+    real = metrics.hwmon_metrics
+    monkeypatch.setattr(metrics, "hwmon_metrics", lambda sensors: renders.append(1) or real(sensors))
+    config_sampler.sample_once()
+    first = scrape(app)
+    assert scrape(app) == first and len(renders) == 1
+    config_sampler.sample_once()
+    assert series(scrape(app), "frost_samples")["frost_samples_total{}"] == 2 and len(renders) == 2
+
+
+def test_stats_are_published_with_each_sample(app, config_sampler):
+    reader = StoreReader(app.extensions["frost.settings"].run_dir)
+    assert reader.stats() == {}
+    seq = config_sampler.sample_once()
+    stats = reader.stats()
+    assert (stats["seq"], stats["samples"], stats["pid"]) == (seq, 1, os.getpid())
+    seq = config_sampler.sample_once()
+    assert (reader.stats()["seq"], reader.stats()["samples"]) == (seq, 2)
+
+
+def test_stream_clients_of_every_live_worker(app, tmp_path):
+    run_dir = app.extensions["frost.settings"].run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    publish_worker_stats(run_dir, dead.pid, {"streams": 7})
+    publish_worker_stats(run_dir, os.getppid(), {"streams": 2})  # another live process
+    app.extensions["frost.notifier"].streams = 3  # this worker's count is taken live
+    found = series(scrape(app), "frost_stream_clients")
+    assert found == {f'frost_stream_clients{{worker="{os.getppid()}"}}': 2,
+                     f'frost_stream_clients{{worker="{os.getpid()}"}}': 3}
+    assert set(read_worker_stats(run_dir)) == {os.getppid(), os.getpid()}  # the dead one's file is gone
+
+
+def test_a_worker_publishes_its_streams_when_they_change(app):
+    run_dir = app.extensions["frost.settings"].run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    publisher = app.extensions["frost.metrics"].publisher
+    publisher.every = 0.01
+    app.test_client().get("/healthz")  # any request starts the publisher
+    assert read_worker_stats(run_dir)[os.getpid()]["streams"] == 0
+    app.extensions["frost.notifier"].streams = 4
+    deadline = time.monotonic() + 5
+    while read_worker_stats(run_dir)[os.getpid()]["streams"] != 4:
+        assert time.monotonic() < deadline, "the worker never published its new stream count"
+        time.sleep(0.01)
+
+
+def test_sensor_documents_carry_what_metrics_need(tmp_path):
+    chips.build_zoo(tmp_path / "sys", ("coretemp",))
+    app = make_app(tmp_path)
+    sampler = make_sampler(app.extensions["frost.settings"], None)
+    try:
+        sampler.sample_once()
+        document = app.test_client().get("/api/v1/sensors/coretemp-isa-0000/temp1").get_json()
+    finally:
+        sampler.close()
+    assert document["exporter"] == {"chip": "platform_coretemp_0", "chip_name": "coretemp", "sensor": "temp1",
+                                    "label": "Package id 0", "attributes": {"crit": 100000, "max": 80000}}
+    assert document["raw"] == {"input": 45000, "crit_alarm": 0}
+    assert (document["value"], document["status"]) == (45.0, OK)
