@@ -95,10 +95,12 @@ def test_the_log_says_why_in_one_line_without_a_traceback(bad_stack):
                what="the configuration error in the app's log")
     out, err = compose.get_logs("app")
     log = out + err
-    lines = {line.split("|", 1)[-1].strip() for line in log.splitlines() if "configuration error" in line}
-    # Each worker logs it, the same line every time.
+    # "<time> [<pid>] [CRITICAL] frostserver: configuration error, ...": each worker logs it once,
+    # the same message every time.
+    lines = {line.split("] frostserver: ", 1)[-1].strip() for line in log.splitlines()
+             if "configuration error" in line}
     assert len(lines) == 1, lines
-    assert lines.pop().endswith(f"configuration error, not sampling: {PROBLEM}")
+    assert lines.pop() == f"configuration error, not sampling: {PROBLEM}"
     assert "Traceback" not in log
 
 

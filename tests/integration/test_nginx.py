@@ -78,11 +78,16 @@ def test_a_flood_gets_429s_while_a_dashboard_stream_keeps_flowing(stack):
     assert stream.status_code == 200
     lines = stream.iter_lines()
     try:
+        def one_request(_):
+            response = requests.get(stack.url("/api/v1/sensors"), timeout=10)
+            return response.status_code, response.headers.get("Content-Type", "")
+
         with ThreadPoolExecutor(max_workers=32) as pool:
-            codes = list(pool.map(lambda _: requests.get(stack.url("/api/v1/sensors"), timeout=10).status_code,
-                                  range(1500)))
+            answers = list(pool.map(one_request, range(1500)))
+        codes = {code for code, _ in answers}
         assert 429 in codes, "the flood was never limited"
-        assert set(codes) <= {200, 429}
+        assert codes <= {200, 429}
+        assert all(kind.startswith("application/json") for _, kind in answers)  # 429s in the API's shape
         ids = []
         deadline = time.monotonic() + 10
         while len(ids) < 3 and time.monotonic() < deadline:
@@ -92,8 +97,6 @@ def test_a_flood_gets_429s_while_a_dashboard_stream_keeps_flowing(stack):
         assert len(ids) == 3, "the stream stopped during the flood"
     finally:
         stream.close()
-    limited = requests.get(stack.url("/api/v1/sensors"), timeout=5)
-    if limited.status_code == 429:
-        assert limited.json()["status"] == 429 and limited.headers["Retry-After"] == "1"
     wait_until(lambda: requests.get(stack.url("/api/v1/sensors"), timeout=5).status_code == 200, 5,
                what="the rate limit to let requests through again")
+    time.sleep(2.5)  # let the whole burst allowance refill (400 at 200/s) for the tests that follow
