@@ -116,7 +116,7 @@ def hwmon_series(sensor_type: str, element: str, raw: float, has_bare_value: boo
 
 
 def _clean(name: str) -> str:
-    from .hwmon import clean_metric_name
+    from .exporter_names import clean_metric_name
 
     return clean_metric_name(name)
 

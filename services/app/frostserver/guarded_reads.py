@@ -1,0 +1,270 @@
+"""Read sysfs attributes under a per-sample deadline, so an attribute stuck in the kernel stalls nothing else.
+
+Each attribute is read with one raw read (`read_attribute`); a failed read becomes a
+`ReadFailure` naming its errno.  `ChipPool` runs one sample's chips on a few daemon threads
+until the deadline; `GuardedReads` issues the reads, counts slow ones and remembers reads
+abandoned at a deadline, so a stuck attribute is not read again until its read returns.
+"""
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import queue
+import threading
+import time
+from collections import deque
+from typing import Callable
+
+_PAGE_SIZE = 4096  # a sysfs attribute never exceeds one page
+_SLOW_LOG_INTERVAL = 60.0  # seconds between "slow read" log lines
+_MAX_SPARE_THREADS = 16  # replacement threads for reads stuck in the kernel
+
+
+def read_attribute(path: str) -> str:
+    """Read one sysfs attribute with a single open, read and close."""
+    # One raw read, never a retry loop: Go's ReadFile polled forever on drivers answering
+    # EAGAIN (node_exporter PR #728).  No O_NONBLOCK either: sysfs ignores it, and a FIFO
+    # standing in for a blocking attribute in tests must block like the real thing.
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return os.read(fd, _PAGE_SIZE).decode("utf-8", "replace")
+    finally:
+        os.close(fd)
+
+
+class ReadFailure:
+    """Why one attribute read produced no text."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"ReadFailure({self.reason!r})"
+
+
+NOT_READ = ReadFailure("timeout")  # what a read cut off by the deadline, or stuck since an earlier one, yields
+
+
+def describe_error(exc: BaseException) -> str:
+    """Name a failed read briefly: its errno symbol (EIO, EAGAIN, ...) or its exception type."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return errno.errorcode.get(exc.errno, f"errno {exc.errno}")
+    return type(exc).__name__
+
+
+class SampleRun:
+    """One sample's shared list of chips, completion count and deadline flag."""
+
+    __slots__ = ("pending", "remaining", "expired", "done", "raw")
+
+    def __init__(self, chips: list):
+        self.pending = deque(chips)
+        self.remaining = len(chips)
+        self.expired = False
+        self.done = threading.Condition()
+        self.raw: dict = {}  # chip key -> (ChipPlan, list of raw results)
+
+
+class GuardedReads:
+    """Issue single attribute reads, counting slow ones and remembering reads stuck past a deadline."""
+
+    # Lock-free on the hot path (the GIL makes each dict operation atomic): a worker marks
+    # the path it reads in _in_flight; at a deadline the sampler marks those paths stuck,
+    # then re-checks they are still in flight, so a read that just returned is never left
+    # marked stuck forever.
+
+    def __init__(self, read_attribute: Callable[[str], str], clock: Callable[[], float],
+                 slow_read: float, logger: logging.Logger):
+        self._read_attribute = read_attribute
+        self._clock = clock
+        self._slow_read = slow_read
+        self._logger = logger
+        self._in_flight: dict[int, str | None] = {}  # thread id -> path being read
+        self._stuck: dict[str, float] = {}  # path -> when it was abandoned
+        self._late: dict[str, str | ReadFailure] = {}  # results of stuck reads that returned
+        self._counts: dict[int, list[int]] = {}  # thread id -> [reads, slow reads]; one writer each
+        self._next_slow_log = float("-inf")
+        self._slow_unlogged = 0
+
+    def read(self, path: str, run: SampleRun) -> str | ReadFailure:
+        """Read one attribute unless it is stuck or the sample deadline has passed."""
+        raw: list = [None]
+        self.read_into((path,), raw, run)
+        return NOT_READ if raw[0] is None else raw[0]
+
+    def read_into(self, paths: tuple[str, ...], raw: list, run: SampleRun) -> float:
+        """Read paths into raw[i] in order until done or the deadline; return the time spent."""
+        me = threading.get_ident()
+        in_flight, stuck, late = self._in_flight, self._stuck, self._late
+        read_attribute, clock, slow_read = self._read_attribute, self._clock, self._slow_read
+        counts = self._counts.get(me) or self._counts.setdefault(me, [0, 0])
+        began = clock()
+        for index, path in enumerate(paths):
+            if late and path in late:
+                # A read that outlived an earlier deadline (a ~750 ms DS18B20 conversion, a
+                # stalled bus) has returned since: use its result rather than block again.
+                raw[index] = late.pop(path)
+                continue
+            if run.expired:
+                break
+            if path in stuck:
+                raw[index] = NOT_READ
+                continue
+            in_flight[me] = path
+            if run.expired:  # the deadline passed while we registered: do not start the read
+                in_flight[me] = None
+                stuck.pop(path, None)
+                break
+            start = clock()
+            try:
+                result: str | ReadFailure = read_attribute(path)
+            except Exception as exc:  # a driver's errno, or anything an injected reader raises
+                result = ReadFailure(describe_error(exc))
+            elapsed = clock() - start
+            in_flight[me] = None
+            if path in stuck:
+                self._returned_late(path, result)
+            counts[0] += 1
+            if elapsed > slow_read:
+                counts[1] += 1
+                self._log_slow(path, elapsed)
+            raw[index] = result
+        return clock() - began
+
+    def abandon_in_flight(self, deadline: float) -> int:
+        """Mark every read still in progress as stuck; return how many were newly marked."""
+        now = self._clock()
+        marked = []
+        for thread, path in list(self._in_flight.items()):
+            if path is None or path in self._stuck:
+                continue
+            self._stuck[path] = now
+            if self._in_flight.get(thread) == path:
+                marked.append(path)
+            else:  # it returned meanwhile
+                self._stuck.pop(path, None)
+        for path in marked:
+            self._logger.warning("read of %s did not finish within %.2f s; not reading it again "
+                                 "until it returns", path, deadline)
+        return len(marked)
+
+    def stuck_count(self) -> int:
+        """Count reads blocked in the kernel (each holds one pool thread)."""
+        return len(self._stuck)
+
+    def totals(self) -> tuple[int, int]:
+        """Return (reads issued, slow reads) over all threads so far."""
+        counts = list(self._counts.values())
+        return sum(c[0] for c in counts), sum(c[1] for c in counts)
+
+    def _returned_late(self, path: str, result: str | ReadFailure) -> None:
+        abandoned_at = self._stuck.pop(path, None)
+        if abandoned_at is None:
+            return
+        self._late[path] = result
+        self._logger.info("stuck read of %s returned after %.2f s", path, self._clock() - abandoned_at)
+
+    def _log_slow(self, path: str, elapsed: float) -> None:
+        now = self._clock()
+        if now < self._next_slow_log:
+            self._slow_unlogged += 1
+            return
+        self._next_slow_log = now + _SLOW_LOG_INTERVAL
+        more, self._slow_unlogged = self._slow_unlogged, 0
+        self._logger.warning("slow read of %s took %.3f s (threshold %.3f s; %d more slow reads "
+                             "not logged)", path, elapsed, self._slow_read, more)
+
+
+class ChipPool:
+    """A few daemon threads that work through each sample's chips until its deadline."""
+
+    # Daemon threads, not a ThreadPoolExecutor: an executor joins its threads at interpreter
+    # exit, and a read stuck in the kernel (ACPI power1_average in D state, node_exporter
+    # #1507) would then hang the worker process forever.
+    #
+    # One thread reads all chips that have always been fast: more threads only fight over
+    # the GIL (measured: slower).  Chips that have been slow start on threads of their own,
+    # and when the sample is not done after `escalate_after` seconds another thread joins,
+    # so one newly blocking attribute delays only its own chip.
+
+    def __init__(self, size: int, work: Callable, escalate_after: float, logger: logging.Logger):
+        self._size = max(1, size)
+        self._work = work
+        self._escalate_after = escalate_after
+        self._logger = logger
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads: set[threading.Thread] = set()
+        self._target = 0
+
+    def run(self, chips: list, timeout: float, slow_chips: int, spare: int) -> SampleRun:
+        """Read the chips (slow ones first); return when all are done or the deadline passed."""
+        run = SampleRun(chips)
+        if not chips:
+            return run
+        self._keep_threads(self._size + min(spare, _MAX_SPARE_THREADS))
+        helpers = min(self._size, len(chips), 1 + slow_chips)
+        for _ in range(helpers):
+            self._tasks.put(run)
+        deadline = time.monotonic() + timeout
+        with run.done:
+            while run.remaining:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    run.expired = True
+                    break
+                run.done.wait(min(left, self._escalate_after))
+                if run.remaining and helpers < min(self._size, len(chips)):
+                    helpers += 1
+                    self._tasks.put(run)
+        return run
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Stop the threads; threads stuck in a read exit when it returns."""
+        with self._lock:
+            self._target = 0
+            threads = list(self._threads)
+        for _ in threads:
+            self._tasks.put(None)
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _keep_threads(self, target: int) -> None:
+        with self._lock:
+            self._target = target
+            while len(self._threads) < target:
+                thread = threading.Thread(target=self._serve, name="hwmon-reader", daemon=True)
+                self._threads.add(thread)
+                thread.start()
+
+    def _serve(self) -> None:
+        me = threading.current_thread()
+        while True:
+            run = self._tasks.get()
+            if run is not None:
+                self._drain(run)
+            with self._lock:
+                # Retire when a stuck read has returned and its replacement is still around.
+                if run is None or len(self._threads) > self._target:
+                    self._threads.discard(me)
+                    return
+
+    def _drain(self, run: SampleRun) -> None:
+        while not run.expired:
+            try:
+                chip = run.pending.popleft()
+            except IndexError:
+                return
+            try:
+                self._work(chip, run)
+            except Exception:  # never let one chip kill a worker
+                self._logger.exception("reading %s failed", getattr(chip, "hwmon_path", chip))
+            with run.done:
+                run.remaining -= 1
+                if not run.remaining:
+                    run.done.notify_all()
+
