@@ -330,16 +330,18 @@ def test_a_worker_publishes_its_streams_when_they_change(app):
         time.sleep(0.01)
 
 
-def test_sensor_documents_carry_what_metrics_need(tmp_path):
+def test_the_sampler_publishes_what_metrics_need_beside_a_lean_api(tmp_path):
     chips.build_zoo(tmp_path / "sys", ("coretemp",))
     app = make_app(tmp_path)
     sampler = make_sampler(app.extensions["frost.settings"], None)
     try:
         sampler.sample_once()
         document = app.test_client().get("/api/v1/sensors/coretemp-isa-0000/temp1").get_json()
+        extras = app.extensions["frost.store"].exporter()["coretemp-isa-0000/temp1"]
     finally:
         sampler.close()
-    assert document["exporter"] == {"chip": "platform_coretemp_0", "chip_name": "coretemp", "sensor": "temp1",
-                                    "label": "Package id 0", "attributes": {"crit": 100000, "max": 80000}}
-    assert document["raw"] == {"input": 45000, "crit_alarm": 0}
+    assert extras["exporter"] == {"chip": "platform_coretemp_0", "chip_name": "coretemp", "sensor": "temp1",
+                                  "label": "Package id 0", "attributes": {"crit": 100000, "max": 80000}}
+    assert extras["raw"] == {"input": 45000, "crit_alarm": 0}
     assert (document["value"], document["status"]) == (45.0, OK)
+    assert "exporter" not in document and "raw" not in document  # plumbing stays out of the API

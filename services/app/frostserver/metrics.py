@@ -330,7 +330,8 @@ class MetricsRenderer:
         key = (header.seq if header else 0, stats.get("seq"), stats.get("pid"))
         with self._lock:  # gthread: one render per sample even when scrapes overlap
             if key != self._key:
-                sensors = list(self.latest.get().values())
+                extras = self.store.exporter()
+                sensors = [dict(doc, **extras.get(doc["id"], {})) for doc in self.latest.get().values()]
                 self._sample_text = render_text(
                     hwmon_metrics(sensors) + sensor_metrics(sensors, self.frost_threshold)
                     + sampler_metrics(stats, header))

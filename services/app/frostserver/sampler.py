@@ -59,7 +59,7 @@ class SamplerStats:
 
 def sensor_document(sensor: Sensor) -> dict:
     """Return the JSON metadata of a sensor, as the API shows it."""
-    document = {
+    return {
         "id": sensor.id,
         "chip": sensor.chip,
         "chip_name": sensor.chip_name,
@@ -70,16 +70,6 @@ def sensor_document(sensor: Sensor) -> dict:
         "source": sensor.source,
         "thresholds": sensor.thresholds,
     }
-    if sensor.exporter_chip:
-        # What /metrics needs to serve node_exporter's series for this channel (metrics.py).
-        document["exporter"] = {
-            "chip": sensor.exporter_chip,
-            "chip_name": sensor.exporter_chip_name,
-            "sensor": sensor.exporter_sensor,
-            "label": sensor.exporter_label,
-            "attributes": sensor.raw_attributes,
-        }
-    return document
 
 
 def render_latest(pairs: list[tuple[Sensor, Reading]], sampled_at: float, interval: float,
@@ -89,11 +79,27 @@ def render_latest(pairs: list[tuple[Sensor, Reading]], sampled_at: float, interv
     for sensor, reading in pairs:
         doc = sensor_document(sensor)
         doc.update(value=reading.value, status=reading.status, error=reading.error, alarms=list(reading.alarms))
-        if reading.raw:
-            doc["raw"] = dict(reading.raw)  # the attributes read this sample, as numbers (for /metrics)
         sensors.append(doc)
     body = {"sampled_at": sampled_at, "interval": interval, "frost_threshold": frost_threshold, "sensors": sensors}
     return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+def render_exporter(pairs: list[tuple[Sensor, Reading]]) -> bytes:
+    """Render what /metrics needs beyond the public document: node_exporter's labels, raw values."""
+    extras = {}
+    for sensor, reading in pairs:
+        if sensor.exporter_chip:
+            extras[sensor.id] = {
+                "exporter": {
+                    "chip": sensor.exporter_chip,
+                    "chip_name": sensor.exporter_chip_name,
+                    "sensor": sensor.exporter_sensor,
+                    "label": sensor.exporter_label,
+                    "attributes": sensor.raw_attributes,
+                },
+                "raw": dict(reading.raw or {}),  # the attributes read this sample, as numbers
+            }
+    return json.dumps(extras, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 class Sampler:
@@ -126,7 +132,7 @@ class Sampler:
         self._publish_metadata(pairs)
         readings = {sensor.id: (reading.value, reading.status) for sensor, reading in pairs}
         body = render_latest(pairs, sampled_at, self.interval, self.frost_threshold)
-        seq = self.writer.append(sampled_at, readings, body)
+        seq = self.writer.append(sampled_at, readings, body, render_exporter(pairs))
         errors = self.stats.read_errors_by_chip
         for sensor, reading in pairs:
             if reading.status == ERROR:

@@ -33,6 +33,9 @@ _NO_STATUS = 255  # the sensor did not exist at that sample
 SAMPLES_FILE = "samples.bin"
 CATALOG_FILE = "catalog.json"
 LATEST_FILE = "sensors.json"
+# Per sensor, what /metrics needs beyond the public document: node_exporter's labels and the raw
+# attribute values (kept out of /api/v1/sensors so the API stays lean).
+EXPORTER_FILE = "exporter.json"
 STATS_FILE = "stats.json"  # the sampler's counters, rewritten after every sample (for /metrics)
 WORKERS_DIR = "workers"  # <pid>.json per Gunicorn worker: its own counters (open streams)
 
@@ -162,14 +165,16 @@ class StoreWriter:
             struct.pack_into("<Q", self.ring.map, 32, self.generation)
         return dropped
 
-    def append(self, timestamp: float, readings: dict[str, tuple[float | None, str]], latest_body: bytes) -> int:
-        """Write one sample (values by sensor id) and the rendered latest document; return its seq."""
+    def append(self, timestamp: float, readings: dict[str, tuple[float | None, str]], latest_body: bytes,
+               exporter_body: bytes = b"{}") -> int:
+        """Write one sample (values by sensor id) and the rendered latest documents; return its seq."""
         ring = self.ring
         header = ring.header()
         seq = header.seq + 1
         row = (seq - 1) % ring.capacity
         capacity = ring.capacity
         _write_atomically(self.run_dir / LATEST_FILE, latest_body)
+        _write_atomically(self.run_dir / EXPORTER_FILE, exporter_body)
         struct.pack_into("<Q", ring.map, _BUSY_OFFSET, header.busy + 1)
         ring.timestamps[row] = timestamp
         values, statuses = ring.values, ring.statuses
@@ -256,6 +261,7 @@ class StoreReader:
         self._catalog_generation = -1
         self._latest: tuple[int, bytes] = (-1, b"")
         self._stats: dict = {}
+        self._exporter: tuple[int, dict] = (-1, {})
 
     def _open(self) -> _Ring | None:
         path = self.run_dir / SAMPLES_FILE
@@ -299,6 +305,14 @@ class StoreReader:
             except OSError:
                 return self._latest[1] or None
         return self._latest[1]
+
+    def exporter(self) -> dict[str, dict]:
+        """Return, by sensor id, the node_exporter labels and raw values of the newest sample."""
+        header = self.header()
+        seq = header.seq if header else 0
+        if self._exporter[0] != seq:
+            self._exporter = (seq, _read_json(self.run_dir / EXPORTER_FILE) or {})
+        return self._exporter[1]
 
     def stats(self) -> dict:
         """Return the sampler's latest published counters ({} before the first sample)."""
