@@ -65,9 +65,13 @@ def _ms(text: str) -> float:
 
 def wrk(url: str, seconds: int, connections: int = CONNECTIONS) -> Load:
     """Load `url` with wrk (2 threads, fixed connections) and parse its latency report."""
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+    # A generous timeout: node_exporter reads the whole tree per scrape, which takes seconds on
+    # a large tree under 32 connections; wrk's default (2 s) would count those as errors.
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "--latency", url],
                          capture_output=True, text=True, check=True).stdout
     percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    if not percentiles:  # not one request completed
+        return Load(0.0, float("nan"), float("nan"), 0)
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
     errors += sum(int(n) for n in re.findall(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
                                              out)[0]) if "Socket errors" in out else 0
@@ -193,17 +197,21 @@ def rss_mb(container) -> float:
     return rss / 2**20
 
 
-def sample_seconds(base: str) -> float | None:
-    """Mean sample duration, from the app's own metrics (frost_sample_duration_seconds)."""
-    try:
-        text = requests.get(base + "/metrics", timeout=5).text
-    except requests.RequestException:
-        return None
+def sample_totals(base: str) -> tuple[float, float]:
+    """(sum, count) of the app's own sample-duration histogram (frost_sample_duration_seconds)."""
+    text = requests.get(base + "/metrics", timeout=5).text
     total = re.search(r"^frost_sample_duration_seconds_sum(?:\{[^}]*\})? ([\d.e+-]+)$", text, re.M)
     count = re.search(r"^frost_sample_duration_seconds_count(?:\{[^}]*\})? ([\d.e+-]+)$", text, re.M)
-    if not total or not count or float(count.group(1)) == 0:
-        return None
-    return float(total.group(1)) / float(count.group(1))
+    return (float(total.group(1)), float(count.group(1))) if total and count else (0.0, 0.0)
+
+
+def mean_sample_ms(base: str, action) -> tuple[float | None, object]:
+    """Run `action()`; return the mean duration (ms) of the samples taken meanwhile, and its result."""
+    before = sample_totals(base)
+    result = action()
+    after = sample_totals(base)
+    samples = after[1] - before[1]
+    return (round(1000 * (after[0] - before[0]) / samples, 3) if samples else None), result
 
 
 def idle_cpu_percent(base: str, app, seconds: float) -> float:
@@ -235,7 +243,8 @@ class Row:
     reads_per_second_idle: float = 0.0
     reads_per_second_loaded: float = 0.0
     reads_per_second_node_exporter: float = 0.0
-    sample_ms: float | None = None
+    sample_ms_idle: float | None = None
+    sample_ms_loaded: float | None = None
     cold_up_s: float = 0.0
     idle_cpu_percent: float | None = None
     rss_mb: dict[str, float] = field(default_factory=dict)
@@ -254,15 +263,16 @@ def measure(size: int, seconds: int, idle_seconds: int) -> Row:
             with running_stack(tree) as (base, cold_up):
                 row.cold_up_s = round(cold_up, 2)
                 progress(f"{size} sensors: stack healthy in {cold_up:.1f} s; idle reads")
-                row.reads_per_second_idle, _ = counter.reads_per_second_during(lambda: time.sleep(5))
+                time.sleep(2)  # past the first samples, which also read every chip's metadata
+                row.sample_ms_idle, row.reads_per_second_idle = mean_sample_ms(
+                    base, lambda: counter.reads_per_second_during(lambda: time.sleep(5))[0])
                 for path in ("/api/v1/sensors", "/metrics", "/"):
                     progress(f"{size} sensors: wrk {path} ({seconds} s, {CONNECTIONS} connections)")
-                    reads, load = counter.reads_per_second_during(lambda: wrk(base + path, seconds))
+                    sample_ms, (reads, load) = mean_sample_ms(
+                        base, lambda: counter.reads_per_second_during(lambda: wrk(base + path, seconds)))
                     row.frost[path] = load
                     if path == "/api/v1/sensors":
-                        row.reads_per_second_loaded = reads
-                sample = sample_seconds(base)
-                row.sample_ms = None if sample is None else round(sample * 1000, 3)
+                        row.reads_per_second_loaded, row.sample_ms_loaded = reads, sample_ms
                 parts = containers()
                 if size == SIZES[0] or idle_seconds and size == 256:
                     progress(f"{size} sensors: app CPU with one dashboard stream ({idle_seconds} s)")
@@ -274,6 +284,9 @@ def measure(size: int, seconds: int, idle_seconds: int) -> Row:
                     lambda: wrk(url, seconds))
         finally:
             counter.close()
+        api = row.frost["/api/v1/sensors"]
+        progress(f"{size} sensors: /api/v1/sensors {api.requests_per_second:,.0f} req/s (p99 {api.p99_ms:.1f} ms), "
+                 f"node_exporter {row.node_exporter.requests_per_second:,.0f} req/s, sample {row.sample_ms_idle} ms")
         return row
     finally:
         shutil.rmtree(tree, ignore_errors=True)
@@ -287,6 +300,10 @@ def image_sizes() -> dict[str, float]:
              for name in ("app", "nginx", "web")}
     sizes["base (debian:trixie-slim)"] = client.images.get("debian:trixie-slim").attrs["Size"] / 1e6
     return {k: round(v, 1) for k, v in sizes.items()}
+
+
+def _ratio(ours: float, theirs: float) -> str:
+    return f"{ours / theirs:.1f}x" if theirs else "n/a (node_exporter completed no request)"
 
 
 def markdown(rows: list[Row], images: dict[str, float], meta: dict) -> str:
@@ -311,20 +328,21 @@ def markdown(rows: list[Row], images: dict[str, float], meta: dict) -> str:
             f"| {metrics.requests_per_second:,.0f} | {metrics.p50_ms:.2f} / {metrics.p99_ms:.2f} "
             f"| {index.requests_per_second:,.0f} | {index.p50_ms:.2f} / {index.p99_ms:.2f} "
             f"| {ne.requests_per_second:,.0f} | {ne.p50_ms:.2f} / {ne.p99_ms:.2f} "
-            f"| {api.requests_per_second / ne.requests_per_second:.1f}x |")
+            f"| {_ratio(api.requests_per_second, ne.requests_per_second)} |")
     lines += [
         "",
         "## Sensor reads (counted from outside the app with inotify) and sampling",
         "",
         "| sensors | attribute files | reads/s idle | reads/s under `/api/v1/sensors` load | reads/s node_exporter "
-        "under load | one sample (ms) | cold `up` to healthy (s) |",
-        "|---|---|---|---|---|---|---|",
+        "under load | one sample, idle (ms) | one sample, under API load (ms) | cold `up` to healthy (s) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        sample = "n/a" if r.sample_ms is None else f"{r.sample_ms:.2f}"
+        idle = "n/a" if r.sample_ms_idle is None else f"{r.sample_ms_idle:.2f}"
+        loaded = "n/a" if r.sample_ms_loaded is None else f"{r.sample_ms_loaded:.2f}"
         lines.append(f"| {r.sensors} | {r.attribute_files} | {r.reads_per_second_idle:,.0f} "
                      f"| {r.reads_per_second_loaded:,.0f} | {r.reads_per_second_node_exporter:,.0f} "
-                     f"| {sample} | {r.cold_up_s:.1f} |")
+                     f"| {idle} | {loaded} | {r.cold_up_s:.1f} |")
     lines += ["", "## Memory and CPU", "",
               "| sensors | app RSS MB | nginx RSS MB | stack RSS MB | app CPU with one dashboard open |",
               "|---|---|---|---|---|"]

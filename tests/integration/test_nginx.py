@@ -100,3 +100,16 @@ def test_a_flood_gets_429s_while_a_dashboard_stream_keeps_flowing(stack):
     wait_until(lambda: requests.get(stack.url("/api/v1/sensors"), timeout=5).status_code == 200, 5,
                what="the rate limit to let requests through again")
     time.sleep(2.5)  # let the whole burst allowance refill (400 at 200/s) for the tests that follow
+
+
+def test_the_latest_sample_is_micro_cached_for_at_most_a_second(stack):
+    quick = [requests.get(stack.url("/api/v1/sensors"), timeout=5) for _ in range(5)]
+    assert sum(r.headers["X-Cache-Status"] == "HIT" for r in quick) >= 3  # a cache turnover may cost one
+    assert all(r.headers["Cache-Control"] == "no-store" for r in quick)  # browsers still never cache it
+    seen = set()
+    deadline = time.monotonic() + 3.5
+    while time.monotonic() < deadline:  # a new sample shows through within about a second
+        seen.add(requests.get(stack.url("/api/v1/sensors"), timeout=5).json()["sampled_at"])
+        time.sleep(0.1)
+    assert len(seen) >= 2
+    assert "X-Cache-Status" not in requests.get(stack.url("/api/v1/history?seconds=5"), timeout=5).headers

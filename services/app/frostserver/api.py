@@ -76,7 +76,9 @@ def history():
     count = math.ceil(seconds / settings.sample_interval) + 1
     window = store.window(wanted, header.seq - count + 1, header.seq)
     if window is None:
-        return json_error(503, "history is being rewritten; try again", retry_after=1)
+        response = json_error(503, "history is being rewritten; try again")
+        response.headers["Retry-After"] = "1"  # a header, as every other 503 says it
+        return response
     # The grid may have skipped ticks; trim to the wall-clock window the client asked for.
     cutoff = header.last_timestamp - seconds
     keep = next((i for i, t in enumerate(window.timestamps) if t >= cutoff), len(window.timestamps))
