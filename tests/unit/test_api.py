@@ -254,3 +254,15 @@ def test_answers_match_the_openapi_document(app, source, sampler, template, path
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     case = schema[template]["GET"].Case(path_parameters=path_parameters, query=query)
     case.call_and_validate()
+
+
+def test_the_latest_document_is_exactly_what_json_would_encode():
+    from frostserver.sampler import LatestRenderer, sensor_document
+
+    pairs = [(PACKAGE, Reading(45.25, "alarm", None, ("max",))), (CORE0, Reading(None, ERROR, 'bad "quote"'))]
+    renderer = LatestRenderer()
+    for _ in range(2):  # the second time from the cached metadata
+        body = json.loads(renderer.render(pairs, 1000.5, 1.0, 0.0))
+    expected = [dict(sensor_document(s), value=r.value, status=r.status, error=r.error, alarms=list(r.alarms))
+                for s, r in pairs]
+    assert body == {"sampled_at": 1000.5, "interval": 1.0, "frost_threshold": 0.0, "sensors": expected}

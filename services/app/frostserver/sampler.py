@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import math
 import os
 import threading
 import time
@@ -72,16 +73,49 @@ def sensor_document(sensor: Sensor) -> dict:
     }
 
 
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _reading_json(reading: Reading) -> str:
+    """Encode a reading's fields (the part of a sensor's document that changes every sample)."""
+    value = reading.value
+    value_json = "null" if value is None or not math.isfinite(value) else repr(float(value))
+    error = "null" if reading.error is None else _json(reading.error)
+    alarms = _json(list(reading.alarms)) if reading.alarms else "[]"
+    return f',"value":{value_json},"status":"{reading.status}","error":{error},"alarms":{alarms}}}'
+
+
+class LatestRenderer:
+    """Render the /api/v1/sensors document once per sample, so requests only copy bytes.
+
+    A sensor's metadata changes rarely (the reader hands back the same Sensor object until it
+    does), so its JSON is encoded once and only the reading is encoded at every sample.
+    """
+
+    def __init__(self):
+        self._metadata: dict[str, tuple[Sensor, str]] = {}
+
+    def render(self, pairs: list[tuple[Sensor, Reading]], sampled_at: float, interval: float,
+               frost_threshold: float) -> bytes:
+        parts = []
+        for sensor, reading in pairs:
+            cached = self._metadata.get(sensor.id)
+            if cached is None or cached[0] is not sensor:
+                cached = (sensor, _json(sensor_document(sensor))[:-1])  # without its closing brace
+                self._metadata[sensor.id] = cached
+            parts.append(cached[1] + _reading_json(reading))
+        if len(self._metadata) > 2 * len(pairs) + 64:  # forget sensors that vanished long ago
+            current = {sensor.id for sensor, _ in pairs}
+            self._metadata = {sid: entry for sid, entry in self._metadata.items() if sid in current}
+        head = _json({"sampled_at": sampled_at, "interval": interval, "frost_threshold": frost_threshold})
+        return f'{head[:-1]},"sensors":[{",".join(parts)}]}}'.encode()
+
+
 def render_latest(pairs: list[tuple[Sensor, Reading]], sampled_at: float, interval: float,
                   frost_threshold: float) -> bytes:
-    """Render the /api/v1/sensors document once per sample, so requests only copy bytes."""
-    sensors = []
-    for sensor, reading in pairs:
-        doc = sensor_document(sensor)
-        doc.update(value=reading.value, status=reading.status, error=reading.error, alarms=list(reading.alarms))
-        sensors.append(doc)
-    body = {"sampled_at": sampled_at, "interval": interval, "frost_threshold": frost_threshold, "sensors": sensors}
-    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    """Render the /api/v1/sensors document of one sample (see LatestRenderer)."""
+    return LatestRenderer().render(pairs, sampled_at, interval, frost_threshold)
 
 
 def render_exporter(pairs: list[tuple[Sensor, Reading]]) -> bytes:
@@ -116,6 +150,8 @@ class Sampler:
         self.clock = clock
         self.stats = SamplerStats()
         self._published_metadata: dict[str, dict] = {}
+        self._published_sensors: dict[str, Sensor] = {}
+        self._renderer = LatestRenderer()
 
     def sample_once(self) -> int:
         """Read all sources once and publish the sample; return its sequence number."""
@@ -131,7 +167,7 @@ class Sampler:
         pairs = sorted(self.rules(pairs), key=lambda pair: pair[0].id)
         self._publish_metadata(pairs)
         readings = {sensor.id: (reading.value, reading.status) for sensor, reading in pairs}
-        body = render_latest(pairs, sampled_at, self.interval, self.frost_threshold)
+        body = self._renderer.render(pairs, sampled_at, self.interval, self.frost_threshold)
         seq = self.writer.append(sampled_at, readings, body, render_exporter(pairs))
         errors = self.stats.read_errors_by_chip
         for sensor, reading in pairs:
@@ -143,8 +179,13 @@ class Sampler:
         return seq
 
     def _publish_metadata(self, pairs: Iterable[tuple[Sensor, Reading]]) -> None:
-        documents = {sensor.id: sensor_document(sensor) for sensor, _ in pairs}
-        # Metadata changes rarely; compare before touching the catalog file.
+        # Metadata changes rarely: the reader hands back the same Sensor object until it does, and
+        # a new object with the same metadata still leaves the catalog file alone.
+        fresh = [sensor for sensor, _ in pairs if self._published_sensors.get(sensor.id) is not sensor]
+        if not fresh:
+            return
+        self._published_sensors.update((sensor.id, sensor) for sensor in fresh)
+        documents = {sensor.id: sensor_document(sensor) for sensor in fresh}
         changed = {sid: doc for sid, doc in documents.items() if self._published_metadata.get(sid) != doc}
         if changed:
             dropped = self.writer.update_catalog(list(changed.values()))
