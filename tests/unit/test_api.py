@@ -266,3 +266,15 @@ def test_the_latest_document_is_exactly_what_json_would_encode():
     expected = [dict(sensor_document(s), value=r.value, status=r.status, error=r.error, alarms=list(r.alarms))
                 for s, r in pairs]
     assert body == {"sampled_at": 1000.5, "interval": 1.0, "frost_threshold": 0.0, "sensors": expected}
+
+
+def test_the_stream_notifier_sleeps_until_the_next_sample_is_due():
+    from frostserver.store import Header
+    from frostserver.stream import SampleNotifier
+
+    notifier = SampleNotifier(store=None, clock=lambda: 1000.3)
+    sampled = lambda at: Header(capacity=10, columns=4, busy=0, seq=5, generation=1, last_timestamp=at, interval=1.0)
+    assert notifier.delay(None) == SampleNotifier.LOOK_NOW_AND_THEN
+    assert abs(notifier.delay(sampled(1000.0)) - 0.7) < 1e-9  # the next sample starts at 1001.0
+    assert notifier.delay(sampled(999.2)) == SampleNotifier.LOOK_OFTEN  # due 0.1 s ago: being taken
+    assert notifier.delay(sampled(990.0)) == SampleNotifier.LOOK_NOW_AND_THEN  # the sampler is late
