@@ -324,8 +324,10 @@ def targets(rows: list[Row]) -> list[tuple[str, str, bool]]:
     samples = [(r.sensors, r.sample_ms_idle) for r in rows if r.sample_ms_idle]
     if len(samples) >= 2:
         per_sensor = [ms / n * 1000 for n, ms in samples]
-        linear = max(per_sensor) <= 3 * min(per_sensor)
-        out.append(("sample time grows linearly with sensors",
+        # Linear or better: the cost per sensor must not rise with size (a fixed per-sample
+        # overhead makes small trees dearer per sensor); 25 % allows for noise.
+        linear = all(later <= 1.25 * earlier for earlier, later in zip(per_sensor, per_sensor[1:]))
+        out.append(("sample time grows at most linearly with sensors",
                     ", ".join(f"{n}: {us:.0f} us/sensor" for (n, _), us in zip(samples, per_sensor)), linear))
     rss = [(r.sensors, sum(r.rss_mb.values())) for r in rows]
     out.append(("whole stack steady RSS < 100 MB", ", ".join(f"{n}: {mb:.0f} MB" for n, mb in rss),
@@ -334,7 +336,7 @@ def targets(rows: list[Row]) -> list[tuple[str, str, bool]]:
     out.append(("idle app CPU < 1 % of a core with one dashboard open",
                 ", ".join(f"{n}: {c:.2f} %" for n, c in cpu), all(c < 1 for _, c in cpu)))
     ups = [r.cold_up_s for r in rows]
-    out.append(("healthy within 5 s of `docker compose up`", f"{min(ups):.1f}-{max(ups):.1f} s",
+    out.append(("healthy within 5 s of `docker compose up`", f"{min(ups):.2f}-{max(ups):.2f} s",
                 all(u <= 5 for u in ups)))
     return out
 
