@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import requests
 
-from conftest import REPO, sensors_by_id, wait_until
+from conftest import REPO, compose_project, sensors_by_id, wait_until
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/provision.sh), not Playwright's download
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -159,20 +161,31 @@ def test_readings_at_or_below_the_frost_threshold_are_flagged_in_the_table(dashb
     assert dashboard.problems == []
 
 
-def test_no_sensors_shows_the_notice_and_no_empty_table(dashboard, stack):
-    page = dashboard.page
-    empty = {"sampled_at": None, "interval": 1, "frost_threshold": 0, "sensors": []}
-    page.route("**/api/v1/sensors", lambda route: route.fulfill(json=empty))
-    page.route("**/api/v1/history*", lambda route: route.fulfill(json={"timestamps": [], "series": {}}))
-    # No stream either: the page falls back to polling the (empty) sensor list.
-    page.route("**/api/v1/stream", lambda route: route.fulfill(status=404, content_type="application/json",
-                                                                body=json.dumps({"status": 404})))
-    page.goto("/")
-    expect()(page.locator("#no-sensors")).to_be_visible()
-    expect()(page.locator("#loading")).to_be_hidden()
-    expect()(page.locator("#readings")).to_be_hidden()
-    expect()(page.locator(".plot-card")).to_have_count(0)
-    dashboard.screenshot("no-sensors")
+def test_no_sensors_shows_the_notice_and_no_empty_table(browser):
+    # A real stack over a sysfs with no hwmon at all, as on a VM or a laptop (issue 2).
+    work = Path(tempfile.mkdtemp(prefix="frost-nohwmon-"))
+    try:
+        (work / "devices").mkdir()
+        for path in (work, work / "devices"):
+            path.chmod(0o755)
+        with compose_project("frostempty", ["compose.yaml", "compose.test.yaml"],
+                             # the device's default, empty config (the session stack sets a test one)
+                             {"FROST_TEST_SYSFS": str(work),
+                              "FROST_TEST_CONFIG": str(REPO / "config" / "frostserver.toml")}) as project:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            try:
+                page.goto(project.url("nginx", 8080, "/"))
+                expect()(page.locator("#no-sensors")).to_be_visible(timeout=15_000)
+                expect()(page.locator("#loading")).to_be_hidden()
+                expect()(page.locator("#readings")).to_be_hidden()
+                expect()(page.locator(".plot-card")).to_have_count(0)
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "no-sensors.png"), full_page=True)
+                print(f"screenshot: {ARTIFACTS / 'no-sensors.png'}")
+            finally:
+                page.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 # Keep this one last in the module: it stops and restarts the app container.
