@@ -38,7 +38,6 @@ def create_app(test_config: Mapping[str, object] | None = None, *, start_sampler
 
     store = StoreReader(settings.run_dir)
     app.extensions["frost.settings"] = settings
-    app.extensions["frost.sensor_config"] = sensor_config
     app.extensions["frost.frost_threshold"] = getattr(sensor_config, "frost_threshold", 0.0)
     app.extensions["frost.store"] = store
     app.extensions["frost.latest"] = LatestIndex(store)
@@ -94,8 +93,7 @@ def make_sampler(settings: Settings, sensor_config):
     from .sampler import Sampler
     from .store import StoreWriter
 
-    sources = {"hwmon": HwmonReader(settings.sysfs_root, read_timeout=settings.read_timeout,
-                                    logger=logging.getLogger("frostserver.hwmon"))}
+    sources = {"hwmon": HwmonReader(settings.sysfs_root, read_timeout=settings.read_timeout)}
     rules = None
     frost_threshold = 0.0
     if sensor_config is not None:
@@ -125,7 +123,6 @@ def _refuse_to_run(app: Flask, message: str) -> Flask:
     from .errors import json_error
 
     log.critical("configuration error, not sampling: %s", message)
-    app.extensions["frost.config_error"] = message
 
     @app.before_request
     def explain():

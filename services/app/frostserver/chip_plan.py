@@ -12,7 +12,7 @@ from operator import itemgetter
 from typing import Callable, Iterable, TypeVar
 
 from . import attributes as attrs
-from .chipname import ChipName, name_chip
+from .chipname import ChipName, device_link, name_chip
 from .exporter_names import clean_metric_name, exporter_chip_label
 from .guarded_reads import ReadFailure
 
@@ -60,7 +60,7 @@ ReadFn = Callable[[str], "str | ReadFailure"]
 def build_chip_plan(hwmon_path: str, sysfs_root: str, read: ReadFn) -> ChipPlan:
     """Read a chip's static metadata and plan its per-sample reads."""
     hwmon_dir = os.path.realpath(hwmon_path)
-    device = device_of(hwmon_dir)
+    device = device_link(hwmon_dir)
     name, attribute_dir = locate_attributes(hwmon_dir, device, read)
     chip_name = sanitize_prefix(name or derived_chip_name(device))
     chip = name_chip(chip_name, device, sysfs_root, lambda path: text_of(read(path)))
@@ -75,12 +75,6 @@ def build_chip_plan(hwmon_path: str, sysfs_root: str, read: ReadFn) -> ChipPlan:
     hwmon_name = name if attribute_dir == hwmon_dir else None  # node_exporter reads hwmonN/name only
     return ChipPlan(chip, chip_name, order_key, tuple(paths), tuple(channels),
                     exporter_chip_label(hwmon_dir, device, hwmon_name), clean_metric_name(hwmon_name or ""))
-
-
-def device_of(hwmon_dir: str) -> str | None:
-    """Resolve the hwmon directory's `device` link, or None for a virtual chip."""
-    link = os.path.join(hwmon_dir, "device")
-    return os.path.realpath(link) if os.path.exists(link) else None
 
 
 def locate_attributes(hwmon_dir: str, device: str | None, read: ReadFn) -> tuple[str | None, str]:

@@ -83,7 +83,7 @@ def find_bus(device_path: str, sysfs_root: str, read_text: ReadText) -> _Bus | N
         bus = classify_device(os.path.basename(path), subsystem_of(path), sysfs_root, read_text)
         if bus is not None:
             return bus
-        path = _parent_device(path)
+        path = device_link(path)
     return None
 
 
@@ -97,8 +97,8 @@ def subsystem_of(device_path: str) -> str | None:
     return None
 
 
-def _parent_device(device_path: str) -> str | None:
-    """Resolve the device's own `device` link, or None if it has none."""
+def device_link(device_path: str) -> str | None:
+    """Resolve a directory's `device` link, or None if it has none (a virtual chip's hwmon dir)."""
     link = os.path.join(device_path, "device")
     if not os.path.exists(link):
         return None

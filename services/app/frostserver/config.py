@@ -71,8 +71,6 @@ def _parse(name: str, raw: str) -> object:
     try:
         if name == "config" or isinstance(default, Path):
             return Path(raw)
-        if isinstance(default, bool):
-            return raw.lower() in ("1", "true", "yes", "on")
         if isinstance(default, int):
             return int(raw)
         if isinstance(default, float):

@@ -1,7 +1,8 @@
 """Prometheus metrics at /metrics: node_exporter's hwmon series plus FrostServer's own.
 
-Everything comes from what the sampler already published (the latest document, its counters in
-stats.json, each worker's counters in workers/): a scrape never reads sysfs.  Each worker
+Everything comes from what the sampler already published (the latest document, the node_exporter
+labels and raw values in exporter.json, its counters in stats.json, each worker's counters in
+workers/): a scrape never reads sysfs.  Each worker
 renders the sample-dependent part once per sample and keeps it; only its small per-worker part
 is rendered on every scrape.
 
@@ -30,6 +31,7 @@ from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily, Hist
                                     InfoMetricFamily, Metric)
 from prometheus_client.utils import floatToGoString
 
+from .exporter_names import clean_metric_name
 from .store import publish_worker_stats, read_worker_stats
 
 bp = Blueprint("metrics", __name__)
@@ -76,7 +78,7 @@ def hwmon_series(sensor_type: str, element: str, raw: float, has_bare_value: boo
         if has_bare_value:
             name += "_input"
     elif element:
-        name += "_" + _clean(element)
+        name += "_" + clean_metric_name(element)
     if element in ("fault", "alarm"):
         return name, f"Hardware sensor {element} status ({sensor_type})", "gauge", raw, None
     if element == "beep":
@@ -110,15 +112,9 @@ def hwmon_series(sensor_type: str, element: str, raw: float, has_bare_value: boo
     if sensor_type == "freq":
         # Only labelled clocks, and the cleaned label replaces the sensor name (amdgpu sclk, mclk).
         if element == "input" and label is not None:
-            return name + "_freq_mhz", "Hardware monitor for GPU frequency in MHz", "gauge", raw / 1000000.0, _clean(label)
+            return name + "_freq_mhz", "Hardware monitor for GPU frequency in MHz", "gauge", raw / 1000000.0, clean_metric_name(label)
         return None
     return name, f"Hardware monitor {sensor_type} element {element}", "gauge", raw, None
-
-
-def _clean(name: str) -> str:
-    from .exporter_names import clean_metric_name
-
-    return clean_metric_name(name)
 
 
 def _is_flag(element: str) -> bool:

@@ -37,7 +37,7 @@ class SensorSource(Protocol):
 
 @dataclass
 class SamplerStats:
-    """What the leader publishes about its own work (for /metrics and /readyz)."""
+    """What the leader publishes about its own work (for /metrics)."""
 
     samples: int = 0
     last_duration: float = 0.0
@@ -112,28 +112,33 @@ class LatestRenderer:
         return f'{head[:-1]},"sensors":[{",".join(parts)}]}}'.encode()
 
 
-def render_latest(pairs: list[tuple[Sensor, Reading]], sampled_at: float, interval: float,
-                  frost_threshold: float) -> bytes:
-    """Render the /api/v1/sensors document of one sample (see LatestRenderer)."""
-    return LatestRenderer().render(pairs, sampled_at, interval, frost_threshold)
+class ExporterRenderer:
+    """Render what /metrics needs beyond the public document: node_exporter's labels, raw values.
 
+    As in LatestRenderer, a sensor's labels are encoded once per Sensor object; only the raw
+    attribute values read this sample are encoded every time.
+    """
 
-def render_exporter(pairs: list[tuple[Sensor, Reading]]) -> bytes:
-    """Render what /metrics needs beyond the public document: node_exporter's labels, raw values."""
-    extras = {}
-    for sensor, reading in pairs:
-        if sensor.exporter_chip:
-            extras[sensor.id] = {
-                "exporter": {
-                    "chip": sensor.exporter_chip,
-                    "chip_name": sensor.exporter_chip_name,
-                    "sensor": sensor.exporter_sensor,
-                    "label": sensor.exporter_label,
-                    "attributes": sensor.raw_attributes,
-                },
-                "raw": dict(reading.raw or {}),  # the attributes read this sample, as numbers
-            }
-    return json.dumps(extras, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    def __init__(self):
+        self._labels: dict[str, tuple[Sensor, str]] = {}
+
+    def render(self, pairs: list[tuple[Sensor, Reading]]) -> bytes:
+        parts = []
+        for sensor, reading in pairs:
+            if not sensor.exporter_chip:
+                continue
+            cached = self._labels.get(sensor.id)
+            if cached is None or cached[0] is not sensor:
+                labels = {"chip": sensor.exporter_chip, "chip_name": sensor.exporter_chip_name,
+                          "sensor": sensor.exporter_sensor, "label": sensor.exporter_label,
+                          "attributes": sensor.raw_attributes}
+                cached = (sensor, f'{_json(sensor.id)}:{{"exporter":{_json(labels)}')
+                self._labels[sensor.id] = cached
+            parts.append(f'{cached[1]},"raw":{_json(dict(reading.raw or {}))}}}')
+        if len(self._labels) > 2 * len(pairs) + 64:  # forget sensors that vanished long ago
+            current = {sensor.id for sensor, _ in pairs}
+            self._labels = {sid: entry for sid, entry in self._labels.items() if sid in current}
+        return ("{" + ",".join(parts) + "}").encode()
 
 
 class Sampler:
@@ -149,9 +154,9 @@ class Sampler:
         self.rules = rules or (lambda pairs: pairs)
         self.clock = clock
         self.stats = SamplerStats()
-        self._published_metadata: dict[str, dict] = {}
         self._published_sensors: dict[str, Sensor] = {}
         self._renderer = LatestRenderer()
+        self._exporter_renderer = ExporterRenderer()
 
     def sample_once(self) -> int:
         """Read all sources once and publish the sample; return its sequence number."""
@@ -168,7 +173,7 @@ class Sampler:
         self._publish_metadata(pairs)
         readings = {sensor.id: (reading.value, reading.status) for sensor, reading in pairs}
         body = self._renderer.render(pairs, sampled_at, self.interval, self.frost_threshold)
-        seq = self.writer.append(sampled_at, readings, body, render_exporter(pairs))
+        seq = self.writer.append(sampled_at, readings, body, self._exporter_renderer.render(pairs))
         errors = self.stats.read_errors_by_chip
         for sensor, reading in pairs:
             if reading.status == ERROR:
@@ -180,20 +185,16 @@ class Sampler:
 
     def _publish_metadata(self, pairs: Iterable[tuple[Sensor, Reading]]) -> None:
         # Metadata changes rarely: the reader hands back the same Sensor object until it does, and
-        # a new object with the same metadata still leaves the catalog file alone.
+        # the store rewrites its catalog only for documents that really changed.
         fresh = [sensor for sensor, _ in pairs if self._published_sensors.get(sensor.id) is not sensor]
         if not fresh:
             return
         self._published_sensors.update((sensor.id, sensor) for sensor in fresh)
-        documents = {sensor.id: sensor_document(sensor) for sensor in fresh}
-        changed = {sid: doc for sid, doc in documents.items() if self._published_metadata.get(sid) != doc}
-        if changed:
-            dropped = self.writer.update_catalog(list(changed.values()))
-            if dropped:
-                self.stats.dropped_sensors = len(dropped)
-                log.error("history has no room for %d sensors (FROST_MAX_SENSORS); first: %s",
-                          len(dropped), dropped[0])
-            self._published_metadata.update(changed)
+        dropped = self.writer.update_catalog([sensor_document(sensor) for sensor in fresh])
+        if dropped:
+            self.stats.dropped_sensors = len(dropped)
+            log.error("history has no room for %d sensors (FROST_MAX_SENSORS); first: %s",
+                      len(dropped), dropped[0])
 
     def stats_document(self, seq: int | None = None) -> dict:
         """Return the sampler's and its sources' counters as plain data."""

@@ -4,7 +4,7 @@ One process (the sampler's leader, see sampler.py) writes; every worker reads. T
 a header, then per-sample timestamps, then one column of values and one of status codes per
 sensor (column-major, so a sensor's history is one contiguous slice and a sparse file costs
 memory only for the columns in use). Which sensor owns which column, and its metadata, lives
-in catalog.json beside it, rewritten only when the set of sensors changes.
+in catalog.json beside it, rewritten only when a sensor or its metadata changes.
 
 Consistency is a seqlock: the writer bumps `busy` to odd, writes, bumps it to even; a reader
 retries when `busy` was odd or changed while it copied.
@@ -77,12 +77,12 @@ class _Ring:
         self.path = path
         fd = os.open(path, os.O_RDWR if mode == "w" else os.O_RDONLY)
         try:
-            size = os.fstat(fd).st_size
+            status = os.fstat(fd)  # of the file we map, even if the path is swapped meanwhile
+            size, self.inode = status.st_size, status.st_ino
             access = mmap.ACCESS_WRITE if mode == "w" else mmap.ACCESS_READ
             self.map = mmap.mmap(fd, size, access=access)
         finally:
             os.close(fd)
-        self.inode = os.stat(path).st_ino
         magic, self.capacity, self.columns = struct.unpack_from("<8sII", self.map, 0)
         if magic != MAGIC or layout(self.capacity, self.columns)[3] != size:
             self.map.close()
@@ -118,7 +118,6 @@ class StoreWriter:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         path = self.run_dir / SAMPLES_FILE
         self.ring = self._open_or_create(path, capacity, columns)
-        self.interval = interval
         struct.pack_into("<d", self.ring.map, 48, interval)
         catalog = _read_json(self.run_dir / CATALOG_FILE) or {}
         self.columns: dict[str, int] = {s["id"]: s["column"] for s in catalog.get("sensors", [])}

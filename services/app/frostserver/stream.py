@@ -63,6 +63,18 @@ class SampleNotifier:
             return -overdue
         return self.LOOK_OFTEN if overdue < header.interval else self.LOOK_NOW_AND_THEN
 
+    def open_stream(self, limit: int) -> bool:
+        """Count one more open stream on this worker, unless `limit` are open already."""
+        with self._lock:
+            if self.streams >= limit:
+                return False
+            self.streams += 1
+            return True
+
+    def close_stream(self) -> None:
+        with self._lock:
+            self.streams -= 1
+
     def wait_for(self, after: int, timeout: float) -> int:
         """Block until a sample newer than `after` exists, or timeout; return the newest seq."""
         self._ensure_running()
@@ -137,12 +149,10 @@ def stream():
     """Stream samples as Server-Sent Events; replay missed ones for a resuming client."""
     notifier: SampleNotifier = current_app.extensions["frost.notifier"]
     settings = current_app.extensions["frost.settings"]
-    with notifier._lock:
-        if notifier.streams >= settings.max_streams:
-            response = json_error(503, "too many open streams on this worker; retry later")
-            response.headers["Retry-After"] = "5"
-            return response
-        notifier.streams += 1
+    if not notifier.open_stream(settings.max_streams):
+        response = json_error(503, "too many open streams on this worker; retry later")
+        response.headers["Retry-After"] = "5"
+        return response
     heartbeat = settings.stream_heartbeat
     resume_from = _last_event_id()
 
@@ -166,8 +176,7 @@ def stream():
                     yield b": heartbeat\n\n"
                     quiet_since = time.monotonic()
         finally:
-            with notifier._lock:
-                notifier.streams -= 1
+            notifier.close_stream()
 
     response = Response(stream_with_context(generate()), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-store"
