@@ -21,12 +21,65 @@ REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILES = ["compose.yaml", "compose.test.yaml"]
 
 
+# Variables testcontainers needs in os.environ for the session stack; a ComposeProject never
+# inherits them, so a stack of one's own always says what it runs on.
+SESSION_VARIABLES = ("COMPOSE_PROJECT_NAME", "FROST_TEST_SYSFS", "FROST_TEST_CONFIG")
+
+
+@dataclass
+class ComposeProject:
+    """A compose project driven through the CLI with an explicit environment.
+
+    Unlike testcontainers (which reads COMPOSE_PROJECT_NAME and the FROST_TEST_* variables
+    from os.environ), it changes no process-wide state, so a module can run one beside the
+    session stack.
+    """
+
+    project: str
+    files: list[str]
+    env: dict[str, str]
+    profiles: list[str]
+
+    def cli(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+        """Run `docker compose` on this project."""
+        options = [arg for name in self.files for arg in ("-f", name)]
+        options += [arg for profile in self.profiles for arg in ("--profile", profile)]
+        return subprocess.run(["docker", "compose", "-p", self.project, *options, *args], cwd=REPO,
+                              env=self.environment(), capture_output=True, text=True, check=check,
+                              timeout=timeout)
+
+    def environment(self) -> dict[str, str]:
+        inherited = {k: v for k, v in os.environ.items() if k not in SESSION_VARIABLES}
+        return {**inherited, **self.env}
+
+    def url(self, service: str, port: int, path: str = "") -> str:
+        """Return http://127.0.0.1:<published port> of a service's container port, plus path."""
+        published = self.cli("port", service, str(port)).stdout.split()[0]  # "127.0.0.1:49153"
+        return f"http://{published}{path}"
+
+
+@contextmanager
+def compose_project(name: str, files: list[str], env: dict[str, str], profiles: list[str] = (),
+                    wait: bool = True):
+    """Build and start a project named <name><pid> (waiting for its healthchecks), always remove it."""
+    project = ComposeProject(f"{name}{os.getpid()}", list(files), dict(env), list(profiles))
+    try:
+        project.cli("up", "--detach", "--build", *(["--wait"] if wait else []), timeout=900)
+        yield project
+    except BaseException:
+        logs = project.cli("logs", "--no-color", "--tail", "200", check=False)
+        print(f"---- {project.project} logs ----\n", logs.stdout[-20000:], logs.stderr[-5000:])
+        raise
+    finally:
+        project.cli("down", "--volumes", "--remove-orphans", check=False)
+
+
 @dataclass
 class Stack:
     """The running test stack and the fake hardware under it."""
 
-    compose: object
-    project: str
+    compose: object  # testcontainers' DockerCompose, which brought it up
+    project: ComposeProject  # the same project, for the CLI
     base_url: str
     tree: FakeSysfs
     chips: dict[str, list[FakeChip]]
@@ -36,14 +89,11 @@ class Stack:
 
     def find_port(self) -> None:
         """Look up nginx's published port again: a restarted nginx gets a new ephemeral one."""
-        published = self.compose_cli("port", "nginx", "8080").stdout.strip()
-        self.base_url = "http://127.0.0.1:" + published.rsplit(":", 1)[1]
+        self.base_url = self.project.url("nginx", 8080)
 
     def compose_cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """Run `docker compose` on this stack (stop/start a service, read logs)."""
-        files = [arg for name in COMPOSE_FILES for arg in ("-f", name)]
-        return subprocess.run(["docker", "compose", "-p", self.project, *files, *args], cwd=REPO,
-                              capture_output=True, text=True, check=check, timeout=120)
+        return self.project.cli(*args, check=check)
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):
@@ -81,10 +131,10 @@ def stack():
     chips["broken"][0].write("temp11_input", 20000).break_attribute("temp11_input", "fifo")
     # The first DS18B20's w1_slave file, read by a config-file sensor of frostserver.test.toml.
     tree.write_file(chips["ds18b20"][0].device_dir / "w1_slave", w1_slave_text(23125))
-    os.environ["FROST_TEST_CONFIG"] = str(Path(__file__).with_name("frostserver.test.toml"))
-    project = f"frosttest{os.getpid()}"
-    os.environ["COMPOSE_PROJECT_NAME"] = project
-    os.environ["FROST_TEST_SYSFS"] = str(tree_dir)
+    variables = {"COMPOSE_PROJECT_NAME": f"frosttest{os.getpid()}", "FROST_TEST_SYSFS": str(tree_dir),
+                 "FROST_TEST_CONFIG": str(Path(__file__).with_name("frostserver.test.toml"))}
+    os.environ.update(variables)  # testcontainers takes them from there
+    project = ComposeProject(variables["COMPOSE_PROJECT_NAME"], COMPOSE_FILES, variables, [])
     compose = DockerCompose(REPO, compose_file_name=COMPOSE_FILES, build=True, wait=True)
     try:
         compose.start()
@@ -109,49 +159,3 @@ def _print_logs(compose) -> None:
         print("---- stack logs ----\n", out[-20000:], err[-5000:])
     except Exception as error:  # the stack may not exist at all
         print(f"(no stack logs: {error})")
-
-
-# --- a stack of one's own (test_fleet.py) ----------------------------------------------------
-
-
-@dataclass
-class ComposeProject:
-    """A compose project driven through the CLI with an explicit environment.
-
-    Unlike the session `stack` (testcontainers, which reads COMPOSE_PROJECT_NAME and the
-    FROST_TEST_* variables from os.environ), it changes no process-wide state, so a module can
-    run one beside the session stack.
-    """
-
-    project: str
-    files: list[str]
-    env: dict[str, str]
-    profiles: list[str]
-
-    def cli(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-        """Run `docker compose` on this project."""
-        options = [arg for name in self.files for arg in ("-f", name)]
-        options += [arg for profile in self.profiles for arg in ("--profile", profile)]
-        return subprocess.run(["docker", "compose", "-p", self.project, *options, *args], cwd=REPO,
-                              env={**os.environ, **self.env}, capture_output=True, text=True, check=check,
-                              timeout=timeout)
-
-    def url(self, service: str, port: int, path: str = "") -> str:
-        """Return http://127.0.0.1:<published port> of a service's container port, plus path."""
-        published = self.cli("port", service, str(port)).stdout.split()[0]  # "127.0.0.1:49153"
-        return f"http://{published}{path}"
-
-
-@contextmanager
-def compose_project(name: str, files: list[str], env: dict[str, str], profiles: list[str] = ()):
-    """Build and start a project named <name><pid>, wait for its healthchecks, always remove it."""
-    project = ComposeProject(f"{name}{os.getpid()}", list(files), dict(env), list(profiles))
-    try:
-        project.cli("up", "--detach", "--build", "--wait", timeout=900)
-        yield project
-    except BaseException:
-        logs = project.cli("logs", "--no-color", "--tail", "200", check=False)
-        print(f"---- {project.project} logs ----\n", logs.stdout[-20000:], logs.stderr[-5000:])
-        raise
-    finally:
-        project.cli("down", "--volumes", "--remove-orphans", check=False)

@@ -1,7 +1,6 @@
 """Issue 4: the dashboard in a real browser, Debian's headless Chromium driven by Playwright."""
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import tempfile
@@ -169,9 +168,7 @@ def test_no_sensors_shows_the_notice_and_no_empty_table(browser):
         for path in (work, work / "devices"):
             path.chmod(0o755)
         with compose_project("frostempty", ["compose.yaml", "compose.test.yaml"],
-                             # the device's default, empty config (the session stack sets a test one)
-                             {"FROST_TEST_SYSFS": str(work),
-                              "FROST_TEST_CONFIG": str(REPO / "config" / "frostserver.toml")}) as project:
+                             {"FROST_TEST_SYSFS": str(work)}) as project:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             try:
                 page.goto(project.url("nginx", 8080, "/"))

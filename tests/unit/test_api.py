@@ -134,6 +134,7 @@ def test_unknown_api_path_is_a_json_404(client):
 def test_wrong_method_is_a_json_405(client):
     response = client.post("/api/v1/sensors")
     assert response.status_code == 405 and "GET" in response.headers["Allow"]
+    assert response.get_json()["status"] == 405
 
 
 def test_healthz_is_ok_and_readyz_waits_for_a_sample(app, client, source, sampler):
