@@ -300,7 +300,7 @@ def measure(size: int, seconds: int, idle_seconds: int) -> Row:
 
 def image_sizes() -> dict[str, float]:
     client = docker.from_env()
-    sizes = {name: client.images.get(f"frostserver/{name}:latest").attrs["Size"] / 1e6
+    sizes = {name: client.images.get(f"frostserver/{name}:{os.environ.get('FROST_IMAGE_TAG', 'latest')}").attrs["Size"] / 1e6
              for name in ("app", "nginx", "web")}
     sizes["base (debian:trixie-slim)"] = client.images.get("debian:trixie-slim").attrs["Size"] / 1e6
     return {k: round(v, 1) for k, v in sizes.items()}
