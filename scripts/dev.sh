@@ -4,7 +4,7 @@
 #
 #   http://127.0.0.1:5173/  the dashboard (Vite), which proxies /api, /metrics, /healthz and
 #                           /sensor_reading to the app (vite.config.js, FROST_API_URL)
-#   http://127.0.0.1:5000/  the app itself (Flask's debug server)
+#   http://127.0.0.1:5000/  the app itself (Flask's debug server), beside the sampler process
 #
 # Environment: FROST_SYSFS_ROOT (default: a tree tests/simulator.py builds and keeps changing),
 # FROST_CONFIG (default: none), FROST_DEV_API_PORT (5000), FROST_DEV_WEB_PORT (5173),
@@ -57,9 +57,11 @@ fi
 export FROST_RUN_DIR=$work/run  # the shared sample history, normally a tmpfs in the container
 export FROST_LOG_LEVEL=${FROST_LOG_LEVEL:-debug}
 
-# The app from its source folder, so the reloader watches the files being edited.
-start "$repo/services/app" "$python" -m flask --app "$repo/scripts/dev_app.py:create_dev_app" --debug \
-  run --host 127.0.0.1 --port "$api_port"
+# The app from its source folder, so the reloader watches the files being edited: the supervisor
+# runs the sampler and, instead of Gunicorn, Flask's development server (which reloads the HTTP
+# side on every edit; the sampler picks up edits when `make dev` is started again).
+start "$repo/services/app" "$python" -m frostserver.supervisor -- \
+  "$python" -m flask --app frostserver.http:create_app --debug run --host 127.0.0.1 --port "$api_port"
 start "$repo/services/web" env FROST_API_URL="http://127.0.0.1:$api_port" \
   npm run dev -- --host 127.0.0.1 --port "$web_port" --strictPort
 

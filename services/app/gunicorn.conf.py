@@ -1,14 +1,15 @@
 """Gunicorn settings for FrostServer (https://gunicorn.org/reference/settings/)."""
 import os
 
-from frostserver.config import SettingsError, load_settings
+from frostserver.settings import SettingsError, load_settings
 
 try:
-    settings = load_settings()
+    # Only what Gunicorn needs (workers, threads, log level): the config file is the app's.
+    settings = load_settings(read_file=False)
 except SettingsError:
     # The app itself reports a bad setting (503 + healthcheck) instead of a crash loop; Gunicorn
     # starts with the defaults so that it can.
-    settings = load_settings({})
+    settings = load_settings({}, read_file=False)
 
 # --- Where to listen ---------------------------------------------------------------------------
 # A Unix socket in a volume shared with nginx: no port to publish or firewall, no DNS lookup

@@ -1,12 +1,13 @@
 """The HTTP layer: routes, parameters and the one JSON error shape, over a real shared store."""
 import json
+import os
 
 import pytest
 
-from frostserver import create_app
-from frostserver.model import ERROR, OK, Reading, Sensor
+from frostserver.http import create_app
+from frostserver.model import ERROR, OK, Reading, Sensor, SysfsChannel
 from frostserver.sampler import Sampler
-from frostserver.store import StoreWriter
+from frostserver.store import LOCK_FILE, SamplerLock, StoreWriter
 
 
 class ListSource:
@@ -38,18 +39,27 @@ def source():
 
 @pytest.fixture
 def app(tmp_path):
-    return create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_seconds": 60},
-                      start_sampler=False)
+    return create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_seconds": 60})
 
 
 @pytest.fixture
 def sampler(app, source):
     settings = app.extensions["frost.settings"]
     clock = iter(range(1000, 100000)).__next__
-    writer = StoreWriter(settings.run_dir, capacity=61, columns=16, interval=1.0)
-    s = Sampler({"hwmon": source}, writer, interval=1.0, clock=lambda: float(clock()))
+    store = StoreWriter.open(settings.run_dir, capacity=61, columns=16, interval=1.0)
+    s = Sampler({"hwmon": source}, store, clock=lambda: float(clock()))
     yield s
     s.close()
+
+
+@pytest.fixture
+def sampler_alive(app):
+    """Hold the sampler's lock, as a live sampler process does."""
+    run_dir = app.extensions["frost.settings"].run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = SamplerLock(run_dir / LOCK_FILE)
+    yield lock
+    lock.release()
 
 
 @pytest.fixture
@@ -137,15 +147,24 @@ def test_wrong_method_is_a_json_405(client):
     assert response.get_json()["status"] == 405
 
 
-def test_healthz_is_ok_and_readyz_waits_for_a_sample(app, client, source, sampler):
+def test_healthz_is_ok_and_readyz_follows_the_samplers_life(app, client, source, sampler):
     assert client.get("/healthz").status_code == 200
-    assert client.get("/readyz").status_code == 503
-    app.extensions["frost.clock"] = lambda: 1000.5
-    sampler.sample_once()
-    assert client.get("/readyz").get_json()["samples"] == 1
-    app.extensions["frost.clock"] = lambda: 1100.0
-    stale = client.get("/readyz")
-    assert stale.status_code == 503 and "old" in stale.get_json()["message"]
+    down = client.get("/readyz")
+    assert down.status_code == 503 and down.get_json()["message"].startswith("the sampler is not running")
+    lock = SamplerLock(app.extensions["frost.settings"].run_dir / LOCK_FILE)
+    try:
+        starting = client.get("/readyz")
+        assert starting.status_code == 503 and "first sample" in starting.get_json()["message"]
+        app.extensions["frost.clock"] = lambda: 1000.5
+        sampler.sample_once()
+        ready = client.get("/readyz").get_json()
+        assert (ready["status"], ready["samples"], ready["age"], ready["sampler"]) == ("ok", 1, 0.5, {"pid": os.getpid()})
+        # However old the newest sample: a live sampler is judged by its liveness, not by a time limit.
+        app.extensions["frost.clock"] = lambda: 1100.0
+        assert client.get("/readyz").status_code == 200
+    finally:
+        lock.release()
+    assert client.get("/readyz").status_code == 503  # the sampler died: its lock went with it
 
 
 def test_openapi_document_is_served(client):
@@ -155,14 +174,14 @@ def test_openapi_document_is_served(client):
 
 
 def test_a_bad_setting_refuses_to_run_and_says_why(tmp_path):
-    app = create_app({"run_dir": tmp_path, "read_timeout": 0.0}, start_sampler=False)
+    app = create_app({"run_dir": tmp_path, "read_timeout": 0.0})
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert "FROST_READ_TIMEOUT: must be between" in response.get_json()["message"]
 
 
 def test_settings_come_from_the_environment(monkeypatch):
-    from frostserver.config import SettingsError, load_settings
+    from frostserver.settings import SettingsError, load_settings
 
     settings = load_settings({"FROST_SYSFS_ROOT": "/host/sys", "FROST_READ_TIMEOUT": "0.25"})
     assert str(settings.sysfs_root) == "/host/sys" and settings.read_timeout == 0.25
@@ -199,16 +218,16 @@ def test_stream_resumes_after_last_event_id(client, source, sampler):
 
 
 def test_the_config_file_comes_from_frost_config():
-    from frostserver.config import load_settings
+    from frostserver.settings import load_settings
 
-    assert str(load_settings({"FROST_CONFIG": "/etc/frostserver/frostserver.toml"}).config) == \
-        "/etc/frostserver/frostserver.toml"
+    settings = load_settings({"FROST_CONFIG": "/etc/frostserver/frostserver.toml"}, read_file=False)
+    assert str(settings.config) == "/etc/frostserver/frostserver.toml"
 
 
 def test_a_bad_config_file_refuses_to_run_naming_file_and_key(tmp_path):
     config = tmp_path / "frostserver.toml"
     config.write_text("[sampling]\nintervall = 2\n")
-    app = create_app({"run_dir": tmp_path / "run", "config": config}, start_sampler=False)
+    app = create_app({"run_dir": tmp_path / "run", "config": config})
     message = app.test_client().get("/api/v1/sensors").get_json()["message"]
     assert str(config) in message and "sampling.intervall" in message
 
@@ -243,12 +262,12 @@ def test_history_being_rewritten_is_a_503_with_retry_after(app, client, source, 
     ("/readyz", {}, {}),
     ("/metrics", {}, {}),
 ])
-def test_answers_match_the_openapi_document(app, source, sampler, template, path_parameters, query):
+def test_answers_match_the_openapi_document(app, source, sampler, sampler_alive, template, path_parameters, query):
     import schemathesis
 
     # A hwmon sensor with node_exporter's labels and raw values: /metrics plumbing, never in the public API.
-    package = Sensor(**{**PACKAGE.__dict__, "exporter_chip": "platform_coretemp_0", "exporter_sensor": "temp1",
-                        "raw_attributes": {"max": 80000.0}})
+    package = Sensor(**{**PACKAGE.__dict__, "sysfs": SysfsChannel("platform_coretemp_0", "coretemp", "temp1", None,
+                                                                   {"max": 80000.0})})
     source.pairs = [(package, Reading(45.0, raw=(("input", 45000),))), (CORE0, Reading(None, ERROR, "EIO"))]
     sampler.sample_once()
     app.extensions["frost.clock"] = lambda: 1000.5  # the sample is fresh: /readyz says ok
@@ -257,24 +276,42 @@ def test_answers_match_the_openapi_document(app, source, sampler, template, path
     case.call_and_validate()
 
 
-def test_the_latest_document_is_exactly_what_json_would_encode():
-    from frostserver.sampler import LatestRenderer, sensor_document
+def test_the_sensors_document_is_exactly_what_json_would_encode(client, source, sampler):
+    from frostserver.http.documents import sensor_metadata
 
     pairs = [(PACKAGE, Reading(45.25, "alarm", None, ("max",))), (CORE0, Reading(None, ERROR, 'bad "quote"'))]
-    renderer = LatestRenderer()
+    source.pairs = pairs
     for _ in range(2):  # the second time from the cached metadata
-        body = json.loads(renderer.render(pairs, 1000.5, 1.0, 0.0))
-    expected = [dict(sensor_document(s), value=r.value, status=r.status, error=r.error, alarms=list(r.alarms))
+        sampler.sample_once()
+        body = client.get("/api/v1/sensors").get_json()
+    expected = [dict(sensor_metadata(s), value=r.value, status=r.status, error=r.error, alarms=list(r.alarms))
                 for s, r in pairs]
-    assert body == {"sampled_at": 1000.5, "interval": 1.0, "frost_threshold": 0.0, "sensors": expected}
+    assert body == {"sampled_at": 1001.0, "interval": 1.0, "frost_threshold": 0.0, "sensors": expected}
+    one = client.get(f"/api/v1/sensors/{CORE0.id}")  # a slice of the same rendered document
+    assert one.mimetype == "application/json" and one.get_json() == expected[1]
+
+
+def test_the_sensors_document_is_rendered_once_per_sample(app, client, source, sampler, monkeypatch):
+    from frostserver.http import documents
+
+    renders = []
+    real = documents.SensorDocuments._render
+    monkeypatch.setattr(documents.SensorDocuments, "_render", lambda self, *a: renders.append(1) or real(self, *a))
+    source.pairs = [(PACKAGE, Reading(45.0))]
+    sampler.sample_once()
+    for path in ("/api/v1/sensors", "/sensor_reading", f"/api/v1/sensors/{PACKAGE.id}") * 3:
+        assert client.get(path).status_code == 200
+    assert len(renders) == 1
+    sampler.sample_once()
+    assert client.get("/api/v1/sensors").status_code == 200 and len(renders) == 2
 
 
 def test_the_stream_notifier_sleeps_until_the_next_sample_is_due():
+    from frostserver.http.stream import SampleNotifier
     from frostserver.store import Header
-    from frostserver.stream import SampleNotifier
 
     notifier = SampleNotifier(store=None, clock=lambda: 1000.3)
-    sampled = lambda at: Header(capacity=10, columns=4, busy=0, seq=5, generation=1, last_timestamp=at, interval=1.0)
+    sampled = lambda at: Header(capacity=10, columns=4, busy=0, seq=5, last_timestamp=at, interval=1.0)
     assert notifier.delay(None) == SampleNotifier.LOOK_NOW_AND_THEN
     assert abs(notifier.delay(sampled(1000.0)) - 0.7) < 1e-9  # the next sample starts at 1001.0
     assert notifier.delay(sampled(999.2)) == SampleNotifier.LOOK_OFTEN  # due 0.1 s ago: being taken

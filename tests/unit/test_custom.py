@@ -12,9 +12,9 @@ APP = Path(__file__).resolve().parents[2] / "services" / "app"
 if str(APP) not in sys.path:
     sys.path.insert(0, str(APP))
 
-from frostserver.custom import ConfigSensors  # noqa: E402
+from frostserver.config_sensors import ConfigSensors  # noqa: E402
 from frostserver.model import ERROR, OK, Reading, Sensor  # noqa: E402
-from frostserver.sensorconfig import load_sensor_config  # noqa: E402
+from frostserver.settings import load_settings  # noqa: E402
 
 W1_GOOD = "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=23125\n"
 W1_BAD_CRC = "72 01 4b 46 7f ff 0e 10 57 : crc=57 NO\n72 01 4b 46 7f ff 0e 10 57 t=23125\n"
@@ -38,7 +38,7 @@ def start_sensors(tmp_path):
     def start(text: str, clock=time.monotonic) -> ConfigSensors:
         path = tmp_path / "frostserver.toml"
         path.write_text(text, encoding="utf-8")
-        sensors = ConfigSensors(load_sensor_config(path), clock=clock)
+        sensors = ConfigSensors(load_settings({"FROST_CONFIG": str(path)}).sensors, clock=clock)
         started.append(sensors)
         return sensors
 
@@ -131,7 +131,7 @@ def test_a_ds18b20_read_with_a_bad_crc_is_an_error_not_a_temperature(tmp_path, s
 def test_the_example_w1_regex_rejects_a_bad_crc_too(tmp_path, start_sensors):
     w1_slave = tmp_path / "w1_slave"
     w1_slave.write_text(W1_BAD_CRC)
-    example = load_sensor_config(APP / "frostserver.example.toml").sensors[0]
+    example = load_settings({"FROST_CONFIG": str(APP / "frostserver.example.toml")}).sensors[0]
 
     sensors = start_sensors(f"""
         [sensors.w1_garden]

@@ -18,9 +18,8 @@ import pytest
 
 import chips
 from fakesysfs import FakeSysfs, build_synthetic_tree
-from frostserver import hwmon
-from frostserver.hwmon import HwmonReader, read_attribute
-from frostserver.model import ALARM, DISABLED, ERROR, FAULT, OK, UNITS
+from frostserver.hwmon import HwmonReader, attributes, read_attribute, report
+from frostserver.model import ALARM, DISABLED, ERROR, FAULT, OK, UNITS, Reading
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -168,10 +167,10 @@ def test_super_io_voltages_fans_pwm_alarms_and_intrusion(tmp_path):
     assert samples[f"{chip}/temp2"][0].sensor_type == "thermal diode"
     # pwm 128/255; pwm2_enable=0 means "full speed", not a disabled channel.
     assert value(samples, f"{chip}/pwm1") == pytest.approx(50.196, abs=1e-3)
-    assert samples[f"{chip}/pwm2"][1] == hwmon.Reading(100.0, OK)
+    assert samples[f"{chip}/pwm2"][1] == Reading(100.0, OK)
     # "intrusion0: ALARM", "intrusion1: OK"
-    assert samples[f"{chip}/intrusion0"][1] == hwmon.Reading(1.0, ALARM, None, ("alarm",))
-    assert samples[f"{chip}/intrusion1"][1] == hwmon.Reading(0.0, OK)
+    assert samples[f"{chip}/intrusion0"][1] == Reading(1.0, ALARM, None, ("alarm",))
+    assert samples[f"{chip}/intrusion1"][1] == Reading(0.0, OK)
     # "cpu0_vid: +1.100 V"
     assert samples[f"{chip}/cpu0_vid"][0].label == "cpu0_vid"
     assert value(samples, f"{chip}/cpu0_vid") == 1.1
@@ -185,9 +184,9 @@ def test_raspberry_pi_thermal_and_undervoltage_alarm(tmp_path):
     samples = sample_tree(tmp_path)
     # sensors: "cpu_thermal-virtual-0 / temp1: +44.8°C", "rpi_volt-isa-0000 / in0: N/A"
     assert value(samples, "cpu_thermal-virtual-0/temp1") == 44.79
-    assert samples["rpi_volt-isa-0000/in0"][1] == hwmon.Reading(None, OK)
+    assert samples["rpi_volt-isa-0000/in0"][1] == Reading(None, OK)
     volt.write("in0_lcrit_alarm", 1)  # the firmware saw an undervoltage
-    assert sample_tree(tmp_path)["rpi_volt-isa-0000/in0"][1] == hwmon.Reading(None, ALARM, None, ("lcrit",))
+    assert sample_tree(tmp_path)["rpi_volt-isa-0000/in0"][1] == Reading(None, ALARM, None, ("lcrit",))
 
 
 def test_i2c_humidity_current_and_power_units(tmp_path):
@@ -219,7 +218,7 @@ def test_energy_in_joules_and_power_input_preferred_over_average(tmp_path):
 
 
 def test_every_kind_has_a_unit():
-    kinds = {ct.kind for ct in hwmon.attrs.CHANNEL_TYPES.values()}
+    kinds = {ct.kind for ct in attributes.CHANNEL_TYPES.values()}
     assert kinds <= set(UNITS)
     assert kinds == set(UNITS) - {"other"}
 
@@ -311,18 +310,18 @@ def test_broken_attributes_spoil_only_their_own_reading(tmp_path):
     chips.broken(FakeSysfs(tmp_path))
     samples = sample_tree(tmp_path)
     readings = {sid.split("/")[1]: r for sid, (s, r) in samples.items()}
-    assert readings["temp1"] == hwmon.Reading(None, ERROR, "EISDIR")  # a directory
-    assert readings["temp2"] == hwmon.Reading(None, ERROR, "ENOENT")  # a dangling link
-    assert readings["temp3"] == hwmon.Reading(None, ERROR, "empty")
-    assert readings["temp4"] == hwmon.Reading(None, ERROR, "not a number")
-    assert readings["temp5"] == hwmon.Reading(None, ERROR, "implausible: 127998.0 °C")
-    assert readings["temp6"] == hwmon.Reading(None, FAULT)
-    assert readings["temp7"] == hwmon.Reading(None, DISABLED)
-    assert readings["temp8"] == hwmon.Reading(31.0, ALARM, None, ("max",))
-    assert readings["temp10"] == hwmon.Reading(41.0, OK)
-    assert readings["humidity1"] == hwmon.Reading(None, ERROR, "implausible: 200.0 %RH")
-    assert readings["in0"] == hwmon.Reading(-5.0, OK)
-    assert readings["fan1"] == hwmon.Reading(1000.0, OK)  # unreadable alarm flag: ignored
+    assert readings["temp1"] == Reading(None, ERROR, "EISDIR")  # a directory
+    assert readings["temp2"] == Reading(None, ERROR, "ENOENT")  # a dangling link
+    assert readings["temp3"] == Reading(None, ERROR, "empty")
+    assert readings["temp4"] == Reading(None, ERROR, "not a number")
+    assert readings["temp5"] == Reading(None, ERROR, "implausible: 127998.0 °C")
+    assert readings["temp6"] == Reading(None, FAULT)
+    assert readings["temp7"] == Reading(None, DISABLED)
+    assert readings["temp8"] == Reading(31.0, ALARM, None, ("max",))
+    assert readings["temp10"] == Reading(41.0, OK)
+    assert readings["humidity1"] == Reading(None, ERROR, "implausible: 200.0 %RH")
+    assert readings["in0"] == Reading(-5.0, OK)
+    assert readings["fan1"] == Reading(1000.0, OK)  # unreadable alarm flag: ignored
     # A broken label falls back to the channel name; a garbage limit is left out.
     assert samples["broken-isa-0000/temp9"][0].label == "temp9"
     assert samples["broken-isa-0000/temp10"][0].thresholds == {"crit": 90.0}
@@ -342,9 +341,9 @@ def test_driver_errnos_become_error_readings_after_one_read(tmp_path, code):
     with HwmonReader(tmp_path, read_attribute=failing_read) as reader:
         samples = {s.id: r for s, r in reader.sample()}
         reader.sample()
-    assert samples["coretemp-isa-0000/temp2"] == hwmon.Reading(None, ERROR, code)
-    assert samples["coretemp-isa-0000/temp1"] == hwmon.Reading(45.0, OK)
-    assert samples["coretemp-isa-0001/temp2"] == hwmon.Reading(48.0, OK)
+    assert samples["coretemp-isa-0000/temp2"] == Reading(None, ERROR, code)
+    assert samples["coretemp-isa-0000/temp1"] == Reading(45.0, OK)
+    assert samples["coretemp-isa-0001/temp2"] == Reading(48.0, OK)
     # One raw read per attribute and sample, never a retry loop (node_exporter PR #728).
     failing = [p for p in calls if p.endswith("coretemp.0/hwmon/hwmon0/temp2_input")]
     assert [calls[p] for p in failing] == [2]
@@ -360,7 +359,7 @@ def test_a_reader_raising_anything_never_breaks_the_sample(tmp_path):
         return read_attribute(path)
 
     samples = sample_tree(tmp_path, read_attribute=odd_read)
-    assert samples["acpitz-acpi-0/temp1"][1] == hwmon.Reading(None, ERROR, "RuntimeError")
+    assert samples["acpitz-acpi-0/temp1"][1] == Reading(None, ERROR, "RuntimeError")
 
 
 @pytest.mark.parametrize("attribute, raw, shown", [
@@ -376,14 +375,14 @@ def test_a_reader_raising_anything_never_breaks_the_sample(tmp_path):
 def test_physically_impossible_values_are_errors(tmp_path, attribute, raw, shown):
     FakeSysfs(tmp_path).add_chip("odd", device="platform/odd.0", bus="platform").write(attribute, raw)
     (_, reading), = sample_tree(tmp_path).values()
-    assert reading == hwmon.Reading(None, ERROR, shown)
+    assert reading == Reading(None, ERROR, shown)
 
 
 @pytest.mark.parametrize("text, expected", [
     ("45000\n", 45000), ("-5000\n", -5000), ("1.5e3\n", 1500.0), (" 7 \n", 7),
 ])
 def test_parse_number_accepts_sysfs_numbers(text, expected):
-    assert hwmon.attrs.parse_number(text) == expected
+    assert attributes.parse_number(text) == expected
 
 
 @pytest.mark.parametrize("text, reason", [
@@ -392,7 +391,7 @@ def test_parse_number_accepts_sysfs_numbers(text, expected):
 ])
 def test_parse_number_rejects_garbage(text, reason):
     with pytest.raises(ValueError, match=reason):
-        hwmon.attrs.parse_number(text)
+        attributes.parse_number(text)
 
 
 # --- chips coming and going; metadata refresh --------------------------------------------------
@@ -469,11 +468,11 @@ def test_a_blocking_fifo_times_out_without_stalling_other_chips(tmp_path):
         started = time.monotonic()
         samples = {s.id: r for s, r in reader.sample()}
         assert time.monotonic() - started < 1.5
-        assert samples["coretemp-isa-0000/temp1"] == hwmon.Reading(45.0, OK)
-        assert samples["coretemp-isa-0001/temp3"] == hwmon.Reading(49.0, OK)
-        assert samples["stuck-isa-0000/temp1"] == hwmon.Reading(20.0, OK)  # read before the block
-        assert samples["stuck-isa-0000/temp2"] == hwmon.Reading(None, ERROR, "timeout")
-        assert samples["stuck-isa-0000/temp3"] == hwmon.Reading(None, ERROR, "timeout")
+        assert samples["coretemp-isa-0000/temp1"] == Reading(45.0, OK)
+        assert samples["coretemp-isa-0001/temp3"] == Reading(49.0, OK)
+        assert samples["stuck-isa-0000/temp1"] == Reading(20.0, OK)  # read before the block
+        assert samples["stuck-isa-0000/temp2"] == Reading(None, ERROR, "timeout")
+        assert samples["stuck-isa-0000/temp3"] == Reading(None, ERROR, "timeout")
         assert reader.stats.timeouts == 1
         # Later samples skip the stuck attribute but read the rest of its chip; one spare
         # thread replaces the stuck one, and no more follow.
@@ -481,8 +480,8 @@ def test_a_blocking_fifo_times_out_without_stalling_other_chips(tmp_path):
         threads = reader_threads()
         for _ in range(3):
             samples = {s.id: r for s, r in reader.sample()}
-        assert samples["stuck-isa-0000/temp2"] == hwmon.Reading(None, ERROR, "timeout")
-        assert samples["stuck-isa-0000/temp3"] == hwmon.Reading(22.0, OK)
+        assert samples["stuck-isa-0000/temp2"] == Reading(None, ERROR, "timeout")
+        assert samples["stuck-isa-0000/temp3"] == Reading(22.0, OK)
         assert reader.stats.timeouts == 1
         assert reader_threads() == threads  # no pile-up of threads stuck on the same FIFO
         # Once the stuck read returns, its result is used and the attribute is read again.
@@ -493,7 +492,7 @@ def test_a_blocking_fifo_times_out_without_stalling_other_chips(tmp_path):
             if samples["stuck-isa-0000/temp2"].status == OK:
                 break
             time.sleep(0.02)
-        assert samples["stuck-isa-0000/temp2"] == hwmon.Reading(47.0, OK)
+        assert samples["stuck-isa-0000/temp2"] == Reading(47.0, OK)
     finally:
         stuck.unblock("temp2_input")
         reader.close()
@@ -517,15 +516,15 @@ def test_a_sleeping_read_is_not_reissued_until_it_returns(tmp_path):
             started = time.monotonic()
             samples = {s.id: r for s, r in reader.sample()}
             assert time.monotonic() - started < 1.0
-            assert samples["acpitz-acpi-0/temp1"] == hwmon.Reading(None, ERROR, "timeout")
-            assert samples["coretemp-isa-0001/temp1"] == hwmon.Reading(51.0, OK)
+            assert samples["acpitz-acpi-0/temp1"] == Reading(None, ERROR, "timeout")
+            assert samples["coretemp-isa-0001/temp1"] == Reading(51.0, OK)
         assert len(calls) == 1
         release.set()
         deadline = time.monotonic() + 3
         while samples["acpitz-acpi-0/temp1"].status != OK and time.monotonic() < deadline:
             time.sleep(0.02)
             samples = {s.id: r for s, r in reader.sample()}
-        assert samples["acpitz-acpi-0/temp1"] == hwmon.Reading(27.8, OK)
+        assert samples["acpitz-acpi-0/temp1"] == Reading(27.8, OK)
     finally:
         release.set()
         reader.close()
@@ -558,7 +557,7 @@ def test_stats_count_samples_and_reads(tmp_path):
 def test_command_line_prints_like_sensors(tmp_path, capsys):
     chips.coretemp_dual_socket(FakeSysfs(tmp_path))
     chips.nct6798(FakeSysfs(tmp_path))
-    assert hwmon.main([str(tmp_path)]) == 0
+    assert report.main([str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("coretemp-isa-0000\nAdapter: ISA adapter\nPackage id 0:")
     assert "+45.0°C  (max = +80.0°C, crit = +100.0°C)" in out

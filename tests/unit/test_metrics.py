@@ -8,6 +8,7 @@ each fixture tree of tests/chips.py (its version is in the file's first line).  
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -22,10 +23,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import chips
 from fakesysfs import FakeSysfs
-from frostserver import __version__, create_app, make_sampler, metrics
-from frostserver.model import ERROR, OK, Reading, Sensor
-from frostserver.sampler import Sampler
-from frostserver.store import StoreReader, StoreWriter, publish_worker_stats, read_worker_stats
+from frostserver import __version__
+from frostserver.http import create_app, metrics, node_exporter
+from frostserver.http.workers import WORKERS_DIR, read_worker_counters
+from frostserver.model import ERROR, OK, Reading, Sensor, SysfsChannel
+from frostserver.sampler import Sampler, build_sampler
+from frostserver.store import StoreReader, StoreWriter
+from frostserver.store.files import write_atomically
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -93,7 +97,7 @@ def types(text: str, prefix: str = "node_hwmon_") -> dict[str, str]:
 
 def make_app(tmp_path, sysfs_root: Path | None = None):
     return create_app({"run_dir": tmp_path / "run", "sysfs_root": sysfs_root or tmp_path / "sys",
-                       "history_seconds": 60}, start_sampler=False)
+                       "history_seconds": 60})
 
 
 def scrape(app) -> str:
@@ -150,7 +154,7 @@ def test_hwmon_series_are_node_exporters(tmp_path, fixture):
     expected_text = node_exporter_golden(fixture, tree.root)
     assert expected_text.startswith("# node_exporter, version 1.9")
     app = make_app(tmp_path)
-    sampler = make_sampler(app.extensions["frost.settings"], None)
+    sampler = build_sampler(app.extensions["frost.settings"])
     try:
         sampler.sample_once()
         ours_text = scrape(app)
@@ -170,32 +174,32 @@ def test_hwmon_series_are_node_exporters(tmp_path, fixture):
 
 def test_node_exporter_quirks_are_kept():
     # *_crit_alarm and *_enable get a unit and are scaled like the value; *_alarm and *_fault are not.
-    assert metrics.hwmon_series("temp", "crit_alarm", 1, False, None)[::3] == ("node_hwmon_temp_crit_alarm_celsius", 0.001)
-    assert metrics.hwmon_series("temp", "alarm", 1, False, None)[::3] == ("node_hwmon_temp_alarm", 1)
-    assert metrics.hwmon_series("in", "lcrit_alarm", 1, False, None)[::3] == ("node_hwmon_in_lcrit_alarm_volts", 0.001)
+    assert node_exporter.hwmon_series("temp", "crit_alarm", 1, False, None)[::3] == ("node_hwmon_temp_crit_alarm_celsius", 0.001)
+    assert node_exporter.hwmon_series("temp", "alarm", 1, False, None)[::3] == ("node_hwmon_temp_alarm", 1)
+    assert node_exporter.hwmon_series("in", "lcrit_alarm", 1, False, None)[::3] == ("node_hwmon_in_lcrit_alarm_volts", 0.001)
     # humidity: milli-percent / 1e6
-    assert metrics.hwmon_series("humidity", "input", 45200, False, None)[::3] == ("node_hwmon_humidity", 0.0452)
+    assert node_exporter.hwmon_series("humidity", "input", 45200, False, None)[::3] == ("node_hwmon_humidity", 0.0452)
     # energy is a counter in joules; a labelled clock is renamed after its label
-    assert metrics.hwmon_series("energy", "input", 2_500_000, False, None)[:4] == (
+    assert node_exporter.hwmon_series("energy", "input", 2_500_000, False, None)[:4] == (
         "node_hwmon_energy_joule_total", "Hardware monitor for joules used so far (input)", "counter", 2.5)
-    assert metrics.hwmon_series("freq", "input", 5e8, False, "SCLK")[::3] + (None,) == (
+    assert node_exporter.hwmon_series("freq", "input", 5e8, False, "SCLK")[::3] + (None,) == (
         "node_hwmon_freq_freq_mhz", 500.0, None)
-    assert metrics.hwmon_series("freq", "input", 5e8, False, "SCLK")[4] == "sclk"
-    assert metrics.hwmon_series("freq", "input", 5e8, False, None) is None
+    assert node_exporter.hwmon_series("freq", "input", 5e8, False, "SCLK")[4] == "sclk"
+    assert node_exporter.hwmon_series("freq", "input", 5e8, False, None) is None
     # pwmN is the value; a pwmN_input next to it would be node_hwmon_pwm_input
-    assert metrics.hwmon_series("pwm", "", 128, True, None)[0] == "node_hwmon_pwm"
-    assert metrics.hwmon_series("pwm", "input", 128, True, None)[0] == "node_hwmon_pwm_input"
+    assert node_exporter.hwmon_series("pwm", "", 128, True, None)[0] == "node_hwmon_pwm"
+    assert node_exporter.hwmon_series("pwm", "input", 128, True, None)[0] == "node_hwmon_pwm_input"
 
 
 def test_a_scrape_reads_no_sysfs(tmp_path):
     chips.build_zoo(tmp_path / "sys", ("coretemp", "broken"))
     app = make_app(tmp_path)
-    sampler = make_sampler(app.extensions["frost.settings"], None)
+    sampler = build_sampler(app.extensions["frost.settings"])
     try:
         sampler.sample_once()
         before = series(scrape(app))
         shutil.rmtree(tmp_path / "sys")  # whatever /metrics shows now comes from the sample
-        app.extensions["frost.metrics"]._key = None  # and not from the cached text either
+        app.extensions["frost.metrics"]._sample_part = (None, b"")  # and not from the cached text either
         after = series(scrape(app))
     finally:
         sampler.close()
@@ -234,8 +238,8 @@ def app(tmp_path):
 def config_sampler(app):
     settings = app.extensions["frost.settings"]
     source = ListSource([(GREENHOUSE, Reading(-1.5)), (OUTSIDE, Reading(None, ERROR, "EIO"))])
-    writer = StoreWriter(settings.run_dir, capacity=61, columns=16, interval=1.0)
-    sampler = Sampler({"config": source}, writer, interval=1.0, frost_threshold=0.5)
+    store = StoreWriter.open(settings.run_dir, capacity=61, columns=16, interval=1.0)
+    sampler = Sampler({"config": source}, store)
     yield sampler
     sampler.close()
 
@@ -268,7 +272,7 @@ def test_config_sensors_statuses_and_sampler_counters(app, config_sampler):
 def test_hwmon_counters_come_from_the_sampler_process(tmp_path):
     chips.build_zoo(tmp_path / "sys", ("broken",))
     app = make_app(tmp_path)
-    sampler = make_sampler(app.extensions["frost.settings"], None)
+    sampler = build_sampler(app.extensions["frost.settings"])
     try:
         sampler.sample_once()
         found = series(scrape(app), "frost_")
@@ -292,14 +296,14 @@ def test_the_rendered_text_is_cached_per_sample(app, config_sampler, monkeypatch
     assert series(scrape(app), "frost_samples")["frost_samples_total{}"] == 2 and len(renders) == 2
 
 
-def test_stats_are_published_with_each_sample(app, config_sampler):
+def test_counters_are_published_with_each_sample(app, config_sampler):
     reader = StoreReader(app.extensions["frost.settings"].run_dir)
-    assert reader.stats() == {}
+    assert reader.counters.read() == {}
     seq = config_sampler.sample_once()
-    stats = reader.stats()
-    assert (stats["seq"], stats["samples"], stats["pid"]) == (seq, 1, os.getpid())
+    counters = reader.counters.read()
+    assert (counters["seq"], counters["samples"], counters["pid"]) == (seq, 1, os.getpid())
     seq = config_sampler.sample_once()
-    assert (reader.stats()["seq"], reader.stats()["samples"]) == (seq, 2)
+    assert (reader.counters.read()["seq"], reader.counters.read()["samples"]) == (seq, 2)
 
 
 def test_stream_clients_of_every_live_worker(app, tmp_path):
@@ -307,13 +311,14 @@ def test_stream_clients_of_every_live_worker(app, tmp_path):
     run_dir.mkdir(parents=True, exist_ok=True)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    publish_worker_stats(run_dir, dead.pid, {"streams": 7})
-    publish_worker_stats(run_dir, os.getppid(), {"streams": 2})  # another live process
+    (run_dir / WORKERS_DIR).mkdir()
+    for pid, streams in ((dead.pid, 7), (os.getppid(), 2)):  # a dead worker, and another live process
+        write_atomically(run_dir / WORKERS_DIR / f"{pid}.json", json.dumps({"streams": streams}).encode())
     app.extensions["frost.notifier"].streams = 3  # this worker's count is taken live
     found = series(scrape(app), "frost_stream_clients")
     assert found == {f'frost_stream_clients{{worker="{os.getppid()}"}}': 2,
                      f'frost_stream_clients{{worker="{os.getpid()}"}}': 3}
-    assert set(read_worker_stats(run_dir)) == {os.getppid(), os.getpid()}  # the dead one's file is gone
+    assert set(read_worker_counters(run_dir)) == {os.getppid(), os.getpid()}  # the dead one's file is gone
 
 
 def test_a_worker_publishes_its_streams_when_they_change(app):
@@ -322,10 +327,10 @@ def test_a_worker_publishes_its_streams_when_they_change(app):
     publisher = app.extensions["frost.metrics"].publisher
     publisher.every = 0.01
     app.test_client().get("/healthz")  # any request starts the publisher
-    assert read_worker_stats(run_dir)[os.getpid()]["streams"] == 0
+    assert read_worker_counters(run_dir)[os.getpid()]["streams"] == 0
     app.extensions["frost.notifier"].streams = 4
     deadline = time.monotonic() + 5
-    while read_worker_stats(run_dir)[os.getpid()]["streams"] != 4:
+    while read_worker_counters(run_dir)[os.getpid()]["streams"] != 4:
         assert time.monotonic() < deadline, "the worker never published its new stream count"
         time.sleep(0.01)
 
@@ -333,15 +338,16 @@ def test_a_worker_publishes_its_streams_when_they_change(app):
 def test_the_sampler_publishes_what_metrics_need_beside_a_lean_api(tmp_path):
     chips.build_zoo(tmp_path / "sys", ("coretemp",))
     app = make_app(tmp_path)
-    sampler = make_sampler(app.extensions["frost.settings"], None)
+    sampler = build_sampler(app.extensions["frost.settings"])
     try:
         sampler.sample_once()
         document = app.test_client().get("/api/v1/sensors/coretemp-isa-0000/temp1").get_json()
-        extras = app.extensions["frost.store"].exporter()["coretemp-isa-0000/temp1"]
+        pairs = {s.id: (s, r) for s, r in app.extensions["frost.store"].latest_sample().pairs}
     finally:
         sampler.close()
-    assert extras["exporter"] == {"chip": "platform_coretemp_0", "chip_name": "coretemp", "sensor": "temp1",
-                                  "label": "Package id 0", "attributes": {"crit": 100000, "max": 80000}}
-    assert extras["raw"] == {"input": 45000, "crit_alarm": 0}
+    sensor, reading = pairs["coretemp-isa-0000/temp1"]
+    assert sensor.sysfs == SysfsChannel("platform_coretemp_0", "coretemp", "temp1", "Package id 0")
+    assert sensor.sysfs.attributes == {"crit": 100000, "max": 80000}
+    assert reading.raw == (("input", 45000), ("crit_alarm", 0))
     assert (document["value"], document["status"]) == (45.0, OK)
-    assert "exporter" not in document and "raw" not in document  # plumbing stays out of the API
+    assert "sysfs" not in document and "raw" not in document  # plumbing stays out of the API

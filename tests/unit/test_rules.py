@@ -12,7 +12,8 @@ if str(APP) not in sys.path:
 
 from frostserver.model import ALARM, ERROR, FAULT, OK, Reading, Sensor  # noqa: E402
 from frostserver.rules import apply_rules  # noqa: E402
-from frostserver.sensorconfig import SensorConfig, load_sensor_config  # noqa: E402
+from frostserver.configfile import Rules, read_config_file  # noqa: E402
+from frostserver.settings import file_numbers  # noqa: E402
 
 
 def hwmon(sensor_id: str, label: str = "", **thresholds: float) -> Sensor:
@@ -25,10 +26,10 @@ def hwmon(sensor_id: str, label: str = "", **thresholds: float) -> Sensor:
 
 @pytest.fixture
 def config_from(tmp_path):
-    def load(text: str) -> SensorConfig:
+    def load(text: str) -> Rules:
         path = tmp_path / "frostserver.toml"
         path.write_text(text, encoding="utf-8")
-        return load_sensor_config(path)
+        return read_config_file(path, file_numbers()).rules
 
     return load
 

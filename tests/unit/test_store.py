@@ -1,90 +1,242 @@
-"""The shared sample store: one writer, many readers, a ring that wraps."""
+"""The store: the sampler's files in the run directory, one writer each, readers safe across threads."""
+
 import math
+import os
+import subprocess
+import sys
+import threading
+import time
 
 import pytest
 
-from frostserver.store import StoreReader, StoreWriter
+from frostserver.model import ERROR, OK, Reading, Sensor, SysfsChannel
+from frostserver.store import LOCK_FILE, SamplerAlreadyRunning, SamplerLock, StoreReader, StoreWriter, sampler_pid
+from frostserver.store.catalog import decode_sensor, encode_sensor
+from frostserver.store.ring import RingHeader, RingReader, RingWriter
 
 
-def sensor(sid: str) -> dict:
-    return {"id": sid, "chip": sid.split("/")[0], "kind": "temperature"}
+def sensor(sid: str, **changes) -> Sensor:
+    chip, channel = sid.split("/")
+    fields = dict(id=sid, chip=chip, chip_name=chip, channel=channel, kind="temperature", label=channel, unit="°C")
+    return Sensor(**{**fields, **changes})
+
+
+A, B = sensor("a/temp1"), sensor("b/temp1")
 
 
 @pytest.fixture
-def writer(tmp_path):
-    w = StoreWriter(tmp_path, capacity=5, columns=4, interval=1.0)
-    w.update_catalog([sensor("a/temp1"), sensor("b/temp1")])
-    yield w
-    w.close()
+def store(tmp_path):
+    writer = StoreWriter.open(tmp_path, capacity=5, columns=4, interval=1.0)
+    yield writer
+    writer.close()
 
 
-def append(writer, t, a, b=None, status="ok"):
-    readings = {"a/temp1": (a, status)}
-    if b is not None:
-        readings["b/temp1"] = (b, "ok")
-    return writer.append(t, readings, b'{"t": %d}' % t)
+def publish(store: StoreWriter, t: float, *pairs) -> int:
+    """Publish one sample as the sampler does: catalog, readings, then the history row."""
+    store.catalog.update(s for s, _ in pairs)
+    store.latest.write(store.ring.next_seq, t, pairs)
+    columns = store.catalog.columns
+    cells = [(columns[s.id], r.value, r.status) for s, r in pairs if s.id in columns]
+    return store.ring.append(t, cells, len(columns))
 
 
-def test_reader_sees_what_the_writer_appended(writer, tmp_path):
-    append(writer, 100.0, 1.5, 2.5)
-    append(writer, 101.0, None, 3.5, status="error")
+# --- the history ring ---------------------------------------------------------------------------
+
+
+def test_a_reader_sees_what_the_writer_appended(store, tmp_path):
+    publish(store, 100.0, (A, Reading(1.5)), (B, Reading(2.5)))
+    publish(store, 101.0, (A, Reading(None, ERROR, "EIO")), (B, Reading(3.5)))
     reader = StoreReader(tmp_path)
     header = reader.header()
-    assert (header.seq, header.last_timestamp, header.interval) == (2, 101.0, 1.0)
+    assert (header.seq, header.last_timestamp, header.interval, header.busy % 2) == (2, 101.0, 1.0, 0)
     window = reader.window(None, 1)
     assert window.timestamps == [100.0, 101.0]
     assert window.values == {"a/temp1": [1.5, None], "b/temp1": [2.5, 3.5]}
-    assert window.statuses["a/temp1"] == ["ok", "error"]
-    assert reader.latest_body() == b'{"t": 101}'
+    assert window.statuses["a/temp1"] == [OK, ERROR]
 
 
-def test_ring_keeps_only_the_newest_samples_in_order(writer, tmp_path):
+def test_the_ring_keeps_only_the_newest_samples_in_order(store, tmp_path):
     for i in range(12):
-        append(writer, 100.0 + i, float(i))
+        publish(store, 100.0 + i, (A, Reading(float(i))))
     window = StoreReader(tmp_path).window(["a/temp1"], 1)
     assert window.first_seq == 8
     assert window.timestamps == [107.0, 108.0, 109.0, 110.0, 111.0]
     assert window.values["a/temp1"] == [7.0, 8.0, 9.0, 10.0, 11.0]
 
 
-def test_a_sensor_that_vanished_has_no_status_at_later_samples(writer, tmp_path):
-    append(writer, 100.0, 1.0, 2.0)
-    append(writer, 101.0, 1.0)  # b/temp1 is gone (a chip was unplugged)
+def test_a_sensor_that_vanished_has_no_status_at_later_samples(store, tmp_path):
+    publish(store, 100.0, (A, Reading(1.0)), (B, Reading(2.0)))
+    publish(store, 101.0, (A, Reading(1.0)))  # b/temp1 is gone (a chip was unplugged)
     window = StoreReader(tmp_path).window(["b/temp1"], 1)
     assert window.values["b/temp1"] == [2.0, None]
-    assert window.statuses["b/temp1"] == ["ok", None]
+    assert window.statuses["b/temp1"] == [OK, None]
 
 
-def test_catalog_overflow_reports_the_sensors_without_a_column(writer):
-    dropped = writer.update_catalog([sensor(f"c/temp{i}") for i in range(1, 5)])
-    assert dropped == ["c/temp3", "c/temp4"]
-
-
-def test_a_new_leader_keeps_the_history_of_the_last_one(writer, tmp_path):
-    append(writer, 100.0, 1.0)
-    writer.close()
-    successor = StoreWriter(tmp_path, capacity=5, columns=4, interval=1.0)
-    assert successor.columns == {"a/temp1": 0, "b/temp1": 1}
-    successor.append(101.0, {"a/temp1": (2.0, "ok")}, b"{}")
-    assert StoreReader(tmp_path).window(["a/temp1"], 1).values["a/temp1"] == [1.0, 2.0]
-    successor.close()
-
-
-def test_a_differently_sized_store_is_recreated(writer, tmp_path):
-    append(writer, 100.0, 1.0)
-    writer.close()
-    bigger = StoreWriter(tmp_path, capacity=10, columns=4, interval=1.0)
-    reader = StoreReader(tmp_path)
-    assert reader.header().capacity == 10 and reader.header().seq == 0
-    assert reader.catalog()["sensors"] == []
-    bigger.close()
-
-
-def test_reader_before_any_sampler_answers_nothing(tmp_path):
-    reader = StoreReader(tmp_path)
-    assert reader.header() is None and reader.latest_body() is None and reader.window(None, 1) is None
-
-
-def test_nan_never_leaks_out(writer, tmp_path):
-    append(writer, 100.0, math.nan)
+def test_nan_never_leaks_out(store, tmp_path):
+    publish(store, 100.0, (A, Reading(math.nan)))
     assert StoreReader(tmp_path).window(["a/temp1"], 1).values["a/temp1"] == [None]
+
+
+def test_the_header_is_read_and_written_through_its_struct(store, tmp_path):
+    publish(store, 100.0, (A, Reading(1.0)))
+    raw = RingHeader.from_buffer_copy((tmp_path / "history.ring").read_bytes())
+    assert (raw.magic, raw.capacity, raw.columns, raw.seq, raw.last_timestamp) == (b"FROSTv2", 5, 4, 1, 100.0)
+
+
+def test_a_restarted_sampler_continues_the_ring_and_its_columns(store, tmp_path):
+    publish(store, 100.0, (A, Reading(1.0)), (B, Reading(2.0)))
+    store.close()
+    successor = StoreWriter.open(tmp_path, capacity=5, columns=4, interval=1.0)
+    try:
+        assert successor.catalog.columns == {"a/temp1": 0, "b/temp1": 1}
+        assert publish(successor, 101.0, (B, Reading(3.0))) == 2  # the sample numbers go on
+        window = StoreReader(tmp_path).window(None, 1)
+        assert window.values == {"a/temp1": [1.0, None], "b/temp1": [2.0, 3.0]}
+    finally:
+        successor.close()
+
+
+def test_a_ring_of_another_shape_is_started_afresh(store, tmp_path):
+    publish(store, 100.0, (A, Reading(1.0)))
+    store.close()
+    bigger = StoreWriter.open(tmp_path, capacity=10, columns=4, interval=1.0)
+    try:
+        reader = StoreReader(tmp_path)
+        assert reader.header().capacity == 10 and reader.header().seq == 0
+        assert reader.catalog.current().sensors == {}
+    finally:
+        bigger.close()
+
+
+def test_before_any_sampler_a_reader_answers_nothing(tmp_path):
+    reader = StoreReader(tmp_path)
+    assert reader.header() is None and reader.latest_sample() is None and reader.window(None, 1) is None
+    assert reader.counters.read() == {} and reader.sampler_pid() is None
+
+
+def test_window_survives_a_ring_replaced_under_64_threads(tmp_path):
+    # A worker's threads share one reader. The code before this test existed closed the old
+    # mapping when one thread noticed the file had been replaced, while others were copying out
+    # of it: 2,164 "ValueError: mmap closed or invalid" in 20 replacements (a 500 each).
+    path = tmp_path / "history.ring"
+    columns = {f"c/temp{i}": i for i in range(8)}
+
+    def fill(writer: RingWriter, samples: int) -> None:
+        for t in range(samples):
+            writer.append(float(t), [(column, float(column), OK) for column in columns.values()], len(columns))
+
+    writer = RingWriter(path, capacity=50, columns=8, interval=1.0)
+    fill(writer, 60)
+    reader = RingReader(path)
+    errors, copies, stop = [], [0], threading.Event()
+
+    def hammer():
+        while not stop.is_set():
+            try:
+                window = reader.window(columns, 1)
+                if window is not None:
+                    assert all(values == [float(columns[sid])] * len(values) for sid, values in window.values.items())
+                    copies[0] += 1
+            except Exception as error:  # noqa: BLE001 - every failure is collected for the assertion
+                errors.append(repr(error))
+            time.sleep(0)  # hand the GIL on, so the writer gets its turn among 64 readers
+
+    threads = [threading.Thread(target=hammer) for _ in range(64)]
+    for thread in threads:
+        thread.start()
+    try:
+        for replacement in range(20):
+            writer.close()
+            writer = RingWriter(path, capacity=50 + replacement % 2 + 1, columns=8, interval=1.0)  # a new file
+            fill(writer, 5)
+            time.sleep(0.005)  # let the readers map the new file and copy from it
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        writer.close()
+    assert errors == []
+    assert copies[0] > 20  # the threads really read meanwhile
+
+
+# --- the catalog, the latest readings, the counters ------------------------------------------------
+
+
+def test_a_sensor_survives_the_catalog_exactly():
+    hwmon = sensor("coretemp-isa-0000/temp1", thresholds={"max": 80.0}, sensor_type="thermistor",
+                   sysfs=SysfsChannel("platform_coretemp_0", "coretemp", "temp1", "Package id 0", {"max": 80000.0}))
+    for original in (hwmon, sensor("config/garden", source="config")):
+        decoded = decode_sensor(encode_sensor(original))
+        assert decoded == original and decoded.thresholds == original.thresholds
+        assert decoded.sysfs == original.sysfs and (decoded.sysfs is None or decoded.sysfs.attributes ==
+                                                    original.sysfs.attributes)
+
+
+def test_the_catalog_is_rewritten_only_when_metadata_changes(store, tmp_path):
+    publish(store, 100.0, (A, Reading(1.0)))
+    path = tmp_path / "catalog.json"
+    first = path.stat().st_ino
+    publish(store, 101.0, (A, Reading(2.0)))  # the same Sensor object: nothing to write
+    assert path.stat().st_ino == first
+    relabelled = sensor("a/temp1", label="Garden")
+    publish(store, 102.0, (relabelled, Reading(3.0)))
+    assert path.stat().st_ino != first
+    assert StoreReader(tmp_path).catalog.current().sensors["a/temp1"].label == "Garden"
+
+
+def test_sensors_beyond_the_rings_room_are_counted_and_still_published(tmp_path):
+    writer = StoreWriter.open(tmp_path, capacity=5, columns=2, interval=1.0)
+    try:
+        many = [(sensor(f"c/temp{i}"), Reading(float(i))) for i in range(1, 5)]
+        publish(writer, 100.0, *many)
+        assert writer.catalog.dropped == {"c/temp3", "c/temp4"}
+        reader = StoreReader(tmp_path)
+        assert set(reader.window(None, 1).values) == {"c/temp1", "c/temp2"}  # history for those with room
+        assert [s.id for s, _ in reader.latest_sample().pairs] == [f"c/temp{i}" for i in range(1, 5)]
+    finally:
+        writer.close()
+
+
+def test_the_latest_sample_comes_back_in_domain_terms(store, tmp_path):
+    alarm = Reading(81.5, "alarm", None, ("max",), (("input", 81500), ("max_alarm", 1)))
+    publish(store, 100.0, (A, alarm), (B, Reading(None, ERROR, 'bad "quote"')))
+    sample = StoreReader(tmp_path).latest_sample()
+    assert (sample.seq, sample.sampled_at) == (1, 100.0)
+    assert sample.pairs == ((A, alarm), (B, Reading(None, ERROR, 'bad "quote"')))
+    assert sample.pairs[0][1].raw == alarm.raw
+
+
+def test_counters_are_read_again_only_when_replaced(store, tmp_path):
+    reader = StoreReader(tmp_path)
+    store.counters.write({"samples": 1})
+    assert reader.counters.read() == {"samples": 1}
+    assert reader.counters.read() is reader.counters.read()  # decoded once per version
+    store.counters.write({"samples": 2})
+    assert reader.counters.read() == {"samples": 2}
+
+
+# --- the sampler's liveness --------------------------------------------------------------------
+
+
+def test_the_lock_tells_whether_a_sampler_is_alive(tmp_path):
+    assert sampler_pid(tmp_path) is None
+    lock = SamplerLock(tmp_path / LOCK_FILE)
+    assert sampler_pid(tmp_path) == os.getpid()
+    with pytest.raises(SamplerAlreadyRunning, match=f"another sampler \\(pid {os.getpid()}\\)"):
+        SamplerLock(tmp_path / LOCK_FILE, wait=0.05)
+    lock.release()
+    assert sampler_pid(tmp_path) is None
+
+
+def test_a_killed_samplers_lock_is_gone_with_it(tmp_path):
+    code = ("import sys, time; from frostserver.store import SamplerLock; "
+            f"SamplerLock(__import__('pathlib').Path({str(tmp_path / LOCK_FILE)!r})); print('locked', flush=True); "
+            "time.sleep(60)")
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}) as holder:
+        try:
+            assert holder.stdout.readline() == "locked\n"
+            assert sampler_pid(tmp_path) == holder.pid
+        finally:
+            holder.kill()
+    assert sampler_pid(tmp_path) is None  # the kernel released it: no time limit involved

@@ -1,11 +1,12 @@
-"""The domain objects shared by the sensor readers, the sampler and the HTTP layer."""
+"""The domain objects shared by the sensor readers, the sampler, the store and the HTTP side."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 # Physical quantity of a channel -> the unit its values are reported in.  The readers convert
-# from the kernel's sysfs units once, at the edge (see hwmon.py); everything past them speaks
-# these units.
+# from the kernel's sysfs units once, at the edge (see hwmon/attributes.py); everything past them
+# speaks these units.
 UNITS: dict[str, str] = {
     "temperature": "°C",
     "voltage": "V",
@@ -22,6 +23,24 @@ UNITS: dict[str, str] = {
 
 # Reading.status values, worst last.
 OK, ALARM, DISABLED, FAULT, ERROR = "ok", "alarm", "disabled", "fault", "error"
+STATUSES = (OK, ALARM, DISABLED, FAULT, ERROR)
+
+
+@dataclass(frozen=True)
+class SysfsChannel:
+    """Where a hwmon sensor lives in sysfs, in the terms node_exporter's hwmon collector labels it by.
+
+    /metrics serves node_exporter's series from these (see http/node_exporter.py), so dashboards
+    written for node_exporter keep working.
+    """
+
+    chip: str  # node_exporter's `chip` label, from the device path: "platform_coretemp_0"
+    chip_name: str  # the cleaned `name` file ("" if none)
+    channel: str  # the attribute prefix: "temp1", "cpu0" for cpu0_vid
+    label: str | None  # the raw `label` file text (None if none)
+    # Raw numbers of the channel's other attributes (limits, beep, offset, pwm mode, ...), read
+    # with the chip's metadata rather than at every sample.
+    attributes: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -38,16 +57,7 @@ class Sensor:
     thresholds: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
     source: str = "hwmon"  # "hwmon" or "config"
     sensor_type: str | None = None  # temp*_type as lm-sensors words it, e.g. "thermistor"
-    # What node_exporter's hwmon collector would call this channel, so /metrics can serve the
-    # same series (see metrics.py): its `chip` label, taken from the device path
-    # ("platform_coretemp_0"), the cleaned `name` file ("" if none), its `sensor` label ("temp1",
-    # "cpu0" for cpu0_vid), the raw `label` file text (None if none), and the raw numbers of the
-    # channel's other attributes (limits, beep, offset, pwm mode, ...), read with the metadata.
-    exporter_chip: str = ""
-    exporter_chip_name: str = ""
-    exporter_sensor: str = ""
-    exporter_label: str | None = None
-    raw_attributes: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+    sysfs: SysfsChannel | None = None  # hwmon sensors only
 
 
 @dataclass(frozen=True)
@@ -59,5 +69,14 @@ class Reading:
     error: str | None = None
     alarms: tuple[str, ...] = ()
     # Raw numbers of the attributes read at every sample, by property, zeros included:
-    # (("input", 45000), ("crit_alarm", 0)); /metrics exports them as node_exporter does.
+    # (("input", 45000), ("crit_alarm", 0)).  /metrics exports them as node_exporter does.
     raw: tuple[tuple[str, float], ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Every sensor's reading at one moment, sorted by sensor id."""
+
+    seq: int  # 1, 2, 3, ...: the sample's number, which the event stream uses as its id
+    sampled_at: float  # when the sample started, Unix time
+    pairs: tuple[tuple[Sensor, Reading], ...]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from .model import ALARM, OK, Reading, Sensor
-from .sensorconfig import HIGH_LIMITS, LOW_LIMITS, Rules, SensorConfig
+from .configfile import HIGH_LIMITS, LOW_LIMITS, Rules
 
 # More distinct ids than this means ids are churning (hot-plugged devices); start the memo over.
 MEMO_LIMIT = 4096
@@ -24,11 +24,8 @@ class Decision:
     limits: tuple[tuple[str, float], ...]  # overridden thresholds, to check readings against
 
 
-def apply_rules(
-    pairs: list[tuple[Sensor, Reading]], config: SensorConfig
-) -> list[tuple[Sensor, Reading]]:
+def apply_rules(pairs: list[tuple[Sensor, Reading]], rules: Rules) -> list[tuple[Sensor, Reading]]:
     """Return the pairs the rules keep, relabelled, with overridden thresholds and their alarms."""
-    rules = config.rules
     if rules.is_empty:
         return list(pairs)
     kept = []

@@ -1,4 +1,5 @@
-"""The WSGI entry point Gunicorn loads: one app per worker process."""
-from . import create_app
+"""The WSGI entry point Gunicorn loads (gunicorn.conf.py: wsgi_app)."""
+
+from .http import create_app
 
 app = create_app()

@@ -24,13 +24,12 @@ names, and only as a last resort by hwmon directory) and all but the first get a
 "w1_slave_temp-virtual-0", "w1_slave_temp-virtual-0~2", ...  `~` never appears in an
 lm-sensors name and is URL-safe.
 
-`python -m frostserver.hwmon [SYSFS_ROOT]` prints one sample like `sensors` (sensors_report.py).
+`python -m frostserver.hwmon [SYSFS_ROOT]` prints one sample like `sensors` (report.py).
 """
 from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +38,7 @@ from typing import Callable, Iterator
 from . import attributes as attrs
 from .chip_plan import ChannelPlan, ChipPlan, build_chip_plan
 from .guarded_reads import ChipPool, GuardedReads, SampleRun, read_attribute
-from .model import ERROR, UNITS, Reading, Sensor
+from ..model import ERROR, UNITS, Reading, Sensor, SysfsChannel
 from .readings import channel_reading
 
 
@@ -255,22 +254,12 @@ def sensor_of(chip_id: str, plan: ChipPlan, channel: ChannelPlan, exporter_chip:
         unit=UNITS[kind],
         thresholds=dict(channel.thresholds),
         sensor_type=channel.sensor_type,
-        exporter_chip=plan.exporter_chip if exporter_chip is None else exporter_chip,
-        exporter_chip_name=plan.exporter_chip_name,
-        exporter_sensor=f"{prefix}{index}",
-        exporter_label=channel.raw_label,
-        raw_attributes=channel.raw_attributes,
+        sysfs=SysfsChannel(
+            chip=plan.exporter_chip if exporter_chip is None else exporter_chip,
+            chip_name=plan.exporter_chip_name,
+            channel=f"{prefix}{index}",
+            label=channel.raw_label,
+            attributes=channel.raw_attributes,
+        ),
     )
 
-
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Print one sample of every sensor under SYSFS_ROOT, like `sensors` (see sensors_report.py)."""
-    from .sensors_report import main as print_report  # imports this module: load it only when run
-
-    return print_report(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""The TOML configuration file: defaults, the example, and one clear line for every mistake."""
+"""The TOML configuration file, read into the settings: defaults, the example, one clear line for every mistake."""
 import dataclasses
 import sys
 from pathlib import Path
@@ -9,17 +9,18 @@ APP = Path(__file__).resolve().parents[2] / "services" / "app"
 if str(APP) not in sys.path:
     sys.path.insert(0, str(APP))
 
-from frostserver.sensorconfig import (  # noqa: E402
-    ConfigError,
-    SensorConfig,
-    compile_id_pattern,
-    load_sensor_config,
-)
+from frostserver.configfile import ConfigError, compile_id_pattern  # noqa: E402
+from frostserver.settings import Settings, load_settings  # noqa: E402
 
 EXAMPLE = APP / "frostserver.example.toml"
 
 W1_GOOD = "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=23125\n"
 W1_BAD_CRC = "72 01 4b 46 7f ff 0e 10 57 : crc=57 NO\n72 01 4b 46 7f ff 0e 10 57 t=23125\n"
+
+
+def load_sensor_config(path) -> Settings:
+    """Load the settings as the app does, with FROST_CONFIG naming this file."""
+    return load_settings({"FROST_CONFIG": "" if path is None else str(path)})
 
 
 def write_config(tmp_path: Path, text: str) -> Path:
@@ -42,9 +43,9 @@ def config_error(tmp_path: Path, text: str) -> str:
 def test_no_file_gives_the_defaults(path):
     config = load_sensor_config(path)
 
-    assert config == SensorConfig()
-    assert config.path is None
-    assert (config.interval, config.history) == (1.0, 900.0)
+    assert config == Settings(max_streams=Settings().threads - 16)
+    assert config.config is None
+    assert (config.sample_interval, config.history_seconds) == (1.0, 900.0)
     assert config.frost_threshold == 0.0
     assert config.sensors == ()
     assert config.rules.is_empty
@@ -55,8 +56,8 @@ def test_an_empty_file_gives_the_defaults_with_its_path(tmp_path):
 
     config = load_sensor_config(path)
 
-    assert config.path == str(path)
-    assert dataclasses.replace(config, path=None) == SensorConfig()
+    assert config.config == path
+    assert dataclasses.replace(config, config=None) == load_sensor_config(None)
 
 
 def test_the_example_file_loads_and_says_what_it_documents():
@@ -69,7 +70,7 @@ def test_the_example_file_loads_and_says_what_it_documents():
     assert w1.regex.search(W1_GOOD).group(1) == "23125"
     assert w1.regex.search(W1_BAD_CRC) is None
     assert iio.file == "/sys/bus/iio/devices/iio:device0/in_temp_input"
-    assert iio.interval == config.interval
+    assert iio.interval == config.sample_interval
     assert gpu.command[0] == "nvidia-smi" and gpu.timeout == 3.0
     assert (co2.unit, co2.offset, co2.timeout) == ("ppm", -20.0, 5.0)
     assert [p.glob for p in config.rules.include] == ["coretemp-*/temp*", "nvme-pci-*/*", "config/*"]
@@ -97,7 +98,7 @@ def test_a_full_sensor_table_is_parsed(tmp_path):
     config = load_sensor_config(path)
 
     assert config.frost_threshold == -1.5
-    assert (config.interval, config.history) == (2.0, 60.0)
+    assert (config.sample_interval, config.history_seconds) == (2.0, 60.0)
     (shed,) = config.sensors
     assert shed.sensor_id == "config/shed"
     assert shed.command == ("/usr/bin/vendor-cli", "--temp")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from . import attributes as attrs
 from .chip_plan import ChannelPlan, parse_result
 from .guarded_reads import NOT_READ
-from .model import ALARM, DISABLED, ERROR, FAULT, OK, UNITS, Reading
+from ..model import ALARM, DISABLED, ERROR, FAULT, OK, UNITS, Reading
 
 
 def channel_reading(plan: ChannelPlan, raw: list) -> Reading:

@@ -18,7 +18,7 @@ import time
 from typing import Callable
 
 from .model import ERROR, Reading, Sensor
-from .sensorconfig import SensorConfig, SensorSpec
+from .configfile import SensorSpec
 
 # Most a file read or a command's output may be; sensor values are a few bytes.
 READ_LIMIT = 64 * 1024
@@ -46,8 +46,8 @@ class ReadFailed(Exception):
 class ConfigSensors:
     """Keep the latest reading of every declared sensor, refreshed in the background."""
 
-    def __init__(self, config: SensorConfig, *, clock: Callable[[], float] = time.monotonic):
-        self._specs = config.sensors
+    def __init__(self, specs: tuple[SensorSpec, ...], *, clock: Callable[[], float] = time.monotonic):
+        self._specs = specs
         self._sensors = {spec.key: sensor_for(spec) for spec in self._specs}
         self._clock = clock
         self._latest: dict[str, tuple[Reading, float]] = {}

@@ -1,12 +1,15 @@
 """Server-Sent Events: one `sample` event per sample, resumable with Last-Event-ID."""
+
 from __future__ import annotations
 
 import json
 import threading
 import time
+from collections.abc import Callable, Iterator
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
+from ..store import Header, Series, StoreReader
 from .errors import json_error
 
 bp = Blueprint("stream", __name__)
@@ -26,7 +29,7 @@ class SampleNotifier:
     LOOK_OFTEN = 0.005  # while a due sample is being taken
     LOOK_NOW_AND_THEN = 0.25  # before the first sample, or when the sampler is late or gone
 
-    def __init__(self, store, clock=time.time):
+    def __init__(self, store: StoreReader, clock: Callable[[], float] = time.time):
         self.store = store
         self.clock = clock
         self.condition = threading.Condition()
@@ -53,7 +56,7 @@ class SampleNotifier:
                     self.condition.notify_all()
             time.sleep(self.delay(header))
 
-    def delay(self, header) -> float:
+    def delay(self, header: Header | None) -> float:
         """Return how long to sleep before looking at the header again."""
         if header is None or header.seq == 0:
             return self.LOOK_NOW_AND_THEN
@@ -119,7 +122,7 @@ class SampleNotifier:
                 found[seq] = encode_event(seq, timestamp, window, offset)
 
 
-def encode_event(seq: int, timestamp: float, window, offset: int) -> bytes:
+def encode_event(seq: int, timestamp: float, window: Series, offset: int) -> bytes:
     """Encode one sample as an SSE `sample` event."""
     values, status = {}, {}
     for sid, series in window.values.items():

@@ -1,7 +1,6 @@
 """Print one sample of every hwmon sensor the way `sensors` (lm-sensors) does.
 
-Run it as `python -m frostserver.sensors_report [SYSFS_ROOT]` (or, as before,
-`python -m frostserver.hwmon [SYSFS_ROOT]`).
+Run it as `python -m frostserver.hwmon [SYSFS_ROOT]`.
 """
 from __future__ import annotations
 
@@ -10,8 +9,8 @@ import sys
 
 from . import attributes as attrs
 from .chip_plan import CHANNEL_ORDER
-from .hwmon import HwmonReader
-from .model import DISABLED, FAULT, UNITS, Reading, Sensor
+from .reader import HwmonReader
+from ..model import DISABLED, FAULT, UNITS, Reading, Sensor
 
 
 def format_value(kind: str, value: float) -> str:
@@ -84,6 +83,3 @@ def main(argv: list[str] | None = None) -> int:
         print(format_report(samples, reader.adapters()))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,23 +1,31 @@
 """The JSON API under /api/v1, and the original design's /sensor_reading."""
+
 from __future__ import annotations
 
-import json
+import functools
 import math
 from importlib import resources
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from ..settings import Settings
+from ..store import StoreReader
+from .documents import SensorDocuments
 from .errors import json_error
 
 bp = Blueprint("api", __name__)
 
 
-def _store():
+def _store() -> StoreReader:
     return current_app.extensions["frost.store"]
 
 
-def _settings():
+def _settings() -> Settings:
     return current_app.extensions["frost.settings"]
+
+
+def _documents() -> SensorDocuments:
+    return current_app.extensions["frost.documents"]
 
 
 def _json_bytes(body: bytes) -> Response:
@@ -26,51 +34,44 @@ def _json_bytes(body: bytes) -> Response:
     return response
 
 
-def _empty_document() -> dict:
-    return {"sampled_at": None, "interval": _settings().sample_interval,
-            "frost_threshold": current_app.extensions["frost.frost_threshold"], "sensors": []}
-
-
 @bp.get("/api/v1/sensors")
-def sensors():
+def sensors() -> Response:
     """Return every sensor's metadata and latest reading."""
-    body = _store().latest_body()
-    return _json_bytes(body) if body is not None else jsonify(_empty_document())
+    return _json_bytes(_documents().current().body)
 
 
 @bp.get("/sensor_reading")
-def sensor_reading():
+def sensor_reading() -> Response:
     """Answer the original design's URL with the same document as /api/v1/sensors."""
     return sensors()
 
 
 @bp.get("/api/v1/sensors/<path:sensor_id>")
-def sensor(sensor_id: str):
+def sensor(sensor_id: str) -> Response:
     """Return one sensor's metadata and latest reading."""
-    latest = current_app.extensions["frost.latest"].get()
-    found = latest.get(sensor_id)
+    found = _documents().current().sensor(sensor_id)
     if found is None:
         return json_error(404, f"No sensor with id {sensor_id!r}")
-    return jsonify(found)
+    return _json_bytes(found)
 
 
 @bp.get("/api/v1/history")
-def history():
+def history() -> Response:
     """Return recent samples, columnar: one timestamp list and one value list per sensor."""
     settings = _settings()
-    seconds, problem = _bounded_int(request.args.get("seconds"), "seconds", 1, settings.history_seconds,
-                                    default=settings.history_seconds)
+    longest = int(settings.history_seconds)
+    seconds, problem = _bounded_int(request.args.get("seconds"), "seconds", 1, longest, default=longest)
     if problem:
         return json_error(400, problem, parameter="seconds")
     wanted = request.args.getlist("sensor") or None
     store = _store()
     if wanted:
-        known = {s["id"] for s in store.catalog()["sensors"]}
+        known = store.catalog.current().sensors
         unknown = [sid for sid in wanted if sid not in known]
         if unknown:
             return json_error(400, f"sensor: unknown sensor id {unknown[0]!r}", parameter="sensor")
     header = store.header()
-    document = {"interval": settings.sample_interval, "seconds": seconds, "timestamps": [], "series": {}}
+    document: dict = {"interval": settings.sample_interval, "seconds": seconds, "timestamps": [], "series": {}}
     if header is None or header.seq == 0:
         return jsonify(document)
     count = math.ceil(seconds / settings.sample_interval) + 1
@@ -80,10 +81,13 @@ def history():
         response.headers["Retry-After"] = "1"  # a header, as every other 503 says it
         return response
     # The grid may have skipped ticks; trim to the wall-clock window the client asked for.
-    cutoff = header.last_timestamp - seconds
-    keep = next((i for i, t in enumerate(window.timestamps) if t >= cutoff), len(window.timestamps))
-    document["timestamps"] = window.timestamps[keep:]
-    document["series"] = {sid: values[keep:] for sid, values in window.values.items()}
+    if window.timestamps:
+        cutoff = window.timestamps[-1] - seconds
+        keep = next((i for i, t in enumerate(window.timestamps) if t >= cutoff), len(window.timestamps))
+        document["timestamps"] = window.timestamps[keep:]
+        document["series"] = {sid: values[keep:] for sid, values in window.values.items()}
+    else:
+        document["series"] = dict(window.values)
     return jsonify(document)
 
 
@@ -100,34 +104,19 @@ def _bounded_int(raw: str | None, name: str, low: int, high: int, default: int) 
 
 
 @bp.get("/api/v1/openapi.json")
-def openapi():
+def openapi() -> Response:
     """Serve the OpenAPI document that describes this API."""
-    text = resources.files(__package__).joinpath("openapi.json").read_text(encoding="utf-8")
-    return _json_bytes(text.encode())
+    return _json_bytes(_openapi_document())
+
+
+@functools.cache
+def _openapi_document() -> bytes:
+    return resources.files(__package__).joinpath("openapi.json").read_bytes()
 
 
 @bp.get("/api/v1/")
 @bp.get("/api/v1")
-def index():
+def index() -> Response:
     """Point a curious visitor at the API's description."""
     return jsonify(openapi="/api/v1/openapi.json", sensors="/api/v1/sensors", history="/api/v1/history",
                    stream="/api/v1/stream")
-
-
-class LatestIndex:
-    """Parse the latest document once per sample (per worker) to answer per-sensor requests."""
-
-    def __init__(self, store):
-        self.store = store
-        self._seq = -1
-        self._by_id: dict[str, dict] = {}
-
-    def get(self) -> dict[str, dict]:
-        header = self.store.header()
-        seq = header.seq if header else 0
-        if seq != self._seq:
-            body = self.store.latest_body()
-            document = json.loads(body) if body else {"sensors": []}
-            self._by_id = {s["id"]: s for s in document["sensors"]}
-            self._seq = seq
-        return self._by_id

@@ -1,8 +1,9 @@
-"""Load and validate the TOML configuration file: sampling, extra sensors and sensor rules.
+"""Read and validate the TOML configuration file: sampling, extra sensors and sensor rules.
 
-The file is read once, at start-up; anything wrong in it raises ConfigError, whose message is one
-line naming the file, the key and the problem.  services/app/frostserver.example.toml documents
-every key.
+The file is read once, at start-up, by settings.py; anything wrong in it raises ConfigError, whose
+message is one line naming the file, the key and the problem.  The numeric settings the file may
+set (sampling.interval, ...) are declared, with their defaults and bounds, in settings.py alone.
+services/app/frostserver.example.toml documents every key.
 """
 from __future__ import annotations
 
@@ -45,7 +46,11 @@ _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 KeyPath = tuple[str | int, ...]
 
 
-class ConfigError(ValueError):
+class SettingsError(Exception):
+    """A setting has a value the app cannot run with (never a ValueError: a bug stays a bug)."""
+
+
+class ConfigError(SettingsError):
     """A configuration file that cannot be used, explained in one line."""
 
     def __init__(self, path: str, key: str | None, problem: str):
@@ -55,7 +60,7 @@ class ConfigError(ValueError):
 
 
 class _Invalid(Exception):
-    """A problem at a key of the parsed document; load_sensor_config adds the file name."""
+    """A problem at a key of the parsed document; read_config_file adds the file name."""
 
     def __init__(self, key: KeyPath, problem: str):
         super().__init__(problem)
@@ -122,25 +127,30 @@ class Rules:
 
 
 @dataclass(frozen=True)
-class SensorConfig:
-    """Everything the configuration file says, validated; the defaults when there is no file."""
+class NumberSpec:
+    """A numeric setting the file may set: its default and bounds (declared in settings.py)."""
 
-    path: str | None = None
-    interval: float = 1.0  # [sampling] seconds between two samples
-    history: float = 900.0  # [sampling] seconds of samples kept
-    frost_threshold: float = 0.0  # °C; a temperature at or below it is frost
+    default: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class FileConfig:
+    """Everything the configuration file says, validated."""
+
+    path: str
+    numbers: Mapping[str, float]  # by dotted key, e.g. "sampling.interval"; every declared one
     sensors: tuple[SensorSpec, ...] = ()
     rules: Rules = field(default_factory=Rules)
 
 
-def load_sensor_config(path: str | Path | None) -> SensorConfig:
-    """Read, parse and validate the configuration file at path (None or "" means no file)."""
-    if path is None or path == "":
-        return SensorConfig()
+def read_config_file(path: str | Path, numbers: Mapping[str, NumberSpec]) -> FileConfig:
+    """Read, parse and validate the configuration file at path."""
     shown = str(path)
     document = _read_toml(Path(path), shown)
     try:
-        return _parse_document(document, shown)
+        return _parse_document(document, shown, numbers)
     except _Invalid as invalid:
         raise ConfigError(shown, dotted(invalid.key) or None, invalid.problem) from None
 
@@ -193,29 +203,28 @@ def _read_toml(path: Path, shown: str) -> dict[str, Any]:
         raise ConfigError(shown, None, f"invalid TOML: {error}") from None
 
 
-def _parse_document(document: dict[str, Any], shown: str) -> SensorConfig:
-    """Turn the parsed TOML document into a SensorConfig."""
+def _parse_document(document: dict[str, Any], shown: str, specs: Mapping[str, NumberSpec]) -> FileConfig:
+    """Turn the parsed TOML document into a FileConfig."""
     _reject_unknown(document, TOP_LEVEL_KEYS, ())
-    interval, history = _parse_sampling(document.get("sampling", {}))
-    frost = _number(document.get("frost_threshold", 0.0), ("frost_threshold",), -100, 100)
+    _reject_unknown(_table(document.get("sampling", {}), ("sampling",)), SAMPLING_KEYS, ("sampling",))
+    numbers = {key: _declared_number(document, key, spec) for key, spec in specs.items()}
+    interval = numbers["sampling.interval"]
+    if numbers["sampling.history"] < interval:
+        raise _Invalid(("sampling", "history"),
+                       f"must be at least sampling.interval ({interval:g}), got {numbers['sampling.history']:g}")
     sensors = _parse_sensors(document.get("sensors", {}), interval)
     rules = _parse_rules(document)
     _check_declared_sensors_kept(sensors, rules)
-    return SensorConfig(shown, interval, history, frost, sensors, rules)
+    return FileConfig(shown, MappingProxyType(numbers), sensors, rules)
 
 
-def _parse_sampling(value: Any) -> tuple[float, float]:
-    """Parse the [sampling] table into (interval, history)."""
-    key = ("sampling",)
-    table = _table(value, key)
-    _reject_unknown(table, SAMPLING_KEYS, key)
-    interval = _number(table.get("interval", 1.0), key + ("interval",), 0.1, 3600)
-    history = _number(table.get("history", 900), key + ("history",), 10, 86400)
-    if history < interval:
-        raise _Invalid(
-            key + ("history",), f"must be at least sampling.interval ({interval:g}), got {history:g}"
-        )
-    return interval, history
+def _declared_number(document: dict[str, Any], key: str, spec: NumberSpec) -> float:
+    """Return the number at a dotted key (tables already checked to be tables), or its default."""
+    *tables, name = key.split(".")
+    table = document
+    for part in tables:
+        table = table.get(part, {})
+    return _number(table.get(name, spec.default), tuple(key.split(".")), spec.low, spec.high)
 
 
 def _parse_sensors(value: Any, sampling_interval: float) -> tuple[SensorSpec, ...]:

@@ -1,0 +1,113 @@
+"""The API's sensors document, rendered once per sample per worker and shared by every request.
+
+`GET /api/v1/sensors` answers the rendered bytes; `GET /api/v1/sensors/<id>` answers the slice of
+them that is that sensor's object. Nothing parsed is kept between samples, only these bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..model import Reading, Sample, Sensor
+from ..store import StoreReader
+from ..store.files import FileIdentity
+
+
+def sensor_metadata(sensor: Sensor) -> dict[str, Any]:
+    """Return a sensor's metadata as the API shows it."""
+    return {
+        "id": sensor.id,
+        "chip": sensor.chip,
+        "chip_name": sensor.chip_name,
+        "channel": sensor.channel,
+        "kind": sensor.kind,
+        "unit": sensor.unit,
+        "label": sensor.label,
+        "source": sensor.source,
+        "thresholds": dict(sensor.thresholds),
+    }
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _reading_json(reading: Reading) -> str:
+    """Encode a reading's fields: the part of a sensor's object that changes at every sample."""
+    value = reading.value
+    value_json = "null" if value is None or not math.isfinite(value) else repr(float(value))
+    error = "null" if reading.error is None else _json(reading.error)
+    alarms = _json(list(reading.alarms)) if reading.alarms else "[]"
+    return f',"value":{value_json},"status":"{reading.status}","error":{error},"alarms":{alarms}}}'
+
+
+@dataclass(frozen=True)
+class RenderedSensors:
+    """One sample's sensors document, and where each sensor's object lies in it."""
+
+    key: FileIdentity | None
+    body: bytes
+    spans: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+
+    def sensor(self, sensor_id: str) -> bytes | None:
+        """Return one sensor's object, or None if the sample has no such sensor."""
+        span = self.spans.get(sensor_id)
+        return None if span is None else self.body[span[0]:span[1]]
+
+
+class SensorDocuments:
+    """Render the sensors document of the newest sample, at most once per sample."""
+
+    def __init__(self, store: StoreReader, interval: float, frost_threshold: float):
+        self.store = store
+        self.interval = interval
+        self.frost_threshold = frost_threshold
+        self._rendered = RenderedSensors(None, self._render_empty())
+        self._lock = threading.Lock()  # gthread: one render per sample even when requests overlap
+        # A sensor's metadata changes rarely, and the catalog hands back the same Sensor object
+        # until it does: encode it once.
+        self._metadata: dict[str, tuple[Sensor, str]] = {}
+
+    def current(self) -> RenderedSensors:
+        """Return the newest sample's document (the empty one before the first sample)."""
+        key = self.store.latest.identity()
+        rendered = self._rendered
+        if rendered.key == key:
+            return rendered
+        with self._lock:
+            if self._rendered.key != key:
+                sample = self.store.latest_sample()
+                self._rendered = self._render(key, sample) if sample else RenderedSensors(key, self._render_empty())
+            return self._rendered
+
+    def _render_empty(self) -> bytes:
+        return _json({"sampled_at": None, "interval": self.interval, "frost_threshold": self.frost_threshold,
+                      "sensors": []}).encode()
+
+    def _render(self, key: FileIdentity | None, sample: Sample) -> RenderedSensors:
+        head = _json({"sampled_at": sample.sampled_at, "interval": self.interval,
+                      "frost_threshold": self.frost_threshold})
+        parts = [f'{head[:-1]},"sensors":['.encode()]
+        offset = len(parts[0])
+        spans = {}
+        metadata = {}
+        for number, (sensor, reading) in enumerate(sample.pairs):
+            cached = self._metadata.get(sensor.id)
+            if cached is None or cached[0] is not sensor:
+                cached = (sensor, _json(sensor_metadata(sensor))[:-1])  # without its closing brace
+            metadata[sensor.id] = cached
+            if number:
+                parts.append(b",")
+                offset += 1
+            encoded = (cached[1] + _reading_json(reading)).encode()
+            parts.append(encoded)
+            spans[sensor.id] = (offset, offset + len(encoded))
+            offset += len(encoded)
+        parts.append(b"]}")
+        self._metadata = metadata  # forgets sensors that vanished
+        return RenderedSensors(key, b"".join(parts), spans)

@@ -1,0 +1,260 @@
+"""The history ring: the newest samples' values and statuses, in a memory-mapped file on tmpfs.
+
+The sampler appends (RingWriter); every Gunicorn worker reads (RingReader). The file holds a
+header (RingHeader), then per-sample timestamps, then one column of values and one of status
+codes per sensor: column-major, so a sensor's history is one contiguous slice, and a sparse file
+costs memory only for the columns in use. Which sensor owns which column is the catalog's
+(catalog.py).
+
+Consistency is a seqlock: the writer makes `busy` odd, writes, makes it even again; a reader
+retries when `busy` was odd or changed while it copied.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import mmap
+import os
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..model import ALARM, DISABLED, ERROR, FAULT, OK
+
+MAGIC = b"FROSTv2"
+STATUS_CODES = {OK: 0, ALARM: 1, DISABLED: 2, FAULT: 3, ERROR: 4}
+STATUS_NAMES = {code: name for name, code in STATUS_CODES.items()}
+ABSENT = 255  # the status code of a sensor that did not exist at that sample
+_DATA_OFFSET = 64  # the header, padded
+_SEQLOCK_RETRIES = 100
+
+
+class RingHeader(ctypes.LittleEndianStructure):
+    """The ring file's first bytes; the writer maps it over the file and sets fields in place."""
+
+    _fields_ = [
+        ("magic", ctypes.c_char * 8),
+        ("capacity", ctypes.c_uint32),  # samples the ring holds
+        ("columns", ctypes.c_uint32),  # sensors it has room for
+        ("busy", ctypes.c_uint32),  # the seqlock: odd while a sample is being written
+        ("reserved", ctypes.c_uint32),
+        ("seq", ctypes.c_uint64),  # samples written so far: the newest sample's number
+        ("last_timestamp", ctypes.c_double),  # when the newest sample was taken, Unix time
+        ("interval", ctypes.c_double),  # the sampling interval, s
+    ]
+
+
+assert ctypes.sizeof(RingHeader) <= _DATA_OFFSET
+
+
+@dataclass(frozen=True)
+class Header:
+    """A consistent copy of the ring's header."""
+
+    capacity: int
+    columns: int
+    busy: int
+    seq: int
+    last_timestamp: float
+    interval: float
+
+
+@dataclass(frozen=True)
+class Series:
+    """A window of history: timestamps, and per sensor id the values and statuses at them."""
+
+    timestamps: list[float]
+    values: dict[str, list[float | None]]
+    statuses: dict[str, list[str | None]]  # None: the sensor did not exist at that sample
+    first_seq: int
+
+
+def layout(capacity: int, columns: int) -> tuple[int, int, int, int]:
+    """Return (timestamps offset, values offset, statuses offset, file size) of a ring."""
+    timestamps = _DATA_OFFSET
+    values = timestamps + 8 * capacity
+    statuses = values + 8 * capacity * columns
+    return timestamps, values, statuses, statuses + capacity * columns
+
+
+class _MappedRing:
+    """One mapping of a ring file, with typed views over its parts.
+
+    Never closed explicitly: a reader that replaces it drops its reference, and the mapping goes
+    away when the last thread still copying out of it lets go (a close() under that thread would
+    turn its copy into "mmap closed or invalid").
+    """
+
+    def __init__(self, path: Path, writable: bool):
+        fd = os.open(path, os.O_RDWR if writable else os.O_RDONLY)
+        try:
+            status = os.fstat(fd)  # of the file we map, even if the path is replaced meanwhile
+            self.inode = status.st_ino
+            self.map = mmap.mmap(fd, status.st_size, access=mmap.ACCESS_WRITE if writable else mmap.ACCESS_READ)
+        finally:
+            os.close(fd)
+        header = RingHeader.from_buffer_copy(self.map) if status.st_size >= _DATA_OFFSET else None
+        if header is None or header.magic != MAGIC or layout(header.capacity, header.columns)[3] != status.st_size:
+            self.map.close()
+            raise ValueError(f"{path}: not a FrostServer history ring")
+        self.capacity, self.columns = header.capacity, header.columns
+        timestamps, values, statuses, _ = layout(self.capacity, self.columns)
+        view = memoryview(self.map)
+        self.timestamps = view[timestamps:values].cast("d")
+        self.values = view[values:statuses].cast("d")
+        self.statuses = view[statuses:]
+
+    def header(self) -> Header:
+        copy = RingHeader.from_buffer_copy(self.map)
+        return Header(copy.capacity, copy.columns, copy.busy, copy.seq, copy.last_timestamp, copy.interval)
+
+
+class RingWriter:
+    """Append samples to the ring; the sampler's alone."""
+
+    def __init__(self, path: Path, capacity: int, columns: int, interval: float):
+        self.recreated = False  # True when no ring of this shape was there to continue
+        self._ring = self._open_or_create(Path(path), capacity, columns)
+        self._header = RingHeader.from_buffer(self._ring.map)
+        self._header.interval = interval
+
+    def _open_or_create(self, path: Path, capacity: int, columns: int) -> _MappedRing:
+        # A restarted sampler continues the ring it wrote (same shape): no history lost, and the
+        # sample numbers (the event stream's ids) go on.
+        try:
+            ring = _MappedRing(path, writable=True)
+            if (ring.capacity, ring.columns) == (capacity, columns):
+                return ring
+        except (OSError, ValueError):
+            pass
+        size = layout(capacity, columns)[3]
+        header = RingHeader(magic=MAGIC, capacity=capacity, columns=columns)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as handle:
+            handle.truncate(size)  # sparse: columns cost memory only once written
+            handle.write(bytes(header))
+        os.replace(tmp, path)
+        self.recreated = True
+        return _MappedRing(path, writable=True)
+
+    @property
+    def capacity(self) -> int:
+        return self._ring.capacity
+
+    @property
+    def columns(self) -> int:
+        return self._ring.columns
+
+    @property
+    def next_seq(self) -> int:
+        """Return the number the next appended sample gets."""
+        return int(self._header.seq) + 1
+
+    def append(self, timestamp: float, cells: Iterable[tuple[int, float | None, str]], used_columns: int) -> int:
+        """Write one sample: (column, value, status) per sensor; columns below `used_columns` not given are absent."""
+        ring, header = self._ring, self._header
+        seq = header.seq + 1
+        capacity = ring.capacity
+        row = (seq - 1) % capacity
+        values, statuses = ring.values, ring.statuses
+        header.busy += 1
+        ring.timestamps[row] = timestamp
+        present = set()
+        error_code = STATUS_CODES[ERROR]
+        for column, value, status in cells:
+            present.add(column)
+            index = column * capacity + row
+            values[index] = math.nan if value is None else value
+            statuses[index] = STATUS_CODES.get(status, error_code)
+        for column in range(used_columns):
+            if column not in present:
+                values[column * capacity + row] = math.nan
+                statuses[column * capacity + row] = ABSENT
+        header.seq = seq
+        header.last_timestamp = timestamp
+        header.busy += 1
+        return seq
+
+    def close(self) -> None:
+        """Unmap the ring (a second call does nothing)."""
+        if self._ring.map.closed:
+            return
+        del self._header  # the struct over the map must go before the map can close
+        for view in (self._ring.timestamps, self._ring.values, self._ring.statuses):
+            view.release()
+        self._ring.map.close()
+
+
+class RingReader:
+    """Read the ring from any number of threads; a ring replaced meanwhile is never closed under them."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._ring: _MappedRing | None = None
+        self._lock = threading.Lock()  # only one thread maps a replaced file
+
+    def _current(self) -> _MappedRing | None:
+        try:
+            inode = os.stat(self.path).st_ino
+        except OSError:
+            return None
+        ring = self._ring
+        if ring is not None and ring.inode == inode:
+            return ring
+        with self._lock:
+            if self._ring is None or self._ring.inode != inode:
+                try:
+                    self._ring = _MappedRing(self.path, writable=False)
+                except (OSError, ValueError):
+                    return None  # being created; the next call finds it
+            return self._ring
+
+    def header(self) -> Header | None:
+        """Return the header, or None before a sampler has created the ring."""
+        ring = self._current()
+        return ring.header() if ring else None
+
+    def window(self, columns: Mapping[str, int], first_seq: int, last_seq: int | None = None) -> Series | None:
+        """Copy samples first_seq..last_seq (clipped to what the ring holds) of the sensors in `columns`.
+
+        None when there is no ring, or the writer kept lapping this reader (retry later).
+        """
+        ring = self._current()  # held for the whole copy, even if the file is replaced meanwhile
+        if ring is None:
+            return None
+        for _ in range(_SEQLOCK_RETRIES):
+            before = ring.header()
+            if before.busy % 2:
+                time.sleep(0.0005)
+                continue
+            series = _copy(ring, before.seq, columns, first_seq, last_seq)
+            if ring.header().busy == before.busy:
+                return series
+        return None
+
+
+def _copy(ring: _MappedRing, seq: int, columns: Mapping[str, int], first_seq: int, last_seq: int | None) -> Series:
+    capacity = ring.capacity
+    last = seq if last_seq is None else min(seq, last_seq)
+    first = max(first_seq, seq - capacity + 1, 1)
+    if last < first:
+        return Series([], {sid: [] for sid in columns}, {sid: [] for sid in columns}, first)
+    start, stop = (first - 1) % capacity, (last - 1) % capacity + 1
+    spans = [(start, stop)] if start < stop else [(start, capacity), (0, stop)]
+
+    def take(view: memoryview, offset: int) -> list:
+        out: list = []
+        for a, b in spans:
+            out.extend(view[offset + a:offset + b].tolist())
+        return out
+
+    timestamps = take(ring.timestamps, 0)
+    values, statuses = {}, {}
+    for sid, column in columns.items():
+        base = column * capacity
+        values[sid] = [None if v != v else v for v in take(ring.values, base)]  # NaN: no value
+        statuses[sid] = [STATUS_NAMES.get(code) for code in take(ring.statuses, base)]
+    return Series(timestamps, values, statuses, first)

@@ -1,0 +1,250 @@
+"""The app container's PID 1: the sampler and the web server side by side, one process per job.
+
+`python -m frostserver.supervisor -- gunicorn --config gunicorn.conf.py` (the Dockerfile's CMD;
+`make dev` gives Flask's development server instead):
+
+- starts the web server, and the sampler (`python -m frostserver.sampler`) unless the
+  configuration is bad (then the web server alone explains the error, with a JSON 503);
+- restarts the sampler when it dies, after a pause that doubles from 1 s up to 30 s and starts
+  over once a sampler has run for a minute, so a sampler that keeps dying is no restart storm;
+  one that exits for a bad configuration (status 78) is not restarted, since it would fail again;
+- kills a sampler that is alive but has published nothing for a long while (a hang), so that it
+  is restarted like a dead one;
+- stops the sampler and exits with the web server's status when the web server exits, so that
+  Docker restarts the container;
+- on SIGTERM or SIGINT (docker stop, Ctrl-C), stops both and exits 0;
+- reaps every process that ends in the container, as a PID 1 must.
+
+Why not Gunicorn's server hooks: its arbiter reaps every child it did not spawn as a worker
+(waitpid(-1) in reap_workers), so a sampler started from a hook would be reaped, unwatched.
+The web server runs at a lower CPU priority than the sampler: on a busy device, sampling on time
+matters more than answering a request a few milliseconds sooner.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .logs import configure_logging
+from .settings import SettingsError, load_settings
+from .store import RING_FILE
+from .store.ring import RingReader
+
+log = logging.getLogger(__name__)
+
+SAMPLER_COMMAND = (sys.executable, "-m", "frostserver.sampler")
+EXIT_CONFIG = 78  # the sampler's exit status for a bad configuration (sampler.EXIT_CONFIG)
+WEB_NICENESS = 5  # the web server's CPU priority below the sampler's (nice 0)
+STOP_WAIT = 8.0  # s to wait for both after SIGTERM, inside Docker's 10 s before its SIGKILL
+
+
+@dataclass
+class Backoff:
+    """How long to wait before restarting a sampler that died."""
+
+    first: float = 1.0  # s, after the first death
+    longest: float = 30.0  # s, the most it grows to
+    healthy_after: float = 60.0  # s of running after which a death counts as the first again
+    failures: int = 0  # deaths in a row of samplers that died young
+
+    def delay(self, ran_for: float) -> float:
+        """Count one death of a sampler that ran `ran_for` seconds; return the pause before restarting it."""
+        self.failures = 1 if ran_for >= self.healthy_after else self.failures + 1
+        return min(self.longest, self.first * 2 ** (self.failures - 1))
+
+
+@dataclass
+class _Child:
+    name: str
+    argv: Sequence[str]
+    niceness: int = 0
+    process: subprocess.Popen | None = None
+    started: float = 0.0
+    restart_at: float | None = None  # the sampler's next start, while it is down
+    last_seq: int = -1  # the sampler's newest sample number the watchdog saw...
+    last_progress: float = 0.0  # ...and when it changed
+    exit_status: int | None = field(default=None)
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+
+class Supervisor:
+    """Run the web server and the sampler until told to stop (see the module's docstring)."""
+
+    def __init__(self, web: Sequence[str], sampler: Sequence[str] | None = SAMPLER_COMMAND, *,
+                 backoff: Backoff | None = None, ring: RingReader | None = None, stall_after: float = 60.0):
+        self.web = _Child("web server", web, WEB_NICENESS)
+        self.sampler = _Child("sampler", sampler) if sampler else None
+        self.backoff = backoff or Backoff()
+        self.ring = ring  # for the watchdog; None: no watchdog
+        self.stall_after = stall_after
+        self.stopping = False
+        self._wakeup_r, self._wakeup_w = os.pipe()
+
+    def run(self) -> int:
+        """Start both, supervise them, and return the exit status for the container."""
+        os.set_blocking(self._wakeup_w, False)
+        signal.set_wakeup_fd(self._wakeup_w)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._stop_requested)
+        signal.signal(signal.SIGHUP, lambda *_: self._signal(self.web, signal.SIGHUP))  # Gunicorn: reload
+        signal.signal(signal.SIGCHLD, lambda *_: None)  # only to wake the loop
+        self._start(self.web)
+        if self.sampler is not None:
+            self._start(self.sampler)
+        while not self.stopping:
+            self._wait(self._next_timeout())
+            self._reap()
+            if not self.web.alive:
+                log.error("the web server exited (%s); stopping", _describe(self.web.exit_status))
+                break
+            self._tend_sampler()
+        return self._shut_down()
+
+    # --- the loop's parts --------------------------------------------------------------------
+
+    def _stop_requested(self, signum: int, _frame: object) -> None:
+        log.info("%s: stopping", signal.Signals(signum).name)
+        self.stopping = True
+
+    def _next_timeout(self) -> float:
+        sampler = self.sampler
+        if sampler is not None and sampler.restart_at is not None:
+            return max(0.0, sampler.restart_at - time.monotonic())
+        return min(5.0, self.stall_after / 2) if self.ring is not None else 60.0  # the watchdog's pace
+
+    def _wait(self, timeout: float) -> None:
+        """Sleep until a signal arrives (SIGCHLD included) or the timeout passes."""
+        readable, _, _ = select.select([self._wakeup_r], [], [], timeout)
+        if readable:
+            os.read(self._wakeup_r, 4096)
+
+    def _reap(self) -> None:
+        """Collect every child that ended: ours, and orphans handed to PID 1."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            for child in (self.web, self.sampler):
+                if child is not None and child.process is not None and child.process.pid == pid:
+                    child.process.returncode = child.exit_status = os.waitstatus_to_exitcode(status)
+                    if child is self.sampler:
+                        self._sampler_died(child)
+
+    def _sampler_died(self, sampler: _Child) -> None:
+        ran_for = time.monotonic() - sampler.started
+        if sampler.exit_status == EXIT_CONFIG:
+            log.error("the sampler cannot run with this configuration (see above); not restarting it")
+            return
+        if self.stopping:
+            return
+        delay = self.backoff.delay(ran_for)
+        log.error("the sampler exited (%s) after %.1f s; restarting it in %g s", _describe(sampler.exit_status),
+                  ran_for, delay)
+        sampler.restart_at = time.monotonic() + delay
+
+    def _tend_sampler(self) -> None:
+        sampler = self.sampler
+        if sampler is None:
+            return
+        now = time.monotonic()
+        if sampler.restart_at is not None and now >= sampler.restart_at:
+            self._start(sampler)
+        elif sampler.alive and self.ring is not None:
+            self._watch(sampler, now)
+
+    def _watch(self, sampler: _Child, now: float) -> None:
+        """Kill a sampler that is alive but has published no sample for `stall_after` seconds."""
+        header = self.ring.header() if self.ring else None
+        seq = header.seq if header else 0
+        if seq != sampler.last_seq:
+            sampler.last_seq, sampler.last_progress = seq, now
+        elif now - sampler.last_progress > self.stall_after:
+            log.error("the sampler has published no sample for %.0f s; killing it", now - sampler.last_progress)
+            self._signal(sampler, signal.SIGKILL)
+            sampler.last_progress = now
+
+    def _start(self, child: _Child) -> None:
+        preexec = functools.partial(os.nice, child.niceness) if child.niceness else None
+        try:
+            child.process = subprocess.Popen(child.argv, preexec_fn=preexec)  # noqa: PLW1509 - we run no threads
+        except OSError as error:
+            log.critical("cannot start the %s (%s): %s", child.name, " ".join(child.argv), error)
+            child.process, child.exit_status = None, 127
+            if child is self.sampler:
+                child.started = time.monotonic()
+                self._sampler_died(child)
+            return
+        child.started = child.last_progress = time.monotonic()
+        child.restart_at, child.exit_status = None, None
+        log.info("started the %s (pid %d)", child.name, child.process.pid)
+
+    def _signal(self, child: _Child | None, signum: int) -> None:
+        if child is not None and child.alive and child.process is not None:
+            try:
+                child.process.send_signal(signum)
+            except ProcessLookupError:
+                pass
+
+    def _shut_down(self) -> int:
+        """Stop both (SIGTERM, then SIGKILL after STOP_WAIT); return the container's exit status."""
+        for child in (self.sampler, self.web):
+            self._signal(child, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_WAIT
+        while any(child is not None and child.alive for child in (self.web, self.sampler)):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                for child in (self.sampler, self.web):
+                    self._signal(child, signal.SIGKILL)
+                deadline = time.monotonic() + 1.0  # a SIGKILLed child is gone at once
+            self._wait(max(0.0, min(left, 0.2)))
+            self._reap()
+        if self.stopping:
+            return 0
+        return self.web.exit_status or 1
+
+
+def _describe(status: int | None) -> str:
+    if status is None:
+        return "status unknown"
+    if status < 0:
+        return f"killed by {signal.Signals(-status).name}"
+    return f"status {status}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Supervise the web server given after `--` and the sampler."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["--"]:
+        args = args[1:]
+    if not args:
+        print("usage: python -m frostserver.supervisor -- WEB-SERVER-COMMAND...", file=sys.stderr)
+        return 2
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        # Said once, here; the workers answer every request with the same message (JSON 503).
+        configure_logging("info")
+        log.critical("configuration error, not sampling: %s", error)
+        return Supervisor(args, None).run()
+    configure_logging(settings.log_level)
+    ring = RingReader(settings.run_dir / RING_FILE)
+    return Supervisor(args, ring=ring, stall_after=max(60.0, 10 * settings.sample_interval)).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""The sampling process (`python -m frostserver.sampler`): the store's one writer, over a fake tree."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import chips
+from frostserver.store import StoreReader
+
+APP = Path(__file__).resolve().parents[2] / "services" / "app"
+LONG = 60  # s: generous bound for "eventually" on a busy machine; passing tests never wait it
+
+
+def start_sampler(tmp_path: Path, **env: str) -> subprocess.Popen:
+    environment = {**os.environ, "PYTHONPATH": str(APP), "FROST_SYSFS_ROOT": str(tmp_path / "sys"),
+                   "FROST_RUN_DIR": str(tmp_path / "run"), "FROST_CONFIG": "", **env}
+    return subprocess.Popen([sys.executable, "-m", "frostserver.sampler"], env=environment,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(predicate, what: str):
+    deadline = time.monotonic() + LONG
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    return value
+
+
+@pytest.fixture
+def sampler(tmp_path):
+    chips.build_zoo(tmp_path / "sys", ("coretemp",))
+    process = start_sampler(tmp_path)
+    yield process
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    process.stderr.close()
+
+
+def test_it_samples_into_the_store_and_holds_the_lock(tmp_path, sampler):
+    store = StoreReader(tmp_path / "run")
+    wait_for(lambda: (store.header() or None) and store.header().seq >= 2, "two samples")
+    sample = store.latest_sample()
+    assert dict((s.id, r.value) for s, r in sample.pairs)["coretemp-isa-0000/temp1"] == 45.0
+    assert store.sampler_pid() == sampler.pid
+    assert store.counters.read()["pid"] == sampler.pid
+
+
+def test_a_second_sampler_on_the_same_store_refuses_to_start(tmp_path, sampler):
+    store = StoreReader(tmp_path / "run")
+    wait_for(lambda: store.sampler_pid() == sampler.pid, "the first sampler's lock")
+    second = start_sampler(tmp_path)
+    _, err = second.communicate(timeout=LONG)
+    assert second.returncode == 1
+    assert f"another sampler (pid {sampler.pid}) is running" in err
+    assert store.sampler_pid() == sampler.pid  # the first one goes on
+
+
+def test_sigterm_stops_it_and_frees_the_lock(tmp_path, sampler):
+    store = StoreReader(tmp_path / "run")
+    wait_for(lambda: store.sampler_pid() == sampler.pid, "the sampler's lock")
+    sampler.send_signal(signal.SIGTERM)
+    assert sampler.wait(LONG) == 0
+    assert store.sampler_pid() is None
+
+
+def test_a_bad_configuration_exits_78_saying_why_once(tmp_path):
+    config = tmp_path / "frostserver.toml"
+    config.write_text("[sampling]\nintervall = 2\n")
+    process = start_sampler(tmp_path, FROST_CONFIG=str(config))
+    _, err = process.communicate(timeout=LONG)
+    assert process.returncode == 78  # the supervisor does not restart it
+    lines = [line for line in err.splitlines() if "configuration error" in line]
+    assert len(lines) == 1 and "sampling.intervall: unknown key; did you mean 'interval'?" in lines[0]

@@ -1,0 +1,146 @@
+"""The supervisor (the app container's PID 1): restarts with back-off, stops cleanly, never storms.
+
+Each test runs a real supervisor process over small stand-in commands. Where time is the behaviour
+(the back-off), the tests bound it from below only: a slower machine makes pauses longer, never
+shorter, so no verdict depends on the machine's speed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from frostserver.supervisor import Backoff
+
+APP = Path(__file__).resolve().parents[2] / "services" / "app"
+LONG = 120  # s: generous bound for "eventually" on a busy machine; passing tests never wait it
+
+
+def test_the_backoff_doubles_up_to_its_longest_and_starts_over_after_a_healthy_run():
+    backoff = Backoff(first=1.0, longest=30.0, healthy_after=60.0)
+    assert [backoff.delay(ran_for=0.1) for _ in range(7)] == [1, 2, 4, 8, 16, 30, 30]
+    assert backoff.delay(ran_for=600) == 1  # it ran for a while: a new problem, not the same storm
+    assert backoff.delay(ran_for=5) == 2
+
+
+def python(code: str) -> list[str]:
+    return [sys.executable, "-c", textwrap.dedent(code)]
+
+
+def recorder(log: Path, then: str) -> list[str]:
+    """A command that appends when it started to `log`, then runs `then`."""
+    return python(f"""
+        import os, sys, time
+        with open({str(log)!r}, "a") as f:
+            f.write(f"{{time.monotonic()}} {{os.getpid()}}\\n")
+        {then}
+    """)
+
+
+def starts(log: Path) -> list[float]:
+    return [float(line.split()[0]) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+class Running:
+    """A supervisor process over the given web server and sampler commands."""
+
+    def __init__(self, tmp_path: Path, web: list[str], sampler: list[str] | None, stall_after: float = 60.0):
+        # The watchdog reads a ring that no sampler here ever writes: its sample number stays 0.
+        script = textwrap.dedent(f"""
+            import sys
+            from frostserver.store.ring import RingReader
+            from frostserver.supervisor import Backoff, Supervisor
+            ring = RingReader({str(tmp_path / "history.ring")!r})
+            sys.exit(Supervisor({web!r}, {sampler!r}, backoff=Backoff(first=0.2, longest=0.8), ring=ring,
+                                stall_after={stall_after!r}).run())
+        """)
+        env = {**os.environ, "PYTHONPATH": str(APP)}
+        self.stderr = tmp_path / "supervisor.log"
+        with open(self.stderr, "w") as err:
+            self.process = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=err)
+
+    def wait_until(self, predicate, what: str) -> None:
+        deadline = time.monotonic() + LONG
+        while not predicate():
+            assert self.process.poll() is None, f"the supervisor exited: {self.stderr.read_text()}"
+            assert time.monotonic() < deadline, f"timed out waiting for {what}: {self.stderr.read_text()}"
+            time.sleep(0.05)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(LONG)
+
+
+@pytest.fixture
+def forever():
+    return python("import time; time.sleep(3600)")
+
+
+def test_a_dying_sampler_is_restarted_with_growing_pauses(tmp_path, forever):
+    log = tmp_path / "sampler.starts"
+    supervisor = Running(tmp_path, forever, recorder(log, "sys.exit(3)"))
+    try:
+        supervisor.wait_until(lambda: len(starts(log)) >= 5, "five sampler starts")
+    finally:
+        assert supervisor.stop() == 0
+    times = starts(log)
+    pauses = [b - a for a, b in zip(times, times[1:])]
+    # 0.2, 0.4, 0.8, 0.8 s: never less, however fast the machine (without a back-off, a sampler
+    # that dies at once is restarted hundreds of times a second).
+    assert all(pause >= expected for pause, expected in zip(pauses, [0.2, 0.4, 0.8, 0.8])), pauses
+    assert "the sampler exited (status 3)" in supervisor.stderr.read_text()
+
+
+def test_a_sampler_refusing_its_configuration_is_not_restarted(tmp_path, forever):
+    log = tmp_path / "sampler.starts"
+    web_log = tmp_path / "web.starts"
+    supervisor = Running(tmp_path, recorder(web_log, "time.sleep(3600)"), recorder(log, "sys.exit(78)"))
+    try:
+        supervisor.wait_until(lambda: "not restarting it" in supervisor.stderr.read_text(), "the refusal")
+        assert supervisor.process.poll() is None  # the web server goes on explaining the error
+    finally:
+        assert supervisor.stop() == 0
+    assert len(starts(log)) == 1 and len(starts(web_log)) == 1
+
+
+def test_a_hung_sampler_is_killed_and_restarted(tmp_path, forever):
+    log = tmp_path / "sampler.starts"
+    # A sampler that publishes nothing for stall_after seconds is hung.
+    supervisor = Running(tmp_path, forever, recorder(log, "time.sleep(3600)"), stall_after=0.5)
+    try:
+        supervisor.wait_until(lambda: len(starts(log)) >= 2, "the hung sampler's replacement")
+    finally:
+        assert supervisor.stop() == 0
+    assert "has published no sample for" in supervisor.stderr.read_text()
+    assert "killed by SIGKILL" in supervisor.stderr.read_text()
+
+
+def test_when_the_web_server_exits_the_sampler_is_stopped_and_its_status_returned(tmp_path):
+    sampler_log = tmp_path / "sampler.starts"
+    web = recorder(tmp_path / "web.starts", "time.sleep(0.5); sys.exit(5)")
+    supervisor = Running(tmp_path, web, recorder(sampler_log, "time.sleep(3600)"))
+    assert supervisor.process.wait(LONG) == 5
+    (sampler_pid,) = [int(line.split()[1]) for line in sampler_log.read_text().splitlines()]
+    with pytest.raises(ProcessLookupError):
+        os.kill(sampler_pid, 0)  # stopped and reaped, not left behind
+
+
+def test_sigterm_stops_both_and_exits_zero(tmp_path):
+    sampler_log, web_log = tmp_path / "sampler.starts", tmp_path / "web.starts"
+    # Both leave a mark when SIGTERM reaches them, as Gunicorn and the sampler stop on it.
+    terms = str(tmp_path / "terms")
+    on_term = (f"import signal; signal.signal(signal.SIGTERM, lambda *_: (open({terms!r}, 'a').write('x'), os._exit(0)))"
+               "; time.sleep(3600)")
+    supervisor = Running(tmp_path, recorder(web_log, on_term), recorder(sampler_log, on_term))
+    supervisor.wait_until(lambda: starts(sampler_log) and starts(web_log), "both to start")
+    assert supervisor.stop() == 0
+    assert (tmp_path / "terms").read_text() == "xx"
+    assert len(starts(sampler_log)) == 1  # stopping is no reason to restart it
