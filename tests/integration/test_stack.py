@@ -41,10 +41,15 @@ def test_sensor_reading_answers_the_same_data(stack):
 
 
 def test_a_changed_value_in_the_tree_shows_through_nginx(stack):
-    stack.chips["coretemp"][0].write("temp1_input", 51500)
-    wait_until(lambda: sensors_by_id(stack)[PACKAGE]["value"] == 51.5, 10, what="the new value")
-    wait_until(lambda: sensors_by_id(stack, "/sensor_reading")[PACKAGE]["value"] == 51.5, 10,
-               what="the new value at /sensor_reading")
+    chip = stack.chips["coretemp"][0]
+    chip.write("temp1_input", 51500)
+    try:
+        wait_until(lambda: sensors_by_id(stack)[PACKAGE]["value"] == 51.5, 10, what="the new value")
+        wait_until(lambda: sensors_by_id(stack, "/sensor_reading")[PACKAGE]["value"] == 51.5, 10,
+                   what="the new value at /sensor_reading")
+    finally:
+        chip.write("temp1_input", 45000)  # other tests expect the fixture's value
+        wait_until(lambda: sensors_by_id(stack)[PACKAGE]["value"] == 45.0, 10, what="the fixture's value again")
 
 
 def test_unknown_api_path_is_the_apps_json_404(stack):

@@ -26,7 +26,7 @@ from .rules import apply_rules
 from .settings import Settings, SettingsError, load_settings
 from .store import LOCK_FILE, SamplerAlreadyRunning, SamplerLock, StoreWriter
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("frostserver.sampler")  # not __name__: run as __main__
 
 # Upper bounds (seconds) of the sample-duration histogram /metrics exports; a sample is all reads
 # of all sources, bounded by the read timeout (0.5 s by default), plus publishing it.

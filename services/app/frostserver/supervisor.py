@@ -39,7 +39,7 @@ from .settings import SettingsError, load_settings
 from .store import RING_FILE
 from .store.ring import RingReader
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("frostserver.supervisor")  # not __name__: run as __main__
 
 SAMPLER_COMMAND = (sys.executable, "-m", "frostserver.sampler")
 EXIT_CONFIG = 78  # the sampler's exit status for a bad configuration (sampler.EXIT_CONFIG)

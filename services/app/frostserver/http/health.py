@@ -34,7 +34,9 @@ def readyz() -> Response:
         response.headers["Retry-After"] = "1"
         return response
     header = store.header()
-    if header is None or header.seq == 0:
+    # The counters carry the pid of the sampler that published them: this sampler has sampled (a
+    # restarted one finds its predecessor's samples in the ring, but not its own).
+    if header is None or header.seq == 0 or store.counters.read().get("pid") != pid:
         return json_error(503, "the sampler has not taken its first sample yet", sampler={"pid": pid})
     clock = current_app.extensions.get("frost.clock", time.time)
     return jsonify(status="ok", age=round(clock() - header.last_timestamp, 3), samples=header.seq,

@@ -1,0 +1,163 @@
+"""One process per job in the app container: a supervisor, the sampler, Gunicorn; each can die alone.
+
+The tests look at the container's processes from the host (root reads /proc of every process and
+may signal them), and at their effect through nginx only.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+
+from conftest import wait_until
+
+# A sampler that died with a worker, or was restarted, would leave a gap of at least its restart
+# pause (1 s) plus its start-up; an interval is 1 s. Two intervals between consecutive samples
+# means one was lost; scheduling delays on a busy machine stay far below an interval.
+MISSING_SAMPLE = 2.0
+
+
+def app_init_pid(stack) -> int:
+    """The host pid of the app container's PID 1."""
+    container = stack.compose_cli("ps", "-q", "app").stdout.strip()
+    out = subprocess.run(["docker", "inspect", "-f", "{{.State.Pid}}", container], capture_output=True, text=True,
+                         check=True).stdout
+    return int(out)
+
+
+def stat_fields(pid: int) -> list[str]:
+    """Fields of /proc/<pid>/stat after the command name: [state, ppid, ...]."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2:].split()
+
+
+def cmdline(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+
+
+def children(pid: int) -> dict[int, list[str]]:
+    """Host pid -> command line of every child of a process."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if int(stat_fields(int(entry))[1]) == pid:
+                    found[int(entry)] = cmdline(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue  # gone meanwhile
+    return found
+
+
+def sampler_host_pid(stack) -> int:
+    (pid,) = [pid for pid, argv in children(app_init_pid(stack)).items() if "frostserver.sampler" in argv]
+    return pid
+
+
+def readyz(stack) -> requests.Response:
+    return requests.get(stack.url("/readyz"), timeout=5)
+
+
+def newest_sample(stack) -> int:
+    response = wait_until(lambda: (lambda r: r if r.status_code == 200 else None)(readyz(stack)), 60,
+                          what="the app to be ready")
+    return response.json()["samples"]
+
+
+def history(stack, seconds: int) -> list[float]:
+    response = requests.get(stack.url("/api/v1/history"), params={"seconds": seconds,
+                                                                  "sensor": "coretemp-isa-0000/temp1"}, timeout=5)
+    assert response.status_code == 200, response.text
+    return response.json()["timestamps"]
+
+
+def test_the_container_runs_a_supervisor_a_sampler_and_gunicorn_below_it(stack):
+    init = app_init_pid(stack)
+    assert cmdline(init)[1:3] == ["-m", "frostserver.supervisor"]
+    jobs = children(init)
+    (sampler,) = [pid for pid, argv in jobs.items() if argv[1:3] == ["-m", "frostserver.sampler"]]
+    (web,) = [pid for pid, argv in jobs.items() if "gunicorn" in argv[0] or "gunicorn" in " ".join(argv[:2])]
+    assert len(jobs) == 2, jobs
+    # Sampling on time matters more than answering a request a little sooner: the web server runs
+    # at a lower priority (nice 5), the sampler at the default (0).
+    niceness = {pid: int(stat_fields(pid)[16]) for pid in (sampler, web)}
+    assert niceness == {sampler: 0, web: 5}
+    assert len(children(web)) >= 2  # Gunicorn's workers (FROST_WORKERS=2)
+
+
+def gunicorn_workers(stack) -> set[int]:
+    (web,) = [pid for pid, argv in children(app_init_pid(stack)).items() if "frostserver.sampler" not in argv]
+    return {pid for pid in children(web) if stat_fields(pid)[0] != "Z"}
+
+
+def test_a_killed_worker_leaves_no_gap_in_the_samples(stack):
+    before = newest_sample(stack)
+    sampler_before = readyz(stack).json()["sampler"]["pid"]
+    workers = gunicorn_workers(stack)
+    (victim, *_) = sorted(workers)
+    os.kill(victim, signal.SIGKILL)
+    # Samples go on meanwhile; wait for a few more, taken after the kill.
+    wait_until(lambda: newest_sample(stack) >= before + 4, 60, what="four more samples")
+    assert readyz(stack).json()["sampler"]["pid"] == sampler_before  # the sampler never noticed
+    timestamps = history(stack, 30)
+    gaps = [b - a for a, b in zip(timestamps, timestamps[1:])]
+    assert len(gaps) >= 4 and max(gaps) < MISSING_SAMPLE, gaps
+    # And Gunicorn replaced the worker.
+    wait_until(lambda: (lambda now: len(now) == len(workers) and victim not in now)(gunicorn_workers(stack)), 60,
+               what="Gunicorn to replace the killed worker")
+
+
+def test_a_dead_sampler_makes_readyz_503_until_the_supervisor_restarts_it(stack):
+    supervisor, sampler = app_init_pid(stack), sampler_host_pid(stack)
+    before = newest_sample(stack)
+    old_pid = readyz(stack).json()["sampler"]["pid"]
+    # Hold the supervisor still, so that nothing restarts the sampler while the test looks: no
+    # race with the restart pause, however slow the machine.
+    os.kill(supervisor, signal.SIGSTOP)
+    try:
+        os.kill(sampler, signal.SIGKILL)
+        # A Response is falsy when its status is an error: wrap it for wait_until.
+        (down,) = wait_until(lambda: (lambda r: [r] if r.status_code == 503 else None)(readyz(stack)), 30,
+                             interval=0.1, what="/readyz to say the sampler is down")
+        body = down.json()
+        assert body["status"] == 503 and body["message"].startswith("the sampler is not running"), body
+        # Serving goes on from the store meanwhile: the newest sample, the history.
+        sensors = requests.get(stack.url("/api/v1/sensors"), timeout=5)
+        assert sensors.status_code == 200 and sensors.json()["sensors"]
+        assert history(stack, 10)
+    finally:
+        os.kill(supervisor, signal.SIGCONT)
+    after = wait_until(lambda: (lambda r: r.json() if r.status_code == 200 else None)(readyz(stack)), 60,
+                       what="the restarted sampler to be ready")
+    assert after["sampler"]["pid"] != old_pid
+    assert after["samples"] > before  # it continued the same history: the stream's ids go on
+    log = stack.compose_cli("logs", "--no-color", "app").stdout
+    assert "the sampler exited (killed by SIGKILL)" in log and "restarting it in" in log
+
+
+def test_the_sampler_restarts_are_spaced_out(stack):
+    # Killed three times in a row as soon as it is back: each restart waits longer than the last
+    # (1 s, 2 s, 4 s), so a sampler that keeps dying is no restart storm. The pauses are checked
+    # from below only: a slow machine lengthens them, never shortens them.
+    started = []
+    for _ in range(3):
+        pid = wait_until(lambda: sampler_host_pid_or_none(stack), 60, interval=0.05, what="a sampler")
+        started.append(time.monotonic())
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: sampler_host_pid_or_none(stack) != pid, 30, interval=0.05, what="the kill to land")
+    wait_until(lambda: sampler_host_pid_or_none(stack), 60, interval=0.05, what="the last restart")
+    started.append(time.monotonic())
+    pauses = [b - a for a, b in zip(started, started[1:])]
+    assert pauses[0] >= 1.0 and pauses[1] >= 2.0 and pauses[2] >= 4.0, pauses
+    newest_sample(stack)  # ready again
+    assert "restarting it in 4 s" in stack.compose_cli("logs", "--no-color", "app").stdout
+
+
+def sampler_host_pid_or_none(stack) -> int | None:
+    found = [pid for pid, argv in children(app_init_pid(stack)).items() if "frostserver.sampler" in argv
+             and stat_fields(pid)[0] != "Z"]
+    return found[0] if found else None
