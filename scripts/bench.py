@@ -2,16 +2,22 @@
 """Measure FrostServer side by side with node_exporter on fake trees of 16 to 1024 sensors.
 
 Run by `make bench` (after `make build`): for each tree size it starts the real stack
-(compose.yaml + compose.test.yaml) and Debian's node_exporter (hwmon collector only, same
-tree), loads both with wrk, counts sensor-attribute reads from outside the app with inotify,
-and records sample time, CPU and memory. Writes BENCHMARKS.md and benchmarks.json.
+(compose.yaml + compose.test.yaml + compose.bench.yaml) and Debian's node_exporter (hwmon
+collector only, same tree), loads both with wrk, counts sensor-attribute reads from outside the
+app with inotify, and records sample time, CPU and memory. Beside the API it loads two
+references through the same nginx: a static copy of the /api/v1/sensors answer (the ceiling) and
+the uncached /api/v1/history (the app itself). Writes BENCHMARKS.md and benchmarks.json.
 """
+
 from __future__ import annotations
 
 import argparse
 import ctypes
 import ctypes.util
+import importlib
+import itertools
 import json
+import math
 import os
 import platform
 import re
@@ -23,24 +29,37 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
 
 import docker
 import requests
+from docker.models.containers import Container
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-from fakesysfs import build_synthetic_tree  # noqa: E402
-
-COMPOSE_FILES = ["-f", "compose.yaml", "-f", "compose.test.yaml"]
-PROJECT = "frostbench"
+COMPOSE_FILES = ["-f", "compose.yaml", "-f", "compose.test.yaml", "-f", "compose.bench.yaml"]
+# One Compose project per run, so two runs on one engine (two checkouts, two engineers) never collide.
+PROJECT = f"frostbench{os.getpid()}"
 SIZES = (16, 64, 256, 1024)
+IDLE_CPU_SIZES = (SIZES[0], 256)
 CONNECTIONS = 32
 NODE_EXPORTER = "prometheus-node-exporter"
-NODE_EXPORTER_PORT = 9109
+API = "/api/v1/sensors"
+# A copy of the API's answer in nginx's web root (compose.bench.yaml): what nginx alone can serve.
+STATIC = "/bench/sensors.json"
+HISTORY_SECONDS = 60
+HISTORY = f"/api/v1/history?seconds={HISTORY_SECONDS}"  # never cached by nginx: every request reaches Gunicorn
+LOADED_PATHS = (API, STATIC, "/metrics", "/", HISTORY)
+# What wrk gets: it sends no Accept-Encoding (requests would ask for gzip by default).
+UNCOMPRESSED = {"Accept-Encoding": "identity"}
+SETTLE_SECONDS = 2  # after a load, before reading steady RSS: in-flight requests finish
 STARTED = time.monotonic()
+
+T = TypeVar("T")
 
 
 def progress(message: str) -> None:
@@ -50,33 +69,51 @@ def progress(message: str) -> None:
 
 # --- wrk ------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Load:
+    """What wrk measured on one URL."""
+
     requests_per_second: float
     p50_ms: float
     p99_ms: float
     errors: int
 
 
+_MS_PER_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
 def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+    """Convert one of wrk's durations (`812.00us`, `2.41ms`, `1.02s`) to milliseconds."""
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:
+        raise ValueError(f"wrk: unexpected duration {text!r}")
+    return float(match.group(1)) * _MS_PER_UNIT[match.group(2)]
+
+
+def _wrk_errors(report: str) -> int:
+    """Non-2xx/3xx answers plus socket errors (connect, read, write, timeout) in a wrk report."""
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", report))
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", report)
+    return errors + (sum(int(n) for n in sockets.groups()) if sockets else 0)
+
+
+def parse_wrk(report: str) -> Load:
+    """Read req/s, p50, p99 and errors from wrk's `--latency` report."""
+    # wrk pads durations in seconds or minutes (`1.02s `) with a trailing space, ms and us not.
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", report, re.MULTILINE))
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", report)
+    if len(percentiles) < 2 or rate is None:  # not one request completed
+        return Load(0.0, float("nan"), float("nan"), 0)
+    return Load(float(rate.group(1)), _ms(percentiles["50"]), _ms(percentiles["99"]), _wrk_errors(report))
 
 
 def wrk(url: str, seconds: int, connections: int = CONNECTIONS) -> Load:
     """Load `url` with wrk (2 threads, fixed connections) and parse its latency report."""
     # A generous timeout: node_exporter reads the whole tree per scrape, which takes seconds on
     # a large tree under 32 connections; wrk's default (2 s) would count those as errors.
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "--latency", url],
-                         capture_output=True, text=True, check=True).stdout
-    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
-    if not percentiles:  # not one request completed
-        return Load(0.0, float("nan"), float("nan"), 0)
-    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
-    errors += sum(int(n) for n in re.findall(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
-                                             out)[0]) if "Socket errors" in out else 0
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    return Load(rps, _ms(percentiles["50"]), _ms(percentiles["99"]), errors)
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "--latency", url]
+    return parse_wrk(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
 
 # --- reads counted from outside the app: inotify IN_ACCESS on every attribute directory ----------
@@ -93,9 +130,9 @@ class ReadCounter:
     merged while this thread keeps draining the queue.
     """
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path) -> None:
         libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.fd: int = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
         if self.fd < 0:
             raise OSError(ctypes.get_errno(), "inotify_init1")
         for directory, _, files in os.walk(root / "devices"):
@@ -105,6 +142,12 @@ class ReadCounter:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._drain, daemon=True)
         self._thread.start()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
 
     def _drain(self) -> None:
         while not self._stop.is_set():
@@ -119,7 +162,7 @@ class ReadCounter:
                 self.count += 1
                 offset += _EVENT.size + name_len
 
-    def reads_per_second_during(self, action) -> tuple[float, object]:
+    def reads_per_second_during(self, action: Callable[[], T]) -> tuple[float, T]:
         """Run `action()` and return (reads per second while it ran, its result)."""
         start_count, start = self.count, time.monotonic()
         result = action()
@@ -127,6 +170,7 @@ class ReadCounter:
         return (self.count - start_count) / (time.monotonic() - start), result
 
     def close(self) -> None:
+        """Stop counting and release the inotify descriptor."""
         self._stop.set()
         self._thread.join()
         os.close(self.fd)
@@ -134,37 +178,125 @@ class ReadCounter:
 
 # --- the stack ------------------------------------------------------------------------------------
 
-def compose(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", "compose", "-p", PROJECT, *COMPOSE_FILES, *args], cwd=REPO,
-                          env={**os.environ, **(env or {})}, capture_output=True, text=True, check=check)
+
+@dataclass
+class Stack:
+    """A running stack: nginx's base URL, how long `up` took, and its containers by service."""
+
+    base: str
+    cold_up_s: float
+    containers: dict[str, Container]
+
+
+def compose(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run `docker compose` on this run's project with the bench's compose files."""
+    done = subprocess.run(
+        ["docker", "compose", "-p", PROJECT, *COMPOSE_FILES, *args],
+        cwd=REPO,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,  # checked below, with compose's own message
+    )
+    if check and done.returncode != 0:
+        raise RuntimeError(f"docker compose {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
+    return done
 
 
 @contextmanager
-def running_stack(tree: Path):
+def running_stack(tree: Path, static_dir: Path) -> Iterator[Stack]:
+    """Start the stack on `tree` with `static_dir` in nginx's web root; bring it down afterwards."""
     # No rate limit: this measures capacity (a device keeps the default per-client limit).
-    env = {"FROST_TEST_SYSFS": str(tree), "FROST_LOG_LEVEL": "info", "FROST_API_RATE_LIMIT": "0"}
-    started = time.monotonic()
-    compose("up", "-d", "--wait", env=env)
-    cold_up = time.monotonic() - started
-    port = compose("port", "nginx", "8080", env=env).stdout.strip().rsplit(":", 1)[1]
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while not requests.get(base + "/api/v1/sensors", timeout=5).json()["sensors"]:
-        if time.monotonic() > deadline:
-            raise RuntimeError("no sensors through nginx after 30 s")
-        time.sleep(0.2)
+    env = {
+        "FROST_TEST_SYSFS": str(tree),
+        "FROST_BENCH_STATIC_DIR": str(static_dir),
+        "FROST_LOG_LEVEL": "info",
+        "FROST_API_RATE_LIMIT": "0",
+    }
     try:
-        yield base, cold_up
+        started = time.monotonic()
+        compose("up", "-d", "--wait", env=env)
+        cold_up = time.monotonic() - started
+        port = compose("port", "nginx", "8080", env=env).stdout.strip().rsplit(":", 1)[1]
+        base = f"http://127.0.0.1:{port}"
+        wait_for_sensors(base)
+        yield Stack(base, round(cold_up, 2), containers())
     finally:
         compose("down", "--volumes", env=env, check=False)
 
 
+def wait_for_sensors(base: str, timeout: float = 30) -> None:
+    """Wait until /api/v1/sensors lists sensors through nginx (the first sample has landed)."""
+    deadline = time.monotonic() + timeout
+    while not requests.get(base + API, timeout=5).json()["sensors"]:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no sensors through nginx after {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+def publish_static_copy(base: str, static_dir: Path) -> int:
+    """Copy the API's current answer, as wrk gets it, to the static file; return its size in bytes."""
+    answer = requests.get(base + API, headers=UNCOMPRESSED, timeout=5)
+    copy = static_dir / Path(STATIC).name
+    copy.write_bytes(answer.content)
+    copy.chmod(0o644)  # nginx runs as its own unprivileged user
+    served = requests.get(base + STATIC, headers=UNCOMPRESSED, timeout=5)
+    # Like for like: the same bytes with the same type, so nginx treats both alike (gzip_types).
+    if served.content != answer.content or served.headers.get("Content-Type") != answer.headers.get("Content-Type"):
+        raise RuntimeError(
+            f"nginx serves {STATIC} as HTTP {served.status_code} {served.headers.get('Content-Type')}, "
+            f"not as a copy of {API}; see compose.bench.yaml"
+        )
+    return len(answer.content)
+
+
+def history_answer(base: str) -> tuple[int, float]:
+    """The history answer's size in bytes, and the seconds its samples are short of HISTORY_SECONDS."""
+    answer = requests.get(base + HISTORY, headers=UNCOMPRESSED, timeout=5)
+    document = answer.json()
+    interval = float(document["interval"])
+    return len(answer.content), HISTORY_SECONDS - interval * len(document["timestamps"])
+
+
+def wait_for_full_history(base: str, sensors: int, timeout: float = 90) -> int:
+    """Wait until the history spans HISTORY_SECONDS; return the size of its answer in bytes.
+
+    A young stack's answer is shorter, and how young it is when this load starts depends on the
+    steps before it (the CPU measurement runs at some sizes only): without the wait, the figure
+    would not compare from size to size.
+    """
+    size, short = history_answer(base)
+    if short > 0:
+        progress(f"{sensors} sensors: waiting about {short:.0f} s for a full {HISTORY_SECONDS} s history")
+    deadline = time.monotonic() + timeout
+    while short > 0 and time.monotonic() < deadline:
+        time.sleep(1)
+        size, short = history_answer(base)
+    if short > 0:
+        progress(f"{sensors} sensors: the history is still {short:.0f} s short; loading it anyway")
+    return size
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @contextmanager
-def node_exporter(tree: Path):
-    process = subprocess.Popen([NODE_EXPORTER, "--collector.disable-defaults", "--collector.hwmon",
-                                f"--path.sysfs={tree}", f"--web.listen-address=127.0.0.1:{NODE_EXPORTER_PORT}"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{NODE_EXPORTER_PORT}/metrics"
+def node_exporter(tree: Path) -> Iterator[str]:
+    """Run Debian's node_exporter (hwmon collector only) on `tree`; yield its /metrics URL."""
+    address = f"127.0.0.1:{free_port()}"  # not a fixed port: another run may have one open
+    command = [
+        NODE_EXPORTER,
+        "--collector.disable-defaults",
+        "--collector.hwmon",
+        f"--path.sysfs={tree}",
+        f"--web.listen-address={address}",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://{address}/metrics"
     try:
         for _ in range(50):
             try:
@@ -178,34 +310,43 @@ def node_exporter(tree: Path):
         process.wait(10)
 
 
-def containers() -> dict[str, docker.models.containers.Container]:
-    client = docker.from_env()
-    found = client.containers.list(filters={"label": f"com.docker.compose.project={PROJECT}"})
+def containers() -> dict[str, Container]:
+    """This run's running containers, by Compose service."""
+    found = docker.from_env().containers.list(filters={"label": f"com.docker.compose.project={PROJECT}"})
     return {c.labels["com.docker.compose.service"]: c for c in found}
 
 
-def cpu_seconds(container) -> float:
-    return container.stats(stream=False)["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9
+def _stats(container: Container) -> dict[str, Any]:
+    stats = container.stats(stream=False)
+    if not isinstance(stats, dict):  # one snapshot without stream=True, but typed as either
+        raise TypeError(f"docker stats of {container.name}: {type(stats).__name__}, not one snapshot")
+    return stats
 
 
-def rss_mb(container) -> float:
-    stats = container.stats(stream=False)["memory_stats"]
+def cpu_seconds(container: Container) -> float:
+    """CPU time the container has used so far, in seconds."""
+    return float(_stats(container)["cpu_stats"]["cpu_usage"]["total_usage"]) / 1e9
+
+
+def rss_mb(container: Container) -> float:
+    """The container's resident memory (anonymous, page cache excluded) in MiB."""
+    stats = _stats(container)["memory_stats"]
     inner = stats.get("stats", {})
     rss = inner.get("rss", inner.get("anon"))  # cgroup v1 / v2
     if rss is None:
         rss = stats.get("usage", 0) - inner.get("cache", inner.get("file", 0))
-    return rss / 2**20
+    return float(rss) / 2**20
 
 
 def sample_totals(base: str) -> tuple[float, float]:
     """(sum, count) of the app's own sample-duration histogram (frost_sample_duration_seconds)."""
     text = requests.get(base + "/metrics", timeout=5).text
-    total = re.search(r"^frost_sample_duration_seconds_sum(?:\{[^}]*\})? ([\d.e+-]+)$", text, re.M)
-    count = re.search(r"^frost_sample_duration_seconds_count(?:\{[^}]*\})? ([\d.e+-]+)$", text, re.M)
+    total = re.search(r"^frost_sample_duration_seconds_sum(?:\{[^}]*\})? ([\d.e+-]+)$", text, re.MULTILINE)
+    count = re.search(r"^frost_sample_duration_seconds_count(?:\{[^}]*\})? ([\d.e+-]+)$", text, re.MULTILINE)
     return (float(total.group(1)), float(count.group(1))) if total and count else (0.0, 0.0)
 
 
-def mean_sample_ms(base: str, action) -> tuple[float | None, object]:
+def mean_sample_ms(base: str, action: Callable[[], T]) -> tuple[float | None, T]:
     """Run `action()`; return the mean duration (ms) of the samples taken meanwhile, and its result."""
     before = sample_totals(base)
     result = action()
@@ -214,7 +355,7 @@ def mean_sample_ms(base: str, action) -> tuple[float | None, object]:
     return (round(1000 * (after[0] - before[0]) / samples, 3) if samples else None), result
 
 
-def idle_cpu_percent(base: str, app, seconds: float) -> float:
+def idle_cpu_percent(base: str, app: Container, seconds: float) -> float:
     """CPU of the app container, in % of one core, with one dashboard's event stream open."""
     host, port = base.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port))) as stream:
@@ -227,220 +368,487 @@ def idle_cpu_percent(base: str, app, seconds: float) -> float:
         while time.monotonic() < end:  # keep reading so the stream really flows
             try:
                 stream.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 pass
         return 100 * (cpu_seconds(app) - before) / (time.monotonic() - start)
 
 
 # --- one tree size --------------------------------------------------------------------------------
 
+
 @dataclass
 class Row:
+    """Everything measured on one tree size."""
+
     sensors: int
     attribute_files: int
-    frost: dict[str, Load] = field(default_factory=dict)
+    frost: dict[str, Load] = field(default_factory=dict)  # wrk through nginx, by path
     node_exporter: Load | None = None
+    answer_bytes: dict[str, int] = field(default_factory=dict)  # uncompressed, by path
     reads_per_second_idle: float = 0.0
-    reads_per_second_loaded: float = 0.0
+    reads_per_second_under: dict[str, float] = field(default_factory=dict)  # while wrk loads a path
     reads_per_second_node_exporter: float = 0.0
     sample_ms_idle: float | None = None
-    sample_ms_loaded: float | None = None
+    sample_ms_under: dict[str, float | None] = field(default_factory=dict)  # while wrk loads a path
     cold_up_s: float = 0.0
     idle_cpu_percent: float | None = None
-    rss_mb: dict[str, float] = field(default_factory=dict)
+    rss_mb: dict[str, float] = field(default_factory=dict)  # read after the loads
+
+
+@contextmanager
+def temporary_directory(prefix: str) -> Iterator[Path]:
+    """A fresh directory the containers' unprivileged users can read, removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def build_tree(root: Path, sensors: int) -> None:
+    """Build a synthetic sysfs tree of `sensors` sensors with the tests' own builder."""
+    # tests/ is a directory of modules, not a package: put it on the path, as tests/conftest.py does.
+    if str(REPO / "tests") not in sys.path:
+        sys.path.insert(0, str(REPO / "tests"))
+    importlib.import_module("fakesysfs").build_synthetic_tree(root, sensors)
+
+
+def measure_idle(stack: Stack, row: Row, idle_seconds: int) -> None:
+    """Sample time, and app CPU with one dashboard open, while no load runs."""
+    progress(f"{row.sensors} sensors: sample time at idle")
+    time.sleep(2)  # past the first samples, which also read every chip's metadata
+    row.sample_ms_idle, _ = mean_sample_ms(stack.base, lambda: time.sleep(5))
+    if idle_seconds and row.sensors in IDLE_CPU_SIZES:
+        progress(f"{row.sensors} sensors: app CPU with one dashboard stream ({idle_seconds} s)")
+        row.idle_cpu_percent = round(idle_cpu_percent(stack.base, stack.containers["app"], idle_seconds), 2)
+
+
+def load_path(base: str, path: str, counter: ReadCounter, seconds: int) -> tuple[Load, float, float | None]:
+    """wrk on one path; also the sensor reads per second and the mean sample time (ms) meanwhile."""
+
+    def run() -> Load:
+        return wrk(base + path, seconds)
+
+    sample_ms, (reads, load) = mean_sample_ms(base, lambda: counter.reads_per_second_during(run))
+    return load, reads, sample_ms
+
+
+def measure_loads(stack: Stack, row: Row, counter: ReadCounter, seconds: int) -> None:
+    """Load each path through nginx in turn, one at a time."""
+    for path in LOADED_PATHS:
+        if path == HISTORY:
+            row.answer_bytes[HISTORY] = wait_for_full_history(stack.base, row.sensors)
+        progress(f"{row.sensors} sensors: wrk {path} ({seconds} s, {CONNECTIONS} connections)")
+        load, reads, sample_ms = load_path(stack.base, path, counter, seconds)
+        row.frost[path], row.reads_per_second_under[path], row.sample_ms_under[path] = load, reads, sample_ms
+
+
+def measure_node_exporter(tree: Path, row: Row, counter: ReadCounter, seconds: int) -> None:
+    """Load node_exporter's /metrics on the same tree, the stack being down."""
+    progress(f"{row.sensors} sensors: node_exporter /metrics ({seconds} s)")
+    with node_exporter(tree) as url:
+        row.reads_per_second_node_exporter, row.node_exporter = counter.reads_per_second_during(
+            lambda: wrk(url, seconds)
+        )
 
 
 def measure(size: int, seconds: int, idle_seconds: int) -> Row:
-    tree = Path(tempfile.mkdtemp(prefix=f"frost-bench-{size}-"))
-    tree.chmod(0o755)
-    try:
-        build_synthetic_tree(tree, size)
-        files = sum(len(f) for _, _, f in os.walk(tree / "devices"))
-        row = Row(size, files)
-        progress(f"{size} sensors: tree built ({files} files); starting the stack")
-        counter = None
-        try:
-            with running_stack(tree) as (base, cold_up):
-                row.cold_up_s = round(cold_up, 2)
-                parts = containers()
-                progress(f"{size} sensors: stack healthy in {cold_up:.1f} s; sample time at idle")
-                time.sleep(2)  # past the first samples, which also read every chip's metadata
-                # Before any inotify watch: the kernel charges event queueing to the reader.
-                row.sample_ms_idle, _ = mean_sample_ms(base, lambda: time.sleep(5))
-                if size == SIZES[0] or idle_seconds and size == 256:
-                    progress(f"{size} sensors: app CPU with one dashboard stream ({idle_seconds} s)")
-                    row.idle_cpu_percent = round(idle_cpu_percent(base, parts["app"], idle_seconds), 2)
-                progress(f"{size} sensors: counting reads at idle")
-                counter = ReadCounter(tree)
-                row.reads_per_second_idle, _ = counter.reads_per_second_during(lambda: time.sleep(5))
-                for path in ("/api/v1/sensors", "/metrics", "/"):
-                    progress(f"{size} sensors: wrk {path} ({seconds} s, {CONNECTIONS} connections)")
-                    sample_ms, (reads, load) = mean_sample_ms(
-                        base, lambda: counter.reads_per_second_during(lambda: wrk(base + path, seconds)))
-                    row.frost[path] = load
-                    if path == "/api/v1/sensors":
-                        row.reads_per_second_loaded, row.sample_ms_loaded = reads, sample_ms
-                row.rss_mb = {name: round(rss_mb(c), 1) for name, c in parts.items() if name != "web"}
-            progress(f"{size} sensors: node_exporter /metrics ({seconds} s)")
-            with node_exporter(tree) as url:
-                row.reads_per_second_node_exporter, row.node_exporter = counter.reads_per_second_during(
-                    lambda: wrk(url, seconds))
-        finally:
-            if counter is not None:
-                counter.close()
-        api = row.frost["/api/v1/sensors"]
-        progress(f"{size} sensors: /api/v1/sensors {api.requests_per_second:,.0f} req/s (p99 {api.p99_ms:.1f} ms), "
-                 f"node_exporter {row.node_exporter.requests_per_second:,.0f} req/s, sample {row.sample_ms_idle} ms")
-        return row
-    finally:
-        shutil.rmtree(tree, ignore_errors=True)
+    """Measure one tree size: the stack idle, then under each load, then node_exporter alone."""
+    with ExitStack() as cleanup:
+        tree = cleanup.enter_context(temporary_directory(f"frost-bench-{size}-"))
+        static_dir = cleanup.enter_context(temporary_directory(f"frost-bench-static-{size}-"))
+        build_tree(tree, size)
+        row = Row(size, sum(len(files) for _, _, files in os.walk(tree / "devices")))
+        progress(f"{size} sensors: tree built ({row.attribute_files} files); starting the stack")
+        with running_stack(tree, static_dir) as stack:
+            row.cold_up_s = stack.cold_up_s
+            row.answer_bytes[API] = publish_static_copy(stack.base, static_dir)
+            progress(
+                f"{size} sensors: healthy in {stack.cold_up_s:.1f} s; {API} answer ({row.answer_bytes[API]:,} B) "
+                f"copied to {STATIC}"
+            )
+            measure_idle(stack, row, idle_seconds)
+            # Only now: the kernel charges inotify's event queueing to the reader, here the sampler.
+            counter = cleanup.enter_context(ReadCounter(tree))
+            progress(f"{size} sensors: counting reads at idle")
+            row.reads_per_second_idle, _ = counter.reads_per_second_during(lambda: time.sleep(5))
+            measure_loads(stack, row, counter, seconds)
+            progress(f"{size} sensors: steady RSS, {SETTLE_SECONDS} s after the last load")
+            time.sleep(SETTLE_SECONDS)
+            row.rss_mb = {name: round(rss_mb(c), 1) for name, c in stack.containers.items() if name != "web"}
+        measure_node_exporter(tree, row, counter, seconds)
+    summarize(row)
+    return row
+
+
+def summarize(row: Row) -> None:
+    """Print the size's headline figures as progress lines."""
+    api, static, history = row.frost[API], row.frost[STATIC], row.frost[HISTORY]
+    progress(
+        f"{row.sensors} sensors: {API} {api.requests_per_second:,.0f} req/s (p99 {api.p99_ms:.1f} ms), "
+        f"static copy {static.requests_per_second:,.0f} req/s (p99 {static.p99_ms:.1f} ms): "
+        f"{_times(api.requests_per_second, static.requests_per_second)} req/s, {_times(api.p99_ms, static.p99_ms)} p99"
+    )
+    progress(
+        f"{row.sensors} sensors: {HISTORY} {history.requests_per_second:,.0f} req/s "
+        f"(p50 {history.p50_ms:.1f}, p99 {history.p99_ms:.1f} ms, {history.errors} errors); one sample "
+        f"{_ms_text(row.sample_ms_idle)} ms idle, {_ms_text(row.sample_ms_under[HISTORY])} ms under it"
+    )
+    if row.node_exporter is not None:
+        progress(f"{row.sensors} sensors: node_exporter {row.node_exporter.requests_per_second:,.0f} req/s")
 
 
 # --- report ---------------------------------------------------------------------------------------
 
+
 def image_sizes() -> dict[str, float]:
-    client = docker.from_env()
-    sizes = {name: client.images.get(f"frostserver/{name}:{os.environ.get('FROST_IMAGE_TAG', 'latest')}").attrs["Size"] / 1e6
-             for name in ("app", "nginx", "web")}
-    sizes["base (debian:trixie-slim)"] = client.images.get("debian:trixie-slim").attrs["Size"] / 1e6
+    """Sizes (MB) of this checkout's images and of their base image."""
+    images = docker.from_env().images
+    tag = os.environ.get("FROST_IMAGE_TAG", "latest")
+    sizes = {name: images.get(f"frostserver/{name}:{tag}").attrs["Size"] / 1e6 for name in ("app", "nginx", "web")}
+    sizes["base (debian:trixie-slim)"] = images.get("debian:trixie-slim").attrs["Size"] / 1e6
     return {k: round(v, 1) for k, v in sizes.items()}
 
 
-def targets(rows: list[Row]) -> list[tuple[str, str, bool]]:
-    """The issue's targets, each with what this run measured and whether it was met."""
-    by_size = {r.sensors: r for r in rows}
-    out = []
-    ratios = [(r.sensors, r.frost["/api/v1/sensors"].requests_per_second, r.node_exporter.requests_per_second)
-              for r in rows]
-    out.append(("`/api/v1/sensors` >= 20x node_exporter's `/metrics` req/s",
-                ", ".join(f"{n}: {_ratio(ours, theirs)}" for n, ours, theirs in ratios),
-                all(theirs == 0 or ours >= 20 * theirs for _, ours, theirs in ratios)))
-    p99 = [(r.sensors, r.frost["/api/v1/sensors"].p99_ms) for r in rows]
-    out.append((f"`/api/v1/sensors` p99 < 10 ms at {CONNECTIONS} connections",
-                ", ".join(f"{n}: {ms:.1f} ms" for n, ms in p99), all(ms < 10 for _, ms in p99)))
-    if 256 in by_size and by_size[256].sample_ms_idle is not None:
-        ms = by_size[256].sample_ms_idle
-        out.append(("one sample of 256 sensors < 5 ms", f"{ms:.2f} ms (idle)", ms < 5))
-    samples = [(r.sensors, r.sample_ms_idle) for r in rows if r.sample_ms_idle]
-    if len(samples) >= 2:
-        per_sensor = [ms / n * 1000 for n, ms in samples]
-        # Linear or better: the cost per sensor must not rise with size (a fixed per-sample
-        # overhead makes small trees dearer per sensor); 25 % allows for noise.
-        linear = all(later <= 1.25 * earlier for earlier, later in zip(per_sensor, per_sensor[1:]))
-        out.append(("sample time grows at most linearly with sensors",
-                    ", ".join(f"{n}: {us:.0f} us/sensor" for (n, _), us in zip(samples, per_sensor)), linear))
-    rss = [(r.sensors, sum(r.rss_mb.values())) for r in rows]
-    out.append(("whole stack steady RSS < 100 MB", ", ".join(f"{n}: {mb:.0f} MB" for n, mb in rss),
-                all(mb < 100 for _, mb in rss)))
-    cpu = [(r.sensors, r.idle_cpu_percent) for r in rows if r.idle_cpu_percent is not None]
-    out.append(("idle app CPU < 1 % of a core with one dashboard open",
-                ", ".join(f"{n}: {c:.2f} %" for n, c in cpu), all(c < 1 for _, c in cpu)))
-    ups = [r.cold_up_s for r in rows]
-    out.append(("healthy within 5 s of `docker compose up`", f"{min(ups):.2f}-{max(ups):.2f} s",
-                all(u <= 5 for u in ups)))
-    return out
+def _times(numerator: float | None, denominator: float | None) -> str:
+    """`numerator / denominator` as `0.97x`, or n/a when either is missing."""
+    if numerator is None or denominator is None or not denominator or math.isnan(numerator / denominator):
+        return "n/a"
+    return f"{numerator / denominator:.2f}x"
 
 
-def rows_from_json(path: Path) -> tuple[list[Row], dict, dict]:
-    """Read a run back from benchmarks.json (to re-render BENCHMARKS.md without measuring)."""
-    data = json.loads(path.read_text())
-    rows = []
-    for raw in data["rows"]:
-        row = Row(**{k: v for k, v in raw.items() if k not in ("frost", "node_exporter")})
-        row.frost = {path: Load(**load) for path, load in raw["frost"].items()}
-        row.node_exporter = Load(**raw["node_exporter"])
-        rows.append(row)
-    return rows, data["images_mb"], data["meta"]
+def _ms_text(ms: float | None) -> str:
+    return "n/a" if ms is None else f"{ms:.2f}"
 
 
-def _ratio(ours: float, theirs: float) -> str:
+def _rps(load: Load | None) -> str:
+    return "n/a" if load is None else f"{load.requests_per_second:,.0f}"
+
+
+def _latency(load: Load | None) -> str:
+    return "n/a" if load is None else f"{load.p50_ms:.2f} / {load.p99_ms:.2f}"
+
+
+def _vs_node_exporter(ours: float, theirs: float) -> str:
     return f"{ours / theirs:.1f}x" if theirs else "n/a (node_exporter completed no request)"
 
 
-def markdown(rows: list[Row], images: dict[str, float], meta: dict) -> str:
-    base = images["base (debian:trixie-slim)"]
-    lines = [
+def _node_exporter_rps(row: Row) -> float:
+    return 0.0 if row.node_exporter is None else row.node_exporter.requests_per_second
+
+
+Target = tuple[str, str, bool]
+
+
+def _target_vs_node_exporter(rows: list[Row]) -> Target | None:
+    ratios = [(r.sensors, r.frost[API].requests_per_second, _node_exporter_rps(r)) for r in rows]
+    return (
+        f"`{API}` >= 20x node_exporter's `/metrics` req/s",
+        ", ".join(f"{n}: {_vs_node_exporter(ours, theirs)}" for n, ours, theirs in ratios),
+        all(theirs == 0 or ours >= 20 * theirs for _, ours, theirs in ratios),
+    )
+
+
+def _target_api_p99(rows: list[Row]) -> Target | None:
+    p99 = [(r.sensors, r.frost[API].p99_ms) for r in rows]
+    return (
+        f"`{API}` p99 < 10 ms at {CONNECTIONS} connections",
+        ", ".join(f"{n}: {ms:.1f} ms" for n, ms in p99),
+        all(ms < 10 for _, ms in p99),
+    )
+
+
+def _row_256(rows: list[Row]) -> Row | None:
+    return next((r for r in rows if r.sensors == 256 and r.sample_ms_idle is not None), None)
+
+
+def _target_sample_256(rows: list[Row]) -> Target | None:
+    row = _row_256(rows)
+    if row is None or row.sample_ms_idle is None:
+        return None
+    return ("one sample of 256 sensors < 5 ms", f"{row.sample_ms_idle:.2f} ms (idle)", row.sample_ms_idle < 5)
+
+
+def _target_sample_under_history(rows: list[Row]) -> Target | None:
+    row = _row_256(rows)
+    loaded = None if row is None else row.sample_ms_under.get(HISTORY)
+    if row is None or row.sample_ms_idle is None or loaded is None:
+        return None
+    return (
+        f"one sample of 256 sensors while `{HISTORY}` is loaded <= 1.5x its idle time",
+        f"{loaded:.2f} ms loaded, {row.sample_ms_idle:.2f} ms idle: {_times(loaded, row.sample_ms_idle)}",
+        loaded <= 1.5 * row.sample_ms_idle,
+    )
+
+
+def _target_linear(rows: list[Row]) -> Target | None:
+    samples = [(r.sensors, r.sample_ms_idle) for r in rows if r.sample_ms_idle]
+    if len(samples) < 2:
+        return None
+    per_sensor = [ms / n * 1000 for n, ms in samples if ms is not None]
+    # Linear or better: the cost per sensor must not rise with size (a fixed per-sample
+    # overhead makes small trees dearer per sensor); 25 % allows for noise.
+    linear = all(later <= 1.25 * earlier for earlier, later in itertools.pairwise(per_sensor))
+    measured = ", ".join(f"{n}: {us:.0f} us/sensor" for (n, _), us in zip(samples, per_sensor, strict=True))
+    return ("sample time grows at most linearly with sensors", measured, linear)
+
+
+def _target_rss(rows: list[Row]) -> Target | None:
+    rss = [(r.sensors, sum(r.rss_mb.values())) for r in rows]
+    return (
+        "whole stack steady RSS < 100 MB",
+        ", ".join(f"{n}: {mb:.0f} MB" for n, mb in rss),
+        all(mb < 100 for _, mb in rss),
+    )
+
+
+def _target_idle_cpu(rows: list[Row]) -> Target | None:
+    cpu = [(r.sensors, r.idle_cpu_percent) for r in rows if r.idle_cpu_percent is not None]
+    return (
+        "idle app CPU < 1 % of a core with one dashboard open",
+        ", ".join(f"{n}: {c:.2f} %" for n, c in cpu),
+        all(c < 1 for _, c in cpu),
+    )
+
+
+def _target_cold_up(rows: list[Row]) -> Target | None:
+    ups = [r.cold_up_s for r in rows]
+    return (
+        "healthy within 5 s of `docker compose up`",
+        f"{min(ups):.2f}-{max(ups):.2f} s",
+        all(u <= 5 for u in ups),
+    )
+
+
+TARGETS: tuple[Callable[[list[Row]], Target | None], ...] = (
+    _target_vs_node_exporter,
+    _target_api_p99,
+    _target_sample_256,
+    _target_sample_under_history,
+    _target_linear,
+    _target_rss,
+    _target_idle_cpu,
+    _target_cold_up,
+)
+
+
+def targets(rows: list[Row]) -> list[Target]:
+    """The issue's targets, each with what this run measured and whether it was met."""
+    return [target for check in TARGETS if (target := check(rows)) is not None]
+
+
+def row_from_json(raw: dict[str, Any]) -> Row:
+    """One row of benchmarks.json, also as written before the ceiling and history loads existed."""
+    fields = dict(raw)
+    frost = {path: Load(**load) for path, load in fields.pop("frost").items()}
+    theirs = fields.pop("node_exporter")
+    # Older files have one figure under load, the API's.
+    if "sample_ms_loaded" in fields:
+        fields["sample_ms_under"] = {API: fields.pop("sample_ms_loaded")}
+    if "reads_per_second_loaded" in fields:
+        fields["reads_per_second_under"] = {API: fields.pop("reads_per_second_loaded")}
+    return Row(**fields, frost=frost, node_exporter=None if theirs is None else Load(**theirs))
+
+
+def rows_from_json(path: Path) -> tuple[list[Row], dict[str, float], dict[str, Any]]:
+    """Read a run back from benchmarks.json (to re-render BENCHMARKS.md without measuring)."""
+    data = json.loads(path.read_text())
+    return [row_from_json(raw) for raw in data["rows"]], data["images_mb"], data["meta"]
+
+
+def _intro(meta: dict[str, Any]) -> list[str]:
+    return [
         "# Benchmarks",
         "",
-        f"Measured by `make bench` on {meta['date']} ({meta['machine']}, {meta['cpus']} cores), "
-        f"wrk with {CONNECTIONS} connections for {meta['seconds']} s per endpoint, node_exporter "
-        f"{meta['node_exporter']} (hwmon collector only) on the same tree. Figures are from one run.",
+        (
+            f"Measured by `make bench` on {meta['date']} ({meta['machine']}, {meta['cpus']} cores), "
+            f"wrk with {CONNECTIONS} connections for {meta['seconds']} s per endpoint, one endpoint at a time, "
+            f"node_exporter {meta['node_exporter']} (hwmon collector only) on the same tree. Figures are from one run."
+        ),
         "",
+        (
+            f"The ceiling is what the same nginx serves from a static file in the same run: a copy of each size's "
+            f"`{API}` answer, saved as `.json` in the web root (`compose.bench.yaml`). Same bytes and same "
+            "`Content-Type: application/json`, so both take the same path through nginx, gzip included (`gzip_types` "
+            "lists JSON); wrk sends no `Accept-Encoding`, so neither is compressed here. "
+            f"`{HISTORY}` is never cached by nginx, so every request reaches Gunicorn; it is loaded once the history "
+            f"holds the full {HISTORY_SECONDS} s. Sample times are the app's own `frost_sample_duration_seconds` "
+            "(the mean of the samples taken during each step). Idle CPU is measured before any load, RSS after them all."
+        ),
+    ]
+
+
+def _throughput(rows: list[Row]) -> list[str]:
+    lines = [
         "## Throughput and latency through nginx",
         "",
-        "| sensors | `/api/v1/sensors` req/s | p50 / p99 ms | `/metrics` req/s | p50 / p99 ms | `/` req/s "
-        "| p50 / p99 ms | node_exporter req/s | p50 / p99 ms | sensors API / node_exporter |",
+        (
+            f"| sensors | `{API}` req/s | p50 / p99 ms | `/metrics` req/s | p50 / p99 ms | `/` req/s "
+            "| p50 / p99 ms | node_exporter req/s | p50 / p99 ms | sensors API / node_exporter |"
+        ),
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        api, metrics, index, ne = r.frost["/api/v1/sensors"], r.frost["/metrics"], r.frost["/"], r.node_exporter
+        api, metrics, index = r.frost[API], r.frost.get("/metrics"), r.frost.get("/")
         lines.append(
-            f"| {r.sensors} | {api.requests_per_second:,.0f} | {api.p50_ms:.2f} / {api.p99_ms:.2f} "
-            f"| {metrics.requests_per_second:,.0f} | {metrics.p50_ms:.2f} / {metrics.p99_ms:.2f} "
-            f"| {index.requests_per_second:,.0f} | {index.p50_ms:.2f} / {index.p99_ms:.2f} "
-            f"| {ne.requests_per_second:,.0f} | {ne.p50_ms:.2f} / {ne.p99_ms:.2f} "
-            f"| {_ratio(api.requests_per_second, ne.requests_per_second)} |")
-    lines += [
+            f"| {r.sensors} | {_rps(api)} | {_latency(api)} | {_rps(metrics)} | {_latency(metrics)} "
+            f"| {_rps(index)} | {_latency(index)} | {_rps(r.node_exporter)} | {_latency(r.node_exporter)} "
+            f"| {_vs_node_exporter(api.requests_per_second, _node_exporter_rps(r))} |"
+        )
+    return lines
+
+
+def _ceiling(rows: list[Row]) -> list[str]:
+    lines = [
+        f"## `{API}` against its ceiling: the same answer as a static file, same nginx",
         "",
-        "## Sensor reads (counted from outside the app with inotify) and sampling",
-        "",
-        "| sensors | attribute files | reads/s idle | reads/s under `/api/v1/sensors` load | reads/s node_exporter "
-        "under load | one sample, idle (ms) | one sample, under API load (ms) | cold `up` to healthy (s) |",
+        (
+            f"| sensors | answer bytes | static copy req/s | p50 / p99 ms | `{API}` req/s | p50 / p99 ms "
+            "| API / static req/s | API / static p99 |"
+        ),
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        idle = "n/a" if r.sample_ms_idle is None else f"{r.sample_ms_idle:.2f}"
-        loaded = "n/a" if r.sample_ms_loaded is None else f"{r.sample_ms_loaded:.2f}"
-        lines.append(f"| {r.sensors} | {r.attribute_files} | {r.reads_per_second_idle:,.0f} "
-                     f"| {r.reads_per_second_loaded:,.0f} | {r.reads_per_second_node_exporter:,.0f} "
-                     f"| {idle} | {loaded} | {r.cold_up_s:.1f} |")
-    lines += ["", "## Memory and CPU", "",
-              "| sensors | app RSS MB | nginx RSS MB | stack RSS MB | app CPU with one dashboard open |",
-              "|---|---|---|---|---|"]
+        api, static = r.frost[API], r.frost.get(STATIC)
+        size = r.answer_bytes.get(API)
+        lines.append(
+            f"| {r.sensors} | {'n/a' if size is None else f'{size:,}'} | {_rps(static)} | {_latency(static)} "
+            f"| {_rps(api)} | {_latency(api)} "
+            f"| {_times(api.requests_per_second, None if static is None else static.requests_per_second)} "
+            f"| {_times(api.p99_ms, None if static is None else static.p99_ms)} |"
+        )
+    return lines
+
+
+def _history(rows: list[Row]) -> list[str]:
+    lines = [
+        f"## The app itself, uncached: `{HISTORY}`, and sampling under its load",
+        "",
+        (
+            "| sensors | answer bytes | req/s | p50 / p99 ms | errors | one sample, idle (ms) "
+            "| one sample, under history load (ms) | under load / idle |"
+        ),
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        history, loaded = r.frost.get(HISTORY), r.sample_ms_under.get(HISTORY)
+        size = r.answer_bytes.get(HISTORY)
+        lines.append(
+            f"| {r.sensors} | {'n/a' if size is None else f'{size:,}'} | {_rps(history)} | {_latency(history)} "
+            f"| {'n/a' if history is None else history.errors} | {_ms_text(r.sample_ms_idle)} | {_ms_text(loaded)} "
+            f"| {_times(loaded, r.sample_ms_idle)} |"
+        )
+    return lines
+
+
+def _reads(rows: list[Row]) -> list[str]:
+    lines = [
+        "## Sensor reads (counted from outside the app with inotify) and sampling",
+        "",
+        (
+            f"| sensors | attribute files | reads/s idle | reads/s under `{API}` load | reads/s node_exporter "
+            "under load | one sample, idle (ms) | one sample, under API load (ms) | cold `up` to healthy (s) |"
+        ),
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.sensors} | {r.attribute_files} | {r.reads_per_second_idle:,.0f} "
+            f"| {r.reads_per_second_under.get(API, 0):,.0f} | {r.reads_per_second_node_exporter:,.0f} "
+            f"| {_ms_text(r.sample_ms_idle)} | {_ms_text(r.sample_ms_under.get(API))} | {r.cold_up_s:.1f} |"
+        )
+    return lines
+
+
+def _memory(rows: list[Row]) -> list[str]:
+    lines = [
+        "## Memory (after the loads) and CPU (before them)",
+        "",
+        "| sensors | app RSS MB | nginx RSS MB | stack RSS MB | app CPU with one dashboard open |",
+        "|---|---|---|---|---|",
+    ]
     for r in rows:
         cpu = "" if r.idle_cpu_percent is None else f"{r.idle_cpu_percent:.2f} % of a core"
-        lines.append(f"| {r.sensors} | {r.rss_mb.get('app', 0):.1f} | {r.rss_mb.get('nginx', 0):.1f} "
-                     f"| {sum(r.rss_mb.values()):.1f} | {cpu} |")
-    lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
-    lines += [f"| {target} | {measured} | {'yes' if met else 'no'} |" for target, measured, met in targets(rows)]
-    lines += ["", "## Images", "", "| image | size MB | over the base MB |", "|---|---|---|"]
+        lines.append(
+            f"| {r.sensors} | {r.rss_mb.get('app', 0):.1f} | {r.rss_mb.get('nginx', 0):.1f} "
+            f"| {sum(r.rss_mb.values()):.1f} | {cpu} |"
+        )
+    return lines
+
+
+def _targets(rows: list[Row]) -> list[str]:
+    lines = ["## Targets", "", "| target | measured | met |", "|---|---|---|"]
+    return lines + [f"| {target} | {measured} | {'yes' if met else 'no'} |" for target, measured, met in targets(rows)]
+
+
+def _images(images: dict[str, float]) -> list[str]:
+    base = images["base (debian:trixie-slim)"]
+    lines = ["## Images", "", "| image | size MB | over the base MB |", "|---|---|---|"]
     for name, size in images.items():
         over = "" if name.startswith("base") else f"{size - base:.1f}"
         lines.append(f"| {name} | {size:.1f} | {over} |")
-    lines += ["", "Raw figures: `benchmarks.json`.", ""]
-    return "\n".join(lines)
+    return lines
+
+
+def markdown(rows: list[Row], images: dict[str, float], meta: dict[str, Any]) -> str:
+    """Render BENCHMARKS.md."""
+    sections = [
+        _intro(meta),
+        _throughput(rows),
+        _ceiling(rows),
+        _history(rows),
+        _reads(rows),
+        _memory(rows),
+        _targets(rows),
+        _images(images),
+        ["Raw figures: `benchmarks.json`."],
+    ]
+    return "\n\n".join("\n".join(section) for section in sections) + "\n"
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--seconds", type=int, default=8, help="wrk duration per endpoint")
     parser.add_argument("--idle-seconds", type=int, default=20, help="CPU measurement with one stream open")
     parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
-    parser.add_argument("--report-only", action="store_true",
-                        help="re-render BENCHMARKS.md from benchmarks.json beside it, measuring nothing")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="re-render BENCHMARKS.md from benchmarks.json beside it, measuring nothing",
+    )
     args = parser.parse_args()
+    json_path = args.output.with_name("benchmarks.json")
     if args.report_only:
-        rows, images, meta = rows_from_json(args.output.with_name("benchmarks.json"))
+        rows, images, meta = rows_from_json(json_path)
         args.output.write_text(markdown(rows, images, meta))
         print(args.output.read_text())
         return 0
     for tool in ("wrk", NODE_EXPORTER):
         if shutil.which(tool) is None:
-            print(f"bench: {tool} is missing; run scripts/provision.sh --bench (Debian: apt-get install wrk "
-                  f"prometheus-node-exporter)", file=sys.stderr)
+            print(
+                f"bench: {tool} is missing; run scripts/provision.sh --bench (Debian: apt-get install wrk "
+                f"prometheus-node-exporter)",
+                file=sys.stderr,
+            )
             return 1
-    compose("down", "--volumes", env={"FROST_TEST_SYSFS": "/nonexistent"}, check=False)
-    version = subprocess.run([NODE_EXPORTER, "--version"], capture_output=True, text=True)
-    meta = {"date": time.strftime("%Y-%m-%d"), "machine": platform.machine(), "cpus": os.cpu_count(),
-            "seconds": args.seconds,
-            "node_exporter": re.search(r"version (\S+)", version.stdout + version.stderr).group(1)}
+    version = subprocess.run([NODE_EXPORTER, "--version"], capture_output=True, text=True, check=False)
+    found = re.search(r"version (\S+)", version.stdout + version.stderr)
+    meta = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "seconds": args.seconds,
+        "node_exporter": found.group(1) if found else "unknown",
+    }
+    progress(f"Compose project {PROJECT}, images frostserver/*:{os.environ.get('FROST_IMAGE_TAG', 'latest')}")
     rows = [measure(size, args.seconds, args.idle_seconds) for size in args.sizes]
     images = image_sizes()
     args.output.write_text(markdown(rows, images, meta))
-    json_path = args.output.with_name("benchmarks.json")
-    json_path.write_text(json.dumps({"meta": meta, "images_mb": images, "rows": [asdict(r) for r in rows]},
-                                    indent=2) + "\n")
+    json_path.write_text(
+        json.dumps({"meta": meta, "images_mb": images, "rows": [asdict(r) for r in rows]}, indent=2) + "\n"
+    )
     progress(f"wrote {args.output.name} and {json_path.name}")
     print(args.output.read_text())
     return 0
