@@ -1,4 +1,5 @@
 """Gunicorn settings for FrostServer (https://gunicorn.org/reference/settings/)."""
+import gc
 import os
 
 from frostserver.settings import SettingsError, load_settings
@@ -41,6 +42,19 @@ keepalive = 75  # longer than nginx's upstream keepalive_timeout (60 s), so ngin
 
 # --- Process -----------------------------------------------------------------------------------
 proc_name = "frostserver"
+# Load the app once, in the arbiter, then fork the workers: they share its memory (the imports of
+# Flask and the rest, most of a worker's) until they write to it, instead of each loading its own.
+preload_app = True
+
+
+def when_ready(server):
+    """Move everything loaded so far out of the garbage collector's sight before the workers fork.
+
+    A collection in a worker would touch every object to inspect it, copying the pages it shares
+    with the arbiter; frozen objects are never inspected (see gc.freeze).
+    """
+    gc.freeze()
+
 # Heartbeat files on tmpfs: the root filesystem is read-only and /tmp may be a disk.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # Gunicorn >= 25 opens a control socket under $HOME by default; a non-root container user can't.

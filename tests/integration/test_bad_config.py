@@ -83,9 +83,9 @@ def test_the_log_says_why_in_one_line_without_a_traceback(bad_stack):
     wait_until(lambda: "configuration error" in app_log(project), 30,
                what="the configuration error in the app's log")
     log = app_log(project)
-    # "<time> [<pid>] [CRITICAL] frostserver.supervisor: configuration error, ...": the supervisor
-    # says it once; the workers only answer with it, and no sampler is started to say it again.
-    lines = [line.split("] frostserver.supervisor: ", 1)[-1].strip() for line in log.splitlines()
+    # "<time> [<pid>] [CRITICAL] frostserver.sampler: configuration error, ...": the sampler says it
+    # once and exits for good (the supervisor does not restart it); the workers only answer with it.
+    lines = [line.split("] frostserver.sampler: ", 1)[-1].strip() for line in log.splitlines()
              if "configuration error" in line]
     assert len(lines) == 1, lines  # once, not once per process or a stream of them
     assert set(lines) == {f"configuration error, not sampling: {PROBLEM}"}

@@ -7,7 +7,9 @@ import pytest
 from frostserver.http import create_app
 from frostserver.model import ERROR, OK, Reading, Sensor, SysfsChannel
 from frostserver.sampler import Sampler
-from frostserver.store import LOCK_FILE, SamplerLock, StoreWriter
+from frostserver.store import LOCK_FILE
+from frostserver.store.liveness import SamplerLock
+from frostserver.store.writer import StoreWriter
 
 
 class ListSource:
@@ -110,6 +112,15 @@ def test_history_returns_columnar_series(client, source, sampler):
     assert body["series"] == {"coretemp-isa-0000/temp1": [40.0, 41.0, 42.0]}
     everything = client.get("/api/v1/history").get_json()
     assert set(everything["series"]) == {PACKAGE.id, CORE0.id}
+
+
+def test_history_shows_a_missing_value_as_null(client, source, sampler):
+    for reading in (Reading(40.0), Reading(None, ERROR, "EIO"), Reading(42.5)):
+        source.pairs = [(PACKAGE, reading)]
+        sampler.sample_once()
+    response = client.get("/api/v1/history?sensor=coretemp-isa-0000/temp1")
+    assert response.mimetype == "application/json" and b"NaN" not in response.data
+    assert response.get_json()["series"] == {PACKAGE.id: [40.0, None, 42.5]}
 
 
 def test_history_window_is_cut_to_the_seconds_asked_for(client, source, sampler):
@@ -308,7 +319,7 @@ def test_the_sensors_document_is_rendered_once_per_sample(app, client, source, s
 
 def test_the_stream_notifier_sleeps_until_the_next_sample_is_due():
     from frostserver.http.stream import SampleNotifier
-    from frostserver.store import Header
+    from frostserver.store.ring import Header
 
     notifier = SampleNotifier(store=None, clock=lambda: 1000.3)
     sampled = lambda at: Header(capacity=10, columns=4, busy=0, seq=5, last_timestamp=at, interval=1.0)

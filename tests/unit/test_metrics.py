@@ -28,7 +28,8 @@ from frostserver.http import create_app, metrics, node_exporter
 from frostserver.http.workers import WORKERS_DIR, read_worker_counters
 from frostserver.model import ERROR, OK, Reading, Sensor, SysfsChannel
 from frostserver.sampler import Sampler, build_sampler
-from frostserver.store import StoreReader, StoreWriter
+from frostserver.store.reader import StoreReader
+from frostserver.store.writer import StoreWriter
 from frostserver.store.files import write_atomically
 
 GOLDEN = Path(__file__).parent / "golden"

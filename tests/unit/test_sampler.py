@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import chips
-from frostserver.store import StoreReader
+from frostserver.sampler import Watchdog
+from frostserver.store.reader import StoreReader
 
 APP = Path(__file__).resolve().parents[2] / "services" / "app"
 LONG = 60  # s: generous bound for "eventually" on a busy machine; passing tests never wait it
@@ -79,3 +80,22 @@ def test_a_bad_configuration_exits_78_saying_why_once(tmp_path):
     assert process.returncode == 78  # the supervisor does not restart it
     lines = [line for line in err.splitlines() if "configuration error" in line]
     assert len(lines) == 1 and "sampling.intervall: unknown key; did you mean 'interval'?" in lines[0]
+
+
+def test_the_watchdog_ends_a_sampler_that_stopped_making_progress():
+    stalls = []
+    progress = iter([1, 2, 3, 3])  # three samples, then none any more
+    watchdog = Watchdog(lambda: next(progress, 3), stall_after=0.2, on_stall=stalls.append)
+    watchdog.start()
+    watchdog.join(LONG)
+    assert not watchdog.is_alive() and len(stalls) == 1 and stalls[0] > 0.2
+
+
+def test_the_watchdog_leaves_a_sampler_that_makes_progress_alone():
+    samples = iter(range(10**9))
+    watchdog = Watchdog(lambda: next(samples), stall_after=0.2, on_stall=lambda _: pytest.fail("stalled"))
+    watchdog.start()
+    time.sleep(1.0)  # five stall periods: a sampler making progress is never ended
+    watchdog.stopping.set()
+    watchdog.join(LONG)
+    assert not watchdog.is_alive()

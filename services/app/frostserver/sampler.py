@@ -24,7 +24,9 @@ from .logs import configure_logging
 from .model import ERROR, Reading, Sensor
 from .rules import apply_rules
 from .settings import Settings, SettingsError, load_settings
-from .store import LOCK_FILE, SamplerAlreadyRunning, SamplerLock, StoreWriter
+from .store import LOCK_FILE
+from .store.liveness import SamplerAlreadyRunning, SamplerLock
+from .store.writer import StoreWriter
 
 log = logging.getLogger("frostserver.sampler")  # not __name__: run as __main__
 
@@ -34,6 +36,9 @@ DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 # Exit status of a sampler that cannot run with its configuration (sysexits' EX_CONFIG): the
 # supervisor does not restart it, since a restart would fail the same way.
 EXIT_CONFIG = 78
+# Exit status of a sampler whose watchdog found it hung (sysexits' EX_SOFTWARE): the supervisor
+# restarts it like any sampler that died.
+EXIT_STALLED = 70
 
 
 class SensorSource(Protocol):
@@ -162,6 +167,37 @@ def sample_forever(sampler: Sampler, interval: float, stopping: threading.Event)
         stopping.wait(next_tick - now)
 
 
+class Watchdog(threading.Thread):
+    """End the process when sampling stops making progress, so that the supervisor restarts it.
+
+    Reads have deadlines, so the loop cannot block on hardware; this is for what nobody foresaw
+    (a deadlock, a bug that fails every sample). A thread of its own, so a stuck loop cannot stop it.
+    """
+
+    def __init__(self, progress: Callable[[], int], stall_after: float,
+                 on_stall: Callable[[float], None] | None = None):
+        super().__init__(name="frost-watchdog", daemon=True)
+        self.progress = progress
+        self.stall_after = stall_after
+        self.on_stall = on_stall or self._exit
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        last, since = self.progress(), time.monotonic()
+        while not self.stopping.wait(self.stall_after / 4):
+            now, current = time.monotonic(), self.progress()
+            if current != last:
+                last, since = current, now
+            elif now - since > self.stall_after:
+                self.on_stall(now - since)
+                return
+
+    @staticmethod
+    def _exit(stalled_for: float) -> None:
+        log.critical("no sample for %.0f s: the sampler is hung; exiting so that it is restarted", stalled_for)
+        os._exit(EXIT_STALLED)  # not sys.exit: the stuck thread would keep the process alive
+
+
 def main() -> int:
     """Run the sampling process until SIGTERM or SIGINT."""
     try:
@@ -183,9 +219,12 @@ def main() -> int:
     sampler = build_sampler(settings)
     log.info("sampling every %g s into %s (%d sources)", settings.sample_interval, settings.run_dir,
              len(sampler.sources))
+    watchdog = Watchdog(lambda: sampler.counters.samples, max(60.0, 10 * settings.sample_interval))
+    watchdog.start()
     try:
         sample_forever(sampler, settings.sample_interval, stopping)
     finally:
+        watchdog.stopping.set()
         sampler.close()
         lock.release()
     return 0

@@ -3,13 +3,12 @@
 `python -m frostserver.supervisor -- gunicorn --config gunicorn.conf.py` (the Dockerfile's CMD;
 `make dev` gives Flask's development server instead):
 
-- starts the web server, and the sampler (`python -m frostserver.sampler`) unless the
-  configuration is bad (then the web server alone explains the error, with a JSON 503);
+- starts the web server and the sampler (`python -m frostserver.sampler`);
 - restarts the sampler when it dies, after a pause that doubles from 1 s up to 30 s and starts
   over once a sampler has run for a minute, so a sampler that keeps dying is no restart storm;
-  one that exits for a bad configuration (status 78) is not restarted, since it would fail again;
-- kills a sampler that is alive but has published nothing for a long while (a hang), so that it
-  is restarted like a dead one;
+  one that exits for a bad configuration (status 78) is not restarted, since it would fail again
+  (the web server goes on answering every request with the error, a JSON 503); a sampler that
+  hangs exits by itself (its watchdog) and is restarted the same way;
 - stops the sampler and exits with the web server's status when the web server exits, so that
   Docker restarts the container;
 - on SIGTERM or SIGINT (docker stop, Ctrl-C), stops both and exits 0;
@@ -18,7 +17,8 @@
 Why not Gunicorn's server hooks: its arbiter reaps every child it did not spawn as a worker
 (waitpid(-1) in reap_workers), so a sampler started from a hook would be reaped, unwatched.
 The web server runs at a lower CPU priority than the sampler: on a busy device, sampling on time
-matters more than answering a request a few milliseconds sooner.
+matters more than answering a request a few milliseconds sooner. The supervisor imports nothing of
+the app (no settings, no store): it stays small, and a bug there cannot take it down.
 """
 
 from __future__ import annotations
@@ -32,12 +32,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .logs import configure_logging
-from .settings import SettingsError, load_settings
-from .store import RING_FILE
-from .store.ring import RingReader
 
 log = logging.getLogger("frostserver.supervisor")  # not __name__: run as __main__
 
@@ -70,9 +67,7 @@ class _Child:
     process: subprocess.Popen | None = None
     started: float = 0.0
     restart_at: float | None = None  # the sampler's next start, while it is down
-    last_seq: int = -1  # the sampler's newest sample number the watchdog saw...
-    last_progress: float = 0.0  # ...and when it changed
-    exit_status: int | None = field(default=None)
+    exit_status: int | None = None
 
     @property
     def alive(self) -> bool:
@@ -82,13 +77,11 @@ class _Child:
 class Supervisor:
     """Run the web server and the sampler until told to stop (see the module's docstring)."""
 
-    def __init__(self, web: Sequence[str], sampler: Sequence[str] | None = SAMPLER_COMMAND, *,
-                 backoff: Backoff | None = None, ring: RingReader | None = None, stall_after: float = 60.0):
+    def __init__(self, web: Sequence[str], sampler: Sequence[str] = SAMPLER_COMMAND, *,
+                 backoff: Backoff | None = None):
         self.web = _Child("web server", web, WEB_NICENESS)
-        self.sampler = _Child("sampler", sampler) if sampler else None
+        self.sampler = _Child("sampler", sampler)
         self.backoff = backoff or Backoff()
-        self.ring = ring  # for the watchdog; None: no watchdog
-        self.stall_after = stall_after
         self.stopping = False
         self._wakeup_r, self._wakeup_w = os.pipe()
 
@@ -101,8 +94,7 @@ class Supervisor:
         signal.signal(signal.SIGHUP, lambda *_: self._signal(self.web, signal.SIGHUP))  # Gunicorn: reload
         signal.signal(signal.SIGCHLD, lambda *_: None)  # only to wake the loop
         self._start(self.web)
-        if self.sampler is not None:
-            self._start(self.sampler)
+        self._start(self.sampler)
         while not self.stopping:
             self._wait(self._next_timeout())
             self._reap()
@@ -118,13 +110,12 @@ class Supervisor:
         log.info("%s: stopping", signal.Signals(signum).name)
         self.stopping = True
 
-    def _next_timeout(self) -> float:
-        sampler = self.sampler
-        if sampler is not None and sampler.restart_at is not None:
-            return max(0.0, sampler.restart_at - time.monotonic())
-        return min(5.0, self.stall_after / 2) if self.ring is not None else 60.0  # the watchdog's pace
+    def _next_timeout(self) -> float | None:
+        """Seconds until the sampler's restart is due; None (no timeout) while nothing is due."""
+        restart_at = self.sampler.restart_at
+        return None if restart_at is None else max(0.0, restart_at - time.monotonic())
 
-    def _wait(self, timeout: float) -> None:
+    def _wait(self, timeout: float | None) -> None:
         """Sleep until a signal arrives (SIGCHLD included) or the timeout passes."""
         readable, _, _ = select.select([self._wakeup_r], [], [], timeout)
         if readable:
@@ -140,7 +131,7 @@ class Supervisor:
             if pid == 0:
                 return
             for child in (self.web, self.sampler):
-                if child is not None and child.process is not None and child.process.pid == pid:
+                if child.process is not None and child.process.pid == pid:
                     child.process.returncode = child.exit_status = os.waitstatus_to_exitcode(status)
                     if child is self.sampler:
                         self._sampler_died(child)
@@ -159,24 +150,8 @@ class Supervisor:
 
     def _tend_sampler(self) -> None:
         sampler = self.sampler
-        if sampler is None:
-            return
-        now = time.monotonic()
-        if sampler.restart_at is not None and now >= sampler.restart_at:
+        if sampler.restart_at is not None and time.monotonic() >= sampler.restart_at:
             self._start(sampler)
-        elif sampler.alive and self.ring is not None:
-            self._watch(sampler, now)
-
-    def _watch(self, sampler: _Child, now: float) -> None:
-        """Kill a sampler that is alive but has published no sample for `stall_after` seconds."""
-        header = self.ring.header() if self.ring else None
-        seq = header.seq if header else 0
-        if seq != sampler.last_seq:
-            sampler.last_seq, sampler.last_progress = seq, now
-        elif now - sampler.last_progress > self.stall_after:
-            log.error("the sampler has published no sample for %.0f s; killing it", now - sampler.last_progress)
-            self._signal(sampler, signal.SIGKILL)
-            sampler.last_progress = now
 
     def _start(self, child: _Child) -> None:
         preexec = functools.partial(os.nice, child.niceness) if child.niceness else None
@@ -189,12 +164,12 @@ class Supervisor:
                 child.started = time.monotonic()
                 self._sampler_died(child)
             return
-        child.started = child.last_progress = time.monotonic()
+        child.started = time.monotonic()
         child.restart_at, child.exit_status = None, None
         log.info("started the %s (pid %d)", child.name, child.process.pid)
 
-    def _signal(self, child: _Child | None, signum: int) -> None:
-        if child is not None and child.alive and child.process is not None:
+    def _signal(self, child: _Child, signum: int) -> None:
+        if child.alive and child.process is not None:
             try:
                 child.process.send_signal(signum)
             except ProcessLookupError:
@@ -205,7 +180,7 @@ class Supervisor:
         for child in (self.sampler, self.web):
             self._signal(child, signal.SIGTERM)
         deadline = time.monotonic() + STOP_WAIT
-        while any(child is not None and child.alive for child in (self.web, self.sampler)):
+        while self.web.alive or self.sampler.alive:
             left = deadline - time.monotonic()
             if left <= 0:
                 for child in (self.sampler, self.web):
@@ -234,16 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args:
         print("usage: python -m frostserver.supervisor -- WEB-SERVER-COMMAND...", file=sys.stderr)
         return 2
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        # Said once, here; the workers answer every request with the same message (JSON 503).
-        configure_logging("info")
-        log.critical("configuration error, not sampling: %s", error)
-        return Supervisor(args, None).run()
-    configure_logging(settings.log_level)
-    ring = RingReader(settings.run_dir / RING_FILE)
-    return Supervisor(args, ring=ring, stall_after=max(60.0, 10 * settings.sample_interval)).run()
+    configure_logging("info")  # its few lines always matter: starts, deaths, restarts
+    return Supervisor(args).run()
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from flask import Flask, Response
 from .. import __version__
 from ..logs import configure_logging
 from ..settings import SettingsError, load_settings
-from ..store import StoreReader
+from ..store.reader import StoreReader
 from . import api, health, metrics, stream
 from .documents import SensorDocuments
 from .errors import json_error, register_error_handlers

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import Reading, Sample, Sensor
-from ..store import StoreReader
+from ..store.reader import StoreReader
 from ..store.files import FileIdentity
 
 

@@ -6,7 +6,7 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from ..store import StoreReader
+from ..store.reader import StoreReader
 from .errors import json_error
 
 bp = Blueprint("health", __name__)

@@ -22,7 +22,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.utils import floatToGoString
 
 from ..model import Reading, Sensor
-from ..store import StoreReader
+from ..store.reader import StoreReader
 from .node_exporter import hwmon_metrics
 from .stream import SampleNotifier
 from .workers import WorkerPublisher, read_worker_counters

@@ -9,7 +9,9 @@ from collections.abc import Callable, Iterator
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
-from ..store import Header, Series, StoreReader
+from ..model import OK
+from ..store.reader import StoreReader
+from ..store.ring import Header, Series
 from .errors import json_error
 
 bp = Blueprint("stream", __name__)
@@ -125,12 +127,12 @@ class SampleNotifier:
 def encode_event(seq: int, timestamp: float, window: Series, offset: int) -> bytes:
     """Encode one sample as an SSE `sample` event."""
     values, status = {}, {}
-    for sid, series in window.values.items():
-        code = window.statuses[sid][offset]
+    for sid in window.values:
+        code = window.status(sid, offset)
         if code is None:  # the sensor did not exist at that sample
             continue
-        values[sid] = series[offset]
-        if code != "ok":
+        values[sid] = window.value(sid, offset)
+        if code != OK:
             status[sid] = code
     data = json.dumps({"t": timestamp, "values": values, "status": status}, separators=(",", ":"),
                       ensure_ascii=False)
