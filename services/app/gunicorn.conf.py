@@ -66,3 +66,13 @@ errorlog = "-"
 loglevel = settings.log_level
 
 wsgi_app = "frostserver.wsgi:app"
+
+# --- Request limits: nginx's are the stricter ----------------------------------------------------
+# nginx refuses an oversized request with the API's JSON errors (large_client_header_buffers 4 4k
+# and max_headers 100 in services/nginx/nginx.conf); whatever it lets through must pass here too, or
+# Gunicorn answers with its own HTML error (its default 4094-byte request line was shorter than
+# nginx's old 8 KB one). Only nginx and the container's healthcheck reach Gunicorn, so each limit
+# is simply Gunicorn's maximum.
+limit_request_line = 8190  # nginx passes a request line of at most 4 KB (4094 bytes), unchanged
+limit_request_field_size = 8190  # nginx passes header lines of at most 4 KB and sets none longer
+limit_request_fields = 32768  # nginx passes at most 100 header lines, and adds 3 of its own

@@ -19,6 +19,9 @@ from simulator import w1_slave_text
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILES = ["compose.yaml", "compose.test.yaml"]
+# The Content-Security-Policy nginx sends with every answer (services/nginx/security-headers.conf).
+CSP = ("default-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'")
 
 
 # Variables testcontainers needs in os.environ for the session stack; a ComposeProject never

@@ -55,6 +55,7 @@ def test_https_without_credentials_is_refused(secured):
         response = requests.get(https + path, verify=cert, timeout=5)
         assert response.status_code == 401, path
         assert response.headers["WWW-Authenticate"].startswith("Basic")
+        assert response.json()["status"] == 401  # in the JSON shape, like every refusal of nginx's
 
 
 def test_https_with_credentials_serves_the_dashboard_and_the_api(secured):

@@ -1,16 +1,24 @@
-"""Issue 6, nginx: headers, methods, limits, slow clients and floods, through the published port."""
+"""Issue 6, nginx: headers, methods, limits, slow clients and the micro-cache, through the published port.
+
+The rate limit has a stack of its own (test_rate_limit.py): the session stack has none.
+"""
 import re
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
-from conftest import wait_until
+from conftest import CSP, wait_until
 
-CSP = ("default-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
-       "form-action 'self'; frame-ancestors 'none'")
+# The oldest sample a client may see through the micro-cache: one sampling interval (1 s) plus one
+# second of cache, plus 3 s for a busy machine (a late sample, a slow answer). A cache kept for its
+# `inactive` 10 s, or stale answers served on after a failed update, exceed it.
+MAX_SAMPLE_AGE = 5.0
+# A normal request while slow clients hold connections: it used to wait for their
+# client_header_timeout (10 s); answered at once, it takes milliseconds, or a second or two on a
+# busy 2-core machine. The bound tells the two apart on any machine.
+UNDELAYED = 5.0
 
 
 @pytest.mark.parametrize("path", ["/", "/api/v1/sensors", "/no-such-page"])
@@ -68,54 +76,27 @@ def test_slow_clients_do_not_tie_up_the_server(stack):
             connection.sendall(b"GET /api/v1/sensors HTTP/1.1\r\nHost: x\r\nX-Slow: ")
             slow.append(connection)
         started = time.monotonic()
-        response = requests.get(stack.url("/api/v1/sensors"), timeout=5)
-        assert response.status_code == 200 and time.monotonic() - started < 1.0
+        response = requests.get(stack.url("/api/v1/sensors"), timeout=15)
+        assert response.status_code == 200 and time.monotonic() - started < UNDELAYED
     finally:
         for connection in slow:
             connection.close()
 
 
-def test_a_flood_gets_429s_while_a_dashboard_stream_keeps_flowing(stack):
-    stream = requests.get(stack.url("/api/v1/stream"), stream=True, timeout=10)
-    assert stream.status_code == 200
-    lines = stream.iter_lines()
-    try:
-        def one_request(_):
-            response = requests.get(stack.url("/api/v1/sensors"), timeout=10)
-            return response.status_code, response.headers.get("Content-Type", "")
-
-        with ThreadPoolExecutor(max_workers=32) as pool:
-            answers = list(pool.map(one_request, range(1500)))
-        codes = {code for code, _ in answers}
-        assert 429 in codes, "the flood was never limited"
-        assert codes <= {200, 429}
-        assert all(kind.startswith("application/json") for _, kind in answers)  # 429s in the API's shape
-        ids = []
-        deadline = time.monotonic() + 10
-        while len(ids) < 3 and time.monotonic() < deadline:
-            line = next(lines)
-            if line.startswith(b"id: "):
-                ids.append(int(line[4:]))
-        assert len(ids) == 3, "the stream stopped during the flood"
-    finally:
-        stream.close()
-    wait_until(lambda: requests.get(stack.url("/api/v1/sensors"), timeout=5).status_code == 200, 5,
-               what="the rate limit to let requests through again")
-    time.sleep(2.5)  # let the whole burst allowance refill (400 at 200/s) for the tests that follow
-
-
 def test_the_latest_sample_is_micro_cached_for_at_most_a_second(stack):
-    quick = [requests.get(stack.url("/api/v1/sensors"), timeout=5) for _ in range(5)]
-    assert sum(r.headers["X-Cache-Status"] == "HIT" for r in quick) >= 3  # a cache turnover may cost one
-    assert all(r.headers["Cache-Control"] == "no-store" for r in quick)  # browsers still never cache it
-    seen = set()
-    deadline = time.monotonic() + 3.5
-    while time.monotonic() < deadline:  # a new sample shows through within about a second
+    def cache_hit():  # two requests within the cache's second; a slow machine may need more tries
+        response = requests.get(stack.url("/api/v1/sensors"), timeout=5)
+        return [response] if response.headers["X-Cache-Status"] == "HIT" else None  # a Response is falsy when not ok
+
+    (hit,) = wait_until(cache_hit, 15, interval=0.05, what="an answer from nginx's micro-cache")
+    assert hit.headers["Cache-Control"] == "no-store"  # browsers still never cache it
+    seen = {hit.json()["sampled_at"]}
+
+    def newer_samples():  # new samples keep showing through, none of them ever stale
         sampled_at = requests.get(stack.url("/api/v1/sensors"), timeout=5).json()["sampled_at"]
-        # Never older than one interval of sampling plus one second of cache (host and
-        # containers share the clock).
-        assert time.time() - sampled_at < 2.5, time.time() - sampled_at
+        assert time.time() - sampled_at < MAX_SAMPLE_AGE, time.time() - sampled_at  # host and containers share the clock
         seen.add(sampled_at)
-        time.sleep(0.1)
-    assert len(seen) >= 2
+        return len(seen) >= 3
+
+    wait_until(newer_samples, 15, interval=0.1, what="two newer samples through the micro-cache")
     assert "X-Cache-Status" not in requests.get(stack.url("/api/v1/history?seconds=5"), timeout=5).headers
