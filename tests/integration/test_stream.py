@@ -18,7 +18,10 @@ from conftest import wait_until
 STREAM = "/api/v1/stream"
 PACKAGE = "coretemp-isa-0000/temp1"
 CONCURRENT = 200
-SLACK = 1.0  # s: scheduling noise on a busy 2-core machine, never a multiple of the interval
+# s: how long an "eventually" may take on a busy 2-core machine (several times slower than a
+# quiet one). Only a broken stream waits this long, so it costs a passing run nothing.
+PATIENCE = 30.0
+LIVE = 10  # live events judged for buffering: enough that a few late ones do not sway the verdict
 
 
 class SseClient:
@@ -30,7 +33,7 @@ class SseClient:
 
     def __init__(self, base_url: str, last_event_id: int | str | None = None, path: str = STREAM):
         url = urlsplit(base_url)
-        self.sock = socket.create_connection((url.hostname, url.port), timeout=5)
+        self.sock = socket.create_connection((url.hostname, url.port), timeout=PATIENCE)
         self.sock.setblocking(False)
         self.opened = time.monotonic()
         lines = [f"GET {path} HTTP/1.0", f"Host: {url.netloc}", "Accept: text/event-stream"]
@@ -126,7 +129,7 @@ def got_samples(count: int):
 def open_streams(stack, count: int, **kwargs) -> list[SseClient]:
     clients = [SseClient(stack.base_url, **kwargs) for _ in range(count)]
     try:
-        pump(clients, got_samples(1), 30, "first sample event")
+        pump(clients, got_samples(1), 2 * PATIENCE, "first sample event")
     except BaseException:
         close_all(clients)
         raise
@@ -138,6 +141,13 @@ def close_all(clients: list[SseClient]) -> None:
         client.close()
 
 
+def newest_id(stack) -> int:
+    """Return the id of the latest sample: what a new stream sends first."""
+    client = open_streams(stack, 1)[0]
+    client.close()
+    return client.ids()[0]
+
+
 @pytest.fixture(scope="module")
 def interval(stack) -> float:
     answer = wait_until(lambda: requests.get(stack.url("/api/v1/sensors"), timeout=5).json(), 30,
@@ -145,17 +155,21 @@ def interval(stack) -> float:
     return float(answer["interval"])
 
 
-def test_first_sample_arrives_within_one_interval_and_ids_are_consecutive(stack, interval):
+def test_first_sample_comes_with_the_response_and_ids_are_consecutive(stack, interval):
     client = SseClient(stack.base_url)
     try:
-        pump([client], got_samples(4), 4 * interval + 5 * SLACK, "four sample events")
+        pump([client], got_samples(4), 4 * interval + PATIENCE, "four sample events")
     finally:
         client.close()
     assert client.status == 200
     assert client.headers["content-type"].startswith("text/event-stream")
     assert client.headers["cache-control"] == "no-store"
+    # The latest sample goes out right behind the stream's opening `retry:` line; a stream that
+    # waited for the next sample would leave a gap of up to an interval. Timed from the response,
+    # not from connect, so a busy machine's slow connection set-up does not count.
+    (started_at, _), = [(at, block) for at, block in client.blocks if "retry" in block]
     first_at, first = client.samples[0]
-    assert first_at - client.opened < interval + SLACK
+    assert first_at - started_at < interval / 2, f"first sample {first_at - started_at:.3f} s after the response"
     body = json.loads(first["data"])
     assert PACKAGE in body["values"] and isinstance(body["t"], float)
     ids = client.ids()
@@ -163,59 +177,79 @@ def test_first_sample_arrives_within_one_interval_and_ids_are_consecutive(stack,
 
 
 def test_events_leave_nginx_one_by_one_as_they_are_sampled(stack, interval):
-    # A buffering proxy holds small events until its buffer (4-8 KB) fills, then delivers a
-    # burst: gaps near zero, then long ones, and events arriving long after they were sampled.
+    # A buffering proxy holds events until its buffer (4-8 KB) fills. Events smaller than that
+    # come in bursts: most arrive together with another, gaps near zero and then several
+    # intervals. Larger ones wait for the next event's bytes to push them out: each arrives
+    # about an interval after it was sampled. Unbuffered, each arrives alone, milliseconds after
+    # its sample. A busy machine may make a few late (and a late stream sends the samples it
+    # missed together), so the verdict rests on the median and the share of events that come
+    # alone, never on every single event.
     client = SseClient(stack.base_url)
     try:
-        pump([client], got_samples(7), 7 * interval + 5 * SLACK, "seven sample events")
+        pump([client], got_samples(1 + LIVE), (1 + LIVE) * interval + PATIENCE, f"{1 + LIVE} sample events")
     finally:
         client.close()
-    live = client.samples[1:7]  # the first one is the latest sample, sent at connect
+    live = client.samples[1:1 + LIVE]  # the first one is the latest sample, sent at connect
     arrivals = [at for at, _ in live]
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
     print(f"gaps between live events (interval {interval} s): {[round(g, 3) for g in gaps]}")
-    assert all(gap > 0.4 * interval for gap in gaps), gaps
-    assert 0.8 * interval < statistics.median(gaps) < 1.2 * interval, gaps
+    # Alone: no other event within a quarter interval before or after it.
+    alone = [at for i, at in enumerate(arrivals)
+             if all(abs(at - other) > interval / 4 for other in arrivals[max(i - 1, 0):i] + arrivals[i + 1:i + 2])]
+    print(f"{len(alone)} of {len(arrivals)} live events arrived alone")
+    assert 0.5 * interval < statistics.median(gaps) < 1.5 * interval, gaps
+    assert len(alone) >= len(arrivals) / 2, gaps
     # Wall-clock delay from sampling to arrival (host and container share the kernel's clock).
     offset = time.time() - time.monotonic()
     delays = [at + offset - json.loads(block["data"])["t"] for at, block in live]
     print(f"sample-to-arrival delays: {[round(d, 3) for d in delays]}")
-    assert max(delays) < interval + SLACK, delays
+    assert statistics.median(delays) < interval / 2, delays
 
 
 def test_last_event_id_replays_exactly_the_missed_samples_then_goes_live(stack, interval):
     first = SseClient(stack.base_url)
     try:
-        pump([first], got_samples(2), 2 * interval + 5 * SLACK, "two sample events")
+        pump([first], got_samples(2), 2 * interval + PATIENCE, "two sample events")
     finally:
         first.close()
     last = first.ids()[-1]
-    time.sleep(4 * interval)  # miss about four samples
+    missed = 4
+    wait_until(lambda: newest_id(stack) >= last + missed, missed * interval + PATIENCE, interval=interval,
+               what=f"{missed} samples missed")
+
+    def after_the_replay(live: int):
+        # Arrivals more than half an interval after the first one are live, not replayed.
+        return lambda c: c.samples and sum(at - c.samples[0][0] > interval / 2 for at, _ in c.samples) >= live
+
     resumed = SseClient(stack.base_url, last_event_id=last)
     try:
-        pump([resumed], got_samples(7), 3 * interval + 5 * SLACK, "the replay and live events")
+        pump([resumed], after_the_replay(2), (missed + 3) * interval + PATIENCE, "the replay and two live events")
     finally:
         resumed.close()
     ids = resumed.ids()
     assert ids[0] == last + 1, f"resumed after {last} but first id is {ids[0]}"
     assert ids == list(range(last + 1, last + 1 + len(ids))), ids
-    # The replay comes at once; the samples after it come live, one interval apart.
-    arrivals = [at - resumed.opened for at, _ in resumed.samples]
-    replayed = [i for i, at in enumerate(arrivals) if at < interval / 2]
-    assert len(replayed) >= 3, f"expected a burst of >= 3 missed samples at once, arrivals {arrivals}"
-    assert arrivals[-1] > interval, "no live sample after the replay"
+    # The replay comes at once (timed from its own first event, so a slow connection set-up does
+    # not count); a replay trickled out one sample per interval would put one event in it.
+    arrivals = [at - resumed.samples[0][0] for at, _ in resumed.samples]
+    replayed = [at for at in arrivals if at <= interval / 2]
+    assert len(replayed) >= missed, f"expected a burst of >= {missed} missed samples at once, arrivals {arrivals}"
 
 
 def test_a_garbled_or_future_last_event_id_starts_live(stack, interval):
+    # A few samples first, so that a replay from the start could not pass for a live start.
+    wait_until(lambda: newest_id(stack) > 2, 3 * interval + PATIENCE, interval=interval, what="three samples")
     for value in ("not-a-number", "999999999"):
+        # Live means where a new client starts: at the latest sample, nothing older replayed.
+        latest = newest_id(stack)
         client = SseClient(stack.base_url, last_event_id=value)
         try:
-            pump([client], got_samples(2), 2 * interval + 5 * SLACK, "two sample events")
+            pump([client], got_samples(2), 2 * interval + PATIENCE, "two sample events")
         finally:
             client.close()
         assert client.status == 200
-        assert client.samples[0][0] - client.opened < interval + SLACK
         ids = client.ids()
+        assert ids[0] >= latest, f"Last-Event-ID {value}: first id {ids[0]}, but {latest} was the latest"
         assert ids[1] == ids[0] + 1, ids
 
 
@@ -225,21 +259,23 @@ def test_an_open_stream_outlives_the_proxy_read_timeout_of_ordinary_requests(sta
     client = SseClient(stack.base_url)
     held = 40.0
     try:
-        pump([client], lambda c: c.blocks and c.blocks[-1][0] - c.opened > held, held + 20,
+        pump([client], lambda c: c.blocks and c.blocks[-1][0] - c.opened > held, held + PATIENCE,
              f"block after {held} s")
     finally:
         client.close()
     assert not client.closed
     arrivals = [client.opened] + [at for at, _ in client.blocks]
     longest = max(b - a for a, b in zip(arrivals, arrivals[1:]))
-    assert longest < 15 + SLACK, f"the stream was silent for {longest:.1f} s"
+    # Never quiet for longer than the 15 s heartbeat; 5 s more for a busy machine to wake the
+    # stream, still well inside the 35 s that would have cut an ordinary response.
+    assert longest < 15 + 5, f"the stream was silent for {longest:.1f} s"
     ids = client.ids()
     assert ids == list(range(ids[0], ids[0] + len(ids)))
 
 
 def _timed_get(stack, path: str) -> tuple[int, float]:
     started = time.monotonic()
-    response = requests.get(stack.url(path), timeout=10)
+    response = requests.get(stack.url(path), timeout=PATIENCE)
     return response.status_code, time.monotonic() - started
 
 
@@ -259,34 +295,40 @@ def test_200_streams_and_the_api_at_once_then_all_are_freed(stack, interval):
         assert {c.status for c in clients} == {200}
         workers = {c.headers.get("x-frost-worker") for c in clients}
         print(f"{CONCURRENT} streams open on workers {sorted(workers)}")
-        # While they are all open, the API answers promptly: streams leave threads for requests.
+        # While they are all open, the API answers: streams leave threads for requests. A request
+        # left without a thread would wait for a stream to end, that is forever (a timeout here).
+        # How fast it answers is measured by `make bench`, not judged here.
         paths = ["/api/v1/sensors", "/api/v1/history?seconds=60", "/healthz", "/readyz"] * 10
         with ThreadPoolExecutor(max_workers=4) as pool:
             answers = list(pool.map(lambda p: (p, *_timed_get(stack, p)), paths))
         failures = [(p, s) for p, s, _ in answers if s != 200]
-        slow = [(p, round(t, 2)) for p, _, t in answers if t >= 2.0]
         print(f"API while {CONCURRENT} streams open: slowest {max(t for *_, t in answers):.3f} s")
         assert not failures, failures
-        assert not slow, slow
         # The metrics count them (each worker publishes its count once a second).
-        wait_until(lambda: (_stream_gauge(stack) or 0) >= CONCURRENT, 5 * interval + 5 * SLACK,
+        wait_until(lambda: (_stream_gauge(stack) or 0) >= CONCURRENT, PATIENCE,
                    what=f"frost_stream_clients to count {CONCURRENT}")
         # Every stream keeps getting live samples after its first one.
         firsts = {id(c): c.ids()[0] for c in clients}
-        pump(clients, lambda c: c.ids()[-1] > firsts[id(c)], 3 * interval + 10 * SLACK, "live sample")
+        pump(clients, lambda c: c.ids()[-1] > firsts[id(c)], 3 * interval + PATIENCE, "live sample")
     finally:
         close_all(clients)
     # Each stream notices its client left at its next write, within about an interval.
     closed = time.monotonic()
-    wait_until(lambda: _stream_gauge(stack) == 0, 5 * interval + 10 * SLACK, what="open streams back to 0")
+    wait_until(lambda: _stream_gauge(stack) == 0, PATIENCE, what="open streams back to 0")
     print(f"frost_stream_clients back to 0 {time.monotonic() - closed:.1f} s after the clients left")
     # The app frees them: two more rounds of 200 need 600 streams in all, more than the 2 x 240
-    # the workers allow, so a stream leaked by each closed client would show as 503s by round 3.
+    # the workers allow, so a stream leaked by each closed client would show as 503s by round 3
+    # (or as a count that never gets back to 0).
     for round_ in (2, 3):
-        time.sleep(2 * interval + SLACK)  # the closed ones notice at their next event
         again = open_streams(stack, CONCURRENT)
-        close_all(again)
+        try:
+            # Counted open first, so that the 0 awaited below is not a count from before the round.
+            wait_until(lambda: (_stream_gauge(stack) or 0) >= CONCURRENT, PATIENCE,
+                       what=f"round {round_}: frost_stream_clients to count {CONCURRENT}")
+        finally:
+            close_all(again)
         assert {c.status for c in again} == {200}, f"round {round_}: {sorted({c.status for c in again})}"
+        wait_until(lambda: _stream_gauge(stack) == 0, PATIENCE, what=f"round {round_}: open streams back to 0")
 
 
 def test_a_resume_from_far_back_replays_every_missed_sample(stack, interval):
@@ -294,16 +336,11 @@ def test_a_resume_from_far_back_replays_every_missed_sample(stack, interval):
     # the replay must come from the history, not be dropped.
     behind = 100
 
-    def newest() -> int:
-        client = open_streams(stack, 1)[0]
-        client.close()
-        return client.ids()[0]
-
-    last = wait_until(lambda: (lambda n: n if n > behind + 1 else 0)(newest()), (behind + 5) * interval + 30,
-                      interval=interval, what=f"more than {behind} samples") - behind
+    last = wait_until(lambda: (lambda n: n if n > behind + 1 else 0)(newest_id(stack)),
+                      (behind + 5) * interval + PATIENCE, interval=interval, what=f"more than {behind} samples") - behind
     resumed = SseClient(stack.base_url, last_event_id=last)
     try:
-        pump([resumed], got_samples(behind + 1), interval + 5 * SLACK, f"{behind} replayed samples and a live one")
+        pump([resumed], got_samples(behind + 1), interval + PATIENCE, f"{behind} replayed samples and a live one")
     finally:
         resumed.close()
     ids = resumed.ids()

@@ -18,6 +18,9 @@ from frostserver.settings import load_settings  # noqa: E402
 
 W1_GOOD = "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=23125\n"
 W1_BAD_CRC = "72 01 4b 46 7f ff 0e 10 57 : crc=57 NO\n72 01 4b 46 7f ff 0e 10 57 t=23125\n"
+# s: how long "eventually" may take on a busy 2-core machine (a command starts a Python);
+# a passing test never waits this long.
+PATIENCE = 30.0
 
 
 class FakeClock:
@@ -56,7 +59,7 @@ def python(code: str) -> str:
     return f"command = [{toml_str(sys.executable)}, \"-c\", {toml_str(code)}]"
 
 
-def first_reading(sensors: ConfigSensors, index: int = 0, timeout: float = 10.0) -> Reading:
+def first_reading(sensors: ConfigSensors, index: int = 0, timeout: float = PATIENCE) -> Reading:
     """Wait for the first real read of a sensor and return it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -67,7 +70,7 @@ def first_reading(sensors: ConfigSensors, index: int = 0, timeout: float = 10.0)
     raise AssertionError("the sensor was never read")
 
 
-def wait_for_value(sensors: ConfigSensors, value: float, timeout: float = 10.0) -> Reading:
+def wait_for_value(sensors: ConfigSensors, value: float, timeout: float = PATIENCE) -> Reading:
     """Wait until the first sensor reads value."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -76,6 +79,23 @@ def wait_for_value(sensors: ConfigSensors, value: float, timeout: float = 10.0) 
             return reading
         time.sleep(0.01)
     raise AssertionError(f"the sensor never read {value}, last {reading}")
+
+
+def gone(pid: int) -> bool:
+    """Tell whether a process has exited (a zombie waiting for its reaper counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
+def eventually(predicate, what: str, timeout: float = PATIENCE) -> None:
+    """Poll predicate until it holds; fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not {what} within {timeout} s")
+        time.sleep(0.01)
 
 
 def test_an_iio_file_is_read_and_scaled_to_degrees(tmp_path, start_sensors):
@@ -165,7 +185,7 @@ def test_a_file_is_read_again_every_interval(tmp_path, start_sensors):
 
     attribute.write_text("2\n")
 
-    assert wait_for_value(sensors, 2.0, timeout=2.0) == Reading(2.0, OK)
+    assert wait_for_value(sensors, 2.0) == Reading(2.0, OK)
 
 
 def test_a_command_prints_its_value(start_sensors):
@@ -231,19 +251,29 @@ def test_a_missing_program_is_an_error_reading(start_sensors):
 
 
 def test_a_command_past_its_timeout_is_killed_with_its_children(tmp_path, start_sensors):
-    marker = tmp_path / "grandchild-survived"
-    grandchild = f"import time; time.sleep(1); open({str(marker)!r}, 'w').close()"
+    pid_file = tmp_path / "grandchild"
+    # The command waits until its child runs, so the timeout always finds both running (a busy
+    # machine may take a second or more to start two Pythons); the child would live for 60 s.
+    grandchild = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
     code = (
-        "import subprocess, sys, time; "
-        f"subprocess.Popen([sys.executable, '-c', {grandchild!r}]); time.sleep(30)"
+        "import os, subprocess, sys, time\n"
+        f"subprocess.Popen([sys.executable, '-c', {grandchild!r}])\n"
+        f"while not (os.path.exists({str(pid_file)!r}) and open({str(pid_file)!r}).read()):\n"
+        "    time.sleep(0.01)\n"
+        "time.sleep(60)\n"
     )
-    sensors = start_sensors(f"[sensors.slow]\n{python(code)}\ntimeout = 0.3\ninterval = 60\n")
+    sensors = start_sensors(f"[sensors.slow]\n{python(code)}\ntimeout = 3\ninterval = 60\n")
 
     started = time.monotonic()
-    assert first_reading(sensors) == Reading(None, ERROR, "timed out after 0.3 s")
-    assert time.monotonic() - started < 5
-    time.sleep(1.5)
-    assert not marker.exists()
+    assert first_reading(sensors) == Reading(None, ERROR, "timed out after 3 s")
+    assert time.monotonic() - started < PATIENCE  # cut off at its timeout, not after its 60 s
+    assert pid_file.exists() and pid_file.read_text(), "the child never started within the 3 s timeout"
+    pid = int(pid_file.read_text())
+    try:
+        eventually(lambda: gone(pid), "the command's child killed with it")
+    finally:
+        if not gone(pid):
+            os.kill(pid, 9)
 
 
 def test_a_command_gets_a_minimal_environment_and_no_stdin(monkeypatch, start_sensors):
@@ -266,12 +296,13 @@ def test_a_command_runs_as_the_apps_own_user(start_sensors):
 
 
 def test_sample_returns_at_once_while_a_slow_command_runs(start_sensors):
-    sensors = start_sensors(f"[sensors.slow]\n{python('import time; time.sleep(3); print(1)')}\n")
+    sensors = start_sensors(f"[sensors.slow]\n{python('import time; time.sleep(60); print(1)')}\ntimeout = 60\n")
 
     started = time.monotonic()
     pairs = sensors.sample()
 
-    assert time.monotonic() - started < 0.2
+    # Generous for a busy machine, and far below the 60 s a sample waiting for the command would take.
+    assert time.monotonic() - started < 10
     assert pairs[0][1] == Reading(None, ERROR, "not read yet")
 
 
@@ -319,27 +350,30 @@ def test_one_broken_sensor_does_not_spoil_the_others(tmp_path, start_sensors):
 
 def test_close_stops_the_threads_and_kills_a_running_command(tmp_path, start_sensors):
     pid_file = tmp_path / "pid"
-    code = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(30)"
+    code = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
     sensors = start_sensors(f"[sensors.slow]\n{python(code)}\ntimeout = 60\n")
-    deadline = time.monotonic() + 10
-    while not pid_file.exists() or not pid_file.read_text():
-        assert time.monotonic() < deadline, "the command never started"
-        time.sleep(0.01)
+    eventually(lambda: pid_file.exists() and pid_file.read_text(), "the command started")
     pid = int(pid_file.read_text())
+
+    def refreshing() -> list:
+        return [t for t in threading.enumerate() if t.name == "frost-config/slow"]
 
     started = time.monotonic()
     sensors.close()
 
-    assert time.monotonic() - started < 2
-    assert not [t for t in threading.enumerate() if t.name == "frost-config/slow"]
+    # close() waits 2 s at most: generous for a busy machine, far below the command's 60 s.
+    assert time.monotonic() - started < 10
+    # A busy machine may need longer than that 2 s wait to see the thread end and its command reaped.
+    eventually(lambda: not refreshing(), "the refresh thread gone")
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
 
 
 def test_no_sensors_means_no_threads_and_no_pairs(start_sensors):
-    before = threading.active_count()
+    # Which threads, not how many: an earlier test's thread may still be on its way out.
+    before = set(threading.enumerate())
 
     sensors = start_sensors("")
 
     assert sensors.sample() == []
-    assert threading.active_count() == before
+    assert not set(threading.enumerate()) - before

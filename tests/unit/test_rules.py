@@ -1,6 +1,5 @@
 """Sensor rules: filter by id pattern, relabel, override thresholds and raise their alarms."""
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,8 +9,9 @@ APP = Path(__file__).resolve().parents[2] / "services" / "app"
 if str(APP) not in sys.path:
     sys.path.insert(0, str(APP))
 
+from frostserver import rules  # noqa: E402
 from frostserver.model import ALARM, ERROR, FAULT, OK, Reading, Sensor  # noqa: E402
-from frostserver.rules import apply_rules  # noqa: E402
+from frostserver.rules import apply_rules, decide  # noqa: E402
 from frostserver.configfile import Rules, read_config_file  # noqa: E402
 from frostserver.settings import file_numbers  # noqa: E402
 
@@ -173,7 +173,7 @@ def test_a_sensor_whose_chip_thresholds_change_is_decided_again(config_from):
     assert sensor.thresholds == {"crit": 105.0, "max": 80.0}
 
 
-def test_a_thousand_sensors_cost_little_per_sample(config_from):
+def test_a_thousand_sensors_cost_little_per_sample(config_from, monkeypatch):
     config = config_from("""
         [filter]
         include = ["chip*/*"]
@@ -188,12 +188,14 @@ def test_a_thousand_sensors_cost_little_per_sample(config_from):
         for n in range(128) for c in range(1, 9)
     ]
     assert len(apply_rules(pairs, config)) == 1024 - 39
+    # Little means the patterns are matched once per sensor, not once per sample: later samples
+    # only look the decisions up. (How long a sample takes is for `make bench` to measure.)
+    decided = []
+    monkeypatch.setattr(rules, "decide", lambda *args: decided.append(args) or decide(*args))
 
-    started = time.perf_counter()
     for _ in range(50):
         kept = apply_rules(pairs, config)
-    elapsed = time.perf_counter() - started
 
-    assert elapsed < 1.0, f"50 samples of 1024 sensors took {elapsed:.2f} s"
+    assert not decided, f"{len(decided)} decisions worked out again over 50 samples"
     # chip100..chip127 are above max = 50, on their 7 channels that temp3 does not exclude.
     assert sum(reading.status == ALARM for _, reading in kept) == 28 * 7
