@@ -25,8 +25,9 @@ scael = 0.001
 """
 MOUNTED_AT = "/etc/frostserver/frostserver.toml"  # where compose.yaml mounts the config
 PROBLEM = f"{MOUNTED_AT}: sensors.w1_garden.scael: unknown key; did you mean 'scale'?"
-# The Dockerfile's healthcheck: start period 10 s, then 3 failures 3 s apart (plus slack).
-UNHEALTHY_WITHIN = 10 + 3 * 3 + 20
+# The Dockerfile's healthcheck: start period 10 s, then 3 failures 3 s apart, plus a minute for a
+# busy machine (the test ends as soon as it is unhealthy; the bound only says "never healthy").
+UNHEALTHY_WITHIN = 10 + 3 * 3 + 60
 
 
 @pytest.fixture(scope="module")

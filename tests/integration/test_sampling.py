@@ -18,7 +18,7 @@ def history(stack, seconds=60, sensor=PACKAGE):
 
 
 def test_every_worker_serves_the_same_series_from_the_one_sampler(stack):
-    wait_until(lambda: len(history(stack)[1]["timestamps"]) >= 3, 10, what="three samples of history")
+    wait_until(lambda: len(history(stack)[1]["timestamps"]) >= 3, 60, what="three samples of history")
     series_by_worker = {}
     # Concurrent bursts make nginx open several upstream connections, which the workers race
     # to accept; sequential requests would all ride one kept-alive connection to one worker.
@@ -38,11 +38,17 @@ def test_every_worker_serves_the_same_series_from_the_one_sampler(stack):
 
 
 def test_samples_keep_the_interval_and_timestamps_are_unique(stack):
-    _, body = history(stack, seconds=30)
-    timestamps = body["timestamps"]
+    # Only samples taken during this test: another test may have stopped the sampler earlier.
+    started = time.time()
+    timestamps = wait_until(lambda: (lambda ts: ts if len(ts) >= 7 else None)(
+        [t for t in history(stack, seconds=30)[1]["timestamps"] if t > started]), 60, what="seven new samples")
     assert timestamps == sorted(set(timestamps))
     gaps = [b - a for a, b in zip(timestamps, timestamps[1:])]
-    assert gaps and all(0.5 <= gap <= 2.5 for gap in gaps), gaps
+    # Samples start on a fixed 1 s grid: however late a busy machine starts one, the mean gap over
+    # the window stays about an interval, and a gap reaches two intervals only where a tick was
+    # skipped (a sample so late the next one was due); 2.5 means two in a row were.
+    assert 0.8 <= sum(gaps) / len(gaps) <= 1.25, gaps
+    assert max(gaps) < 2.5, gaps
 
 
 def test_a_broken_chip_reports_errors_without_hurting_the_others(stack):
@@ -60,19 +66,25 @@ def test_a_broken_chip_reports_errors_without_hurting_the_others(stack):
     assert healthy and all(s["status"] in ("ok", "alarm") and s["value"] is not None for s in healthy)
 
 
-def test_a_blocked_attribute_does_not_stall_sampling(stack):
-    # The history, not /api/v1/sensors: nginx may answer that from its one-second cache.
-    first = history(stack, seconds=5)[1]["timestamps"][-1]
-    time.sleep(2.2)
-    second = history(stack, seconds=5)[1]["timestamps"][-1]
-    assert 1.0 <= second - first <= 3.0
-    assert requests.get(stack.url("/readyz"), timeout=5).status_code == 200
-    # Samples keep their grid even if each waited out the stuck read; their duration does not:
-    # the stuck attribute is not read again until its read returns, so no sample waits for it.
+def counter(stack, name: str) -> float:
     metrics = requests.get(stack.url("/metrics"), timeout=5).text
-    total = float(re.search(r"^frost_sample_duration_seconds_sum (\S+)$", metrics, re.M)[1])
-    count = float(re.search(r"^frost_sample_duration_seconds_count (\S+)$", metrics, re.M)[1])
-    assert count >= 5 and total / count < 0.25, (total, count)  # the read timeout is 0.5 s
+    return float(re.search(rf"^{name} (\S+)$", metrics, re.M)[1])
+
+
+def newest_sample(stack) -> int:
+    return requests.get(stack.url("/readyz"), timeout=5).json()["samples"]
+
+
+def test_a_blocked_attribute_does_not_stall_sampling(stack):
+    # The broken chip's temp11_input is a FIFO whose read blocks forever. Samples go on...
+    start = wait_until(lambda: newest_sample(stack), 60, what="the sampler to be ready")
+    timeouts = counter(stack, "frost_hwmon_read_timeouts_total")
+    wait_until(lambda: newest_sample(stack) >= start + 3, 60, what="three more samples")
+    # ...and none of them waits for it again: it was abandoned once, at a deadline, and is not
+    # read again until its read returns. A sample that read it would time out on it again.
+    assert counter(stack, "frost_hwmon_read_timeouts_total") == timeouts >= 1
+    assert counter(stack, "frost_hwmon_stuck_reads") == 1
+    assert requests.get(stack.url("/readyz"), timeout=5).status_code == 200
 
 
 def test_history_rejects_bad_parameters_with_a_json_400(stack):
@@ -85,7 +97,7 @@ def test_history_rejects_bad_parameters_with_a_json_400(stack):
 def test_a_chip_that_appears_or_vanishes_is_seen_without_a_restart(stack):
     chip = stack.tree.add_chip("hotplug", device="platform/hotplug.0", bus="platform", driver="hotplug")
     chip.write("temp1_input", 33000)
-    wait_until(lambda: sensors_by_id(stack).get("hotplug-isa-0000/temp1", {}).get("value") == 33.0, 15,
+    wait_until(lambda: sensors_by_id(stack).get("hotplug-isa-0000/temp1", {}).get("value") == 33.0, 60,
                what="the hot-plugged chip")
     chip.remove()
-    wait_until(lambda: "hotplug-isa-0000/temp1" not in sensors_by_id(stack), 15, what="the chip to vanish")
+    wait_until(lambda: "hotplug-isa-0000/temp1" not in sensors_by_id(stack), 60, what="the chip to vanish")
