@@ -11,7 +11,7 @@ HTTP_PORT := $(or $(FROST_HTTP_PORT),8080)
 
 FLEET_COMPOSE := docker compose -f compose.yaml -f compose.fleet.yaml --profile fleet
 
-.PHONY: help provision build up down logs ps test unit integration demo demo-down dev fleet fleet-down \
+.PHONY: help provision build up down logs ps test lint unit integration demo demo-down dev fleet fleet-down \
         bench install-service uninstall-service clean
 
 help: ## List the targets
@@ -46,7 +46,12 @@ $(VENV)/.installed: tests/requirements.txt services/app/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt -r services/app/requirements.txt
 	@touch $@
 
-test: unit integration ## Run every test: unit tests, then the real stack in Docker
+test: lint unit integration ## Run every check: lint and types, unit tests, then the real stack in Docker
+
+lint: $(VENV)/.installed ## Lint and format-check (ruff) and type-check (mypy) the app and the scripts
+	$(VENV)/bin/ruff check services/app scripts
+	$(VENV)/bin/ruff format --check services/app scripts
+	$(VENV)/bin/mypy
 
 unit: $(VENV)/.installed ## Run the unit tests (no Docker)
 	$(PY) -m pytest tests/unit

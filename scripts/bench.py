@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -366,10 +366,8 @@ def idle_cpu_percent(base: str, app: Container, seconds: float) -> float:
         before, start = cpu_seconds(app), time.monotonic()
         end = start + seconds
         while time.monotonic() < end:  # keep reading so the stream really flows
-            try:
+            with suppress(TimeoutError):
                 stream.recv(65536)
-            except TimeoutError:
-                pass
         return 100 * (cpu_seconds(app) - before) / (time.monotonic() - start)
 
 
@@ -674,7 +672,8 @@ def _intro(meta: dict[str, Any]) -> list[str]:
             "lists JSON); wrk sends no `Accept-Encoding`, so neither is compressed here. "
             f"`{HISTORY}` is never cached by nginx, so every request reaches Gunicorn; it is loaded once the history "
             f"holds the full {HISTORY_SECONDS} s. Sample times are the app's own `frost_sample_duration_seconds` "
-            "(the mean of the samples taken during each step). Idle CPU is measured before any load, RSS after them all."
+            "(the mean of the samples taken during each step). Idle CPU is measured before any load, RSS after "
+            "them all."
         ),
     ]
 

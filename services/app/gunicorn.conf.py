@@ -1,4 +1,5 @@
 """Gunicorn settings for FrostServer (https://gunicorn.org/reference/settings/)."""
+
 import gc
 import os
 
@@ -47,13 +48,14 @@ proc_name = "frostserver"
 preload_app = True
 
 
-def when_ready(server):
+def when_ready(server: object) -> None:
     """Move everything loaded so far out of the garbage collector's sight before the workers fork.
 
     A collection in a worker would touch every object to inspect it, copying the pages it shares
     with the arbiter; frozen objects are never inspected (see gc.freeze).
     """
     gc.freeze()
+
 
 # Heartbeat files on tmpfs: the root filesystem is read-only and /tmp may be a disk.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None

@@ -5,8 +5,10 @@ declared sensor is refreshed by its own thread (a stuck read then stalls only th
 sample() returns the latest reading of each.  Only the configuration file chooses what is read or
 run; nothing here takes a path or a command from anywhere else.
 """
+
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -15,10 +17,11 @@ import signal
 import subprocess
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
-from .model import ERROR, Reading, Sensor
 from .configfile import SensorSpec
+from .model import ERROR, Reading, Sensor
 
 # Most a file read or a command's output may be; sensor values are a few bytes.
 READ_LIMIT = 64 * 1024
@@ -60,10 +63,7 @@ class ConfigSensors:
         now = self._clock()
         with self._lock:
             latest = dict(self._latest)
-        return [
-            (self._sensors[spec.key], current_reading(spec, latest.get(spec.key), now))
-            for spec in self._specs
-        ]
+        return [(self._sensors[spec.key], current_reading(spec, latest.get(spec.key), now)) for spec in self._specs]
 
     def ages(self) -> dict[str, float]:
         """Return how many seconds ago each sensor (by id) was last read; unread ones are absent."""
@@ -137,7 +137,7 @@ def read_sensor_safely(spec: SensorSpec, cancelled: threading.Event) -> Reading:
     """Read one sensor, turning even an unexpected exception into an error reading."""
     try:
         return read_sensor(spec, cancelled)
-    except Exception as error:  # noqa: BLE001 - a dead refresh thread would go silently stale
+    except Exception as error:
         return Reading(None, ERROR, f"internal error: {type(error).__name__}")
 
 
@@ -193,12 +193,10 @@ def run_command(argv: tuple[str, ...], timeout: float, cancelled: threading.Even
     return stdout.decode("utf-8", "replace")
 
 
-def collect_output(
-    process: subprocess.Popen[bytes], timeout: float, cancelled: threading.Event
-) -> tuple[bytes, bytes]:
+def collect_output(process: subprocess.Popen[bytes], timeout: float, cancelled: threading.Event) -> tuple[bytes, bytes]:
     """Read a command's stdout and stderr to their end, within the timeout and READ_LIMIT."""
     deadline = time.monotonic() + timeout
-    received: dict[object, list[bytes]] = {process.stdout: [], process.stderr: []}
+    received: dict[Any, list[bytes]] = {process.stdout: [], process.stderr: []}
     total = 0
     with selectors.DefaultSelector() as selector:
         for stream in received:
@@ -233,18 +231,13 @@ def wait_for_exit(process: subprocess.Popen[bytes], timeout: float) -> int:
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:
     """Kill a command and every process it started."""
-    try:
+    with contextlib.suppress(ProcessLookupError):  # the whole group already exited
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass  # the whole group already exited
 
 
 def exit_problem(returncode: int, stderr: bytes) -> str:
     """Describe a failed command in a few words, with the last line it wrote to stderr."""
-    if returncode < 0:
-        problem = f"killed by {signal.Signals(-returncode).name}"
-    else:
-        problem = f"exit status {returncode}"
+    problem = f"killed by {signal.Signals(-returncode).name}" if returncode < 0 else f"exit status {returncode}"
     lines = stderr.decode("utf-8", "replace").strip().splitlines()
     return f"{problem}: {lines[-1].strip()[:80]}" if lines else problem
 

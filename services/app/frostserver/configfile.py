@@ -5,6 +5,7 @@ message is one line naming the file, the key and the problem.  The numeric setti
 set (sampling.interval, ...) are declared, with their defaults and bounds, in settings.py alone.
 services/app/frostserver.example.toml documents every key.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -14,10 +15,11 @@ import math
 import re
 import shlex
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from .model import UNITS
 
@@ -34,7 +36,16 @@ LOW_LIMITS = frozenset({"min", "lcrit"})
 TOP_LEVEL_KEYS = ("frost_threshold", "sampling", "sensors", "filter", "relabel", "thresholds")
 SAMPLING_KEYS = ("interval", "history")
 SENSOR_KEYS = (
-    "file", "command", "regex", "scale", "offset", "unit", "kind", "label", "interval", "timeout",
+    "file",
+    "command",
+    "regex",
+    "scale",
+    "offset",
+    "unit",
+    "kind",
+    "label",
+    "interval",
+    "timeout",
 )
 FILTER_KEYS = ("include", "exclude")
 
@@ -118,7 +129,7 @@ class Rules:
     relabel: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     thresholds: tuple[ThresholdOverride, ...] = ()
     # rules.py memoises its per-sensor-id decisions here; the rules themselves never change.
-    memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def is_empty(self) -> bool:
@@ -210,8 +221,10 @@ def _parse_document(document: dict[str, Any], shown: str, specs: Mapping[str, Nu
     numbers = {key: _declared_number(document, key, spec) for key, spec in specs.items()}
     interval = numbers["sampling.interval"]
     if numbers["sampling.history"] < interval:
-        raise _Invalid(("sampling", "history"),
-                       f"must be at least sampling.interval ({interval:g}), got {numbers['sampling.history']:g}")
+        raise _Invalid(
+            ("sampling", "history"),
+            f"must be at least sampling.interval ({interval:g}), got {numbers['sampling.history']:g}",
+        )
     sensors = _parse_sensors(document.get("sensors", {}), interval)
     rules = _parse_rules(document)
     _check_declared_sensors_kept(sensors, rules)
@@ -237,25 +250,23 @@ def _parse_sensor(name: str, value: Any, sampling_interval: float) -> SensorSpec
     """Parse one [sensors.<key>] table."""
     key = ("sensors", name)
     if not SENSOR_KEY.fullmatch(name):
-        raise _Invalid(
-            key, "a sensor key is 1 to 64 letters, digits, '_' or '-' (it becomes the id config/<key>)"
-        )
+        raise _Invalid(key, "a sensor key is 1 to 64 letters, digits, '_' or '-' (it becomes the id config/<key>)")
     body = _table(value, key)
     _reject_unknown(body, SENSOR_KEYS, key)
     file, command = _parse_source(body, key)
-    kind = _parse_kind(body.get("kind", "other"), key + ("kind",))
-    interval = _number(body.get("interval", sampling_interval), key + ("interval",), 0.1, 86400)
-    timeout = _number(body.get("timeout", 5), key + ("timeout",), 0.1, 60) if command else None
+    kind = _parse_kind(body.get("kind", "other"), (*key, "kind"))
+    interval = _number(body.get("interval", sampling_interval), (*key, "interval"), 0.1, 86400)
+    timeout = _number(body.get("timeout", 5), (*key, "timeout"), 0.1, 60) if command else None
     return SensorSpec(
         key=name,
         file=file,
         command=command,
-        regex=_parse_regex(body.get("regex"), key + ("regex",)),
-        scale=_parse_scale(body.get("scale", 1), key + ("scale",)),
-        offset=_number(body.get("offset", 0), key + ("offset",)),
+        regex=_parse_regex(body.get("regex"), (*key, "regex")),
+        scale=_parse_scale(body.get("scale", 1), (*key, "scale")),
+        offset=_number(body.get("offset", 0), (*key, "offset")),
         kind=kind,
-        unit=_parse_unit(body.get("unit", UNITS[kind]), kind, key + ("unit",)),
-        label=_text(body.get("label", name), key + ("label",), 64),
+        unit=_parse_unit(body.get("unit", UNITS[kind]), kind, (*key, "unit")),
+        label=_text(body.get("label", name), (*key, "label"), 64),
         # Reading more often than the sampler samples would only throw readings away.
         interval=max(interval, sampling_interval),
         timeout=timeout,
@@ -268,21 +279,17 @@ def _parse_source(body: dict[str, Any], key: KeyPath) -> tuple[str | None, tuple
         raise _Invalid(key, "set either 'file' or 'command', not both")
     if "file" in body:
         if "timeout" in body:
-            raise _Invalid(
-                key + ("timeout",), "only applies to 'command' sensors (a file read has no timeout)"
-            )
-        return _parse_file(body["file"], key + ("file",)), None
+            raise _Invalid((*key, "timeout"), "only applies to 'command' sensors (a file read has no timeout)")
+        return _parse_file(body["file"], (*key, "file")), None
     if "command" in body:
-        return None, _parse_command(body["command"], key + ("command",))
+        return None, _parse_command(body["command"], (*key, "command"))
     raise _Invalid(key, "needs 'file' (a path to read) or 'command' (a program and its arguments, as a list)")
 
 
 def _parse_file(value: Any, key: KeyPath) -> str:
     """Validate the path of a file sensor."""
     if not isinstance(value, str) or not value.startswith("/") or "\0" in value:
-        raise _Invalid(
-            key, f"must be an absolute path like '/sys/bus/w1/devices/28-0000/w1_slave', got {_show(value)}"
-        )
+        raise _Invalid(key, f"must be an absolute path like '/sys/bus/w1/devices/28-0000/w1_slave', got {_show(value)}")
     return value
 
 
@@ -328,9 +335,7 @@ def _parse_unit(value: Any, kind: str, key: KeyPath) -> str:
     unit = _text(value, key, 16, allow_empty=True)
     if kind != "other" and unit != UNITS[kind]:
         # One unit per kind keeps charts, thresholds and the frost check comparable.
-        raise _Invalid(
-            key, f"a {kind} is always in {UNITS[kind]!r} (convert with scale and offset), got {unit!r}"
-        )
+        raise _Invalid(key, f"a {kind} is always in {UNITS[kind]!r} (convert with scale and offset), got {unit!r}")
     return unit
 
 
@@ -369,8 +374,8 @@ def _parse_rules(document: dict[str, Any]) -> Rules:
 def _patterns(value: Any, key: KeyPath) -> tuple[IdPattern, ...]:
     """Compile a list of sensor id globs."""
     if not isinstance(value, list):
-        raise _Invalid(key, f"must be a list of patterns like [\"coretemp-*/temp*\"], got {_show(value)}")
-    return tuple(_pattern(glob, key + (index,)) for index, glob in enumerate(value))
+        raise _Invalid(key, f'must be a list of patterns like ["coretemp-*/temp*"], got {_show(value)}')
+    return tuple(_pattern(glob, (*key, index)) for index, glob in enumerate(value))
 
 
 def _pattern(value: Any, key: KeyPath) -> IdPattern:
@@ -406,15 +411,13 @@ def _parse_override(glob: str, value: Any) -> ThresholdOverride:
     """Parse one [thresholds."<pattern>"] table of limit name -> value."""
     key = ("thresholds", glob)
     if not isinstance(value, dict):
-        raise _Invalid(
-            key, f"must be a table like [thresholds.\"coretemp-*/temp1\"] with max = 85, got {_show(value)}"
-        )
+        raise _Invalid(key, f'must be a table like [thresholds."coretemp-*/temp1"] with max = 85, got {_show(value)}')
     pattern = _pattern(glob, key)
     names = sorted(HIGH_LIMITS | LOW_LIMITS)
     _reject_unknown(value, names, key)
     if not value:
         raise _Invalid(key, f"sets no threshold; use some of {', '.join(names)}")
-    limits = {name: _number(limit, key + (name,)) for name, limit in value.items()}
+    limits = {name: _number(limit, (*key, name)) for name, limit in value.items()}
     return ThresholdOverride(pattern, MappingProxyType(limits))
 
 
@@ -449,7 +452,7 @@ def _glob_to_regex(glob: str) -> str:
             end = glob.find("]", index + 1)
             if end == -1:
                 raise ValueError(f"bad pattern {glob!r}: '[' at position {index} is never closed")
-            parts.append(_bracket_to_regex(glob, glob[index + 1:end]))
+            parts.append(_bracket_to_regex(glob, glob[index + 1 : end]))
             index = end
         elif char == "]":
             raise ValueError(f"bad pattern {glob!r}: ']' at position {index} closes no '['")
@@ -481,7 +484,7 @@ def _reject_unknown(table: dict[str, Any], allowed: tuple[str, ...] | list[str],
             hint = "; frost_threshold is a top-level key and must come before the first [table]"
         else:
             hint = _did_you_mean(name, allowed)
-        raise _Invalid(key + (name,), f"unknown key{hint}")
+        raise _Invalid((*key, name), f"unknown key{hint}")
 
 
 def _did_you_mean(name: Any, allowed: Any) -> str:

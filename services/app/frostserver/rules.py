@@ -4,12 +4,13 @@ This runs on every sample over up to ~1024 sensors, and sensor ids are stable, s
 decision is worked out once and memoised in the Rules object; a sample then costs a dict lookup
 per sensor, plus threshold comparisons where an override applies.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .model import ALARM, OK, Reading, Sensor
 from .configfile import HIGH_LIMITS, LOW_LIMITS, Rules
+from .model import ALARM, OK, Reading, Sensor
 
 # More distinct ids than this means ids are churning (hot-plugged devices); start the memo over.
 MEMO_LIMIT = 4096
@@ -39,7 +40,7 @@ def apply_rules(pairs: list[tuple[Sensor, Reading]], rules: Rules) -> list[tuple
 def decision_for(rules: Rules, sensor: Sensor) -> Decision:
     """Return the memoised decision for a sensor, working it out again if the sensor changed."""
     memo = rules.memo
-    decision = memo.get(sensor.id)
+    decision: Decision | None = memo.get(sensor.id)
     if decision is not None and same_sensor(decision.source, sensor):
         return decision
     if len(memo) >= MEMO_LIMIT:
@@ -88,9 +89,7 @@ def with_alarms(reading: Reading, limits: tuple[tuple[str, float], ...]) -> Read
     if not limits or reading.value is None or reading.status not in (OK, ALARM):
         return reading
     crossed = tuple(
-        name
-        for name, limit in limits
-        if is_beyond(name, limit, reading.value) and name not in reading.alarms
+        name for name, limit in limits if is_beyond(name, limit, reading.value) and name not in reading.alarms
     )
     if not crossed:
         return reading

@@ -76,8 +76,14 @@ class SamplerCounters:
 class Sampler:
     """Take one sample from every source and publish it to the store."""
 
-    def __init__(self, sources: dict[str, SensorSource], store: StoreWriter, *, rules: Rules | None = None,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        sources: dict[str, SensorSource],
+        store: StoreWriter,
+        *,
+        rules: Rules | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         self.sources = sources
         self.store = store
         self.rules = rules
@@ -114,13 +120,17 @@ class Sampler:
         store.catalog.update(sensor for sensor, _ in pairs)
         dropped = store.catalog.dropped
         if len(dropped) > self.counters.dropped_sensors:
-            log.error("the history has no room for %d sensors (FROST_MAX_SENSORS); one of them: %s", len(dropped),
-                      min(dropped))
+            log.error(
+                "the history has no room for %d sensors (FROST_MAX_SENSORS); one of them: %s",
+                len(dropped),
+                min(dropped),
+            )
         self.counters.dropped_sensors = len(dropped)
         store.latest.write(store.ring.next_seq, sampled_at, pairs)
         columns = store.catalog.columns
-        cells = ((columns[sensor.id], reading.value, reading.status) for sensor, reading in pairs
-                 if sensor.id in columns)
+        cells = (
+            (columns[sensor.id], reading.value, reading.status) for sensor, reading in pairs if sensor.id in columns
+        )
         return store.ring.append(sampled_at, cells, len(columns))
 
     def counters_document(self, seq: int) -> dict[str, Any]:
@@ -145,8 +155,9 @@ def build_sampler(settings: Settings) -> Sampler:
     if settings.sensors:
         sources["config"] = ConfigSensors(settings.sensors)
     rules = settings.rules
-    store = StoreWriter.open(settings.run_dir, settings.history_capacity, settings.max_sensors,
-                             settings.sample_interval)
+    store = StoreWriter.open(
+        settings.run_dir, settings.history_capacity, settings.max_sensors, settings.sample_interval
+    )
     return Sampler(sources, store, rules=None if rules.is_empty else lambda pairs: apply_rules(pairs, rules))
 
 
@@ -174,8 +185,9 @@ class Watchdog(threading.Thread):
     (a deadlock, a bug that fails every sample). A thread of its own, so a stuck loop cannot stop it.
     """
 
-    def __init__(self, progress: Callable[[], int], stall_after: float,
-                 on_stall: Callable[[float], None] | None = None):
+    def __init__(
+        self, progress: Callable[[], int], stall_after: float, on_stall: Callable[[float], None] | None = None
+    ):
         super().__init__(name="frost-watchdog", daemon=True)
         self.progress = progress
         self.stall_after = stall_after
@@ -217,8 +229,9 @@ def main() -> int:
         log.critical("%s", error)
         return 1
     sampler = build_sampler(settings)
-    log.info("sampling every %g s into %s (%d sources)", settings.sample_interval, settings.run_dir,
-             len(sampler.sources))
+    log.info(
+        "sampling every %g s into %s (%d sources)", settings.sample_interval, settings.run_dir, len(sampler.sources)
+    )
     watchdog = Watchdog(lambda: sampler.counters.samples, max(60.0, 10 * settings.sample_interval))
     watchdog.start()
     try:

@@ -23,8 +23,9 @@ STREAM_THREAD_RESERVE = 16  # threads per worker kept free of event streams for 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
-def _setting(default: Any, *, env: bool = False, key: str | None = None,
-             bounds: tuple[float, float] | None = None) -> Any:
+def _setting(
+    default: Any, *, env: bool = False, key: str | None = None, bounds: tuple[float, float] | None = None
+) -> Any:
     """Declare a setting: its default, FROST_<NAME> if `env`, its config-file `key`, its bounds."""
     return field(default=default, metadata={"env": env, "key": key, "bounds": bounds})
 
@@ -70,14 +71,15 @@ def env_name(name: str) -> str:
 def file_numbers() -> dict[str, NumberSpec]:
     """Return the config file's numeric settings by key, with their defaults and bounds."""
     return {
-        f.metadata["key"]: NumberSpec(f.default, *f.metadata["bounds"])
+        f.metadata["key"]: NumberSpec(float(f.default), *f.metadata["bounds"])  # type: ignore[arg-type]  # numbers only
         for f in fields(Settings)
         if f.metadata.get("key")
     }
 
 
-def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None, *,
-                  read_file: bool = True) -> Settings:
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None, *, read_file: bool = True
+) -> Settings:
     """Build Settings from FROST_* variables, the config file they name, then overrides (tests)."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}

@@ -23,6 +23,7 @@ the app (no settings, no store): it stays small, and a bug there cannot take it 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -56,7 +57,7 @@ class Backoff:
     def delay(self, ran_for: float) -> float:
         """Count one death of a sampler that ran `ran_for` seconds; return the pause before restarting it."""
         self.failures = 1 if ran_for >= self.healthy_after else self.failures + 1
-        return min(self.longest, self.first * 2 ** (self.failures - 1))
+        return float(min(self.longest, self.first * 2 ** (self.failures - 1)))
 
 
 @dataclass
@@ -64,7 +65,7 @@ class _Child:
     name: str
     argv: Sequence[str]
     niceness: int = 0
-    process: subprocess.Popen | None = None
+    process: subprocess.Popen[bytes] | None = None
     started: float = 0.0
     restart_at: float | None = None  # the sampler's next start, while it is down
     exit_status: int | None = None
@@ -77,8 +78,7 @@ class _Child:
 class Supervisor:
     """Run the web server and the sampler until told to stop (see the module's docstring)."""
 
-    def __init__(self, web: Sequence[str], sampler: Sequence[str] = SAMPLER_COMMAND, *,
-                 backoff: Backoff | None = None):
+    def __init__(self, web: Sequence[str], sampler: Sequence[str] = SAMPLER_COMMAND, *, backoff: Backoff | None = None):
         self.web = _Child("web server", web, WEB_NICENESS)
         self.sampler = _Child("sampler", sampler)
         self.backoff = backoff or Backoff()
@@ -144,8 +144,12 @@ class Supervisor:
         if self.stopping:
             return
         delay = self.backoff.delay(ran_for)
-        log.error("the sampler exited (%s) after %.1f s; restarting it in %g s", _describe(sampler.exit_status),
-                  ran_for, delay)
+        log.error(
+            "the sampler exited (%s) after %.1f s; restarting it in %g s",
+            _describe(sampler.exit_status),
+            ran_for,
+            delay,
+        )
         sampler.restart_at = time.monotonic() + delay
 
     def _tend_sampler(self) -> None:
@@ -154,9 +158,10 @@ class Supervisor:
             self._start(sampler)
 
     def _start(self, child: _Child) -> None:
+        # preexec_fn runs between fork and exec: safe here, where no other thread exists.
         preexec = functools.partial(os.nice, child.niceness) if child.niceness else None
         try:
-            child.process = subprocess.Popen(child.argv, preexec_fn=preexec)  # noqa: PLW1509 - we run no threads
+            child.process = subprocess.Popen(child.argv, preexec_fn=preexec)
         except OSError as error:
             log.critical("cannot start the %s (%s): %s", child.name, " ".join(child.argv), error)
             child.process, child.exit_status = None, 127
@@ -170,10 +175,8 @@ class Supervisor:
 
     def _signal(self, child: _Child, signum: int) -> None:
         if child.alive and child.process is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 child.process.send_signal(signum)
-            except ProcessLookupError:
-                pass
 
     def _shut_down(self) -> int:
         """Stop both (SIGTERM, then SIGKILL after STOP_WAIT); return the container's exit status."""

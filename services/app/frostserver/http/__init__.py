@@ -30,7 +30,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the Flask app; `test_config` overrides settings (tests pass a tmp tree and run dir)."""
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # Flask's provider has these; its type does not say
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # as above
     register_error_handlers(app)
     _tag_responses_with_worker(app)
     try:

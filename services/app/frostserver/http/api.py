@@ -20,15 +20,18 @@ bp = Blueprint("api", __name__)
 
 
 def _store() -> StoreReader:
-    return current_app.extensions["frost.store"]
+    store: StoreReader = current_app.extensions["frost.store"]
+    return store
 
 
 def _settings() -> Settings:
-    return current_app.extensions["frost.settings"]
+    settings: Settings = current_app.extensions["frost.settings"]
+    return settings
 
 
 def _documents() -> SensorDocuments:
-    return current_app.extensions["frost.documents"]
+    documents: SensorDocuments = current_app.extensions["frost.documents"]
+    return documents
 
 
 def _json_bytes(body: bytes) -> Response:
@@ -150,5 +153,6 @@ def _openapi_document() -> bytes:
 @bp.get("/api/v1")
 def index() -> Response:
     """Point a curious visitor at the API's description."""
-    return jsonify(openapi="/api/v1/openapi.json", sensors="/api/v1/sensors", history="/api/v1/history",
-                   stream="/api/v1/stream")
+    return jsonify(
+        openapi="/api/v1/openapi.json", sensors="/api/v1/sensors", history="/api/v1/history", stream="/api/v1/stream"
+    )

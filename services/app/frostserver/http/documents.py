@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import Reading, Sample, Sensor
-from ..store.reader import StoreReader
 from ..store.files import FileIdentity
+from ..store.reader import StoreReader
 
 
 def sensor_metadata(sensor: Sensor) -> dict[str, Any]:
@@ -57,7 +57,7 @@ class RenderedSensors:
     def sensor(self, sensor_id: str) -> bytes | None:
         """Return one sensor's object, or None if the sample has no such sensor."""
         span = self.spans.get(sensor_id)
-        return None if span is None else self.body[span[0]:span[1]]
+        return None if span is None else self.body[span[0] : span[1]]
 
 
 class SensorDocuments:
@@ -86,12 +86,14 @@ class SensorDocuments:
             return self._rendered
 
     def _render_empty(self) -> bytes:
-        return _json({"sampled_at": None, "interval": self.interval, "frost_threshold": self.frost_threshold,
-                      "sensors": []}).encode()
+        return _json(
+            {"sampled_at": None, "interval": self.interval, "frost_threshold": self.frost_threshold, "sensors": []}
+        ).encode()
 
     def _render(self, key: FileIdentity | None, sample: Sample) -> RenderedSensors:
-        head = _json({"sampled_at": sample.sampled_at, "interval": self.interval,
-                      "frost_threshold": self.frost_threshold})
+        head = _json(
+            {"sampled_at": sample.sampled_at, "interval": self.interval, "frost_threshold": self.frost_threshold}
+        )
         parts = [f'{head[:-1]},"sensors":['.encode()]
         offset = len(parts[0])
         spans = {}

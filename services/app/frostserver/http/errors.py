@@ -30,7 +30,7 @@ def register_error_handlers(app: Flask) -> None:
             return json_error(404, f"Nothing at {request.path}")
         if error.code == 405:
             response = json_error(405, f"{request.method} is not allowed on {request.path}")
-            response.headers["Allow"] = ", ".join(error.valid_methods or ())
+            response.headers["Allow"] = ", ".join(getattr(error, "valid_methods", None) or ())  # MethodNotAllowed
             return response
         return json_error(error.code or 500, error.description or "")
 

@@ -39,5 +39,4 @@ def readyz() -> Response:
     if header is None or header.seq == 0 or store.counters.read().get("pid") != pid:
         return json_error(503, "the sampler has not taken its first sample yet", sampler={"pid": pid})
     clock = current_app.extensions.get("frost.clock", time.time)
-    return jsonify(status="ok", age=round(clock() - header.last_timestamp, 3), samples=header.seq,
-                   sampler={"pid": pid})
+    return jsonify(status="ok", age=round(clock() - header.last_timestamp, 3), samples=header.seq, sampler={"pid": pid})

@@ -16,8 +16,13 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily,
-                                    InfoMetricFamily, Metric)
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.utils import floatToGoString
 
@@ -47,8 +52,9 @@ def _publish_this_worker() -> None:
 def init_app(app: Flask, version: str) -> None:
     """Create this worker's renderer (called by create_app)."""
     settings = app.extensions["frost.settings"]
-    app.extensions["frost.metrics"] = MetricsRenderer(app.extensions["frost.store"], settings.frost_threshold,
-                                                      app.extensions["frost.notifier"], version)
+    app.extensions["frost.metrics"] = MetricsRenderer(
+        app.extensions["frost.store"], settings.frost_threshold, app.extensions["frost.notifier"], version
+    )
     app.register_blueprint(bp)
 
 
@@ -58,10 +64,16 @@ def init_app(app: Flask, version: str) -> None:
 
 def sensor_metrics(pairs: Iterable[tuple[Sensor, Reading]], frost_threshold: float) -> list[Metric]:
     """Render frost_sensor_* families: config-file sensors' values, every sensor's status."""
-    values = GaugeMetricFamily("frost_sensor_value", "Latest value of a config-file sensor, in its unit",
-                               labels=("sensor", "chip", "kind", "unit"))
-    status = GaugeMetricFamily("frost_sensor_status", "1 for the current status of each sensor "
-                               "(ok, alarm, disabled, fault, error)", labels=("sensor", "chip", "source", "status"))
+    values = GaugeMetricFamily(
+        "frost_sensor_value",
+        "Latest value of a config-file sensor, in its unit",
+        labels=("sensor", "chip", "kind", "unit"),
+    )
+    status = GaugeMetricFamily(
+        "frost_sensor_status",
+        "1 for the current status of each sensor (ok, alarm, disabled, fault, error)",
+        labels=("sensor", "chip", "source", "status"),
+    )
     sources: dict[str, int] = {}
     for sensor, reading in pairs:
         sources[sensor.source] = sources.get(sensor.source, 0) + 1
@@ -71,8 +83,11 @@ def sensor_metrics(pairs: Iterable[tuple[Sensor, Reading]], frost_threshold: flo
     count = GaugeMetricFamily("frost_sensors", "Sensors in the latest sample", labels=("source",))
     for source in sorted(sources):
         count.add_metric([source], sources[source])
-    threshold = GaugeMetricFamily("frost_threshold_celsius", "A temperature at or below this is frost "
-                                  "(frost_threshold in the config file)", value=frost_threshold)
+    threshold = GaugeMetricFamily(
+        "frost_threshold_celsius",
+        "A temperature at or below this is frost (frost_threshold in the config file)",
+        value=frost_threshold,
+    )
     return [values, status, count, threshold]
 
 
@@ -80,42 +95,68 @@ def sampler_metrics(stats: dict[str, Any], sampled_at: float | None) -> list[Met
     """Render the sampler's counters (store/counters.py) and when it took the newest sample."""
     out: list[Metric] = []
     if sampled_at is not None:
-        out.append(GaugeMetricFamily("frost_last_sample_timestamp_seconds", "When the latest sample was taken",
-                                     value=sampled_at))
+        out.append(
+            GaugeMetricFamily(
+                "frost_last_sample_timestamp_seconds", "When the latest sample was taken", value=sampled_at
+            )
+        )
     if not stats:
         return out
-    out.append(CounterMetricFamily("frost_samples", "Samples taken by the current sampler process",
-                                   value=stats["samples"]))
+    out.append(
+        CounterMetricFamily("frost_samples", "Samples taken by the current sampler process", value=stats["samples"])
+    )
     buckets, cumulative = [], 0
-    for bound, count in zip(stats["duration_bounds"], stats["duration_buckets"]):
+    for bound, count in zip(stats["duration_bounds"], stats["duration_buckets"], strict=True):
         cumulative += count
-        buckets.append((floatToGoString(bound), cumulative))
+        label = floatToGoString(bound)  # type: ignore[no-untyped-call]  # untyped in the library
+        buckets.append((label, cumulative))
     buckets.append(("+Inf", stats["samples"]))
-    out.append(HistogramMetricFamily("frost_sample_duration_seconds", "Time to read every sensor once and "
-                                     "publish the sample", buckets=buckets, sum_value=stats["durations_sum"]))
-    errors = CounterMetricFamily("frost_sensor_read_errors", "Readings that failed (status error), by chip",
-                                 labels=("chip",))
+    out.append(
+        HistogramMetricFamily(
+            "frost_sample_duration_seconds",
+            "Time to read every sensor once and publish the sample",
+            buckets=buckets,
+            sum_value=stats["durations_sum"],
+        )
+    )
+    errors = CounterMetricFamily(
+        "frost_sensor_read_errors", "Readings that failed (status error), by chip", labels=("chip",)
+    )
     for chip, count in sorted(stats["read_errors_by_chip"].items()):
         errors.add_metric([chip], count)
     out.append(errors)
-    failures = CounterMetricFamily("frost_source_failures", "Samples in which a whole sensor source failed",
-                                   labels=("source",))
+    failures = CounterMetricFamily(
+        "frost_source_failures", "Samples in which a whole sensor source failed", labels=("source",)
+    )
     for source, count in sorted(stats["source_failures"].items()):
         failures.add_metric([source], count)
     out.append(failures)
-    out.append(GaugeMetricFamily("frost_dropped_sensors", "Sensors the history has no room for "
-                                 "(FROST_MAX_SENSORS)", value=stats["dropped_sensors"]))
+    out.append(
+        GaugeMetricFamily(
+            "frost_dropped_sensors",
+            "Sensors the history has no room for (FROST_MAX_SENSORS)",
+            value=stats["dropped_sensors"],
+        )
+    )
     hwmon = stats.get("sources", {}).get("hwmon")
     if hwmon:
         out += [
-            CounterMetricFamily("frost_hwmon_attribute_reads", "sysfs attribute reads issued",
-                                value=hwmon["attribute_reads"]),
-            CounterMetricFamily("frost_hwmon_slow_reads", "sysfs attribute reads slower than 50 ms",
-                                value=hwmon["slow_reads"]),
-            CounterMetricFamily("frost_hwmon_read_timeouts", "sysfs attribute reads abandoned at the "
-                                "read timeout (FROST_READ_TIMEOUT)", value=hwmon["timeouts"]),
-            GaugeMetricFamily("frost_hwmon_stuck_reads", "sysfs attribute reads still blocked in the kernel",
-                              value=hwmon.get("stuck_reads", 0)),
+            CounterMetricFamily(
+                "frost_hwmon_attribute_reads", "sysfs attribute reads issued", value=hwmon["attribute_reads"]
+            ),
+            CounterMetricFamily(
+                "frost_hwmon_slow_reads", "sysfs attribute reads slower than 50 ms", value=hwmon["slow_reads"]
+            ),
+            CounterMetricFamily(
+                "frost_hwmon_read_timeouts",
+                "sysfs attribute reads abandoned at the read timeout (FROST_READ_TIMEOUT)",
+                value=hwmon["timeouts"],
+            ),
+            GaugeMetricFamily(
+                "frost_hwmon_stuck_reads",
+                "sysfs attribute reads still blocked in the kernel",
+                value=hwmon.get("stuck_reads", 0),
+            ),
         ]
     return out
 
@@ -123,8 +164,9 @@ def sampler_metrics(stats: dict[str, Any], sampled_at: float | None) -> list[Met
 def worker_metrics(workers: dict[int, dict[str, Any]], version: str) -> list[Metric]:
     """Render the per-worker part: build info and every live worker's open streams."""
     info = InfoMetricFamily("frost_build", "FrostServer's version", value={"version": version})
-    streams = GaugeMetricFamily("frost_stream_clients", "Open event streams (/api/v1/stream), by Gunicorn worker",
-                                labels=("worker",))
+    streams = GaugeMetricFamily(
+        "frost_stream_clients", "Open event streams (/api/v1/stream), by Gunicorn worker", labels=("worker",)
+    )
     for pid in sorted(workers):
         streams.add_metric([str(pid)], workers[pid].get("streams", 0))
     return [info, streams]
@@ -158,7 +200,7 @@ class WorkersCollector:
         self.version = version
         self.workers: dict[int, dict[str, Any]] = {}
 
-    def refresh(self) -> tuple:
+    def refresh(self) -> tuple[object, ...]:
         """Read every worker's counters (this worker's live); return a key that changes with them."""
         workers = read_worker_counters(self.run_dir)
         workers[os.getpid()] = self.own.counters()

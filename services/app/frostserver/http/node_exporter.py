@@ -26,7 +26,10 @@ _LABELS = ("chip", "sensor")
 _FLAGS = ("fault", "enable")  # with *alarm: read per sample, exported even without a value
 
 
-def hwmon_series(sensor_type: str, element: str, raw: float, has_bare_value: bool, label: str | None):
+Series = tuple[str, str, str, float, "str | None"]
+
+
+def hwmon_series(sensor_type: str, element: str, raw: float, has_bare_value: bool, label: str | None) -> Series | None:
     """Name, help, type and value of one hwmon attribute as node_exporter exports it, or None.
 
     `element` is the attribute's property ("input", "max", "crit_alarm", "" for pwmN);
@@ -54,26 +57,43 @@ def hwmon_series(sensor_type: str, element: str, raw: float, has_bare_value: boo
     if sensor_type == "curr":
         return name + "_amps", f"Hardware monitor for current ({element})", "gauge", raw * 0.001, None
     if sensor_type == "energy":
-        return (name + "_joule_total", f"Hardware monitor for joules used so far ({element})", "counter",
-                raw / 1000000.0, None)
+        return (
+            name + "_joule_total",
+            f"Hardware monitor for joules used so far ({element})",
+            "counter",
+            raw / 1000000.0,
+            None,
+        )
     if sensor_type == "power" and element == "accuracy":
         return name, "Hardware monitor power meter accuracy, as a ratio", "gauge", raw / 1000000.0, None
     if sensor_type == "power" and element in ("average_interval", "average_interval_min", "average_interval_max"):
-        return (name + "_seconds", f"Hardware monitor power usage update interval ({element})", "gauge",
-                raw * 0.001, None)
+        return (
+            name + "_seconds",
+            f"Hardware monitor power usage update interval ({element})",
+            "gauge",
+            raw * 0.001,
+            None,
+        )
     if sensor_type == "power":
         return name + "_watt", f"Hardware monitor for power usage in watts ({element})", "gauge", raw / 1000000.0, None
     if sensor_type == "humidity":
         # Milli-percent divided by 1e6: a tenth of the true ratio (45.2 %RH -> 0.0452).  Kept as
         # node_exporter has it; frost_sensor_value is not affected.
-        return (name, "Hardware monitor for humidity, as a ratio (multiply with 100.0 to get the humidity as a "
-                f"percentage) ({element})", "gauge", raw / 1000000.0, None)
+        return (
+            name,
+            "Hardware monitor for humidity, as a ratio (multiply with 100.0 to get the humidity as a "
+            f"percentage) ({element})",
+            "gauge",
+            raw / 1000000.0,
+            None,
+        )
     if sensor_type == "fan" and element in ("input", "min", "max", "target"):
         return name + "_rpm", f"Hardware monitor for fan revolutions per minute ({element})", "gauge", raw, None
     if sensor_type == "freq":
         # Only labelled clocks, and the cleaned label replaces the sensor name (amdgpu sclk, mclk).
         if element == "input" and label is not None:
-            return name + "_freq_mhz", "Hardware monitor for GPU frequency in MHz", "gauge", raw / 1000000.0, clean_metric_name(label)
+            renamed = clean_metric_name(label)
+            return name + "_freq_mhz", "Hardware monitor for GPU frequency in MHz", "gauge", raw / 1000000.0, renamed
         return None
     return name, f"Hardware monitor {sensor_type} element {element}", "gauge", raw, None
 
@@ -85,15 +105,15 @@ def _is_flag(element: str) -> bool:
 class _Families:
     """Collect samples by metric name, first one of a series wins (as in node_exporter)."""
 
-    def __init__(self):
-        self.families: dict[str, tuple[str, str, dict]] = {}
+    def __init__(self) -> None:
+        self.families: dict[str, tuple[str, str, dict[tuple[str, ...], float]]] = {}
 
-    def add(self, name: str, help_text: str, kind: str, labels: tuple, value: float) -> None:
+    def add(self, name: str, help_text: str, kind: str, labels: tuple[str, ...], value: float) -> None:
         _, _, samples = self.families.setdefault(name, (kind, help_text, {}))
         samples.setdefault(labels, value)
 
     def metrics(self, label_names: dict[str, tuple[str, ...]]) -> list[Metric]:
-        out = []
+        out: list[Metric] = []
         for name in sorted(self.families):
             kind, help_text, samples = self.families[name]
             names = label_names.get(name, _LABELS)
@@ -113,11 +133,17 @@ def hwmon_metrics(pairs: Iterable[tuple[Sensor, Reading]]) -> list[Metric]:
             continue
         chip, channel = sysfs.chip, sysfs.channel
         if sysfs.chip_name:
-            families.add("node_hwmon_chip_names", "Annotation metric for human-readable chip names", "gauge",
-                         (chip, sysfs.chip_name), 1.0)
+            families.add(
+                "node_hwmon_chip_names",
+                "Annotation metric for human-readable chip names",
+                "gauge",
+                (chip, sysfs.chip_name),
+                1.0,
+            )
         if sysfs.label is not None:
-            families.add("node_hwmon_sensor_label", "Label for given chip and sensor", "gauge",
-                         (chip, channel, sysfs.label), 1.0)
+            families.add(
+                "node_hwmon_sensor_label", "Label for given chip and sensor", "gauge", (chip, channel, sysfs.label), 1.0
+            )
         elements = dict(sysfs.attributes)
         for element, raw in reading.raw:
             # The reading itself only when FrostServer trusts it; flags always.
@@ -130,5 +156,6 @@ def hwmon_metrics(pairs: Iterable[tuple[Sensor, Reading]]) -> list[Metric]:
             if series is not None:
                 name, help_text, kind, value, renamed = series
                 families.add(name, help_text, kind, (chip, renamed or channel), value)
-    return families.metrics({"node_hwmon_chip_names": ("chip", "chip_name"),
-                             "node_hwmon_sensor_label": ("chip", "sensor", "label")})
+    return families.metrics(
+        {"node_hwmon_chip_names": ("chip", "chip_name"), "node_hwmon_sensor_label": ("chip", "sensor", "label")}
+    )

@@ -134,8 +134,7 @@ def encode_event(seq: int, timestamp: float, window: Series, offset: int) -> byt
         values[sid] = window.value(sid, offset)
         if code != OK:
             status[sid] = code
-    data = json.dumps({"t": timestamp, "values": values, "status": status}, separators=(",", ":"),
-                      ensure_ascii=False)
+    data = json.dumps({"t": timestamp, "values": values, "status": status}, separators=(",", ":"), ensure_ascii=False)
     return f"id: {seq}\nevent: sample\ndata: {data}\n\n".encode()
 
 
@@ -150,7 +149,7 @@ def _last_event_id() -> int | None:
 
 
 @bp.get("/api/v1/stream")
-def stream():
+def stream() -> Response:
     """Stream samples as Server-Sent Events; replay missed ones for a resuming client."""
     notifier: SampleNotifier = current_app.extensions["frost.notifier"]
     settings = current_app.extensions["frost.settings"]
@@ -161,13 +160,12 @@ def stream():
     heartbeat = settings.stream_heartbeat
     resume_from = _last_event_id()
 
-    def generate():
+    def generate() -> Iterator[bytes]:
         try:
             yield f"retry: {RETRY_MS}\n\n".encode()
             newest = notifier.newest()
             if resume_from is not None and resume_from < newest:
-                for event in notifier.events(resume_from + 1, newest):
-                    yield event
+                yield from notifier.events(resume_from + 1, newest)
             elif newest:
                 yield from notifier.events(newest, newest)
             sent, quiet_since = newest, time.monotonic()

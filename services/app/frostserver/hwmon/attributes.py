@@ -3,6 +3,7 @@
 This is the one place that knows the kernel's sysfs units
 (Documentation/hwmon/sysfs-interface.rst): every value and threshold passes through `to_unit`.
 """
+
 from __future__ import annotations
 
 import math
@@ -12,34 +13,65 @@ from dataclasses import dataclass
 # <type><index>_<property>, e.g. temp1_input, in0_lcrit_alarm, intrusion0_alarm, cpu0_vid.
 # pwmN is the one attribute that carries its value without a property.  Regex alternation
 # backtracks, so "in" does not swallow "intrusion".
-_ATTRIBUTE_NAME = re.compile(
-    r"(temp|in|curr|power|energy|humidity|fan|pwm|freq|intrusion|cpu)(\d+)(?:_([a-z0-9_]+))?"
-)
+_ATTRIBUTE_NAME = re.compile(r"(temp|in|curr|power|energy|humidity|fan|pwm|freq|intrusion|cpu)(\d+)(?:_([a-z0-9_]+))?")
 # What a sysfs number looks like; stricter than int()/float(), which also take "1_000",
 # "nan" and "inf" -- all garbage when they come from a driver.
 _NUMBER = re.compile(r"[+-]?(?:\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 # Property roles within a channel.
 VALUE, AVERAGE, LABEL, THRESHOLD, ALARM, FAULT, ENABLE, SENSOR_TYPE = (
-    "value", "average", "label", "threshold", "alarm", "fault", "enable", "type",
+    "value",
+    "average",
+    "label",
+    "threshold",
+    "alarm",
+    "fault",
+    "enable",
+    "type",
 )
 
 # Limits and setpoints a channel may publish; shown as Sensor.thresholds, keyed by property.
 # `*_hyst` are absolute values, not deltas (sysfs-interface), so they convert like the rest.
 # Listed in the order `sensors` prints them.
 THRESHOLD_PROPERTIES = (
-    "lcrit", "lcrit_hyst", "min", "min_hyst", "max", "max_hyst", "crit", "crit_hyst",
-    "emergency", "emergency_hyst", "target", "cap", "cap_hyst", "cap_min", "cap_max",
-    "average_min", "average_max", "lowest", "highest", "input_lowest", "input_highest",
-    "average_lowest", "average_highest", "rated_min", "rated_max",
+    "lcrit",
+    "lcrit_hyst",
+    "min",
+    "min_hyst",
+    "max",
+    "max_hyst",
+    "crit",
+    "crit_hyst",
+    "emergency",
+    "emergency_hyst",
+    "target",
+    "cap",
+    "cap_hyst",
+    "cap_min",
+    "cap_max",
+    "average_min",
+    "average_max",
+    "lowest",
+    "highest",
+    "input_lowest",
+    "input_highest",
+    "average_lowest",
+    "average_highest",
+    "rated_min",
+    "rated_max",
 )
 
 _THRESHOLDS = frozenset(THRESHOLD_PROPERTIES)
 
 # temp*_type codes, worded as lm-sensors prints them (prog/sensors/chips.c).
 TEMP_SENSOR_TYPES = {
-    0: "disabled", 1: "CPU diode", 2: "transistor", 3: "thermal diode",
-    4: "thermistor", 5: "AMD AMDSI", 6: "Intel PECI",
+    0: "disabled",
+    1: "CPU diode",
+    2: "transistor",
+    3: "thermal diode",
+    4: "thermistor",
+    5: "AMD AMDSI",
+    6: "Intel PECI",
 }
 
 

@@ -4,17 +4,19 @@ A `ChipPlan` holds what does not change between samples (the chip's names, each 
 label, thresholds and temp type, the raw numbers of its other attributes) and the paths of
 the dynamic attributes (input or average, alarms, fault, enable) every sample reads.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Callable, Iterable, TypeVar
+from typing import TypeVar
 
 from . import attributes as attrs
 from .chipname import ChipName, device_link, name_chip
 from .exporter_names import clean_metric_name, exporter_chip_label
-from .guarded_reads import ReadFailure
+from .guarded_reads import RawTexts, ReadFailure
 
 # lm-sensors lists a chip's channels in this order.
 CHANNEL_ORDER = ("in", "fan", "temp", "power", "energy", "curr", "humidity", "freq", "pwm", "cpu", "intrusion")
@@ -33,7 +35,7 @@ class ChannelPlan:
     enable: int | None
     fault: int | None
     alarms: tuple[tuple[str, int], ...]
-    raw_of: Callable[[list], object] = field(compare=False, repr=False)  # this channel's raw texts
+    raw_of: Callable[[RawTexts], object] = field(compare=False, repr=False)  # this channel's raw texts
     # For /metrics (node_exporter's series): every attribute read per sample, by property, and
     # the raw numbers of the others (limits, beep, offset, pwm mode, ...), read with the metadata.
     raw_props: tuple[tuple[str, int], ...] = ()
@@ -47,7 +49,7 @@ class ChipPlan:
 
     name: ChipName
     chip_name: str  # the `name` file, or the derived name of a nameless chip
-    order_key: tuple  # orders chips that share an lm-sensors id
+    order_key: tuple[str, tuple[str, ...], str]  # orders chips that share an lm-sensors id
     paths: tuple[str, ...]
     channels: tuple[ChannelPlan, ...]
     exporter_chip: str = ""  # node_exporter's `chip` label (see exporter_names.py)
@@ -73,8 +75,15 @@ def build_chip_plan(hwmon_path: str, sysfs_root: str, read: ReadFn) -> ChipPlan:
             channels.append(plan)
     order_key = (device or hwmon_dir, tuple(sorted(c.channel for c in channels)), hwmon_dir)
     hwmon_name = name if attribute_dir == hwmon_dir else None  # node_exporter reads hwmonN/name only
-    return ChipPlan(chip, chip_name, order_key, tuple(paths), tuple(channels),
-                    exporter_chip_label(hwmon_dir, device, hwmon_name), clean_metric_name(hwmon_name or ""))
+    return ChipPlan(
+        chip,
+        chip_name,
+        order_key,
+        tuple(paths),
+        tuple(channels),
+        exporter_chip_label(hwmon_dir, device, hwmon_name),
+        clean_metric_name(hwmon_name or ""),
+    )
 
 
 def locate_attributes(hwmon_dir: str, device: str | None, read: ReadFn) -> tuple[str | None, str]:
@@ -153,13 +162,14 @@ def group_channels(entries: Iterable[str]) -> dict[tuple[str, int], dict[str, st
     return channels
 
 
-def _channel_sort_key(item: tuple[tuple[str, int], dict]) -> tuple[int, int]:
+def _channel_sort_key(item: tuple[tuple[str, int], dict[str, str]]) -> tuple[int, int]:
     (prefix, index), _ = item
     return CHANNEL_ORDER.index(prefix), index
 
 
-def plan_channel(prefix: str, index: int, properties: dict[str, str], attribute_dir: str,
-                 paths: list[str], read: ReadFn) -> ChannelPlan | None:
+def plan_channel(
+    prefix: str, index: int, properties: dict[str, str], attribute_dir: str, paths: list[str], read: ReadFn
+) -> ChannelPlan | None:
     """Plan one channel: read its label, thresholds and type; queue its dynamic attributes."""
     channel_type = attrs.CHANNEL_TYPES[prefix]
     channel = attrs.channel_name(prefix, index)
@@ -191,11 +201,15 @@ def plan_channel(prefix: str, index: int, properties: dict[str, str], attribute_
     first_read = len(paths)
     label = text_of(read_once(path_of("label"))) if "label" in roles else None
     thresholds = read_thresholds(
-        {p: path_of(p) for p, role in roles.items() if role == attrs.THRESHOLD}, channel_type, read_once)
-    sensor_type = (parse_result(read_once(path_of("type")), attrs.temp_sensor_type)
-                   if "type" in roles and prefix == "temp" else None)
+        {p: path_of(p) for p, role in roles.items() if role == attrs.THRESHOLD}, channel_type, read_once
+    )
+    sensor_type = (
+        parse_result(read_once(path_of("type")), attrs.temp_sensor_type)
+        if "type" in roles and prefix == "temp"
+        else None
+    )
     value = queue_read(value_prop)
-    alarms = tuple((attrs.alarm_name(p), queue_read(p)) for p in alarm_props)
+    alarms = tuple((attrs.alarm_name(p), at) for p in alarm_props if (at := queue_read(p)) is not None)
     fault = queue_read("fault" if roles.get("fault") == attrs.FAULT else None)
     enable = queue_read("enable" if roles.get("enable") == attrs.ENABLE else None)
     dynamic = {prop for prop, _ in raw_props}
@@ -233,6 +247,7 @@ def _value_property(roles: dict[str, str | None]) -> str | None:
 
 def read_thresholds(paths: dict[str, str], channel_type: attrs.ChannelType, read: ReadFn) -> dict[str, float]:
     """Read and convert a channel's limits, leaving out any that cannot be read."""
+
     def in_unit(text: str) -> float:
         return attrs.to_unit(attrs.parse_number(text), channel_type)
 

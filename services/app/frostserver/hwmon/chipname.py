@@ -4,12 +4,13 @@ Follows lm-sensors lib/sysfs.c (classify_device, find_bus_type, sensors_read_one
 and lib/data.c (sensors_snprintf_chip_name), so our chip ids match what `sensors` prints:
 coretemp-isa-0000, nvme-pci-0100, sht3x-i2c-1-44, acpitz-acpi-0, cpu_thermal-virtual-0.
 """
+
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 # Device-name patterns, one per sscanf format in lm-sensors classify_device().  sscanf stops
 # at the first mismatch, hence re.match (a prefix match), not fullmatch.
@@ -24,9 +25,14 @@ _LEGACY_ISA_I2C_BUS = 9191  # the pre-2.6.18 i2c-isa pseudo adapter
 _MAX_PARENT_HOPS = 8  # device -> device links never nest deeper on real machines
 
 _ADAPTERS = {
-    "isa": "ISA adapter", "pci": "PCI adapter", "spi": "SPI adapter",
-    "virtual": "Virtual device", "acpi": "ACPI interface", "hid": "HID adapter",
-    "mdio": "MDIO adapter", "scsi": "SCSI adapter",
+    "isa": "ISA adapter",
+    "pci": "PCI adapter",
+    "spi": "SPI adapter",
+    "virtual": "Virtual device",
+    "acpi": "ACPI interface",
+    "hid": "HID adapter",
+    "mdio": "MDIO adapter",
+    "scsi": "SCSI adapter",
 }
 
 

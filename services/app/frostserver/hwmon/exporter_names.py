@@ -1,4 +1,5 @@
 """Name chips and clean label values the way node_exporter's hwmon collector does, for /metrics."""
+
 from __future__ import annotations
 
 import os

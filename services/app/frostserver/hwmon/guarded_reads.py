@@ -5,6 +5,7 @@ Each attribute is read with one raw read (`read_attribute`); a failed read becom
 until the deadline; `GuardedReads` issues the reads, counts slow ones and remembers reads
 abandoned at a deadline, so a stuck attribute is not read again until its read returns.
 """
+
 from __future__ import annotations
 
 import errno
@@ -14,7 +15,8 @@ import queue
 import threading
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 _PAGE_SIZE = 4096  # a sysfs attribute never exceeds one page
 _SLOW_LOG_INTERVAL = 60.0  # seconds between "slow read" log lines
@@ -45,7 +47,11 @@ class ReadFailure:
         return f"ReadFailure({self.reason!r})"
 
 
-NOT_READ = ReadFailure("timeout")  # what a read cut off by the deadline, or stuck since an earlier one, yields
+# What a read cut off by the deadline, or stuck since an earlier one, yields.
+NOT_READ = ReadFailure("timeout")
+# What one sample read for each of a chip's attributes, by position: its text, why it failed, or
+# None when it was not read (the deadline passed first).
+RawTexts = list["str | ReadFailure | None"]
 
 
 def describe_error(exc: BaseException) -> str:
@@ -58,14 +64,14 @@ def describe_error(exc: BaseException) -> str:
 class SampleRun:
     """One sample's shared list of chips, completion count and deadline flag."""
 
-    __slots__ = ("pending", "remaining", "expired", "done", "raw")
+    __slots__ = ("done", "expired", "pending", "raw", "remaining")
 
-    def __init__(self, chips: list):
+    def __init__(self, chips: list[Any]):
         self.pending = deque(chips)
         self.remaining = len(chips)
         self.expired = False
         self.done = threading.Condition()
-        self.raw: dict = {}  # chip key -> (ChipPlan, list of raw results)
+        self.raw: dict[Any, tuple[Any, RawTexts]] = {}  # chip key -> (ChipPlan, what was read)
 
 
 class GuardedReads:
@@ -76,8 +82,9 @@ class GuardedReads:
     # then re-checks they are still in flight, so a read that just returned is never left
     # marked stuck forever.
 
-    def __init__(self, read_attribute: Callable[[str], str], clock: Callable[[], float],
-                 slow_read: float, logger: logging.Logger):
+    def __init__(
+        self, read_attribute: Callable[[str], str], clock: Callable[[], float], slow_read: float, logger: logging.Logger
+    ):
         self._read_attribute = read_attribute
         self._clock = clock
         self._slow_read = slow_read
@@ -91,11 +98,11 @@ class GuardedReads:
 
     def read(self, path: str, run: SampleRun) -> str | ReadFailure:
         """Read one attribute unless it is stuck or the sample deadline has passed."""
-        raw: list = [None]
+        raw: RawTexts = [None]
         self.read_into((path,), raw, run)
         return NOT_READ if raw[0] is None else raw[0]
 
-    def read_into(self, paths: tuple[str, ...], raw: list, run: SampleRun) -> float:
+    def read_into(self, paths: tuple[str, ...], raw: RawTexts, run: SampleRun) -> float:
         """Read paths into raw[i] in order until done or the deadline; return the time spent."""
         me = threading.get_ident()
         in_flight, stuck, late = self._in_flight, self._stuck, self._late
@@ -147,8 +154,9 @@ class GuardedReads:
             else:  # it returned meanwhile
                 self._stuck.pop(path, None)
         for path in marked:
-            self._logger.warning("read of %s did not finish within %.2f s; not reading it again "
-                                 "until it returns", path, deadline)
+            self._logger.warning(
+                "read of %s did not finish within %.2f s; not reading it again until it returns", path, deadline
+            )
         return len(marked)
 
     def stuck_count(self) -> int:
@@ -174,8 +182,13 @@ class GuardedReads:
             return
         self._next_slow_log = now + _SLOW_LOG_INTERVAL
         more, self._slow_unlogged = self._slow_unlogged, 0
-        self._logger.warning("slow read of %s took %.3f s (threshold %.3f s; %d more slow reads "
-                             "not logged)", path, elapsed, self._slow_read, more)
+        self._logger.warning(
+            "slow read of %s took %.3f s (threshold %.3f s; %d more slow reads not logged)",
+            path,
+            elapsed,
+            self._slow_read,
+            more,
+        )
 
 
 class ChipPool:
@@ -190,17 +203,19 @@ class ChipPool:
     # and when the sample is not done after `escalate_after` seconds another thread joins,
     # so one newly blocking attribute delays only its own chip.
 
-    def __init__(self, size: int, work: Callable, escalate_after: float, logger: logging.Logger):
+    def __init__(
+        self, size: int, work: Callable[[Any, SampleRun], None], escalate_after: float, logger: logging.Logger
+    ):
         self._size = max(1, size)
         self._work = work
         self._escalate_after = escalate_after
         self._logger = logger
-        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self._tasks: queue.SimpleQueue[SampleRun | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads: set[threading.Thread] = set()
         self._target = 0
 
-    def run(self, chips: list, timeout: float, slow_chips: int, spare: int) -> SampleRun:
+    def run(self, chips: list[Any], timeout: float, slow_chips: int, spare: int) -> SampleRun:
         """Read the chips (slow ones first); return when all are done or the deadline passed."""
         run = SampleRun(chips)
         if not chips:
@@ -267,4 +282,3 @@ class ChipPool:
                 run.remaining -= 1
                 if not run.remaining:
                     run.done.notify_all()
-

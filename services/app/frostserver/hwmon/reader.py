@@ -26,19 +26,20 @@ lm-sensors name and is URL-safe.
 
 `python -m frostserver.hwmon [SYSFS_ROOT]` prints one sample like `sensors` (report.py).
 """
+
 from __future__ import annotations
 
 import logging
 import os
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
+from ..model import ERROR, UNITS, Reading, Sensor, SysfsChannel
 from . import attributes as attrs
 from .chip_plan import ChannelPlan, ChipPlan, build_chip_plan
-from .guarded_reads import ChipPool, GuardedReads, SampleRun, read_attribute
-from ..model import ERROR, UNITS, Reading, Sensor, SysfsChannel
+from .guarded_reads import ChipPool, GuardedReads, RawTexts, SampleRun, read_attribute
 from .readings import channel_reading
 
 
@@ -54,13 +55,28 @@ class ReaderStats:
     errors_by_chip: dict[str, int] = field(default_factory=dict)  # ERROR readings per chip id
 
 
+ChipKey = tuple[str, "str | None"]  # class/hwmon entry and where its link points (None: not a link)
+
+
 class _Chip:
     """One class/hwmon entry and what we know about it."""
 
-    __slots__ = ("key", "hwmon_path", "plan", "stale", "slow", "chip_id", "exporter_chip", "id_plan", "sensors",
-                 "sensors_key", "readings", "readings_plan")
+    __slots__ = (
+        "chip_id",
+        "exporter_chip",
+        "hwmon_path",
+        "id_plan",
+        "key",
+        "plan",
+        "readings",
+        "readings_plan",
+        "sensors",
+        "sensors_key",
+        "slow",
+        "stale",
+    )
 
-    def __init__(self, key: tuple, hwmon_path: str):
+    def __init__(self, key: ChipKey, hwmon_path: str):
         self.key = key
         self.hwmon_path = hwmon_path
         self.plan: ChipPlan | None = None
@@ -70,18 +86,27 @@ class _Chip:
         self.exporter_chip = ""
         self.id_plan: ChipPlan | None = None  # the plan chip_id was assigned for
         self.sensors: list[Sensor] = []
-        self.sensors_key: tuple | None = None
-        self.readings: list = []  # per channel: (raw texts, Reading) of the last sample
+        self.sensors_key: tuple[ChipPlan, str, str] | None = None
+        # per channel: (its raw texts, its Reading) of the last sample
+        self.readings: list[tuple[object, Reading | None]] = []
         self.readings_plan: ChipPlan | None = None
 
 
 class HwmonReader:
     """Sample every hwmon sensor under a sysfs root."""
 
-    def __init__(self, sysfs_root: Path | str, *, read_timeout: float = 0.5, slow_read: float = 0.05,
-                 metadata_every: float = 60.0, read_attribute: Callable[[str], str] = read_attribute,
-                 clock: Callable[[], float] = time.monotonic, logger: logging.Logger | None = None,
-                 workers: int = 4):
+    def __init__(
+        self,
+        sysfs_root: Path | str,
+        *,
+        read_timeout: float = 0.5,
+        slow_read: float = 0.05,
+        metadata_every: float = 60.0,
+        read_attribute: Callable[[str], str] = read_attribute,
+        clock: Callable[[], float] = time.monotonic,
+        logger: logging.Logger | None = None,
+        workers: int = 4,
+    ):
         self._root = os.fspath(sysfs_root)
         self._class_dir = os.path.join(self._root, "class", "hwmon")
         self._read_timeout = read_timeout
@@ -91,7 +116,7 @@ class HwmonReader:
         self._logger = logger or logging.getLogger(__name__)
         self._reads = GuardedReads(read_attribute, clock, slow_read, self._logger)
         self._pool = ChipPool(workers, self._read_chip, slow_read, self._logger)
-        self._chips: dict[tuple, _Chip] = {}
+        self._chips: dict[ChipKey, _Chip] = {}
         self._metadata_due = float("-inf")
         self.stats = ReaderStats()
 
@@ -129,7 +154,7 @@ class HwmonReader:
     def __enter__(self) -> HwmonReader:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def _rescan(self) -> bool:
@@ -138,11 +163,12 @@ class HwmonReader:
             entries = os.listdir(self._class_dir)
         except OSError:
             entries = []
-        chips: dict[tuple, _Chip] = {}
+        chips: dict[ChipKey, _Chip] = {}
         for entry in entries:
             if entry.startswith("."):
                 continue
             path = os.path.join(self._class_dir, entry)
+            key: ChipKey
             try:
                 key = (entry, os.readlink(path))
             except OSError:  # a real directory (or gone): its path is its identity
@@ -166,7 +192,7 @@ class HwmonReader:
                 return  # metadata read with timeouts: keep the old plan and retry next sample
             chip.plan, chip.stale = plan, False
         plan = chip.plan
-        raw: list = [None] * len(plan.paths)
+        raw: RawTexts = [None] * len(plan.paths)
         run.raw[chip.key] = (plan, raw)
         if reads.read_into(plan.paths, raw, run) > self._slow_read:
             chip.slow = True
@@ -192,15 +218,15 @@ class HwmonReader:
         samples: list[tuple[Sensor, Reading]] = []
         errors = self.stats.errors_by_chip
         for chip in chips:
-            plan, raw = run.raw.get(chip.key, (chip.plan, None))
+            entry = run.raw.get(chip.key)  # (plan, texts) of the chips read this sample
+            plan: ChipPlan | None = entry[0] if entry else chip.plan
             if plan is None:
                 continue  # never planned yet (its first metadata read timed out)
-            if raw is None:
-                raw = [None] * len(plan.paths)
+            raw: RawTexts = entry[1] if entry else [None] * len(plan.paths)
             if chip.readings_plan is not plan:
                 chip.readings, chip.readings_plan = [(None, None)] * len(plan.channels), plan
             last = chip.readings
-            for number, (channel, sensor) in enumerate(zip(plan.channels, self._sensors_of(chip, plan))):
+            for number, (channel, sensor) in enumerate(zip(plan.channels, self._sensors_of(chip, plan), strict=True)):
                 # Most values repeat from one sample to the next (fans, rails, flags): reuse
                 # the Reading when the raw texts are the same.
                 texts = channel.raw_of(raw)
@@ -231,7 +257,7 @@ class HwmonReader:
 def _suffix_duplicates(groups: dict[str, list[_Chip]]) -> Iterator[tuple[_Chip, str]]:
     """Pair each chip with its group's name, suffixed "~2", "~3", ... after the first in device-path order."""
     for base, members in groups.items():
-        members.sort(key=lambda c: c.plan.order_key)
+        members.sort(key=lambda c: c.plan.order_key if c.plan else ("", (), ""))
         for number, chip in enumerate(members, start=1):
             yield chip, base if number == 1 else f"{base}~{number}"
 
@@ -243,7 +269,9 @@ def _sensor_id(sample: tuple[Sensor, Reading]) -> str:
 def sensor_of(chip_id: str, plan: ChipPlan, channel: ChannelPlan, exporter_chip: str | None = None) -> Sensor:
     """Describe one channel as a Sensor."""
     kind = channel.channel_type.kind
-    prefix, index = attrs.parse_channel_name(channel.channel)
+    parsed = attrs.parse_channel_name(channel.channel)
+    assert parsed is not None, channel.channel  # the plan named the channel after a parsed attribute
+    prefix, index = parsed
     return Sensor(
         id=f"{chip_id}/{channel.channel}",
         chip=chip_id,
@@ -262,4 +290,3 @@ def sensor_of(chip_id: str, plan: ChipPlan, channel: ChannelPlan, exporter_chip:
             attributes=channel.raw_attributes,
         ),
     )
-

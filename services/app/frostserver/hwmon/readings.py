@@ -1,16 +1,20 @@
 """Turn the raw texts one sample read for a channel into a Reading: value, status, alarms."""
+
 from __future__ import annotations
 
+from ..model import ALARM, DISABLED, ERROR, FAULT, OK, UNITS, Reading
 from . import attributes as attrs
 from .chip_plan import ChannelPlan, parse_result
-from .guarded_reads import NOT_READ
-from ..model import ALARM, DISABLED, ERROR, FAULT, OK, UNITS, Reading
+from .guarded_reads import NOT_READ, RawTexts, ReadFailure
 
 
-def channel_reading(plan: ChannelPlan, raw: list) -> Reading:
+def channel_reading(plan: ChannelPlan, raw: RawTexts) -> Reading:
     """Turn the raw texts read for one channel into a Reading."""
-    numbers = tuple((prop, number) for prop, index in plan.raw_props
-                    if (number := parse_result(raw[index], attrs.parse_number)) is not None)
+    numbers = tuple(
+        (prop, number)
+        for prop, index in plan.raw_props
+        if (number := parse_result(raw[index], attrs.parse_number)) is not None
+    )
     # A disabled channel answers ENODATA on its input (sysfs-interface), so "disabled" wins
     # over the error; a faulty one (open diode) reports garbage, so "fault" wins too.
     if plan.enable is not None and parse_result(raw[plan.enable], attrs.parse_flag) is False:
@@ -24,7 +28,7 @@ def channel_reading(plan: ChannelPlan, raw: list) -> Reading:
     text = raw[plan.value]
     if text is None:
         text = NOT_READ
-    if type(text) is not str:
+    if isinstance(text, ReadFailure):
         return Reading(None, ERROR, text.reason, alarms, numbers)
     try:
         value = attrs.to_unit(attrs.parse_number(text), plan.channel_type)

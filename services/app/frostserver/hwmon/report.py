@@ -2,15 +2,16 @@
 
 Run it as `python -m frostserver.hwmon [SYSFS_ROOT]`.
 """
+
 from __future__ import annotations
 
 import os
 import sys
 
+from ..model import DISABLED, FAULT, UNITS, Reading, Sensor
 from . import attributes as attrs
 from .chip_plan import CHANNEL_ORDER
 from .reader import HwmonReader
-from ..model import DISABLED, FAULT, UNITS, Reading, Sensor
 
 
 def format_value(kind: str, value: float) -> str:
@@ -82,4 +83,3 @@ def main(argv: list[str] | None = None) -> int:
         samples = reader.sample()
         print(format_report(samples, reader.adapters()))
     return 0
-

@@ -31,8 +31,13 @@ def encode_sensor(sensor: Sensor) -> dict[str, Any]:
         "thresholds": dict(sensor.thresholds),
         "source": sensor.source,
         "sensor_type": sensor.sensor_type,
-        "sysfs": None if sysfs is None else {
-            "chip": sysfs.chip, "chip_name": sysfs.chip_name, "channel": sysfs.channel, "label": sysfs.label,
+        "sysfs": None
+        if sysfs is None
+        else {
+            "chip": sysfs.chip,
+            "chip_name": sysfs.chip_name,
+            "channel": sysfs.channel,
+            "label": sysfs.label,
             "attributes": dict(sysfs.attributes),
         },
     }
@@ -42,11 +47,21 @@ def decode_sensor(entry: Mapping[str, Any]) -> Sensor:
     """Rebuild a Sensor from what encode_sensor returned."""
     sysfs = entry.get("sysfs")
     return Sensor(
-        id=entry["id"], chip=entry["chip"], chip_name=entry["chip_name"], channel=entry["channel"],
-        kind=entry["kind"], label=entry["label"], unit=entry["unit"], thresholds=dict(entry["thresholds"]),
-        source=entry["source"], sensor_type=entry["sensor_type"],
-        sysfs=None if sysfs is None else SysfsChannel(sysfs["chip"], sysfs["chip_name"], sysfs["channel"],
-                                                      sysfs["label"], dict(sysfs["attributes"])),
+        id=entry["id"],
+        chip=entry["chip"],
+        chip_name=entry["chip_name"],
+        channel=entry["channel"],
+        kind=entry["kind"],
+        label=entry["label"],
+        unit=entry["unit"],
+        thresholds=dict(entry["thresholds"]),
+        source=entry["source"],
+        sensor_type=entry["sensor_type"],
+        sysfs=None
+        if sysfs is None
+        else SysfsChannel(
+            sysfs["chip"], sysfs["chip_name"], sysfs["channel"], sysfs["label"], dict(sysfs["attributes"])
+        ),
     )
 
 

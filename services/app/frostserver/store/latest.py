@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..model import Reading, Sensor
 from .files import FileIdentity, identity_of, read_json, write_atomically
@@ -28,12 +29,22 @@ class LatestReadings:
 
 def _encode(sensor_id: str, reading: Reading) -> str:
     value = reading.value
-    return json.dumps([sensor_id, None if value is None or not math.isfinite(value) else value, reading.status,
-                       reading.error, list(reading.alarms), [list(pair) for pair in reading.raw]],
-                      ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return json.dumps(
+        [
+            sensor_id,
+            None if value is None or not math.isfinite(value) else value,
+            reading.status,
+            reading.error,
+            list(reading.alarms),
+            [list(pair) for pair in reading.raw],
+        ],
+        ensure_ascii=False,
+        allow_nan=False,
+        separators=(",", ":"),
+    )
 
 
-def _decode(row: list) -> tuple[str, Reading]:
+def _decode(row: list[Any]) -> tuple[str, Reading]:
     sensor_id, value, status, error, alarms, raw = row
     return sensor_id, Reading(value, status, error, tuple(alarms), tuple((prop, number) for prop, number in raw))
 

@@ -71,8 +71,8 @@ class Series:
     an answer for 1024 sensors over a minute is 62,000 values.
     """
 
-    timestamps: array  # of doubles
-    values: dict[str, array]  # of doubles; NaN: no value
+    timestamps: array[float]
+    values: dict[str, array[float]]  # NaN: no value
     statuses: dict[str, bytes]  # codes of STATUS_CODES; ABSENT: the sensor did not exist then
     first_seq: int
 
@@ -156,11 +156,11 @@ class RingWriter:
 
     @property
     def capacity(self) -> int:
-        return self._ring.capacity
+        return int(self._ring.capacity)
 
     @property
     def columns(self) -> int:
-        return self._ring.columns
+        return int(self._ring.columns)
 
     @property
     def next_seq(self) -> int:
@@ -190,7 +190,7 @@ class RingWriter:
         header.seq = seq
         header.last_timestamp = timestamp
         header.busy += 1
-        return seq
+        return int(seq)
 
     def close(self) -> None:
         """Unmap the ring (a second call does nothing)."""
@@ -255,18 +255,18 @@ def _copy(ring: _MappedRing, seq: int, columns: Mapping[str, int], first_seq: in
     last = seq if last_seq is None else min(seq, last_seq)
     first = max(first_seq, seq - capacity + 1, 1)
     if last < first:
-        return Series(array("d"), {sid: array("d") for sid in columns}, {sid: b"" for sid in columns}, first)
+        return Series(array("d"), {sid: array("d") for sid in columns}, dict.fromkeys(columns, b""), first)
     start, stop = (first - 1) % capacity, (last - 1) % capacity + 1
     spans = [(start, stop)] if start < stop else [(start, capacity), (0, stop)]
 
-    def doubles(view: memoryview, offset: int) -> array:
+    def doubles(view: memoryview[float], offset: int) -> array[float]:
         out = array("d")
         for a, b in spans:
-            out.frombytes(view[offset + a:offset + b].cast("B"))  # one copy, no Python float per value
+            out.frombytes(view[offset + a : offset + b].cast("B"))  # one copy, no Python float per value
         return out
 
     def codes(offset: int) -> bytes:
-        return b"".join(ring.statuses[offset + a:offset + b] for a, b in spans)
+        return b"".join(ring.statuses[offset + a : offset + b] for a, b in spans)
 
     values, statuses = {}, {}
     for sid, column in columns.items():
