@@ -441,6 +441,32 @@ def test_static_metadata_is_reread_only_every_metadata_period(tmp_path):
         assert reads.count("temp1_label") == 2
 
 
+def test_a_metadata_refresh_is_spread_over_samples(tmp_path):
+    build_synthetic_tree(tmp_path, 16 * 10)  # ten chips
+    now = [1000.0]
+    reads: list[str] = []
+
+    def counting_read(path):
+        reads.append(path)
+        return read_attribute(path)
+
+    def labels_read() -> int:
+        return sum(path.endswith("_label") for path in reads)
+
+    with HwmonReader(tmp_path, read_timeout=UNHURRIED, metadata_every=60.0, clock=lambda: now[0],
+                     read_attribute=counting_read) as reader:
+        reader.sample()
+        assert labels_read() == 80  # new chips: every one planned at once (8 labels each)
+        now[0] += 60.0
+        per_sample = []
+        for _ in range(4):
+            before = labels_read()
+            reader.sample()
+            per_sample.append((labels_read() - before) // 8)
+    # A refresh re-reads at most four chips' metadata per sample, until all ten are done.
+    assert per_sample == [4, 4, 2, 0]
+
+
 # --- slow and blocking attributes --------------------------------------------------------------
 
 

@@ -7,7 +7,8 @@ What a sample does:
 - lists class/hwmon (cheap) so chips appearing or vanishing are picked up or dropped;
 - for new chips, and for every chip each `metadata_every` seconds, reads the static metadata
   (name, labels, thresholds, temp type, device path -> lm-sensors chip id) into a `ChipPlan`
-  (see chip_plan.py);
+  (see chip_plan.py); a periodic refresh re-plans at most REFRESH_PER_SAMPLE chips per sample,
+  so a machine with many chips spreads it over a few samples instead of one long one;
 - reads only the dynamic attributes (input or average, alarms, fault, enable), one raw read
   each, in a small pool of daemon threads that work through the chips until a per-sample
   deadline; what is not read by then is reported as "timeout", and an attribute stuck in
@@ -43,6 +44,10 @@ from .guarded_reads import ChipPool, GuardedReads, RawTexts, SampleRun, read_att
 from .readings import channel_reading
 
 
+# Chips whose metadata a periodic refresh reads again in one sample, at most (new chips: all).
+REFRESH_PER_SAMPLE = 4
+
+
 @dataclass
 class ReaderStats:
     """Counters a sampler can export to show how healthy the sensors are."""
@@ -73,6 +78,7 @@ class _Chip:
         "sensors",
         "sensors_key",
         "slow",
+        "replan",
         "stale",
     )
 
@@ -80,7 +86,8 @@ class _Chip:
         self.key = key
         self.hwmon_path = hwmon_path
         self.plan: ChipPlan | None = None
-        self.stale = True
+        self.stale = True  # its metadata is due to be read again
+        self.replan = False  # ...in this sample
         self.slow = False  # has taken longer than `slow_read` to read: gets a thread of its own
         self.chip_id = ""
         self.exporter_chip = ""
@@ -128,6 +135,8 @@ class HwmonReader:
             self._metadata_due = now + self._metadata_every
             for chip in self._chips.values():
                 chip.stale = True
+        for chip in [c for c in self._chips.values() if c.stale][:REFRESH_PER_SAMPLE]:
+            chip.replan = True
         # Slow chips first, so each starts at once on a thread of its own.
         chips = sorted(self._chips.values(), key=lambda c: not c.slow)
         slow_chips = sum(c.slow for c in chips)
@@ -186,11 +195,11 @@ class HwmonReader:
     def _read_chip(self, chip: _Chip, run: SampleRun) -> None:
         """Refresh the chip's plan if due, then read its dynamic attributes (pool thread)."""
         reads = self._reads
-        if chip.plan is None or chip.stale:
+        if chip.plan is None or chip.replan:
             plan = build_chip_plan(chip.hwmon_path, self._root, lambda path: reads.read(path, run))
             if run.expired:
                 return  # metadata read with timeouts: keep the old plan and retry next sample
-            chip.plan, chip.stale = plan, False
+            chip.plan, chip.stale, chip.replan = plan, False, False
         plan = chip.plan
         raw: RawTexts = [None] * len(plan.paths)
         run.raw[chip.key] = (plan, raw)
