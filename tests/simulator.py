@@ -30,7 +30,6 @@ import random
 import shutil
 import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,20 +107,22 @@ def _crc8(data: list[int]) -> int:
     return crc
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace a file's content in one step: write a temporary file beside it, then rename."""
-    # The temporary name starts with "." so the hwmon reader, listing the directory, skips it.
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def write_in_place(path: Path, text: str) -> None:
+    """Change a file's value the way sysfs does: in the same file, in one write.
+
+    The app keeps the attribute files it reads at every sample open and reads them again in
+    place, as it may on sysfs, so a value must not arrive as a new file under the old name. One
+    write of the whole text at offset 0, never a truncation, so a read sees the old value or the
+    new one; a shorter value is padded with spaces after its newline (sysfs parsers, the app's
+    too, ignore surrounding whitespace).
+    """
+    data = text.encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE)
     try:
-        os.write(fd, text.encode())
-        os.fchmod(fd, FILE_MODE)
+        os.fchmod(fd, FILE_MODE)  # readable by the app's user, whatever the umask
+        os.pwrite(fd, data.ljust(os.fstat(fd).st_size, b" "), 0)
     finally:
         os.close(fd)
-    try:
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 class Simulator:
@@ -247,7 +248,7 @@ class Simulator:
 
     def _write(self, path: Path, text: str) -> None:
         if self._written.get(path) != text:  # an unchanged value needs no write
-            write_atomically(path, text)
+            write_in_place(path, text)
             self._written[path] = text
 
 

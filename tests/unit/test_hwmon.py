@@ -441,7 +441,25 @@ def test_static_metadata_is_reread_only_every_metadata_period(tmp_path):
         assert reads.count("temp1_label") == 2
 
 
-def test_a_metadata_refresh_is_spread_over_samples(tmp_path):
+def test_attributes_read_at_every_sample_are_kept_open_and_read_again_in_place(tmp_path):
+    tree = FakeSysfs(tmp_path)
+    chip, = chips.acpitz(tree)
+    with HwmonReader(tmp_path, read_timeout=UNHURRIED) as reader:
+        assert [r.value for _, r in reader.sample()] == [27.8]
+        kept = reader._files.open_count
+        assert kept == 1  # temp1_input, the one attribute this chip reads at every sample
+        chip.write("temp1_input", 30500)  # sysfs changes a value in the same file
+        assert [r.value for _, r in reader.sample()] == [30.5]
+        assert reader._files.open_count == kept  # read again through the same file
+        chip.remove()
+        assert reader.sample() == []
+        assert reader._files.open_count == 0  # a chip that went away leaves no file open
+        again, = chips.acpitz(tree)  # the same chip at the same place, as after a driver reload
+        again.write("temp1_input", 20000)
+        assert [r.value for _, r in reader.sample()] == [20.0]
+
+
+def test_metadata_refreshes_are_spread_evenly_over_the_period(tmp_path):
     build_synthetic_tree(tmp_path, 16 * 10)  # ten chips
     now = [1000.0]
     reads: list[str] = []
@@ -450,21 +468,24 @@ def test_a_metadata_refresh_is_spread_over_samples(tmp_path):
         reads.append(path)
         return read_attribute(path)
 
-    def labels_read() -> int:
-        return sum(path.endswith("_label") for path in reads)
+    def chips_replanned() -> list[str]:
+        # temp1_label is read once per plan of a chip: which chips were planned since the last call
+        planned = [path.split("/hwmon/")[0] for path in reads if path.endswith("/temp1_label")]
+        reads.clear()
+        return planned
 
     with HwmonReader(tmp_path, read_timeout=UNHURRIED, metadata_every=60.0, clock=lambda: now[0],
                      read_attribute=counting_read) as reader:
         reader.sample()
-        assert labels_read() == 80  # new chips: every one planned at once (8 labels each)
-        now[0] += 60.0
-        per_sample = []
-        for _ in range(4):
-            before = labels_read()
+        assert len(chips_replanned()) == 10  # new chips: every one planned at once
+        per_second = []
+        for _ in range(60):  # a sample a second for one period
+            now[0] += 1.0
             reader.sample()
-            per_sample.append((labels_read() - before) // 8)
-    # A refresh re-reads at most four chips' metadata per sample, until all ten are done.
-    assert per_sample == [4, 4, 2, 0]
+            per_second.append(chips_replanned())
+    # One chip every 6 s (60 s / 10 chips), each once: no sample reads them all.
+    assert [len(planned) for planned in per_second] == ([0] * 5 + [1]) * 10
+    assert len({chip for planned in per_second for chip in planned}) == 10
 
 
 # --- slow and blocking attributes --------------------------------------------------------------

@@ -13,7 +13,7 @@ import simulator
 from fakesysfs import FakeSysfs
 from frostserver.hwmon import HwmonReader
 from frostserver.model import ALARM, OK
-from simulator import MARKER, Simulator, frost_curve, w1_slave_text, write_atomically
+from simulator import MARKER, Simulator, frost_curve, w1_slave_text, write_in_place
 
 SCRIPT = Path(simulator.__file__)
 GARDEN = "w1_slave_temp-virtual-0/temp1"  # the DS18B20 in the garden, on the frost curve
@@ -146,13 +146,19 @@ def test_w1_slave_reads_like_the_w1_therm_driver():
     assert w1_slave_text(-1937).endswith("t=-1937\n")  # 12-bit steps of 1/16 °C, two's complement
 
 
-def test_a_write_replaces_the_file_whole_so_a_reader_never_sees_half_a_value(tmp_path):
+def test_a_write_changes_the_value_in_the_same_file_as_sysfs_does(tmp_path):
     path = tmp_path / "temp1_input"
     path.write_text("45000\n")
-    with open(path) as reader_before:
-        write_atomically(path, "-1500\n")
-        assert reader_before.read() == "45000\n"  # a read already under way finishes on the old file
-    assert path.read_text() == "-1500\n"
+    path.chmod(0o644)
+    fd = os.open(path, os.O_RDONLY)  # as the app keeps it open
+    try:
+        write_in_place(path, "-1500\n")
+        assert os.pread(fd, 4096, 0) == b"-1500\n"  # the same file, not a new one under its name
+        write_in_place(path, "9\n")
+        assert os.pread(fd, 4096, 0) == b"9\n    "  # shorter: padded, never truncated
+        assert int(os.pread(fd, 4096, 0)) == 9
+    finally:
+        os.close(fd)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
     assert os.listdir(tmp_path) == ["temp1_input"]
 

@@ -7,8 +7,8 @@ What a sample does:
 - lists class/hwmon (cheap) so chips appearing or vanishing are picked up or dropped;
 - for new chips, and for every chip each `metadata_every` seconds, reads the static metadata
   (name, labels, thresholds, temp type, device path -> lm-sensors chip id) into a `ChipPlan`
-  (see chip_plan.py); a periodic refresh re-plans at most REFRESH_PER_SAMPLE chips per sample,
-  so a machine with many chips spreads it over a few samples instead of one long one;
+  (see chip_plan.py); the refreshes are spread evenly over the period, one chip at a time
+  (the one planned longest ago), so a machine with many chips has no sample that reads them all;
 - reads only the dynamic attributes (input or average, alarms, fault, enable), one raw read
   each, in a small pool of daemon threads that work through the chips until a per-sample
   deadline; what is not read by then is reported as "timeout", and an attribute stuck in
@@ -40,12 +40,9 @@ from pathlib import Path
 from ..model import ERROR, UNITS, Reading, Sensor, SysfsChannel
 from . import attributes as attrs
 from .chip_plan import ChannelPlan, ChipPlan, build_chip_plan
-from .guarded_reads import ChipPool, GuardedReads, RawTexts, SampleRun, read_attribute
+from .guarded_reads import ChipPool, GuardedReads, OpenAttributes, RawTexts, SampleRun
+from .guarded_reads import read_attribute as read_file
 from .readings import channel_reading
-
-
-# Chips whose metadata a periodic refresh reads again in one sample, at most (new chips: all).
-REFRESH_PER_SAMPLE = 4
 
 
 @dataclass
@@ -75,19 +72,19 @@ class _Chip:
         "plan",
         "readings",
         "readings_plan",
+        "planned_at",
+        "replan",
         "sensors",
         "sensors_key",
         "slow",
-        "replan",
-        "stale",
     )
 
     def __init__(self, key: ChipKey, hwmon_path: str):
         self.key = key
         self.hwmon_path = hwmon_path
         self.plan: ChipPlan | None = None
-        self.stale = True  # its metadata is due to be read again
-        self.replan = False  # ...in this sample
+        self.planned_at = float("-inf")  # when its metadata was last read
+        self.replan = False  # its metadata is due to be read again, in this sample
         self.slow = False  # has taken longer than `slow_read` to read: gets a thread of its own
         self.chip_id = ""
         self.exporter_chip = ""
@@ -109,7 +106,7 @@ class HwmonReader:
         read_timeout: float = 0.5,
         slow_read: float = 0.05,
         metadata_every: float = 60.0,
-        read_attribute: Callable[[str], str] = read_attribute,
+        read_attribute: Callable[[str], str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         logger: logging.Logger | None = None,
         workers: int = 4,
@@ -121,22 +118,25 @@ class HwmonReader:
         self._metadata_every = metadata_every
         self._clock = clock
         self._logger = logger or logging.getLogger(__name__)
-        self._reads = GuardedReads(read_attribute, clock, slow_read, self._logger)
+        # What every sample reads goes through files kept open, unless a test reads its own way.
+        self._files = OpenAttributes() if read_attribute is None else None
+        self._reads = GuardedReads(
+            read_attribute or read_file,
+            clock,
+            slow_read,
+            self._logger,
+            None if self._files is None else self._files.read,
+        )
         self._pool = ChipPool(workers, self._read_chip, slow_read, self._logger)
         self._chips: dict[ChipKey, _Chip] = {}
-        self._metadata_due = float("-inf")
+        self._next_refresh: float | None = None  # when the next chip's metadata is due
         self.stats = ReaderStats()
 
     def sample(self) -> list[tuple[Sensor, Reading]]:
         """Read every sensor once; sorted by sensor id; never raises for hardware trouble."""
         chips_changed = self._rescan()
         now = self._clock()
-        if now >= self._metadata_due:
-            self._metadata_due = now + self._metadata_every
-            for chip in self._chips.values():
-                chip.stale = True
-        for chip in [c for c in self._chips.values() if c.stale][:REFRESH_PER_SAMPLE]:
-            chip.replan = True
+        self._schedule_refreshes(now)
         # Slow chips first, so each starts at once on a thread of its own.
         chips = sorted(self._chips.values(), key=lambda c: not c.slow)
         slow_chips = sum(c.slow for c in chips)
@@ -157,14 +157,33 @@ class HwmonReader:
         return {c.chip_id: c.plan.name.adapter for c in self._chips.values() if c.plan is not None}
 
     def close(self) -> None:
-        """Stop the pool threads."""
+        """Stop the pool threads and close the attribute files kept open."""
         self._pool.close()
+        if self._files is not None:
+            self._files.close()
 
     def __enter__(self) -> HwmonReader:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def _schedule_refreshes(self, now: float) -> None:
+        """Mark the chips whose metadata is due: one every metadata_every / chips seconds, oldest first."""
+        planned = [chip for chip in self._chips.values() if chip.plan is not None]
+        if not planned:
+            return
+        slot = self._metadata_every / len(planned)
+        if self._next_refresh is None:
+            self._next_refresh = min(chip.planned_at for chip in planned) + slot
+        due = 0
+        while now >= self._next_refresh and due < len(planned):
+            due += 1
+            self._next_refresh += slot
+        if now >= self._next_refresh:  # far behind (a clock jump, a long stall): start the rhythm anew
+            self._next_refresh = now + slot
+        for chip in sorted(planned, key=lambda c: c.planned_at)[:due]:
+            chip.replan = True
 
     def _rescan(self) -> bool:
         """List class/hwmon, keeping known chips and adding new ones; say if the set changed."""
@@ -189,6 +208,11 @@ class HwmonReader:
                 chip = _Chip(key, path)
             chips[key] = chip
         changed = chips.keys() != self._chips.keys()
+        if changed and self._files is not None:  # a chip that comes back gets its files opened anew
+            gone = [
+                path for key, chip in self._chips.items() if key not in chips and chip.plan for path in chip.plan.paths
+            ]
+            self._files.forget(gone, self._reads.busy_paths())
         self._chips = chips
         return changed
 
@@ -196,10 +220,14 @@ class HwmonReader:
         """Refresh the chip's plan if due, then read its dynamic attributes (pool thread)."""
         reads = self._reads
         if chip.plan is None or chip.replan:
+            planned_at = self._clock()
             plan = build_chip_plan(chip.hwmon_path, self._root, lambda path: reads.read(path, run))
             if run.expired:
                 return  # metadata read with timeouts: keep the old plan and retry next sample
-            chip.plan, chip.stale, chip.replan = plan, False, False
+            if chip.plan is not None and self._files is not None:  # channels that went away
+                gone = set(chip.plan.paths) - set(plan.paths)
+                self._files.forget(gone, self._reads.busy_paths())
+            chip.plan, chip.planned_at, chip.replan = plan, planned_at, False
         plan = chip.plan
         raw: RawTexts = [None] * len(plan.paths)
         run.raw[chip.key] = (plan, raw)
