@@ -83,9 +83,9 @@ def test_the_container_runs_a_supervisor_a_sampler_and_gunicorn_below_it(stack):
     (web,) = [pid for pid, argv in jobs.items() if "gunicorn" in argv[0] or "gunicorn" in " ".join(argv[:2])]
     assert len(jobs) == 2, jobs
     # Sampling on time matters more than answering a request a little sooner: the web server runs
-    # at a lower priority (nice 5), the sampler at the default (0).
+    # at a lower priority (nice 10), the sampler at the default (0).
     niceness = {pid: int(stat_fields(pid)[16]) for pid in (sampler, web)}
-    assert niceness == {sampler: 0, web: 5}
+    assert niceness == {sampler: 0, web: 10}
     assert len(children(web)) >= 2  # Gunicorn's workers (FROST_WORKERS=2)
 
 

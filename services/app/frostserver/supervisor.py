@@ -41,7 +41,7 @@ log = logging.getLogger("frostserver.supervisor")  # not __name__: run as __main
 
 SAMPLER_COMMAND = (sys.executable, "-m", "frostserver.sampler")
 EXIT_CONFIG = 78  # the sampler's exit status for a bad configuration (sampler.EXIT_CONFIG)
-WEB_NICENESS = 5  # the web server's CPU priority below the sampler's (nice 0)
+WEB_NICENESS = 10  # the web server's CPU priority below the sampler's (nice 0)
 STOP_WAIT = 8.0  # s to wait for both after SIGTERM, inside Docker's 10 s before its SIGKILL
 
 
