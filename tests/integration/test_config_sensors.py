@@ -2,7 +2,7 @@
 import requests
 
 from conftest import sensors_by_id, wait_until
-from simulator import w1_slave_text, write_atomically
+from simulator import w1_slave_text, write_in_place
 
 W1 = "config/w1_outdoor"
 # s: how long "eventually" may take on a busy 2-core machine; a passing test never waits this long.
@@ -26,10 +26,10 @@ def test_a_file_sensor_reads_the_w1_slave_file_and_follows_it(stack):
     assert (sensor["value"], sensor["status"]) == (23.125, "ok")  # t=23125 in the file, scale 0.001
     w1_slave = stack.chips["ds18b20"][0].device_dir / "w1_slave"
     try:
-        write_atomically(w1_slave, w1_slave_text(-1500))
+        write_in_place(w1_slave, w1_slave_text(-1500))
         wait_until(lambda: sensors_by_id(stack)[W1]["value"] == -1.5, PATIENCE, what="the new w1_slave value")
     finally:
-        write_atomically(w1_slave, w1_slave_text(23125))  # as conftest.py built it
+        write_in_place(w1_slave, w1_slave_text(23125))  # as conftest.py built it
         wait_until(lambda: sensors_by_id(stack)[W1]["value"] == 23.125, PATIENCE, what="the value restored")
 
 

@@ -107,7 +107,8 @@ class Supervisor:
     # --- the loop's parts --------------------------------------------------------------------
 
     def _stop_requested(self, signum: int, _frame: object) -> None:
-        log.info("%s: stopping", signal.Signals(signum).name)
+        if not self.stopping:  # a second signal (Ctrl-C reaches the whole group) says nothing new
+            log.info("%s: stopping", signal.Signals(signum).name)
         self.stopping = True
 
     def _next_timeout(self) -> float | None:
