@@ -183,13 +183,15 @@ class Supervisor:
         """Stop both (SIGTERM, then SIGKILL after STOP_WAIT); return the container's exit status."""
         for child in (self.sampler, self.web):
             self._signal(child, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_WAIT
+        deadline, killed = time.monotonic() + STOP_WAIT, False
         while self.web.alive or self.sampler.alive:
             left = deadline - time.monotonic()
             if left <= 0:
+                if killed:  # one stuck in the kernel (a blocked read) cannot die: leave it to Docker
+                    break
                 for child in (self.sampler, self.web):
                     self._signal(child, signal.SIGKILL)
-                deadline = time.monotonic() + 1.0  # a SIGKILLed child is gone at once
+                deadline, killed = time.monotonic() + 1.0, True  # a SIGKILLed child is gone at once
             self._wait(max(0.0, min(left, 0.2)))
             self._reap()
         if self.stopping:
