@@ -459,6 +459,48 @@ def test_attributes_read_at_every_sample_are_kept_open_and_read_again_in_place(t
         assert [r.value for _, r in reader.sample()] == [20.0]
 
 
+def test_a_prepared_sample_reads_at_its_time_and_the_sample_takes_those_reads(tmp_path):
+    chip, = chips.acpitz(FakeSysfs(tmp_path))
+    reads: list[str] = []
+
+    def counting_read(path):
+        reads.append(os.path.basename(path))
+        return read_attribute(path)
+
+    with HwmonReader(tmp_path, read_timeout=UNHURRIED, read_attribute=counting_read) as reader:
+        reader.sample()
+        reads.clear()
+        reader.prepare(time.monotonic())  # due now: the pool reads at once
+        deadline = time.monotonic() + 30
+        while "temp1_input" not in reads:
+            assert time.monotonic() < deadline, "the prepared reads never ran"
+            time.sleep(0.01)
+        chip.write("temp1_input", 31000)  # after the prepared read: this sample must not see it
+        (_, reading), = reader.sample()
+        assert reading.value == 27.8 and reads == ["temp1_input"]  # read once, ahead, not again
+        (_, reading), = reader.sample()  # nothing prepared: it reads now
+        assert reading.value == 31.0
+
+
+def test_a_prepared_sample_waits_for_its_time_and_close_cancels_it(tmp_path):
+    chips.acpitz(FakeSysfs(tmp_path))
+    reads: list[str] = []
+
+    def counting_read(path):
+        reads.append(path)
+        return read_attribute(path)
+
+    reader = HwmonReader(tmp_path, read_timeout=UNHURRIED, read_attribute=counting_read)
+    threads_before = reader_threads()
+    reader.sample()
+    reads.clear()
+    reader.prepare(time.monotonic() + 3600)  # an hour from now
+    time.sleep(0.3)
+    assert reads == []  # nothing is read before its time
+    reader.close()
+    assert not (reader_threads() - threads_before)  # the waiting thread went with it
+
+
 def test_metadata_refreshes_are_spread_evenly_over_the_period(tmp_path):
     build_synthetic_tree(tmp_path, 16 * 10)  # ten chips
     now = [1000.0]

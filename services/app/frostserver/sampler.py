@@ -133,6 +133,16 @@ class Sampler:
         )
         return store.ring.append(sampled_at, cells, len(columns))
 
+    def prepare(self, at: float) -> None:
+        """Let the sources that can start the next sample's reads at `at` (time.monotonic())."""
+        for name, source in self.sources.items():
+            prepare = getattr(source, "prepare", None)
+            if prepare is not None:
+                try:
+                    prepare(at)
+                except Exception:  # it reads at sample() then, as without
+                    log.exception("sensor source %s failed to prepare", name)
+
     def counters_document(self, seq: int) -> dict[str, Any]:
         """Return the sampler's and its sources' counters as plain data."""
         document = asdict(self.counters)
@@ -175,6 +185,7 @@ def sample_forever(sampler: Sampler, interval: float, stopping: threading.Event)
             missed = int((now - next_tick) / interval) + 1
             log.warning("sampling is %d interval(s) behind; skipping them", missed)
             next_tick += missed * interval
+        sampler.prepare(next_tick)
         stopping.wait(next_tick - now)
 
 

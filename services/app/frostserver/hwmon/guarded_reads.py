@@ -137,14 +137,30 @@ def describe_error(exc: BaseException) -> str:
 
 
 class SampleRun:
-    """One sample's shared list of chips, completion count and deadline flag."""
+    """One sample's chips, when to start reading them and by when, and what was read."""
 
-    __slots__ = ("done", "expired", "pending", "raw", "remaining")
+    __slots__ = (
+        "cancelled",
+        "chips",
+        "deadline",
+        "done",
+        "expired",
+        "helpers",
+        "pending",
+        "raw",
+        "remaining",
+        "start_at",
+    )
 
-    def __init__(self, chips: list[Any]):
+    def __init__(self, chips: list[Any], start_at: float = 0.0, deadline: float = 0.0):
+        self.chips = chips
         self.pending = deque(chips)
         self.remaining = len(chips)
+        self.start_at = start_at  # time.monotonic() when the threads start reading
+        self.deadline = deadline  # time.monotonic() after which nothing more is read
+        self.helpers = 0  # threads handed this run
         self.expired = False
+        self.cancelled = threading.Event()  # the reader closed before the run started
         self.done = threading.Condition()
         self.raw: dict[Any, tuple[Any, RawTexts]] = {}  # chip key -> (ChipPlan, what was read)
 
@@ -303,23 +319,30 @@ class ChipPool:
 
     def run(self, chips: list[Any], timeout: float, slow_chips: int, spare: int) -> SampleRun:
         """Read the chips (slow ones first); return when all are done or the deadline passed."""
-        run = SampleRun(chips)
+        return self.finish(self.start(chips, time.monotonic(), timeout, slow_chips, spare))
+
+    def start(self, chips: list[Any], at: float, timeout: float, slow_chips: int, spare: int) -> SampleRun:
+        """Hand the chips to the threads, to be read from `at` (time.monotonic()) until `at` + timeout."""
+        run = SampleRun(chips, at, at + timeout)
         if not chips:
             return run
         self._keep_threads(self._size + min(spare, _MAX_SPARE_THREADS))
-        helpers = min(self._size, len(chips), 1 + slow_chips)
-        for _ in range(helpers):
+        run.helpers = min(self._size, len(chips), 1 + slow_chips)
+        for _ in range(run.helpers):
             self._tasks.put(run)
-        deadline = time.monotonic() + timeout
+        return run
+
+    def finish(self, run: SampleRun) -> SampleRun:
+        """Wait until the run's chips are read or its deadline passed; return it."""
         with run.done:
             while run.remaining:
-                left = deadline - time.monotonic()
+                left = run.deadline - time.monotonic()
                 if left <= 0:
                     run.expired = True
                     break
                 run.done.wait(min(left, self._escalate_after))
-                if run.remaining and helpers < min(self._size, len(chips)):
-                    helpers += 1
+                if run.remaining and run.helpers < min(self._size, len(run.chips)):
+                    run.helpers += 1  # slow: one more thread, so a blocking chip delays only itself
                     self._tasks.put(run)
         return run
 
@@ -355,6 +378,8 @@ class ChipPool:
                     return
 
     def _drain(self, run: SampleRun) -> None:
+        if run.cancelled.wait(max(0.0, run.start_at - time.monotonic())):
+            return  # a run prepared for a sample that will not come
         while not run.expired:
             try:
                 chip = run.pending.popleft()
