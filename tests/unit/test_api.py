@@ -191,6 +191,17 @@ def test_a_bad_setting_refuses_to_run_and_says_why(tmp_path):
     assert "FROST_READ_TIMEOUT: must be between" in response.get_json()["message"]
 
 
+def test_a_bug_is_never_reported_as_a_configuration_error(tmp_path, monkeypatch):
+    import frostserver.http
+
+    def buggy(**_):
+        raise ValueError("a bug, not a setting")
+
+    monkeypatch.setattr(frostserver.http, "load_settings", buggy)
+    with pytest.raises(ValueError, match="a bug"):  # it surfaces, instead of a JSON 503 blaming the config
+        create_app({"run_dir": tmp_path})
+
+
 def test_settings_come_from_the_environment(monkeypatch):
     from frostserver.settings import SettingsError, load_settings
 
