@@ -4,7 +4,7 @@ A statement starts with a keyword at the beginning of a logical line and ends at
 a backslash at the end of a line (blanks may follow it) continues the statement on the next line.
 `#` starts a comment up to the end of the line, which also ends the statement.  Within a statement:
 numbers (`10`, `10.4`, `.4`; not `10.` nor `1e3`), bare names of letters, digits and underscores,
-double-quoted strings with C escapes, and the operators `+ - * / ( ) , @ ^ \\``.
+double-quoted strings with C escapes, and the operators + - * / ( ) , @ ^ and the backquote.
 
 Like flex, a bare word and a number compete for the longest match: `10` is a number, `10E4` and
 `3in` are names.  A lexical error spoils only its own statement: the rest of that physical line is

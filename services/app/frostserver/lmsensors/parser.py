@@ -62,17 +62,20 @@ class _FileParser:
     def add(self, statement: Statement) -> None:
         """Parse one statement into the current block, or report why it cannot be."""
         keyword = statement.keyword
-        cursor = Cursor(statement.tokens, statement.end_line)
+        handlers = {
+            "label": self._label,
+            "ignore": self._ignore,
+            "compute": self._compute,
+            "set": self._set,
+            "bus": self._bus,
+        }
         try:
             if keyword.text == "chip":
-                # Even a broken chip statement starts a new block (see the module docstring).
-                self._chip(cursor, keyword.line)
-            if statement.error is not None:
+                self._chip(statement)
+            elif statement.error is not None:
                 raise statement.error
-            if keyword.text == "chip" and not statement.tokens:
-                raise ParseError(keyword.line, 'expected at least one chip name, e.g. chip "nct6779-*"')
-            if keyword.text != "chip":
-                getattr(self, f"_{keyword.text}")(cursor, keyword.line)
+            else:
+                handlers[keyword.text](Cursor(statement.tokens, statement.end_line), keyword.line)
         except ParseError as error:
             self._problem(error.line, f"{keyword.text} statement: {error.message}")
 
@@ -109,10 +112,12 @@ class _FileParser:
             return None
         return self.blocks[-1]
 
-    # One handler per keyword: each takes the tokens after the keyword, the cursor checks the end.
+    # One handler per statement: each takes the tokens after the keyword and checks the end itself.
 
-    def _chip(self, cursor: Cursor, line: int) -> None:
+    def _chip(self, statement: Statement) -> None:
+        """Start a new block with the statement's valid patterns, even if the statement is broken."""
         patterns: list[ChipPattern] = []
+        cursor = Cursor(statement.tokens, statement.end_line)
         try:
             while cursor.peek() is not None:
                 token = cursor.take_name("a chip name")
@@ -121,7 +126,12 @@ class _FileParser:
                 except InvalidChipPattern as error:
                     self._problem(token.line, f"chip statement: {error}")
         finally:
-            self.blocks.append(_OpenBlock(line, tuple(patterns)))
+            # Before any error propagates, so that the lines below never join the previous block.
+            self.blocks.append(_OpenBlock(statement.keyword.line, tuple(patterns)))
+        if statement.error is not None:
+            raise statement.error
+        if not statement.tokens:
+            raise ParseError(statement.keyword.line, 'expected at least one chip name, e.g. chip "nct6779-*"')
 
     def _label(self, cursor: Cursor, line: int) -> None:
         feature = cursor.take_name("a feature name").text
