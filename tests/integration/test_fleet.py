@@ -93,8 +93,9 @@ def state_by_age(alert: dict, hold: float) -> str:
 
 def test_frost_alert_is_pending_for_the_cold_probe_only(fleet):
     frost = wait_until(lambda: alerts(fleet, "FrostRisk"), PATIENCE, interval=1, what="the FrostRisk alert")
-    assert [(a["labels"]["chip"], a["labels"]["sensor"], a["state"]) for a in frost] == [
-        ("w1_bus_master1_28_000005e2fdc3", "temp1", state_by_age(frost[0], 5 * 60))]  # `for: 5m`
+    # frost_sensor_value: the API's ids; the cold DS18B20 is the first of its two (device-path order).
+    assert [(a["labels"]["sensor"], a["labels"]["kind"], a["state"]) for a in frost] == [
+        ("w1_slave_temp-virtual-0/temp1", "temperature", state_by_age(frost[0], 5 * 60))]  # `for: 5m`
     assert float(frost[0]["value"]) == -2.5
 
 

@@ -58,6 +58,9 @@ class Sensor:
     source: str = "hwmon"  # "hwmon" or "config"
     sensor_type: str | None = None  # temp*_type as lm-sensors words it, e.g. "thermistor"
     sysfs: SysfsChannel | None = None  # hwmon sensors only
+    # lm-sensors' `ignore` (sensors.conf): left out of the API, the dashboard, frost_* and the
+    # history, as `sensors` leaves it out; node_hwmon_* still exports it, as node_exporter does.
+    ignored: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,9 @@ class Reading:
     # Raw numbers of the attributes read at every sample, by property, zeros included:
     # (("input", 45000), ("crit_alarm", 0)).  /metrics exports them as node_exporter does.
     raw: tuple[tuple[str, float], ...] = field(default=(), compare=False)
+    # The value before lm-sensors' `compute` (sensors.conf) turned it into `value`, in the same
+    # unit; None when no compute applies.
+    uncomputed: float | None = None
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, is_dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from .config_sensors import ConfigSensors
 from .hwmon import HwmonReader
+from .lmsensors import EMPTY as NO_SENSORS_CONFIG
+from .lmsensors import SensorsConfig, load_sensors_config
+from .lmsensors.parser import NOT_APPLIED
 from .logs import configure_logging
 from .model import ERROR, Reading, Sensor
 from .rules import apply_rules
@@ -161,7 +165,10 @@ class Sampler:
 
 def build_sampler(settings: Settings) -> Sampler:
     """Build the Sampler over every configured sensor source and the store in settings.run_dir."""
-    sources: dict[str, SensorSource] = {"hwmon": HwmonReader(settings.sysfs_root, read_timeout=settings.read_timeout)}
+    sensors_config = read_sensors_config(settings.lm_sensors_etc)
+    sources: dict[str, SensorSource] = {
+        "hwmon": HwmonReader(settings.sysfs_root, read_timeout=settings.read_timeout, sensors_config=sensors_config)
+    }
     if settings.sensors:
         sources["config"] = ConfigSensors(settings.sensors)
     rules = settings.rules
@@ -169,6 +176,33 @@ def build_sampler(settings: Settings) -> Sampler:
         settings.run_dir, settings.history_capacity, settings.max_sensors, settings.sample_interval
     )
     return Sampler(sources, store, rules=None if rules.is_empty else lambda pairs: apply_rules(pairs, rules))
+
+
+def read_sensors_config(etc_dir: Path | None) -> SensorsConfig:
+    """Read lm-sensors' configuration from etc_dir (None: none), logging what it cannot apply."""
+    if etc_dir is None:
+        return NO_SENSORS_CONFIG
+    config = load_sensors_config(etc_dir)
+    # Debian's default file alone has over a hundred `set` lines: one line per file says so.
+    unapplied: dict[str, list[int]] = {}
+    for problem in config.problems:
+        if problem.message.endswith(NOT_APPLIED):
+            unapplied.setdefault(problem.path, []).append(problem.line)
+        else:
+            log.warning("lm-sensors configuration: %s", problem)
+    for path, lines in unapplied.items():
+        log.info(
+            "lm-sensors configuration: %s: %d `set` statement(s) not applied, FrostServer never writes to "
+            "the hardware (lines %s)",
+            path,
+            len(lines),
+            ", ".join(map(str, lines)),
+        )
+    log.info(
+        "lm-sensors configuration: %s",
+        ", ".join(config.files) if config.files else f"none found in {etc_dir}",
+    )
+    return config
 
 
 def sample_forever(sampler: Sampler, interval: float, stopping: threading.Event) -> None:

@@ -38,6 +38,9 @@ class Settings:
     sysfs_root: Path = _setting(Path("/sys"), env=True)  # hwmon is read under <root>/class/hwmon
     config: Path | None = _setting(None, env=True)  # the TOML config file; None: none
     run_dir: Path = _setting(Path("/run/frostserver"), env=True)  # the sampler's store (tmpfs)
+    # lm-sensors' configuration: <dir>/sensors3.conf (or sensors.conf), then <dir>/sensors.d/*.
+    # None: not read (the image sets /etc; tests never read the machine's own files).
+    lm_sensors_etc: Path | None = _setting(None, env=True)
     # Sampling, from the config file.
     sample_interval: float = _setting(1.0, key="sampling.interval", bounds=(0.1, 3600.0))  # s
     history_seconds: float = _setting(900.0, key="sampling.history", bounds=(10.0, 86400.0))  # kept in RAM

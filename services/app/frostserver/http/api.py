@@ -73,7 +73,7 @@ def history() -> Response:
     store = _store()
     if wanted:
         known = store.catalog.current().sensors
-        unknown = [sid for sid in wanted if sid not in known]
+        unknown = [sid for sid in wanted if sid not in known or known[sid].ignored]
         if unknown:
             return json_error(400, f"sensor: unknown sensor id {unknown[0]!r}", parameter="sensor")
     # The answer grows with sensors x seconds (350 KB for 1024 sensors over a minute): a few at a

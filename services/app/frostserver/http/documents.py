@@ -43,7 +43,9 @@ def _reading_json(reading: Reading) -> str:
     value_json = "null" if value is None or not math.isfinite(value) else repr(float(value))
     error = "null" if reading.error is None else _json(reading.error)
     alarms = _json(list(reading.alarms)) if reading.alarms else "[]"
-    return f',"value":{value_json},"status":"{reading.status}","error":{error},"alarms":{alarms}}}'
+    uncomputed = reading.uncomputed
+    raw = "" if uncomputed is None or not math.isfinite(uncomputed) else f',"raw_value":{float(uncomputed)!r}'
+    return f',"value":{value_json}{raw},"status":"{reading.status}","error":{error},"alarms":{alarms}}}'
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,10 @@ class SensorDocuments:
         offset = len(parts[0])
         spans = {}
         metadata = {}
-        for number, (sensor, reading) in enumerate(sample.pairs):
+        number = 0
+        for sensor, reading in sample.pairs:
+            if sensor.ignored:
+                continue  # sensors.conf's `ignore`: `sensors` leaves it out, so does the API
             cached = self._metadata.get(sensor.id)
             if cached is None or cached[0] is not sensor:
                 cached = (sensor, _json(sensor_metadata(sensor))[:-1])  # without its closing brace
@@ -106,6 +111,7 @@ class SensorDocuments:
             if number:
                 parts.append(b",")
                 offset += 1
+            number += 1
             encoded = (cached[1] + _reading_json(reading)).encode()
             parts.append(encoded)
             spans[sensor.id] = (offset, offset + len(encoded))

@@ -63,11 +63,14 @@ def init_app(app: Flask, version: str) -> None:
 
 
 def sensor_metrics(pairs: Iterable[tuple[Sensor, Reading]], frost_threshold: float) -> list[Metric]:
-    """Render frost_sensor_* families: config-file sensors' values, every sensor's status."""
+    """Render frost_sensor_* families: every sensor's value and status, as the API shows them."""
+    # Values as `sensors` shows them (lm-sensors' computes applied, its labels and [relabel]'s),
+    # where node_hwmon_* keeps node_exporter's raw numbers; sensors.conf's `ignore` leaves a
+    # sensor out here and keeps it there.
     values = GaugeMetricFamily(
         "frost_sensor_value",
-        "Latest value of a config-file sensor, in its unit",
-        labels=("sensor", "chip", "kind", "unit"),
+        "Latest value of a sensor, in its unit (lm-sensors computes applied)",
+        labels=("sensor", "chip", "kind", "unit", "label"),
     )
     status = GaugeMetricFamily(
         "frost_sensor_status",
@@ -76,10 +79,12 @@ def sensor_metrics(pairs: Iterable[tuple[Sensor, Reading]], frost_threshold: flo
     )
     sources: dict[str, int] = {}
     for sensor, reading in pairs:
+        if sensor.ignored:
+            continue
         sources[sensor.source] = sources.get(sensor.source, 0) + 1
         status.add_metric([sensor.id, sensor.chip, sensor.source, reading.status], 1.0)
-        if sensor.source != "hwmon" and reading.value is not None:
-            values.add_metric([sensor.id, sensor.chip, sensor.kind, sensor.unit], reading.value)
+        if reading.value is not None:
+            values.add_metric([sensor.id, sensor.chip, sensor.kind, sensor.unit, sensor.label], reading.value)
     count = GaugeMetricFamily("frost_sensors", "Sensors in the latest sample", labels=("source",))
     for source in sorted(sources):
         count.add_metric([source], sources[source])

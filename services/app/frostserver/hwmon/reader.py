@@ -37,9 +37,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..lmsensors import EMPTY as NO_SENSORS_CONFIG
+from ..lmsensors import SensorsConfig
 from ..model import ERROR, UNITS, Reading, Sensor, SysfsChannel
 from . import attributes as attrs
 from .chip_plan import ChannelPlan, ChipPlan, build_chip_plan
+from .configured import ConfiguredChip
 from .guarded_reads import ChipPool, GuardedReads, OpenAttributes, RawTexts, SampleRun
 from .guarded_reads import read_attribute as read_file
 from .readings import channel_reading
@@ -65,6 +68,7 @@ class _Chip:
 
     __slots__ = (
         "chip_id",
+        "configured",
         "exporter_chip",
         "hwmon_path",
         "id_plan",
@@ -91,6 +95,7 @@ class _Chip:
         self.id_plan: ChipPlan | None = None  # the plan chip_id was assigned for
         self.sensors: list[Sensor] = []
         self.sensors_key: tuple[ChipPlan, str, str] | None = None
+        self.configured: ConfiguredChip | None = None  # what sensors.conf says of it, if anything
         # per channel: (its raw texts, its Reading) of the last sample
         self.readings: list[tuple[object, Reading | None]] = []
         self.readings_plan: ChipPlan | None = None
@@ -110,8 +115,10 @@ class HwmonReader:
         clock: Callable[[], float] = time.monotonic,
         logger: logging.Logger | None = None,
         workers: int = 4,
+        sensors_config: SensorsConfig = NO_SENSORS_CONFIG,
     ):
         self._root = os.fspath(sysfs_root)
+        self._sensors_config = sensors_config  # lm-sensors' labels, ignores and computes
         self._class_dir = os.path.join(self._root, "class", "hwmon")
         self._read_timeout = read_timeout
         self._slow_read = slow_read
@@ -284,7 +291,9 @@ class HwmonReader:
             if chip.readings_plan is not plan:
                 chip.readings, chip.readings_plan = [(None, None)] * len(plan.channels), plan
             last = chip.readings
-            for number, (channel, sensor) in enumerate(zip(plan.channels, self._sensors_of(chip, plan), strict=True)):
+            sensors = self._sensors_of(chip, plan)
+            readings: list[Reading] = []
+            for number, channel in enumerate(plan.channels):
                 # Most values repeat from one sample to the next (fans, rails, flags): reuse
                 # the Reading when the raw texts are the same.
                 texts = channel.raw_of(raw)
@@ -292,6 +301,10 @@ class HwmonReader:
                 if reading is None or texts != previous_texts:
                     reading = channel_reading(channel, raw)
                     last[number] = (texts, reading)
+                readings.append(reading)
+            if chip.configured is not None and chip.configured.computes:
+                readings = chip.configured.readings(readings)
+            for sensor, reading in zip(sensors, readings, strict=True):
                 if reading.status == ERROR:
                     errors[chip.chip_id] = errors.get(chip.chip_id, 0) + 1
                 samples.append((sensor, reading))
@@ -302,7 +315,15 @@ class HwmonReader:
         """Build (once per plan and id) the Sensor of each channel of a chip."""
         key = (plan, chip.chip_id, chip.exporter_chip)
         if chip.sensors_key != key:
-            chip.sensors = [sensor_of(chip.chip_id, plan, channel, chip.exporter_chip) for channel in plan.channels]
+            sensors = [sensor_of(chip.chip_id, plan, channel, chip.exporter_chip) for channel in plan.channels]
+            last_values = chip.configured.last_values if chip.configured else None
+            chip.configured = None
+            if self._sensors_config.blocks:
+                config = self._sensors_config.for_chip(plan.name, i2c_adapters(self._root))
+                if not config.is_empty:
+                    chip.configured = ConfiguredChip(config, sensors, last_values)
+                    sensors = chip.configured.sensors
+            chip.sensors = sensors
             chip.sensors_key = key
         return chip.sensors
 
@@ -310,6 +331,25 @@ class HwmonReader:
         self.stats.samples += 1
         self.stats.attribute_reads, self.stats.slow_reads = self._reads.totals()
         self.stats.stuck_reads = self._reads.stuck_count()
+
+
+def i2c_adapters(sysfs_root: str) -> dict[int, str]:
+    """Map each i2c bus number to its adapter's name, for sensors.conf's `bus` statements."""
+    adapters = {}
+    directory = os.path.join(sysfs_root, "class", "i2c-adapter")
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return {}
+    for entry in entries:
+        if not entry.startswith("i2c-") or not entry[4:].isdigit():
+            continue
+        try:
+            with open(os.path.join(directory, entry, "name"), encoding="utf-8", errors="replace") as file:
+                adapters[int(entry[4:])] = file.read().strip()
+        except OSError:
+            continue
+    return adapters
 
 
 def _suffix_duplicates(groups: dict[str, list[_Chip]]) -> Iterator[tuple[_Chip, str]]:

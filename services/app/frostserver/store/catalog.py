@@ -31,6 +31,7 @@ def encode_sensor(sensor: Sensor) -> dict[str, Any]:
         "thresholds": dict(sensor.thresholds),
         "source": sensor.source,
         "sensor_type": sensor.sensor_type,
+        **({"ignored": True} if sensor.ignored else {}),
         "sysfs": None
         if sysfs is None
         else {
@@ -57,6 +58,7 @@ def decode_sensor(entry: Mapping[str, Any]) -> Sensor:
         thresholds=dict(entry["thresholds"]),
         source=entry["source"],
         sensor_type=entry["sensor_type"],
+        ignored=entry.get("ignored", False),
         sysfs=None
         if sysfs is None
         else SysfsChannel(
@@ -104,9 +106,10 @@ class CatalogWriter:
                 continue  # the readers hand back the same object until its metadata changes
             self._known[sensor.id] = sensor
             column = self.columns.get(sensor.id)
-            if column is None and len(self.columns) < self.capacity:
+            # An ignored sensor (sensors.conf) has no history: nothing shows it.
+            if column is None and not sensor.ignored and len(self.columns) < self.capacity:
                 column = self.columns[sensor.id] = len(self.columns)
-            if column is None:
+            if column is None and not sensor.ignored:
                 self.dropped.add(sensor.id)
             entry = json.dumps({**encode_sensor(sensor), "column": column}, ensure_ascii=False)
             if self._entries.get(sensor.id) != entry:

@@ -37,6 +37,7 @@ def _encode(sensor_id: str, reading: Reading) -> str:
             reading.error,
             list(reading.alarms),
             [list(pair) for pair in reading.raw],
+            None if reading.uncomputed is None or not math.isfinite(reading.uncomputed) else reading.uncomputed,
         ],
         ensure_ascii=False,
         allow_nan=False,
@@ -45,8 +46,9 @@ def _encode(sensor_id: str, reading: Reading) -> str:
 
 
 def _decode(row: list[Any]) -> tuple[str, Reading]:
-    sensor_id, value, status, error, alarms, raw = row
-    return sensor_id, Reading(value, status, error, tuple(alarms), tuple((prop, number) for prop, number in raw))
+    sensor_id, value, status, error, alarms, raw, uncomputed = row
+    numbers = tuple((prop, number) for prop, number in raw)
+    return sensor_id, Reading(value, status, error, tuple(alarms), numbers, uncomputed)
 
 
 class LatestWriter:

@@ -1,0 +1,132 @@
+"""lm-sensors' configuration applied to the hwmon reader's sensors: labels, ignores, computes.
+
+The parser and the evaluator have their own tests (test_lmsensors.py); these check what a user
+sees: the API, frost_* and node_hwmon_* over a fixture tree with a sensors.d file.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import chips
+from fakesysfs import FakeSysfs
+from frostserver.http import create_app
+from frostserver.hwmon import HwmonReader
+from frostserver.lmsensors import parse_config
+from frostserver.model import ERROR, OK
+from frostserver.sampler import build_sampler
+
+BOARD = """
+chip "nct6798-*"
+    label in1 "+12V"
+    compute in1 @*12, @/12
+    label in2 "+3.3V"
+    compute in2 @ + in0, @ - in0
+    ignore fan2
+"""
+
+
+def sample(tmp_path, config_text: str, fixture=chips.nct6798):
+    tree = FakeSysfs(tmp_path / "sys")
+    fixture(tree)
+    with HwmonReader(tree.root, read_timeout=60, sensors_config=parse_config(config_text, "board.conf")) as reader:
+        first = reader.sample()
+        second = reader.sample()
+    return {sensor.id: (sensor, reading) for sensor, reading in first}, {
+        sensor.id: (sensor, reading) for sensor, reading in second}
+
+
+def test_labels_and_computes_apply_to_values_and_limits(tmp_path):
+    found, _ = sample(tmp_path, BOARD)
+    sensor, reading = found["nct6798-isa-0290/in1"]
+    assert sensor.label == "+12V"
+    assert reading.value == pytest.approx(1.008 * 12)
+    assert reading.uncomputed == pytest.approx(1.008)
+    assert sensor.thresholds == {"min": 0.0, "max": 0.0}
+    # What node_hwmon_* exports stays the chip's own: raw numbers and the raw label file.
+    assert dict(reading.raw)["input"] == 1008
+    assert sensor.sysfs is not None and sensor.sysfs.label is None
+    sensor, reading = found["nct6798-isa-0290/in0"]
+    assert (sensor.label, reading.value, reading.uncomputed) == ("in0", 1.04, None)
+
+
+def test_a_compute_may_name_another_feature(tmp_path):
+    found, _ = sample(tmp_path, BOARD)
+    sensor, reading = found["nct6798-isa-0290/in2"]
+    assert reading.value == pytest.approx(3.36 + 1.04)
+    # Limits are computed with the plan, from the other feature's latest value: none at the very
+    # first plan, so they are left out rather than shown wrong.
+    assert sensor.label == "+3.3V"
+
+
+def test_ignore_marks_the_sensor_and_keeps_it_for_node_hwmon(tmp_path):
+    found, _ = sample(tmp_path, BOARD)
+    sensor, reading = found["nct6798-isa-0290/fan2"]
+    assert sensor.ignored
+    assert not found["nct6798-isa-0290/fan1"][0].ignored
+
+
+def test_a_compute_that_fails_is_that_sensors_error_only(tmp_path):
+    found, _ = sample(tmp_path, 'chip "nct6798-*"\n    compute in0 @/(in1 - in1), @\n')
+    _, reading = found["nct6798-isa-0290/in0"]
+    assert (reading.value, reading.status) == (None, ERROR)
+    assert reading.error.startswith("compute: ")
+    assert reading.uncomputed == pytest.approx(1.04)
+    assert found["nct6798-isa-0290/in1"][1].status != ERROR
+
+
+def test_computes_that_refer_to_each_other_end_in_an_error_not_a_hang(tmp_path):
+    found, _ = sample(tmp_path, 'chip "nct6798-*"\n    compute in0 @ + in2, @\n    compute in2 @ + in0, @\n')
+    assert found["nct6798-isa-0290/in0"][1].status == ERROR
+    assert found["nct6798-isa-0290/in2"][1].status == ERROR
+
+
+def test_an_unchanged_reading_is_the_same_object(tmp_path):
+    # Downstream encodes each Reading once (store/latest.py): a compute must not defeat that.
+    first, second = sample(tmp_path, BOARD)
+    assert second["nct6798-isa-0290/in1"][1] is first["nct6798-isa-0290/in1"][1]
+
+
+def test_a_chip_no_block_matches_is_untouched(tmp_path):
+    found, _ = sample(tmp_path, 'chip "it87-*"\n    label in0 "Vcore"\n')
+    sensor, reading = found["nct6798-isa-0290/in0"]
+    assert (sensor.label, reading.status, reading.uncomputed) == ("in0", OK, None)
+
+
+@pytest.fixture
+def configured_app(tmp_path):
+    chips.nct6798(FakeSysfs(tmp_path / "sys"))
+    etc = tmp_path / "etc"
+    (etc / "sensors.d").mkdir(parents=True)
+    (etc / "sensors.d" / "board.conf").write_text(BOARD)
+    app = create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_seconds": 60,
+                      "read_timeout": 60.0, "lm_sensors_etc": etc})
+    sampler = build_sampler(app.extensions["frost.settings"])
+    sampler.sample_once()
+    yield app
+    sampler.close()
+
+
+def test_the_api_shows_computed_values_beside_raw_ones_and_leaves_ignored_sensors_out(configured_app):
+    client = configured_app.test_client()
+    sensors = {s["id"]: s for s in client.get("/api/v1/sensors").get_json()["sensors"]}
+    assert "nct6798-isa-0290/fan2" not in sensors
+    assert client.get("/api/v1/sensors/nct6798-isa-0290/fan2").status_code == 404
+    rail = sensors["nct6798-isa-0290/in1"]
+    assert (rail["label"], rail["value"], rail["raw_value"]) == ("+12V", pytest.approx(12.096), 1.008)
+    assert "raw_value" not in sensors["nct6798-isa-0290/in0"]
+    history = client.get("/api/v1/history?seconds=10&sensor=nct6798-isa-0290/fan2")
+    assert history.status_code == 400
+    assert "nct6798-isa-0290/fan2" not in json.loads(client.get("/api/v1/history?seconds=10").data)["series"]
+
+
+def test_metrics_frost_computed_node_hwmon_raw_and_complete(configured_app):
+    text = configured_app.test_client().get("/metrics").get_data(as_text=True)
+    line = next(line for line in text.splitlines() if line.startswith("frost_sensor_value") and "/in1\"" in line)
+    assert line.startswith('frost_sensor_value{chip="nct6798-isa-0290",kind="voltage",label="+12V",'
+                           'sensor="nct6798-isa-0290/in1",unit="V"} ')
+    assert float(line.split()[-1]) == pytest.approx(12.096)
+    assert 'node_hwmon_in_volts{chip="platform_nct6775_656",sensor="in1"} 1.008' in text
+    assert 'node_hwmon_fan_rpm{chip="platform_nct6775_656",sensor="fan2"} 0.0' in text
+    assert "nct6798-isa-0290/fan2" not in text
