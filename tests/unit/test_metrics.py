@@ -290,7 +290,7 @@ def test_hwmon_counters_come_from_the_sampler_process(tmp_path):
 def test_the_rendered_text_is_cached_per_sample(app, config_sampler, monkeypatch):
     renders = []
     real = metrics.hwmon_metrics
-    monkeypatch.setattr(metrics, "hwmon_metrics", lambda sensors: renders.append(1) or real(sensors))
+    monkeypatch.setattr(metrics, "hwmon_metrics", lambda *args: renders.append(1) or real(*args))
     config_sampler.sample_once()
     first = scrape(app)
     assert scrape(app) == first and len(renders) == 1
