@@ -290,6 +290,144 @@ def broken(tree: FakeSysfs) -> list[FakeChip]:
     return [chip]
 
 
+def nct6779(tree: FakeSysfs) -> list[FakeChip]:
+    """Add a Nuvoton NCT6779D Super-I/O at 0xa20 with a fan curve on pwm1 but no pwm1 itself."""
+    # Modelled on a capture whose pwm1 has its curve, mode and step settings but no duty-cycle
+    # file: node_exporter exports the 29 settings as node_hwmon_pwm_*{sensor="pwm1"}; we keep
+    # them as settings of the chip (GET /api/v1/chips), not as a sensor without a value.
+    # sensors:
+    #   nct6779-isa-0a20             Adapter: ISA adapter
+    #   in0:       896.00 mV (min =  +0.00 V, max =  +1.74 V)
+    #   in1:         1.01 V  (min =  +0.00 V, max =  +0.00 V)  ALARM
+    #   in2:         3.39 V  (min =  +2.98 V, max =  +3.63 V)
+    #   ... in3-in14 likewise, in13 and in14 with ALARM
+    #   fan1:        0 RPM  (min =    0 RPM)
+    #   fan2:     1102 RPM  (min =  300 RPM)
+    #   fan3:      785 RPM  (min =    0 RPM)
+    #   SYSTIN:    +36.0°C  (high = +80.0°C, hyst = +75.0°C)  sensor = thermistor
+    #   CPUTIN:    +39.5°C  (high = +80.0°C, hyst = +75.0°C)  sensor = thermal diode
+    #   AUXTIN0:   +24.5°C  (high = +80.0°C, hyst = +75.0°C)  sensor = thermistor
+    #   AUXTIN1:   +98.0°C  (high = +80.0°C, hyst = +75.0°C)  ALARM  sensor = thermistor
+    #   PECI Agent 0:  +40.0°C
+    #   intrusion0: ALARM
+    #   intrusion1: OK
+    # (lm-sensors 3.6 does not print pwm channels; AUXTIN1 is an open input reading garbage.)
+    chip = tree.add_chip("nct6779", device="platform/nct6775.2592", bus="platform", driver="nct6775")
+    volts = [(896, 0, 1744), (1008, 0, 0), (3392, 2976, 3632), (3376, 2976, 3632), (1016, 0, 1744),
+             (128, 0, 1744), (848, 0, 1744), (3392, 2976, 3632), (3280, 2704, 3632), (1064, 0, 1744),
+             (896, 0, 1744), (264, 0, 1744), (1032, 0, 1744), (520, 0, 0), (544, 0, 0)]
+    for index, (value, low, high) in enumerate(volts):
+        alarm = int(not low <= value <= high)
+        chip.write_all({f"in{index}_input": value, f"in{index}_min": low, f"in{index}_max": high,
+                        f"in{index}_alarm": alarm, f"in{index}_beep": 0})
+    for index, (rpm, low) in enumerate([(0, 0), (1102, 300), (785, 0)], start=1):
+        chip.write_all({f"fan{index}_input": rpm, f"fan{index}_min": low, f"fan{index}_alarm": 0,
+                        f"fan{index}_beep": 0, f"fan{index}_pulses": 2})
+    temps = [("SYSTIN", 36000, 4), ("CPUTIN", 39500, 3), ("AUXTIN0", 24500, 4), ("AUXTIN1", 98000, 4)]
+    for index, (label, value, kind) in enumerate(temps, start=1):
+        chip.write_all({f"temp{index}_label": label, f"temp{index}_input": value, f"temp{index}_max": 80000,
+                        f"temp{index}_max_hyst": 75000, f"temp{index}_type": kind,
+                        f"temp{index}_alarm": int(value > 80000), f"temp{index}_offset": 0,
+                        f"temp{index}_beep": 0})
+    chip.write_all({"temp7_label": "PECI Agent 0", "temp7_input": 40000})
+    # pwm1: every setting, no pwm1 (29 attributes)
+    chip.write_all({
+        "pwm1_enable": 5, "pwm1_mode": 1, "pwm1_temp_sel": 2, "pwm1_target_temp": 0,
+        "pwm1_temp_tolerance": 0, "pwm1_crit_temp_tolerance": 2000, "pwm1_stop_time": 6000,
+        "pwm1_step_up_time": 100, "pwm1_step_down_time": 100, "pwm1_start": 1, "pwm1_floor": 1,
+        "pwm1_max": 255, "pwm1_step": 0, "pwm1_weight_temp_sel": 0, "pwm1_weight_temp_step": 0,
+        "pwm1_weight_temp_step_tol": 0, "pwm1_weight_temp_step_base": 0, "pwm1_weight_duty_step": 0,
+        "pwm1_weight_duty_base": 0,
+    })
+    curve = [(25000, 60), (40000, 100), (55000, 150), (70000, 200), (100000, 255)]
+    for point, (temp, duty) in enumerate(curve, start=1):
+        chip.write_all({f"pwm1_auto_point{point}_temp": temp, f"pwm1_auto_point{point}_pwm": duty})
+    chip.write_all({
+        "pwm2": 153, "pwm2_enable": 5, "pwm2_mode": 0, "pwm2_temp_sel": 1,
+        "pwm2_auto_point1_temp": 30000, "pwm2_auto_point1_pwm": 80,
+        "intrusion0_alarm": 1, "intrusion0_beep": 0, "intrusion1_alarm": 0, "intrusion1_beep": 0,
+        "beep_enable": 0,
+    })
+    return [chip]
+
+
+def asus_nb_wmi(tree: FakeSysfs) -> list[FakeChip]:
+    """Add an ASUS laptop's two hwmon devices on platform/asus-nb-wmi (node_exporter #3637)."""
+    # One holds nothing but the fan mode (pwm1_enable, no pwm1), the other the WMI sensors.
+    # node_exporter up to 1.11 labels both chip="platform_asus_nb_wmi"; 1.12 suffixes the names.
+    # sensors:
+    #   asus-isa-0000                Adapter: ISA adapter
+    #   (no readings)
+    #   asus_wmi_sensors-isa-0000    Adapter: ISA adapter
+    #   CPU Core Voltage:   1.13 V
+    #   CPU Fan:          2100 RPM
+    #   Chassis Fan 1:       0 RPM
+    #   CPU Temperature:        +45.0°C
+    #   Motherboard Temperature: +33.0°C
+    #   Chipset Temperature:    +49.0°C
+    device = "platform/asus-nb-wmi"
+    fan_mode = tree.add_chip("asus", device=device, bus="platform", driver="asus-nb-wmi")
+    fan_mode.write("pwm1_enable", 2)
+    wmi = tree.add_chip("asus_wmi_sensors", device=device)
+    wmi.write_all({
+        "in0_label": "CPU Core Voltage", "in0_input": 1128,
+        "fan1_label": "CPU Fan", "fan1_input": 2100, "fan2_label": "Chassis Fan 1", "fan2_input": 0,
+        "temp1_label": "CPU Temperature", "temp1_input": 45000,
+        "temp2_label": "Motherboard Temperature", "temp2_input": 33000,
+        "temp3_label": "Chipset Temperature", "temp3_input": 49000,
+    })
+    return [fan_mode, wmi]
+
+
+def wifi_phy(tree: FakeSysfs) -> list[FakeChip]:
+    """Add a MediaTek MT7996 tri-band wifi card: one hwmon device per band, all on ieee80211 phy0 (#3673)."""
+    # node_exporter up to 1.11 labels all three chip="ieee80211_phy0"; 1.12 suffixes the cleaned
+    # names (mt7996_phy0.0 -> ieee80211_phy0_mt7996_phy0_0).
+    # sensors:
+    #   mt7996_phy0.0-pci-0100       Adapter: PCI adapter
+    #   temp1:        +55.0°C  (high = +120.0°C, crit = +110.0°C)
+    #   mt7996_phy0.1-pci-0100 ... temp1: +57.0°C;  mt7996_phy0.2-pci-0100 ... temp1: +52.0°C
+    pci = "platform/soc/11280000.pcie/pci0000:00/0000:00:00.0/0000:01:00.0"
+    tree.add_device(pci, subsystem="bus/pci", driver="mt7996e")
+    phy = f"{pci}/ieee80211/phy0"
+    tree.add_device(phy, subsystem="class/ieee80211", parent=pci)
+    chips = []
+    for band, value in enumerate((55000, 57000, 52000)):
+        chip = tree.add_chip(f"mt7996_phy0.{band}", device=phy)
+        chip.write_all({"temp1_input": value, "temp1_crit": 110000, "temp1_max": 120000})
+        chips.append(chip)
+    return chips
+
+
+def same_names_on_one_parent(tree: FakeSysfs) -> list[FakeChip]:
+    """Add a Mellanox Spectrum switch ASIC and two line cards: three hwmon devices named "mlxsw" on one PCI device."""
+    # Equal names cannot tell them apart, so node_exporter 1.12 suffixes the hwmonN directory
+    # ("..._hwmon0"); our API ids stay lm-sensors-like: mlxsw-pci-0300, ~2, ~3 in device-path order.
+    # sensors (the same name three times):
+    #   mlxsw-pci-0300               Adapter: PCI adapter
+    #   fan1:         6000 RPM
+    #   temp1:        +46.0°C  (highest = +48.0°C)
+    #   front panel 001:  +35.0°C  (crit = +70.0°C, emerg = +75.0°C)
+    #   mlxsw-pci-0300 ... linecard#01 gearbox 001: +40.0°C, linecard#01 front panel 001: +33.0°C
+    #   mlxsw-pci-0300 ... linecard#02 gearbox 001: +41.0°C, linecard#02 front panel 001: +34.0°C
+    pci = f"{_PCH}/0000:00:01.0/0000:03:00.0"
+    tree.add_device(pci, subsystem="bus/pci", driver="mlxsw_spectrum2")
+    asic = tree.add_chip("mlxsw", device=pci)
+    asic.write_all({"fan1_input": 6000, "fan1_fault": 0, "pwm1": 153,
+                    "temp1_input": 46000, "temp1_highest": 48000,
+                    "temp2_label": "front panel 001", "temp2_input": 35000, "temp2_highest": 36000,
+                    "temp2_crit": 70000, "temp2_emergency": 75000, "temp2_fault": 0})
+    chips = [asic]
+    for card in (1, 2):
+        chip = tree.add_chip("mlxsw", device=pci)
+        chip.write_all({"temp1_label": f"linecard#{card:02d} gearbox 001", "temp1_input": 39000 + 1000 * card,
+                        "temp1_highest": 42000,
+                        "temp2_label": f"linecard#{card:02d} front panel 001", "temp2_input": 32000 + 1000 * card,
+                        "temp2_crit": 70000, "temp2_emergency": 75000, "temp2_fault": 0})
+        chips.append(chip)
+    return chips
+
+
 def _i2c_1(tree: FakeSysfs) -> str:
     """Return the Raspberry Pi's i2c-1 adapter, creating it once."""
     path = "platform/soc/fe804000.i2c/i2c-1"
@@ -313,6 +451,10 @@ FIXTURES = {
     "several_on_one_parent": several_on_one_parent,
     "duplicate_labels": duplicate_labels,
     "broken": broken,
+    "nct6779": nct6779,
+    "asus_nb_wmi": asus_nb_wmi,
+    "wifi_phy": wifi_phy,
+    "same_names_on_one_parent": same_names_on_one_parent,
 }
 
 

@@ -278,6 +278,7 @@ def test_history_being_rewritten_is_a_503_with_retry_after(app, client, source, 
     ("/sensor_reading", {}, {}),
     ("/api/v1/sensors/{sensor_id}", {"sensor_id": "coretemp-isa-0000/temp1"}, {}),
     ("/api/v1/sensors/{sensor_id}", {"sensor_id": "nope/temp9"}, {}),
+    ("/api/v1/chips", {}, {}),
     ("/api/v1/history", {}, {"sensor": ["coretemp-isa-0000/temp2"], "seconds": 30}),
     ("/api/v1/history", {}, {"seconds": "abc"}),
     ("/healthz", {}, {}),
@@ -338,3 +339,46 @@ def test_the_stream_notifier_sleeps_until_the_next_sample_is_due():
     assert abs(notifier.delay(sampled(1000.0)) - 0.7) < 1e-9  # the next sample starts at 1001.0
     assert notifier.delay(sampled(999.2)) == SampleNotifier.LOOK_OFTEN  # due 0.1 s ago: being taken
     assert notifier.delay(sampled(990.0)) == SampleNotifier.LOOK_NOW_AND_THEN  # the sampler is late
+
+
+# --- chips and their settings -------------------------------------------------------------------------
+
+
+def test_chips_show_the_settings_of_channels_without_a_reading(tmp_path):
+    import chips
+    from frostserver.sampler import build_sampler
+
+    chips.build_zoo(tmp_path / "sys", ("nct6779", "asus_nb_wmi"))
+    app = create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "read_timeout": 60.0})
+    client = app.test_client()
+    assert client.get("/api/v1/chips").get_json() == {"chips": {}}  # before the first sample
+    sampler = build_sampler(app.extensions["frost.settings"])
+    try:
+        sampler.sample_once()
+        document = client.get("/api/v1/chips").get_json()
+        sensors = {s["id"] for s in client.get("/api/v1/sensors").get_json()["sensors"]}
+    finally:
+        sampler.close()
+    assert set(document["chips"]) == {"nct6779-isa-0a20", "asus-isa-0000", "asus_wmi_sensors-isa-0000"}
+    assert document["chips"]["asus-isa-0000"] == {"name": "asus", "adapter": "ISA adapter",
+                                                  "settings": {"pwm1": {"enable": 2}}}
+    nct = document["chips"]["nct6779-isa-0a20"]
+    assert (nct["name"], nct["adapter"], list(nct["settings"])) == ("nct6779", "ISA adapter", ["pwm1"])
+    assert nct["settings"]["pwm1"]["auto_point1_temp"] == 25000 and len(nct["settings"]["pwm1"]) == 29
+    assert document["chips"]["asus_wmi_sensors-isa-0000"]["settings"] == {}
+    # settings are no sensors with a null value
+    assert "nct6779-isa-0a20/pwm1" not in sensors and "nct6779-isa-0a20/pwm2" in sensors
+    assert not any(sid.startswith("asus-isa-0000/") for sid in sensors)
+
+
+def test_the_chips_document_is_rendered_once_per_version(app, client, source, sampler, monkeypatch):
+    from frostserver.http import chips as chip_documents
+
+    renders = []
+    real = chip_documents.chips_document
+    monkeypatch.setattr(chip_documents, "chips_document", lambda c: renders.append(1) or real(c))
+    source.pairs = [(PACKAGE, Reading(45.0))]
+    for _ in range(3):
+        sampler.sample_once()
+        assert client.get("/api/v1/chips").get_json() == {"chips": {}}
+    assert len(renders) == 1

@@ -99,6 +99,10 @@ def test_chip_ids_follow_lm_sensors(tmp_path):
         "foo_sensor-isa-0000", "hwmon-virtual-0",
         "mlx5-pci-0500", "mlx5-pci-0500~2",
         "dell_smm-isa-0000", "broken-isa-0000",
+        "nct6779-isa-0a20",  # platform nct6775.2592: 2592 = 0xa20
+        "asus_wmi_sensors-isa-0000",  # asus-nb-wmi: no instance number; its "asus" chip has no sensor
+        "mt7996_phy0.0-pci-0100", "mt7996_phy0.1-pci-0100", "mt7996_phy0.2-pci-0100",  # phy0 -> 0000:01:00.0
+        "mlxsw-pci-0300", "mlxsw-pci-0300~2", "mlxsw-pci-0300~3",
     }
 
 
@@ -696,3 +700,119 @@ def test_synthetic_tree_has_the_requested_number_of_sensors(tmp_path):
     samples = sample_tree(tmp_path)
     assert len(samples) == 40
     assert all(r.status == OK for _, r in samples.values())
+
+
+# --- channels with settings but no reading ------------------------------------------------------
+
+
+def test_settings_only_channels_are_settings_of_their_chip_not_sensors(tmp_path):
+    chips.nct6779(FakeSysfs(tmp_path))
+    with HwmonReader(tmp_path, read_timeout=UNHURRIED) as reader:
+        ids = {sensor.id for sensor, _ in reader.sample()}
+        (chip,) = reader.chips()
+    assert "nct6779-isa-0a20/pwm2" in ids and "nct6779-isa-0a20/pwm1" not in ids
+    assert (chip.id, chip.name, chip.adapter) == ("nct6779-isa-0a20", "nct6779", "ISA adapter")
+    assert (chip.sysfs_chip, chip.sysfs_chip_name) == ("platform_nct6775_2592", "nct6779")
+    (pwm1,) = chip.settings
+    assert (pwm1.channel, pwm1.sysfs_channel, pwm1.label) == ("pwm1", "pwm1", None)
+    assert len(pwm1.attributes) == 29  # as many series as node_exporter exports for it
+    assert pwm1.attributes["enable"] == 5 and pwm1.attributes["auto_point5_temp"] == 100000
+
+
+def test_a_chip_with_nothing_but_settings_is_still_a_chip(tmp_path):
+    chips.asus_nb_wmi(FakeSysfs(tmp_path))
+    with HwmonReader(tmp_path, read_timeout=UNHURRIED) as reader:
+        sensors = {sensor.chip for sensor, _ in reader.sample()}
+        described = {chip.id: chip for chip in reader.chips()}
+    assert sensors == {"asus_wmi_sensors-isa-0000"}
+    asus = described["asus-isa-0000"]
+    assert [(s.channel, s.attributes) for s in asus.settings] == [("pwm1", {"enable": 2})]
+    assert asus.sysfs_chip == "platform_asus_nb_wmi_asus"
+    assert described["asus_wmi_sensors-isa-0000"].settings == ()
+
+
+def test_settings_are_read_with_the_metadata_not_at_every_sample(tmp_path):
+    chip = chips.asus_nb_wmi(FakeSysfs(tmp_path))[0]
+    enable = os.path.realpath(chip.path("pwm1_enable"))
+    reads = []
+
+    def counting(path):
+        reads.append(os.path.realpath(path))
+        return read_attribute(path)
+
+    with HwmonReader(tmp_path, read_timeout=UNHURRIED, read_attribute=counting, metadata_every=3600) as reader:
+        for _ in range(3):
+            reader.sample()
+        first = reader.chips()
+    assert reads.count(enable) == 1
+    assert first[0].settings[0].attributes == {"enable": 2}
+
+
+def test_a_chip_keeps_its_object_until_its_metadata_is_read_again(tmp_path):
+    chips.asus_nb_wmi(FakeSysfs(tmp_path))
+    clock = [0.0]
+    with HwmonReader(tmp_path, read_timeout=UNHURRIED, metadata_every=60, clock=lambda: clock[0]) as reader:
+        reader.sample()
+        before = reader.chips()
+        reader.sample()
+        assert all(a is b for a, b in zip(before, reader.chips(), strict=True))
+
+
+# --- node_exporter's chip labels -----------------------------------------------------------------
+
+
+def test_unique_chip_labels_are_untouched():
+    from frostserver.hwmon.exporter_names import distinct_chip_labels
+
+    entries = [("platform_coretemp_0", "coretemp", "hwmon1"), ("platform_coretemp_1", "coretemp", "hwmon2")]
+    assert distinct_chip_labels(entries) == ["platform_coretemp_0", "platform_coretemp_1"]
+
+
+def test_two_devices_on_one_parent_are_told_apart_by_their_names():
+    from frostserver.hwmon.exporter_names import distinct_chip_labels
+
+    entries = [("platform_asus_nb_wmi", "asus", "hwmon5"), ("platform_asus_nb_wmi", "asus_wmi_sensors", "hwmon6"),
+               ("platform_coretemp_0", "coretemp", "hwmon1")]
+    assert distinct_chip_labels(entries) == [
+        "platform_asus_nb_wmi_asus", "platform_asus_nb_wmi_asus_wmi_sensors", "platform_coretemp_0"]
+
+
+def test_three_devices_on_one_parent_are_told_apart_by_their_names():
+    from frostserver.hwmon.exporter_names import distinct_chip_labels
+
+    entries = [("ieee80211_phy0", f"mt7996_phy0_{band}", f"hwmon{band + 3}") for band in range(3)]
+    assert distinct_chip_labels(entries) == [f"ieee80211_phy0_mt7996_phy0_{band}" for band in range(3)]
+
+
+def test_devices_with_equal_names_are_told_apart_by_their_hwmon_directories():
+    from frostserver.hwmon.exporter_names import distinct_chip_labels
+
+    two = [("0000:00:1c_0_0000:05:00_0", "mlx5", "hwmon3"), ("0000:00:1c_0_0000:05:00_0", "mlx5", "hwmon8")]
+    assert distinct_chip_labels(two) == ["0000:00:1c_0_0000:05:00_0_hwmon3", "0000:00:1c_0_0000:05:00_0_hwmon8"]
+    three = [("pci_x", "mlxsw", f"hwmon{n}") for n in (0, 1, 2)]
+    assert distinct_chip_labels(three) == ["pci_x_hwmon0", "pci_x_hwmon1", "pci_x_hwmon2"]
+    # no name file: nothing to tell them apart by but the directory
+    assert distinct_chip_labels([("pci_x", "", "hwmon4"), ("pci_x", "", "hwmon5")]) == ["pci_x_hwmon4", "pci_x_hwmon5"]
+
+
+def test_a_name_shared_within_a_group_falls_back_to_hwmon_only_where_it_is_shared():
+    # 1.12 suffixes "the chip's `name` if it disambiguates": a name no other device of the
+    # group has still does, so only the two "mlxsw" fall back to their directories.
+    from frostserver.hwmon.exporter_names import distinct_chip_labels
+
+    entries = [("pci_x", "mlxsw", "hwmon0"), ("pci_x", "mlxsw", "hwmon1"), ("pci_x", "other", "hwmon2")]
+    assert distinct_chip_labels(entries) == ["pci_x_hwmon0", "pci_x_hwmon1", "pci_x_other"]
+
+
+@pytest.mark.parametrize("fixture, labels", [
+    ("wifi_phy", {"mt7996_phy0.0-pci-0100": "ieee80211_phy0_mt7996_phy0_0",
+                  "mt7996_phy0.1-pci-0100": "ieee80211_phy0_mt7996_phy0_1",
+                  "mt7996_phy0.2-pci-0100": "ieee80211_phy0_mt7996_phy0_2"}),
+    ("same_names_on_one_parent", {"mlxsw-pci-0300": "0000:00:01_0_0000:03:00_0_hwmon0",
+                                  "mlxsw-pci-0300~2": "0000:00:01_0_0000:03:00_0_hwmon1",
+                                  "mlxsw-pci-0300~3": "0000:00:01_0_0000:03:00_0_hwmon2"}),
+])
+def test_sensors_carry_node_exporter_112_chip_labels_and_keep_lm_sensors_ids(tmp_path, fixture, labels):
+    chips.FIXTURES[fixture](FakeSysfs(tmp_path))
+    found = {sensor.chip: sensor.sysfs.chip for sensor, _ in sample_tree(tmp_path).values()}
+    assert found == labels

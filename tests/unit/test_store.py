@@ -250,3 +250,25 @@ def test_a_killed_samplers_lock_is_gone_with_it(tmp_path):
         finally:
             holder.kill()
     assert sampler_pid(tmp_path) is None  # the kernel released it: no time limit involved
+
+
+# --- the chips -------------------------------------------------------------------------------------
+
+
+def test_chips_survive_the_store_exactly_and_are_rewritten_only_when_they_change(store, tmp_path):
+    from frostserver.model import Chip, ChipSetting
+
+    pwm1 = ChipSetting("pwm1", "pwm1", None, {"enable": 5, "auto_point1_temp": 25000})
+    chip = Chip("nct6779-isa-0a20", "nct6779", "ISA adapter", "platform_nct6775_2592", "nct6779", (pwm1,))
+    reader = StoreReader(tmp_path)
+    assert reader.chips.current().chips == ()  # before the sampler wrote any
+    store.chips.update([chip])
+    (decoded,) = reader.chips.current().chips
+    assert decoded == chip and decoded.settings[0].attributes == pwm1.attributes
+    first = (tmp_path / "chips.json").stat().st_ino
+    store.chips.update([chip])  # the same objects
+    store.chips.update([Chip(*chip.__dict__.values())])  # equal ones: the same document
+    assert (tmp_path / "chips.json").stat().st_ino == first
+    changed = ChipSetting("pwm1", "pwm1", None, {"enable": 1, "auto_point1_temp": 25000})
+    store.chips.update([Chip(chip.id, chip.name, chip.adapter, chip.sysfs_chip, chip.sysfs_chip_name, (changed,))])
+    assert reader.chips.current().chips[0].settings[0].attributes["enable"] == 1

@@ -86,3 +86,29 @@ class Sample:
     seq: int  # 1, 2, 3, ...: the sample's number, which the event stream uses as its id
     sampled_at: float  # when the sample started, Unix time
     pairs: tuple[tuple[Sensor, Reading], ...]
+
+
+@dataclass(frozen=True)
+class ChipSetting:
+    """The settings of a hwmon channel that has no reading: pwm1_enable without pwm1, say.
+
+    Read with the chip's metadata, never at every sample; node_exporter exports them as
+    node_hwmon_* series like any other attribute, the API as settings of their chip.
+    """
+
+    channel: str  # as lm-sensors names channels: "pwm1"
+    sysfs_channel: str  # node_exporter's `sensor` label: the attribute prefix, "pwm1"
+    label: str | None  # the raw `label` file text (None if none)
+    attributes: dict[str, float] = field(default_factory=dict, hash=False)  # raw numbers, by property
+
+
+@dataclass(frozen=True)
+class Chip:
+    """A hwmon chip as a whole: its names, its adapter and the settings of its channels without readings."""
+
+    id: str  # lm-sensors chip id, as in Sensor.chip: "nct6779-isa-0a20"
+    name: str  # driver name from the `name` file, as in Sensor.chip_name
+    adapter: str  # the "Adapter:" line of `sensors`
+    sysfs_chip: str  # node_exporter's `chip` label, as in SysfsChannel.chip
+    sysfs_chip_name: str  # its `chip_name` label: the cleaned `name` file ("" if none)
+    settings: tuple[ChipSetting, ...] = ()

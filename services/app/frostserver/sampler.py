@@ -25,7 +25,7 @@ from .lmsensors import EMPTY as NO_SENSORS_CONFIG
 from .lmsensors import SensorsConfig, load_sensors_config
 from .lmsensors.parser import NOT_APPLIED
 from .logs import configure_logging
-from .model import ERROR, Reading, Sensor
+from .model import ERROR, Chip, Reading, Sensor
 from .rules import apply_rules
 from .settings import Settings, SettingsError, load_settings
 from .store import LOCK_FILE
@@ -121,6 +121,7 @@ class Sampler:
         # Metadata first, then the readings that refer to it, then the history row whose new
         # number tells readers that a sample is complete.
         store = self.store
+        store.chips.update(self.chips())
         store.catalog.update(sensor for sensor, _ in pairs)
         dropped = store.catalog.dropped
         if len(dropped) > self.counters.dropped_sensors:
@@ -136,6 +137,18 @@ class Sampler:
             (columns[sensor.id], reading.value, reading.status) for sensor, reading in pairs if sensor.id in columns
         )
         return store.ring.append(sampled_at, cells, len(columns))
+
+    def chips(self) -> list[Chip]:
+        """Return the chips of the sources that describe theirs (the hwmon reader)."""
+        chips: list[Chip] = []
+        for name, source in self.sources.items():
+            describe = getattr(source, "chips", None)
+            if describe is not None:
+                try:
+                    chips.extend(describe())
+                except Exception:  # the sample goes on without them
+                    log.exception("sensor source %s failed to describe its chips", name)
+        return chips
 
     def prepare(self, at: float) -> None:
         """Let the sources that can start the next sample's reads at `at` (time.monotonic())."""

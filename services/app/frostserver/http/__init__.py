@@ -1,7 +1,7 @@
 """The HTTP side: Gunicorn's workers read the store and render it at the edges.
 
 - api.py: the JSON API (/api/v1/...) and the original design's /sensor_reading;
-  documents.py renders its sensors document once per sample;
+  documents.py renders its sensors document once per sample, chips.py its chips document;
 - stream.py: the Server-Sent Events stream;
 - metrics.py: /metrics (node_exporter.py: node_exporter's hwmon series; workers.py: each
   worker's own counters);
@@ -22,6 +22,7 @@ from ..logs import configure_logging
 from ..settings import SettingsError, load_settings
 from ..store.reader import StoreReader
 from . import api, health, metrics, stream
+from .chips import ChipDocuments
 from .documents import SensorDocuments
 from .errors import json_error, register_error_handlers
 
@@ -43,6 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["frost.settings"] = settings
     app.extensions["frost.store"] = store
     app.extensions["frost.documents"] = SensorDocuments(store, settings.sample_interval, settings.frost_threshold)
+    app.extensions["frost.chip_documents"] = ChipDocuments(store.chips)
     app.extensions["frost.notifier"] = stream.SampleNotifier(store)
     for blueprint in (api.bp, health.bp, stream.bp):
         app.register_blueprint(blueprint)

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..settings import Settings
 from ..store.reader import StoreReader
+from .chips import ChipDocuments
 from .documents import SensorDocuments
 from .errors import json_error
 
@@ -59,6 +60,13 @@ def sensor(sensor_id: str) -> Response:
     if found is None:
         return json_error(404, f"No sensor with id {sensor_id!r}")
     return _json_bytes(found)
+
+
+@bp.get("/api/v1/chips")
+def chips() -> Response:
+    """Return every hwmon chip: its name, adapter and the settings of its channels without a reading."""
+    documents: ChipDocuments = current_app.extensions["frost.chip_documents"]
+    return _json_bytes(documents.current())
 
 
 @bp.get("/api/v1/history")
@@ -154,5 +162,9 @@ def _openapi_document() -> bytes:
 def index() -> Response:
     """Point a curious visitor at the API's description."""
     return jsonify(
-        openapi="/api/v1/openapi.json", sensors="/api/v1/sensors", history="/api/v1/history", stream="/api/v1/stream"
+        openapi="/api/v1/openapi.json",
+        sensors="/api/v1/sensors",
+        chips="/api/v1/chips",
+        history="/api/v1/history",
+        stream="/api/v1/stream",
     )

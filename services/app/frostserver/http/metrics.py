@@ -191,7 +191,7 @@ class SampleCollector:
     def collect(self) -> Iterator[Metric]:
         sample = self.store.latest_sample()
         pairs = sample.pairs if sample else ()
-        yield from hwmon_metrics(pairs)
+        yield from hwmon_metrics(pairs, self.store.chips.current().chips)
         yield from sensor_metrics(pairs, self.frost_threshold)
         yield from sampler_metrics(self.store.counters.read(), sample.sampled_at if sample else None)
 
@@ -234,7 +234,7 @@ class MetricsRenderer:
     def render(self) -> bytes:
         """Return the whole exposition (text format 0.0.4, as node_exporter serves)."""
         with self._lock:
-            key = (self.store.latest.identity(), self.store.counters.identity())
+            key = (self.store.latest.identity(), self.store.counters.identity(), self.store.chips.identity())
             if key != self._sample_part[0]:
                 self._sample_part = (key, generate_latest(self.samples))
             workers_key = self.workers_collector.refresh()

@@ -1,26 +1,31 @@
 """node_exporter's hwmon series, name for name, label for label and value for value.
 
 Follows node_exporter's hwmon collector (collector/hwmon_linux.go, 1.9 as Debian 13 ships it),
-quirks included, so dashboards and alerts written for node_exporter keep working. Deliberate
-differences (README.md, "Where /metrics differs from node_exporter"; tests/unit/test_metrics.py
-diffs against node_exporter's own output):
+quirks included, so dashboards and alerts written for node_exporter keep working. Its `chip`
+labels follow 1.12: several hwmon devices on one parent device (asus-nb-wmi's two, a wifi card's
+one per band) get distinct labels, the shared device-derived one suffixed with "_" + the cleaned
+`name` file where that tells them apart, else with "_hwmonN" (hwmon/exporter_names.py,
+node_exporter PR #3646), where 1.9 to 1.11 give them one label and fail on the colliding series.
+Channels without a reading (pwm1_enable without pwm1) are exported from their chip's settings
+(model.Chip), as node_exporter exports every attribute file.  Deliberate differences (README.md,
+"Where /metrics differs from node_exporter"; tests/unit/test_metrics.py diffs against
+node_exporter's own output):
 - a reading that is faulted, disabled, unreadable or implausible is left out instead of exported;
-- limits and other attributes are read with the chip metadata (every 60 s), not at every scrape;
+- limits, settings and other attributes are read with the chip metadata (every 60 s), not at
+  every scrape;
 - chip-wide attributes (beep_enable, update_interval, vrm) and files of the parent device that
   are not hwmon attributes (a thermal zone's `temp`) are not exported;
-- several hwmon devices on one parent device get distinct `chip` labels ("...~2"), where
-  node_exporter fails on the colliding series;
 - sensors excluded in the config file are not exported.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from ..hwmon.exporter_names import clean_metric_name
-from ..model import Reading, Sensor
+from ..model import Chip, Reading, Sensor
 
 _LABELS = ("chip", "sensor")
 _FLAGS = ("fault", "enable")  # with *alarm: read per sample, exported even without a value
@@ -124,38 +129,47 @@ class _Families:
         return out
 
 
-def hwmon_metrics(pairs: Iterable[tuple[Sensor, Reading]]) -> list[Metric]:
-    """Render node_exporter's node_hwmon_* families from a sample's hwmon sensors."""
+def hwmon_metrics(pairs: Iterable[tuple[Sensor, Reading]], chips: Iterable[Chip] = ()) -> list[Metric]:
+    """Render node_exporter's node_hwmon_* families from a sample's hwmon sensors and the chips' settings."""
     families = _Families()
     for sensor, reading in pairs:
         sysfs = sensor.sysfs
         if sysfs is None:
             continue
-        chip, channel = sysfs.chip, sysfs.channel
-        if sysfs.chip_name:
-            families.add(
-                "node_hwmon_chip_names",
-                "Annotation metric for human-readable chip names",
-                "gauge",
-                (chip, sysfs.chip_name),
-                1.0,
-            )
-        if sysfs.label is not None:
-            families.add(
-                "node_hwmon_sensor_label", "Label for given chip and sensor", "gauge", (chip, channel, sysfs.label), 1.0
-            )
+        _add_chip_name(families, sysfs.chip, sysfs.chip_name)
         elements = dict(sysfs.attributes)
         for element, raw in reading.raw:
             # The reading itself only when FrostServer trusts it; flags always.
             if reading.value is not None or _is_flag(element):
                 elements[element] = raw
-        sensor_type = channel.rstrip("0123456789")
-        has_bare_value = "" in elements
-        for element, raw in elements.items():
-            series = hwmon_series(sensor_type, element, float(raw), has_bare_value, sysfs.label)
-            if series is not None:
-                name, help_text, kind, value, renamed = series
-                families.add(name, help_text, kind, (chip, renamed or channel), value)
+        _add_channel(families, sysfs.chip, sysfs.channel, sysfs.label, elements)
+    for chip in chips:
+        # node_exporter names every chip with a `name` file, even one without a single reading.
+        _add_chip_name(families, chip.sysfs_chip, chip.sysfs_chip_name)
+        for setting in chip.settings:
+            _add_channel(families, chip.sysfs_chip, setting.sysfs_channel, setting.label, setting.attributes)
     return families.metrics(
         {"node_hwmon_chip_names": ("chip", "chip_name"), "node_hwmon_sensor_label": ("chip", "sensor", "label")}
     )
+
+
+def _add_chip_name(families: _Families, chip: str, chip_name: str) -> None:
+    if chip_name:
+        families.add(
+            "node_hwmon_chip_names", "Annotation metric for human-readable chip names", "gauge", (chip, chip_name), 1.0
+        )
+
+
+def _add_channel(
+    families: _Families, chip: str, channel: str, label: str | None, elements: Mapping[str, float]
+) -> None:
+    """Add one channel's series: its label and each of its attributes (`elements`, raw numbers by property)."""
+    if label is not None:
+        families.add("node_hwmon_sensor_label", "Label for given chip and sensor", "gauge", (chip, channel, label), 1.0)
+    sensor_type = channel.rstrip("0123456789")
+    has_bare_value = "" in elements
+    for element, raw in elements.items():
+        series = hwmon_series(sensor_type, element, float(raw), has_bare_value, label)
+        if series is not None:
+            name, help_text, kind, value, renamed = series
+            families.add(name, help_text, kind, (chip, renamed or channel), value)

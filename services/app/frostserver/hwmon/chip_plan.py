@@ -1,8 +1,9 @@
 """Plan what to read for each hwmon chip: read its static metadata once, list its per-sample attributes.
 
 A `ChipPlan` holds what does not change between samples (the chip's names, each channel's
-label, thresholds and temp type, the raw numbers of its other attributes) and the paths of
-the dynamic attributes (input or average, alarms, fault, enable) every sample reads.
+label, thresholds and temp type, the raw numbers of its other attributes, the settings of
+channels without a reading) and the paths of the dynamic attributes (input or average, alarms,
+fault, enable) every sample reads.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import TypeVar
 
+from ..model import ChipSetting
 from . import attributes as attrs
 from .chipname import ChipName, device_link, name_chip
 from .exporter_names import clean_metric_name, exporter_chip_label
@@ -54,6 +56,11 @@ class ChipPlan:
     channels: tuple[ChannelPlan, ...]
     exporter_chip: str = ""  # node_exporter's `chip` label (see exporter_names.py)
     exporter_chip_name: str = ""  # its `chip_name` label: the cleaned `name` file, "" if none
+    # Channels with settings but no reading (asus-nb-wmi's lone pwm1_enable, a Super I/O's pwm1
+    # fan curve without pwm1): node_exporter exports them, so /metrics does; the API shows them
+    # as settings of the chip.
+    settings: tuple[ChipSetting, ...] = ()
+    hwmon_dir: str = ""  # the resolved hwmonN directory
 
 
 ReadFn = Callable[[str], "str | ReadFailure"]
@@ -69,10 +76,13 @@ def build_chip_plan(hwmon_path: str, sysfs_root: str, read: ReadFn) -> ChipPlan:
     entries = group_channels(_list(attribute_dir))
     paths: list[str] = []
     channels = []
+    settings = []
     for (prefix, index), properties in sorted(entries.items(), key=_channel_sort_key):
         plan = plan_channel(prefix, index, properties, attribute_dir, paths, read)
         if plan is not None:
             channels.append(plan)
+        elif (setting := plan_setting(prefix, index, properties, attribute_dir, read)) is not None:
+            settings.append(setting)
     order_key = (device or hwmon_dir, tuple(sorted(c.channel for c in channels)), hwmon_dir)
     hwmon_name = name if attribute_dir == hwmon_dir else None  # node_exporter reads hwmonN/name only
     return ChipPlan(
@@ -83,6 +93,8 @@ def build_chip_plan(hwmon_path: str, sysfs_root: str, read: ReadFn) -> ChipPlan:
         tuple(channels),
         exporter_chip_label(hwmon_dir, device, hwmon_name),
         clean_metric_name(hwmon_name or ""),
+        tuple(settings),
+        hwmon_dir,
     )
 
 
@@ -177,7 +189,7 @@ def plan_channel(
     value_prop = _value_property(roles)
     alarm_props = sorted(p for p, role in roles.items() if role == attrs.ALARM)
     if value_prop is None and not alarm_props:
-        return None  # nothing to show: a stray limit, beep or auto_point attribute
+        return None  # no reading: a settings-only channel (plan_setting), or a stray limit or beep
 
     def path_of(prop: str) -> str:
         return os.path.join(attribute_dir, properties[prop])
@@ -234,6 +246,22 @@ def plan_channel(
         raw_attributes=raw_attributes,
         raw_label=label,
     )
+
+
+def plan_setting(
+    prefix: str, index: int, properties: dict[str, str], attribute_dir: str, read: ReadFn
+) -> ChipSetting | None:
+    """Read the label and numbers of a channel that has no reading, or None if it has neither."""
+    label = text_of(read(os.path.join(attribute_dir, properties["label"]))) if "label" in properties else None
+    attributes = {}
+    for prop in sorted(properties):
+        if prop != "label":
+            number = parse_result(read(os.path.join(attribute_dir, properties[prop])), attrs.parse_number)
+            if number is not None:
+                attributes[prop] = number
+    if label is None and not attributes:
+        return None
+    return ChipSetting(attrs.channel_name(prefix, index), f"{prefix}{index}", label, attributes)
 
 
 def _value_property(roles: dict[str, str | None]) -> str | None:

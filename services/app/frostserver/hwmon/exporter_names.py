@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
+from collections.abc import Sequence
 
 _INVALID_METRIC_CHARS = re.compile(r"[^a-z0-9:_]")
 
@@ -27,3 +29,27 @@ def exporter_chip_label(hwmon_dir: str, device: str | None, hwmon_name: str | No
     if hwmon_name and clean_metric_name(hwmon_name):
         return clean_metric_name(hwmon_name)
     return clean_metric_name(os.path.basename(hwmon_dir))
+
+
+def distinct_chip_labels(chips: Sequence[tuple[str, str, str]]) -> list[str]:
+    """Give hwmon devices that share a chip label distinct ones, as node_exporter 1.12 does.
+
+    Each entry is (base label from exporter_chip_label, cleaned `name` file or "", hwmonN
+    directory name); the result is each entry's label, in order.  Several hwmon devices can hang
+    off one parent device (asus-nb-wmi registers two, an mt7996 wifi card one per band), so their
+    device-derived labels collide and node_exporter up to 1.11 fails on the colliding series
+    (node_exporter #3637, #3673).  1.12 (PR #3646) keeps a unique base label as it is and suffixes
+    a shared one with "_" + the chip's cleaned `name` when no other device of that base has the
+    same name, else with "_" + its hwmonN (unique within a boot, though not across boots).
+    """
+    bases = Counter(base for base, _, _ in chips)
+    names = Counter((base, name) for base, name, _ in chips if name)
+    labels = []
+    for base, name, hwmon in chips:
+        if bases[base] == 1:
+            labels.append(base)
+        elif name and names[(base, name)] == 1:
+            labels.append(f"{base}_{name}")
+        else:
+            labels.append(f"{base}_{clean_metric_name(hwmon)}")
+    return labels

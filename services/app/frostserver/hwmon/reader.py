@@ -23,7 +23,11 @@ to the same id (two DS18B20 are both w1_slave_temp-virtual-0; two hwmon devices 
 driver on one parent device), they are ordered by device path (then by their attribute
 names, and only as a last resort by hwmon directory) and all but the first get a suffix:
 "w1_slave_temp-virtual-0", "w1_slave_temp-virtual-0~2", ...  `~` never appears in an
-lm-sensors name and is URL-safe.
+lm-sensors name and is URL-safe.  node_exporter's `chip` labels (SysfsChannel.chip, for /metrics)
+are disambiguated by node_exporter 1.12's own rule instead (exporter_names.distinct_chip_labels).
+
+Channels that have settings but no reading (pwm1_enable without pwm1) are no sensors: `chips()`
+describes each chip with them, read with its metadata.
 
 `python -m frostserver.hwmon [SYSFS_ROOT]` prints one sample like `sensors` (report.py).
 """
@@ -39,10 +43,11 @@ from pathlib import Path
 
 from ..lmsensors import EMPTY as NO_SENSORS_CONFIG
 from ..lmsensors import SensorsConfig
-from ..model import ERROR, UNITS, Reading, Sensor, SysfsChannel
+from ..model import ERROR, UNITS, Chip, Reading, Sensor, SysfsChannel
 from . import attributes as attrs
 from .chip_plan import ChannelPlan, ChipPlan, build_chip_plan
 from .configured import ConfiguredChip
+from .exporter_names import distinct_chip_labels
 from .guarded_reads import ChipPool, GuardedReads, OpenAttributes, RawTexts, SampleRun
 from .guarded_reads import read_attribute as read_file
 from .readings import channel_reading
@@ -67,7 +72,9 @@ class _Chip:
     """One class/hwmon entry and what we know about it."""
 
     __slots__ = (
+        "chip",
         "chip_id",
+        "chip_key",
         "configured",
         "exporter_chip",
         "hwmon_path",
@@ -96,6 +103,8 @@ class _Chip:
         self.sensors: list[Sensor] = []
         self.sensors_key: tuple[ChipPlan, str, str] | None = None
         self.configured: ConfiguredChip | None = None  # what sensors.conf says of it, if anything
+        self.chip: Chip | None = None  # what chips() describes it as, for chip_key
+        self.chip_key: tuple[ChipPlan, str, str] | None = None
         # per channel: (its raw texts, its Reading) of the last sample
         self.readings: list[tuple[object, Reading | None]] = []
         self.readings_plan: ChipPlan | None = None
@@ -177,6 +186,24 @@ class HwmonReader:
         chips = sorted(self._chips.values(), key=lambda c: not c.slow)
         slow_chips = sum(c.slow for c in chips)
         return self._pool.start(chips, at, self._read_timeout, slow_chips, self._reads.stuck_count())
+
+    def chips(self) -> list[Chip]:
+        """Describe every chip of the last sample (names, adapter, settings), sorted by id.
+
+        A chip's object stays the same until its metadata is read again or its ids change.
+        """
+        chips = []
+        for chip in self._chips.values():
+            plan = chip.plan
+            if plan is None or not chip.chip_id:
+                continue  # not planned yet, or planned after the last sample assigned ids
+            key = (plan, chip.chip_id, chip.exporter_chip)
+            old = chip.chip_key
+            if chip.chip is None or old is None or old[0] is not plan or old[1:] != key[1:]:
+                chip.chip, chip.chip_key = chip_of(chip.chip_id, plan, chip.exporter_chip), key
+            chips.append(chip.chip)
+        chips.sort(key=lambda c: c.id)
+        return chips
 
     def adapters(self) -> dict[str, str]:
         """Map each chip id to its lm-sensors "Adapter:" text."""
@@ -265,18 +292,20 @@ class HwmonReader:
     def _assign_chip_ids(self, chips: list[_Chip]) -> None:
         """Give every chip its lm-sensors id, suffixing duplicates in device-path order."""
         groups: dict[str, list[_Chip]] = {}
-        exporter_groups: dict[str, list[_Chip]] = {}
         for chip in chips:
             if chip.plan is not None:
                 groups.setdefault(chip.plan.name.id, []).append(chip)
-                exporter_groups.setdefault(chip.plan.exporter_chip, []).append(chip)
         for chip, chip_id in _suffix_duplicates(groups):
             chip.chip_id = chip_id
             chip.id_plan = chip.plan
-        # node_exporter gives several hwmon devices of one parent device the same `chip` label
-        # and then fails on the colliding series (#3637): suffix them the same way instead.
-        for chip, exporter_chip in _suffix_duplicates(exporter_groups):
-            chip.exporter_chip = exporter_chip
+        # node_exporter up to 1.11 gives several hwmon devices of one parent device the same
+        # `chip` label and then fails on the colliding series (#3637): label them as 1.12 does.
+        planned = [(chip, chip.plan) for chip in chips if chip.plan is not None]
+        labels = distinct_chip_labels(
+            [(plan.exporter_chip, plan.exporter_chip_name, os.path.basename(plan.hwmon_dir)) for _, plan in planned]
+        )
+        for (chip, _), label in zip(planned, labels, strict=True):
+            chip.exporter_chip = label
 
     def _collect(self, chips: list[_Chip], run: SampleRun) -> list[tuple[Sensor, Reading]]:
         """Pair each channel's Sensor with its Reading, sorted by sensor id."""
@@ -362,6 +391,11 @@ def _suffix_duplicates(groups: dict[str, list[_Chip]]) -> Iterator[tuple[_Chip, 
 
 def _sensor_id(sample: tuple[Sensor, Reading]) -> str:
     return sample[0].id
+
+
+def chip_of(chip_id: str, plan: ChipPlan, exporter_chip: str) -> Chip:
+    """Describe a chip as a whole."""
+    return Chip(chip_id, plan.chip_name, plan.name.adapter, exporter_chip, plan.exporter_chip_name, plan.settings)
 
 
 def sensor_of(chip_id: str, plan: ChipPlan, channel: ChannelPlan, exporter_chip: str | None = None) -> Sensor:

@@ -5,6 +5,7 @@ that is safe across threads).
 
     history.ring    ring.py      the newest samples' values and statuses (memory-mapped)
     catalog.json    catalog.py   every sensor's metadata and its column in the ring
+    chips.json      chips.py     every hwmon chip: names, adapter, settings of channels without a reading
     latest.json     latest.py    the newest sample's readings in full
     counters.json   counters.py  the sampler's counters, for /metrics
     sampler.lock    liveness.py  held by the live sampler
@@ -15,6 +16,7 @@ The run directory is a tmpfs in the container (FROST_RUN_DIR): nothing here outl
 
 RING_FILE = "history.ring"
 CATALOG_FILE = "catalog.json"
+CHIPS_FILE = "chips.json"
 LATEST_FILE = "latest.json"
 COUNTERS_FILE = "counters.json"
 LOCK_FILE = "sampler.lock"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..model import Sample
-from . import CATALOG_FILE, COUNTERS_FILE, LATEST_FILE, LOCK_FILE, RING_FILE
+from . import CATALOG_FILE, CHIPS_FILE, COUNTERS_FILE, LATEST_FILE, LOCK_FILE, RING_FILE
 from .catalog import CatalogReader
+from .chips import ChipsReader
 from .counters import CountersReader
 from .latest import LatestReader
 from .liveness import sampler_pid
@@ -22,6 +23,7 @@ class StoreReader:
         self.catalog = CatalogReader(self.run_dir / CATALOG_FILE)
         self.latest = LatestReader(self.run_dir / LATEST_FILE)
         self.counters = CountersReader(self.run_dir / COUNTERS_FILE)
+        self.chips = ChipsReader(self.run_dir / CHIPS_FILE)
 
     def header(self) -> Header | None:
         """Return the ring's header (None before the first sampler created it)."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import CATALOG_FILE, COUNTERS_FILE, LATEST_FILE, RING_FILE
+from . import CATALOG_FILE, CHIPS_FILE, COUNTERS_FILE, LATEST_FILE, RING_FILE
 from .catalog import CatalogWriter
+from .chips import ChipsWriter
 from .counters import CountersWriter
 from .latest import LatestWriter
 from .ring import RingWriter
@@ -20,6 +21,7 @@ class StoreWriter:
     catalog: CatalogWriter
     latest: LatestWriter
     counters: CountersWriter
+    chips: ChipsWriter
 
     @classmethod
     def open(cls, run_dir: Path, capacity: int, columns: int, interval: float) -> StoreWriter:
@@ -28,7 +30,13 @@ class StoreWriter:
         run_dir.mkdir(parents=True, exist_ok=True)
         ring = RingWriter(run_dir / RING_FILE, capacity, columns, interval)
         catalog = CatalogWriter(run_dir / CATALOG_FILE, columns, keep=not ring.recreated)
-        return cls(ring, catalog, LatestWriter(run_dir / LATEST_FILE), CountersWriter(run_dir / COUNTERS_FILE))
+        return cls(
+            ring,
+            catalog,
+            LatestWriter(run_dir / LATEST_FILE),
+            CountersWriter(run_dir / COUNTERS_FILE),
+            ChipsWriter(run_dir / CHIPS_FILE),
+        )
 
     def close(self) -> None:
         self.ring.close()

@@ -1,0 +1,96 @@
+"""Every hwmon chip as a whole (names, adapter, settings of channels without a reading), in chips.json.
+
+Sensors are channels with a reading (catalog.py); a chip also has channels that only hold
+settings, such as asus-nb-wmi's lone pwm1_enable or a Super I/O's fan curve without pwm1. The
+sampler replaces the file when a chip appears, vanishes or its metadata changes (ChipsWriter),
+which is rare: settings are read with the chip's metadata, not at every sample. Workers decode
+it once per version (ChipsReader) for /metrics and /api/v1/chips.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..model import Chip, ChipSetting
+from .files import FileIdentity, identity_of, read_json, write_atomically
+
+
+def encode_chip(chip: Chip) -> dict[str, Any]:
+    """Return a chip as plain data."""
+    return {
+        "id": chip.id,
+        "name": chip.name,
+        "adapter": chip.adapter,
+        "sysfs_chip": chip.sysfs_chip,
+        "sysfs_chip_name": chip.sysfs_chip_name,
+        "settings": [[s.channel, s.sysfs_channel, s.label, dict(s.attributes)] for s in chip.settings],
+    }
+
+
+def decode_chip(entry: Mapping[str, Any]) -> Chip:
+    """Rebuild a Chip from what encode_chip returned."""
+    settings = tuple(
+        ChipSetting(channel, sysfs_channel, label, dict(attributes))
+        for channel, sysfs_channel, label, attributes in entry["settings"]
+    )
+    return Chip(entry["id"], entry["name"], entry["adapter"], entry["sysfs_chip"], entry["sysfs_chip_name"], settings)
+
+
+@dataclass(frozen=True)
+class Chips:
+    """One version of chips.json, decoded: shared, never changed, by every thread of a worker."""
+
+    identity: FileIdentity | None
+    chips: tuple[Chip, ...]  # sorted by id
+
+
+EMPTY = Chips(None, ())
+
+
+class ChipsWriter:
+    """Publish the current chips when they change; the sampler's alone."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._known: tuple[Chip, ...] | None = None  # the objects last published
+        self._document: bytes | None = None
+
+    def update(self, chips: Iterable[Chip]) -> None:
+        """Replace chips.json if the chips differ from the ones last published."""
+        chips = tuple(sorted(chips, key=lambda chip: chip.id))
+        known = self._known
+        if known is not None and len(known) == len(chips) and all(a is b for a, b in zip(known, chips, strict=True)):
+            return  # the reader hands back the same objects until a chip's metadata is read again
+        self._known = chips
+        document = json.dumps({"chips": [encode_chip(chip) for chip in chips]}, ensure_ascii=False).encode()
+        if document != self._document:
+            write_atomically(self.path, document)
+            self._document = document
+
+
+class ChipsReader:
+    """Read the current chips from any thread, decoding each version once."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._chips = EMPTY
+
+    def identity(self) -> FileIdentity | None:
+        """Return what tells this version of chips.json from the next (None: none yet)."""
+        return identity_of(self.path)
+
+    def current(self) -> Chips:
+        """Return the newest chips (none before the sampler wrote them)."""
+        identity = identity_of(self.path)
+        chips = self._chips
+        if identity == chips.identity:
+            return chips
+        document = read_json(self.path)
+        if document is None:
+            return chips if identity is not None else EMPTY  # being replaced: keep the last one
+        self._chips = chips = Chips(identity, tuple(decode_chip(entry) for entry in document["chips"]))
+        return chips
