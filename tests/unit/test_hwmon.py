@@ -92,6 +92,7 @@ def test_chip_ids_follow_lm_sensors(tmp_path):
         "nvme-pci-0100", "nvme-pci-0200",  # nvme0 -> 0000:01:00.0
         "acpitz-acpi-0",  # thermal_zone0 -> LNXTHERM:00 on the acpi bus
         "nct6798-isa-0290", "it87-isa-0290",  # platform nct6775.656 / it87.656: 656 = 0x290
+        "it8728-isa-0a30",  # platform it87.2608: 2608 = 0xa30
         "amdgpu-pci-0900",
         "cpu_thermal-virtual-0", "rpi_volt-isa-0000",
         "w1_slave_temp-virtual-0", "w1_slave_temp-virtual-0~2",
