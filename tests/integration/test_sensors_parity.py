@@ -136,7 +136,8 @@ def run_app(trees: Path, config: str) -> dict[str, str]:
     if config == BOARD:
         mounts += ["-v", f"{BOARD_DIR}:/etc/sensors.d:ro"]
     # One marker line before each tree's output, so one container serves every fixture.
-    script = 'for f in "$@"; do echo "=== $f"; python -m frostserver.hwmon --json "/mnt/sys/$f" || echo "=== FAILED $?"; done'
+    script = ('for f in "$@"; do echo "=== $f"; '
+              'python -m frostserver.hwmon --json "/mnt/sys/$f" || echo "=== FAILED $?"; done')
     command = ["docker", "run", "--rm", "--name", name, "--read-only", "--network", "none", *mounts, IMAGE,
                "sh", "-c", script, "sh", *sorted(chips.FIXTURES)]
     try:
@@ -194,16 +195,23 @@ def differences(expected: list, ours: list) -> set[str]:
     for chip_id, members in groups.items():
         ids = [chip_id] + [f"{chip_id}~{n}" for n in range(2, len(members) + 1)]
         matched.update(ids)
-        # sensors orders chips of one id as it lists /sys/class/hwmon: pair them by content.
-        best = min(itertools.permutations(members),
-                   key=lambda order: sum(len(chip_differences(i, c, ours_by_id.get(i))) for i, c in zip(ids, order)))
-        for number, (our_id, chip) in enumerate(zip(ids, best), start=1):
+        best = pair_by_content(ids, members, ours_by_id)
+        for number, (our_id, chip) in enumerate(zip(ids, best, strict=True), start=1):
             if number > 1:
                 found.add(f"chip id: sensors' {chip_id} #{number} is FrostServer's {our_id}")
             found |= chip_differences(our_id, chip, ours_by_id.get(our_id))
     for chip_id in ours_by_id.keys() - matched:
         found.add(f"chip only in FrostServer: {chip_id}")
     return found
+
+
+def pair_by_content(ids: list[str], members: list[list], ours_by_id: dict) -> tuple[list, ...]:
+    """Order sensors' chips of one id to match our ids: it orders them as it lists /sys/class/hwmon."""
+
+    def misfit(order: tuple[list, ...]) -> int:
+        return sum(len(chip_differences(i, c, ours_by_id.get(i))) for i, c in zip(ids, order, strict=True))
+
+    return min(itertools.permutations(members), key=misfit)
 
 
 def chip_differences(chip_id: str, expected: list, ours: list | None) -> set[str]:
