@@ -11,8 +11,8 @@ HTTP_PORT := $(or $(FROST_HTTP_PORT),8080)
 
 FLEET_COMPOSE := docker compose -f compose.yaml -f compose.fleet.yaml --profile fleet
 
-.PHONY: help provision build up down logs ps test lint unit integration demo demo-down dev fleet fleet-down \
-        bench install-service uninstall-service clean
+.PHONY: help provision build up down logs ps test lint unit integration sensors-goldens demo demo-down dev \
+        fleet fleet-down bench install-service uninstall-service clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,6 +59,9 @@ unit: $(VENV)/.installed ## Run the unit tests (no Docker)
 integration: $(VENV)/.installed build ## Run the integration tests against the real stack
 	@scripts/provision.sh --tests >/dev/null
 	TESTCONTAINERS_RYUK_DISABLED=true $(PY) -m pytest tests/integration
+
+sensors-goldens: build ## Re-record the real `sensors -j` goldens of the parity test (root, lm-sensors installed)
+	scripts/record_sensors_goldens.py
 
 demo: provision ## Run the stack on simulated sensors (tests/simulator.py): no hardware needed
 	@scripts/demo.sh start

@@ -222,6 +222,36 @@ def it87_old_layout(tree: FakeSysfs) -> list[FakeChip]:
     return [chip]
 
 
+def it87_board(tree: FakeSysfs) -> list[FakeChip]:
+    """Add an ITE IT8728F as a desktop board wires it: rails behind dividers, see tests/sensors.d/."""
+    # in2/in3/in4 read +3.3V/+12V/+5V through resistor dividers, in6 is not connected (it floats
+    # at the ADC's top), in7/in8 are 3VSB/Vbat (scaled by the driver, no label files).  Debian's
+    # sensors3.conf does not list it8728, so `sensors` shows the raw rails:
+    #   it8728-isa-0a30              Adapter: ISA adapter
+    #   in2:    1.68 V   in3:  1.82 V   in4:  1.26 V   in6:  3.06 V   in7:  3.31 V   in8:  3.22 V
+    #   fan1: 1704 RPM   temp2: +41.0°C (sensor = thermal diode)   intrusion0: OK
+    # With tests/sensors.d/it87_board.conf: "+3.3V: 3.36 V", "+12V: 12.04 V", "+5V: 5.04 V",
+    # "3VSB: 3.31 V", "Vbat: 3.22 V", "CPU Fan: 1704 RPM", "CPU: +41.0°C", and no in6.
+    chip = tree.add_chip("it8728", device="platform/it87.2608", bus="platform", driver="it87")
+    rails = {"in0": 1128, "in1": 1500, "in2": 1680, "in3": 1824, "in4": 1260, "in5": 1056, "in6": 3060}
+    for channel, millivolts in rails.items():
+        chip.write_all({f"{channel}_input": millivolts, f"{channel}_min": 0, f"{channel}_max": 3060,
+                        f"{channel}_alarm": 0, f"{channel}_beep": 0})
+    chip.write_all({
+        "in7_input": 3312, "in7_min": 0, "in7_max": 6120, "in7_alarm": 0, "in7_beep": 0,
+        "in8_input": 3216,  # Vbat: the driver has no limits for it
+        "fan1_input": 1704, "fan1_min": 0, "fan1_alarm": 0, "fan1_beep": 0,
+        "fan2_input": 1096, "fan2_min": 0, "fan2_alarm": 0, "fan2_beep": 0,
+        "fan3_input": 0, "fan3_min": 0, "fan3_alarm": 0, "fan3_beep": 0,
+        "temp1_input": 34000, "temp1_min": 127000, "temp1_max": 127000, "temp1_type": 4, "temp1_alarm": 0,
+        "temp2_input": 41000, "temp2_min": 127000, "temp2_max": 127000, "temp2_type": 3, "temp2_alarm": 0,
+        "temp3_input": 48000, "temp3_min": 127000, "temp3_max": 127000, "temp3_type": 4, "temp3_alarm": 0,
+        "pwm1": 128, "pwm1_enable": 2, "pwm2": 96, "pwm2_enable": 2,
+        "intrusion0_alarm": 0,
+    })
+    return [chip]
+
+
 def no_name(tree: FakeSysfs) -> list[FakeChip]:
     """Add a hwmon directory without a `name` file (lm-sensors skips it; we name it after the driver)."""
     # sensors: nothing.  We report foo_sensor-isa-0000 (driver name, platform device foo_sensor.0)
@@ -447,6 +477,7 @@ FIXTURES = {
     "sht3x": sht3x,
     "ina219": ina219,
     "it87_old_layout": it87_old_layout,
+    "it87_board": it87_board,
     "no_name": no_name,
     "several_on_one_parent": several_on_one_parent,
     "duplicate_labels": duplicate_labels,

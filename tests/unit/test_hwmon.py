@@ -92,6 +92,7 @@ def test_chip_ids_follow_lm_sensors(tmp_path):
         "nvme-pci-0100", "nvme-pci-0200",  # nvme0 -> 0000:01:00.0
         "acpitz-acpi-0",  # thermal_zone0 -> LNXTHERM:00 on the acpi bus
         "nct6798-isa-0290", "it87-isa-0290",  # platform nct6775.656 / it87.656: 656 = 0x290
+        "it8728-isa-0a30",  # platform it87.2608: 2608 = 0xa30
         "amdgpu-pci-0900",
         "cpu_thermal-virtual-0", "rpi_volt-isa-0000",
         "w1_slave_temp-virtual-0", "w1_slave_temp-virtual-0~2",
@@ -677,6 +678,25 @@ def test_command_line_prints_like_sensors(tmp_path, capsys):
     assert "+45.0°C  (max = +80.0°C, crit = +100.0°C)" in out
     assert "\nin1:" in out and "ALARM (ALARM)" in out
     assert "intrusion0:" in out and "SYSTIN:" in out and "sensor = thermistor" in out
+
+
+def test_command_line_prints_the_shape_of_sensors_json(tmp_path, capsys):
+    tree = FakeSysfs(tmp_path)
+    chips.nct6798(tree)
+    chips.amdgpu(tree)
+    chips.ds18b20(tree)
+    assert report.main(["--json", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    pairs = json.loads(out, object_pairs_hook=lambda items: items)  # keeps repeated keys
+    chip_ids = [chip_id for chip_id, _ in pairs]
+    assert chip_ids == ["amdgpu-pci-0900", "nct6798-isa-0290", "w1_slave_temp-virtual-0", "w1_slave_temp-virtual-0~2"]
+    amdgpu, nct = dict(pairs[0][1]), dict(pairs[1][1])
+    assert amdgpu["Adapter"] == "PCI adapter"
+    assert amdgpu["PPT"] == [("power1_average", 25.0)]  # no power1_input: the average, as sensors
+    assert "sclk" not in amdgpu and "pwm1" not in amdgpu  # sensors -j (3.6) prints neither
+    assert nct["SYSTIN"] == [("temp1_input", 33.0)]
+    assert nct["cpu0_vid"] == [("cpu0_vid", 1.1)]
+    assert nct["intrusion0"] == [("intrusion0_alarm", 1.0)]
 
 
 def test_fake_tree_has_real_layout_and_world_readable_files(tmp_path):

@@ -7,7 +7,7 @@
 - readings.py: a channel's raw texts to a `Reading` (value, status, alarms);
 - chipname.py: lm-sensors chip names (`coretemp-isa-0000`); exporter_names.py: node_exporter's;
 - attributes.py: attribute names, units and plausible ranges;
-- report.py: a `sensors`-like report (`python -m frostserver.hwmon [ROOT]`).
+- report.py: a `sensors`-like report (`python -m frostserver.hwmon [--json] [ROOT]`).
 """
 
 from .guarded_reads import read_attribute

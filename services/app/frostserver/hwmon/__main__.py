@@ -1,4 +1,4 @@
-"""`python -m frostserver.hwmon [SYSFS_ROOT]`: print one sample of every sensor, like `sensors`."""
+"""`python -m frostserver.hwmon [--json] [SYSFS_ROOT]`: print one sample of every sensor, like `sensors [-j]`."""
 
 import sys
 

@@ -1,12 +1,20 @@
 """Print one sample of every hwmon sensor the way `sensors` (lm-sensors) does.
 
-Run it as `python -m frostserver.hwmon [SYSFS_ROOT]`.
+Run it as `python -m frostserver.hwmon [--json] [SYSFS_ROOT]`.  `--json` prints the shape of
+`sensors -j`: `{chip_id: {"Adapter": ..., label: {"temp1_input": value}}}`, one value per
+feature (the subfeature holding the reading: `temp1_input`, `power1_average`, `cpu0_vid`,
+`intrusion0_alarm`) in `sensors`' units, nothing for a feature without a value, and no pwm or
+freq channels (lm-sensors 3.6 prints neither).  tests/integration/test_sensors_parity.py diffs
+it against the real `sensors -j`.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
-import sys
+from collections.abc import Sequence
+from typing import TypeAlias
 
 from ..model import DISABLED, FAULT, UNITS, Reading, Sensor
 from . import attributes as attrs
@@ -75,11 +83,70 @@ def _lm_sensors_order(channel: str) -> tuple[int, int]:
     return CHANNEL_ORDER.index(prefix), index
 
 
+# A JSON object as (key, value) pairs, so that a key may repeat.
+JsonPairs: TypeAlias = "Sequence[tuple[str, str | float | JsonPairs]]"
+
+# Channel types `sensors -j` (lm-sensors 3.6) leaves out.
+_NOT_IN_SENSORS_JSON = frozenset({"pwm", "freq"})
+
+
+def json_report(samples: list[tuple[Sensor, Reading]], adapters: dict[str, str]) -> str:
+    """Format all samples as `sensors -j` does: chips, then features by label, then values."""
+    by_chip: dict[str, list[tuple[Sensor, Reading]]] = {}
+    for sensor, reading in samples:
+        by_chip.setdefault(sensor.chip, []).append((sensor, reading))
+    chips: list[tuple[str, str | float | JsonPairs]] = []
+    for chip_id in sorted(by_chip):
+        rows = sorted(by_chip[chip_id], key=lambda sr: _lm_sensors_order(sr[0].channel))
+        features: list[tuple[str, str | float | JsonPairs]] = [("Adapter", adapters.get(chip_id, ""))]
+        for sensor, reading in rows:
+            parsed = attrs.parse_channel_name(sensor.channel)
+            if parsed is not None and parsed[0] in _NOT_IN_SENSORS_JSON:
+                continue
+            values: JsonPairs = [] if reading.value is None else [(_value_key(sensor, reading), reading.value)]
+            features.append((sensor.label, values))
+        chips.append((chip_id, features))
+    return _json_pairs(chips, 0)
+
+
+def _value_key(sensor: Sensor, reading: Reading) -> str:
+    """Name the subfeature holding a reading as lm-sensors names it (temp1_input, cpu0_vid)."""
+    if sensor.channel.endswith("_vid"):
+        return sensor.channel
+    if sensor.kind == "intrusion":
+        return f"{sensor.channel}_alarm"
+    props = {prop for prop, _ in reading.raw}
+    return f"{sensor.channel}_{'average' if 'average' in props and 'input' not in props else 'input'}"
+
+
+def _json_pairs(pairs: JsonPairs, depth: int) -> str:
+    """Render (key, value) pairs as a JSON object, keeping repeated keys as `sensors -j` does.
+
+    `sensors -j` prints two chips of one id (two DS18B20 probes) or two features of one label
+    (Dell SMM's "Other") under the same key; a dict would keep only the last.
+    """
+    if not pairs:
+        return "{}"
+    indent = "   " * (depth + 1)
+    items = []
+    for key, value in pairs:
+        rendered = json.dumps(value) if isinstance(value, str | float) else _json_pairs(value, depth + 1)
+        items.append(f"{indent}{json.dumps(key, ensure_ascii=False)}: {rendered}")
+    return "{\n" + ",\n".join(items) + "\n" + "   " * depth + "}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print one sample of every sensor under SYSFS_ROOT (default $FROST_SYSFS_ROOT or /sys)."""
-    args = sys.argv[1:] if argv is None else argv
-    root = args[0] if args else os.environ.get("FROST_SYSFS_ROOT", "/sys")
-    with HwmonReader(root) as reader:
+    parser = argparse.ArgumentParser(prog="python -m frostserver.hwmon", description="Print one sample of each sensor.")
+    parser.add_argument("--json", action="store_true", help="print the shape of `sensors -j`")
+    parser.add_argument("sysfs_root", nargs="?", default=os.environ.get("FROST_SYSFS_ROOT", "/sys"))
+    args = parser.parse_args(argv)
+    # One report, not a sampling loop: wait for slow chips rather than leave them out.
+    with HwmonReader(args.sysfs_root, read_timeout=5.0) as reader:
         samples = reader.sample()
-        print(format_report(samples, reader.adapters()))
+        adapters = reader.adapters()
+    # >>> The lm-sensors configuration (/etc/sensors3.conf, then /etc/sensors.d/*: labels,
+    # >>> computes, ignores) is applied here, once frostserver.lmsensors exists (issue 12).
+    # >>> Until then labels and values are the driver's own.
+    print(json_report(samples, adapters) if args.json else format_report(samples, adapters))
     return 0
