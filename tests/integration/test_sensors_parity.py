@@ -14,10 +14,6 @@ configuration (board files mounted at /etc/sensors.d or not), and runs `python -
 every value (`*_input`, and `power*_average`, `cpu*_vid`, `intrusion*_alarm` where `sensors -j`
 holds the reading there) within 1e-3. Every difference is listed in EXPECTED_DIFFERENCES with its
 reason; any other difference, or one that went away, fails the test.
-
-The board-file cases where the board files change what `sensors` prints are xfail(strict=True)
-until FrostServer applies the lm-sensors configuration (frostserver/hwmon/report.py marks where):
-they flip to failures (XPASS) the day it does, and the marks go.
 """
 from __future__ import annotations
 
@@ -42,7 +38,6 @@ BOARD_DIR = REPO / "tests" / "sensors.d"
 IMAGE = f"frostserver/app:{os.environ.get('FROST_IMAGE_TAG', 'latest')}"  # as compose.yaml names it
 TOLERANCE = 1e-3  # sensors -j prints three decimals
 DEFAULT, BOARD = "default", "sensors.d"
-NOT_APPLIED = "lm-sensors configuration not applied yet"
 
 # Where FrostServer differs from `sensors -j` on each fixture tree, in both configurations, and why.
 EXPECTED_DIFFERENCES: dict[str, dict[str, str]] = {
@@ -94,19 +89,9 @@ def golden_pairs(case: str) -> list:
     return json.loads(path.read_text(), object_pairs_hook=list)
 
 
-def board_changes(fixture: str) -> bool:
-    """Say whether the board files change what `sensors` prints for a fixture."""
-    try:
-        return golden_pairs(f"{fixture}+{BOARD}") != golden_pairs(fixture)
-    except AssertionError:
-        return False  # no golden: the test itself says so
-
-
 def cases() -> list:
     params = [pytest.param(fixture, DEFAULT, id=fixture) for fixture in sorted(chips.FIXTURES)]
-    for fixture in sorted(chips.FIXTURES):
-        marks = [pytest.mark.xfail(strict=True, reason=NOT_APPLIED)] if board_changes(fixture) else []
-        params.append(pytest.param(fixture, BOARD, id=f"{fixture}+{BOARD}", marks=marks))
+    params += [pytest.param(fixture, BOARD, id=f"{fixture}+{BOARD}") for fixture in sorted(chips.FIXTURES)]
     return params
 
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from collections.abc import Sequence
 from typing import TypeAlias
 
+from ..lmsensors import load_sensors_config
 from ..model import DISABLED, FAULT, UNITS, Reading, Sensor
 from . import attributes as attrs
 from .chip_plan import CHANNEL_ORDER
@@ -140,13 +142,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m frostserver.hwmon", description="Print one sample of each sensor.")
     parser.add_argument("--json", action="store_true", help="print the shape of `sensors -j`")
     parser.add_argument("sysfs_root", nargs="?", default=os.environ.get("FROST_SYSFS_ROOT", "/sys"))
+    parser.add_argument(
+        "--etc",
+        default=os.environ.get("FROST_LM_SENSORS_ETC", "/etc"),
+        help="read lm-sensors' configuration from ETC/sensors3.conf and ETC/sensors.d/ (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
+    # The labels, computes and ignores `sensors` applies, from the same files.
+    config = load_sensors_config(args.etc)
+    for problem in config.problems:
+        print(f"lm-sensors configuration: {problem}", file=sys.stderr)
     # One report, not a sampling loop: wait for slow chips rather than leave them out.
-    with HwmonReader(args.sysfs_root, read_timeout=5.0) as reader:
-        samples = reader.sample()
+    with HwmonReader(args.sysfs_root, read_timeout=5.0, sensors_config=config) as reader:
+        samples = [(sensor, reading) for sensor, reading in reader.sample() if not sensor.ignored]
         adapters = reader.adapters()
-    # >>> The lm-sensors configuration (/etc/sensors3.conf, then /etc/sensors.d/*: labels,
-    # >>> computes, ignores) is applied here, once frostserver.lmsensors exists (issue 12).
-    # >>> Until then labels and values are the driver's own.
     print(json_report(samples, adapters) if args.json else format_report(samples, adapters))
     return 0
