@@ -62,6 +62,21 @@ EXPECTED_DIFFERENCES: dict[str, dict[str, str]] = {
         "label only in sensors: nct6798-isa-0290 'beep_enable'":
             "a chip-wide setting, not a reading of a channel: FrostServer does not list it (README, \"Tests\")",
     },
+    "nct6779": {
+        "label only in sensors: nct6779-isa-0a20 'beep_enable'":
+            "a chip-wide setting, not a reading of a channel: FrostServer does not list it (README, \"Tests\")",
+    },
+    "same_names_on_one_parent": {
+        "chip id: sensors' mlxsw-pci-0300 #2 is FrostServer's mlxsw-pci-0300~2":
+            "sensors prints three chips of one id; FrostServer's ids are unique",
+        "chip id: sensors' mlxsw-pci-0300 #3 is FrostServer's mlxsw-pci-0300~3":
+            "sensors prints three chips of one id; FrostServer's ids are unique",
+        "label only in sensors: mlxsw-pci-0300~2 'fan1'":
+            "libsensors looks chips up by name: for the second mlxsw-pci-0300 it lists the first one's "
+            "features, so it shows the ASIC's fan1 on a line card that has none",
+        "label only in sensors: mlxsw-pci-0300~3 'fan1'":
+            "the same for the third mlxsw-pci-0300",
+    },
     "no_name": {
         "chip only in FrostServer: foo_sensor-isa-0000":
             "no `name` file: libsensors skips the chip, FrostServer names it after its driver (tests/chips.py)",
