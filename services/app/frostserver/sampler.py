@@ -134,7 +134,9 @@ class Sampler:
         store.latest.write(store.ring.next_seq, sampled_at, pairs)
         columns = store.catalog.columns
         cells = (
-            (columns[sensor.id], reading.value, reading.status) for sensor, reading in pairs if sensor.id in columns
+            (columns[sensor.id], reading.value, reading.status)
+            for sensor, reading in pairs
+            if sensor.id in columns and not sensor.ignored  # ignored since its column was given
         )
         return store.ring.append(sampled_at, cells, len(columns))
 

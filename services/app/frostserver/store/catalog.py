@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Sensor, SysfsChannel
-from .files import FileIdentity, identity_of, read_json, write_atomically
+from .files import DecodedFile, FileIdentity, read_json, write_atomically
 
 
 def encode_sensor(sensor: Sensor) -> dict[str, Any]:
@@ -119,23 +119,14 @@ class CatalogWriter:
             write_atomically(self.path, ('{"sensors":[' + ",".join(self._entries.values()) + "]}").encode())
 
 
-class CatalogReader:
+class CatalogReader(DecodedFile[Catalog]):
     """Read the current catalog from any thread, decoding each version once."""
 
     def __init__(self, path: Path):
-        self.path = Path(path)
-        self._catalog = EMPTY
+        super().__init__(path, _decode_catalog, EMPTY)
 
-    def current(self) -> Catalog:
-        """Return the newest catalog (empty before the sampler wrote one)."""
-        identity = identity_of(self.path)
-        catalog = self._catalog
-        if identity == catalog.identity:
-            return catalog
-        document = read_json(self.path)
-        if document is None:
-            return catalog if identity is not None else EMPTY  # being replaced: keep the last one
-        sensors = {entry["id"]: decode_sensor(entry) for entry in document["sensors"]}
-        columns = {entry["id"]: entry["column"] for entry in document["sensors"] if entry["column"] is not None}
-        self._catalog = catalog = Catalog(identity, sensors, columns)
-        return catalog
+
+def _decode_catalog(identity: FileIdentity | None, document: Mapping[str, Any]) -> Catalog:
+    sensors = {entry["id"]: decode_sensor(entry) for entry in document["sensors"]}
+    columns = {entry["id"]: entry["column"] for entry in document["sensors"] if entry["column"] is not None}
+    return Catalog(identity, sensors, columns)

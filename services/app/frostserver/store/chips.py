@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Chip, ChipSetting
-from .files import FileIdentity, identity_of, read_json, write_atomically
+from .files import DecodedFile, FileIdentity, write_atomically
 
 
 def encode_chip(chip: Chip) -> dict[str, Any]:
@@ -72,25 +72,12 @@ class ChipsWriter:
             self._document = document
 
 
-class ChipsReader:
+class ChipsReader(DecodedFile[Chips]):
     """Read the current chips from any thread, decoding each version once."""
 
     def __init__(self, path: Path):
-        self.path = Path(path)
-        self._chips = EMPTY
+        super().__init__(path, _decode_chips, EMPTY)
 
-    def identity(self) -> FileIdentity | None:
-        """Return what tells this version of chips.json from the next (None: none yet)."""
-        return identity_of(self.path)
 
-    def current(self) -> Chips:
-        """Return the newest chips (none before the sampler wrote them)."""
-        identity = identity_of(self.path)
-        chips = self._chips
-        if identity == chips.identity:
-            return chips
-        document = read_json(self.path)
-        if document is None:
-            return chips if identity is not None else EMPTY  # being replaced: keep the last one
-        self._chips = chips = Chips(identity, tuple(decode_chip(entry) for entry in document["chips"]))
-        return chips
+def _decode_chips(identity: FileIdentity | None, document: Mapping[str, Any]) -> Chips:
+    return Chips(identity, tuple(decode_chip(entry) for entry in document["chips"]))

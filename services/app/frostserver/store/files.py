@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 FileIdentity = tuple[int, int, int]  # inode, modification time (ns), size
 
@@ -33,3 +34,33 @@ def read_json(path: Path) -> Any:
         return json.loads(path.read_bytes())
     except (OSError, ValueError):
         return None
+
+
+Decoded = TypeVar("Decoded")
+
+
+class DecodedFile(Generic[Decoded]):
+    """A JSON file its owner replaces whole, decoded once per version for every thread that reads it."""
+
+    def __init__(self, path: Path, decode: Callable[[FileIdentity | None, Any], Decoded], empty: Decoded):
+        self.path = Path(path)
+        self._decode = decode  # (the version's identity, its document) -> what readers get
+        self._empty = empty  # what readers get before the first version
+        self._current: tuple[FileIdentity | None, Decoded] = (None, empty)  # replaced whole: no lock
+
+    def identity(self) -> FileIdentity | None:
+        """Return what tells this version of the file from the next (None: none yet)."""
+        return identity_of(self.path)
+
+    def current(self) -> Decoded:
+        """Return the newest version, decoded (the empty one before the owner wrote any)."""
+        identity = identity_of(self.path)
+        known, decoded = self._current
+        if identity == known:
+            return decoded
+        document = read_json(self.path)
+        if document is None:
+            return decoded if identity is not None else self._empty  # being replaced: keep the last one
+        decoded = self._decode(identity, document)
+        self._current = (identity, decoded)
+        return decoded
