@@ -130,3 +130,12 @@ def test_metrics_frost_computed_node_hwmon_raw_and_complete(configured_app):
     assert 'node_hwmon_in_volts{chip="platform_nct6775_656",sensor="in1"} 1.008' in text
     assert 'node_hwmon_fan_rpm{chip="platform_nct6775_656",sensor="fan2"} 0.0' in text
     assert "nct6798-isa-0290/fan2" not in text
+
+
+def test_the_directory_comes_from_the_environment_as_a_path():
+    from pathlib import Path
+
+    from frostserver.settings import load_settings
+
+    assert load_settings({"FROST_LM_SENSORS_ETC": "/etc"}).lm_sensors_etc == Path("/etc")
+    assert load_settings({}).lm_sensors_etc is None  # never the test machine's own files by default

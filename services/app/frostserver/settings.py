@@ -95,7 +95,7 @@ def load_settings(
     for setting in fields(Settings):
         raw = environ.get(env_name(setting.name)) if setting.metadata.get("env") else None
         if raw is not None and raw != "":
-            values[setting.name] = _parse_env(setting.name, setting.default, raw)
+            values[setting.name] = _parse_env(setting.name, str(setting.type), raw)
     values.update(overrides or {})
     config = values.get("config")
     if read_file and config is not None:
@@ -114,14 +114,15 @@ def _from_file(file: FileConfig) -> dict[str, Any]:
     return values
 
 
-def _parse_env(name: str, default: Any, raw: str) -> Any:
-    if name == "config" or isinstance(default, Path):
+def _parse_env(name: str, annotation: str, raw: str) -> Any:
+    """Parse one FROST_* variable by the type its setting is declared with."""
+    if annotation.startswith("Path"):
         return Path(raw)
-    if name == "log_level":
-        return raw.strip().lower()
-    kind = "an integer" if isinstance(default, int) else "a number"
+    if annotation == "str":
+        return raw.strip().lower() if name == "log_level" else raw
+    kind = "an integer" if annotation == "int" else "a number"
     try:
-        return int(raw) if isinstance(default, int) else float(raw)
+        return int(raw) if annotation == "int" else float(raw)
     except ValueError:
         raise SettingsError(f"{env_name(name)}: must be {kind}, got {raw!r}") from None
 
