@@ -33,8 +33,9 @@ SENSOR_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 HIGH_LIMITS = frozenset({"max", "crit", "emergency"})
 LOW_LIMITS = frozenset({"min", "lcrit"})
 
-TOP_LEVEL_KEYS = ("frost_threshold", "sampling", "sensors", "filter", "relabel", "thresholds")
+TOP_LEVEL_KEYS = ("frost_threshold", "sampling", "history", "sensors", "filter", "relabel", "thresholds")
 SAMPLING_KEYS = ("interval", "history")
+HISTORY_KEYS = ("minute_days", "hour_days")
 SENSOR_KEYS = (
     "file",
     "command",
@@ -218,12 +219,20 @@ def _parse_document(document: dict[str, Any], shown: str, specs: Mapping[str, Nu
     """Turn the parsed TOML document into a FileConfig."""
     _reject_unknown(document, TOP_LEVEL_KEYS, ())
     _reject_unknown(_table(document.get("sampling", {}), ("sampling",)), SAMPLING_KEYS, ("sampling",))
+    _reject_unknown(_table(document.get("history", {}), ("history",)), HISTORY_KEYS, ("history",))
     numbers = {key: _declared_number(document, key, spec) for key, spec in specs.items()}
     interval = numbers["sampling.interval"]
     if numbers["sampling.history"] < interval:
         raise _Invalid(
             ("sampling", "history"),
             f"must be at least sampling.interval ({interval:g}), got {numbers['sampling.history']:g}",
+        )
+    # The hour tier is rolled up from the minute tier: it must outlive it.
+    if numbers["history.hour_days"] < numbers["history.minute_days"]:
+        raise _Invalid(
+            ("history", "hour_days"),
+            f"must be at least history.minute_days ({numbers['history.minute_days']:g}), "
+            f"got {numbers['history.hour_days']:g}",
         )
     sensors = _parse_sensors(document.get("sensors", {}), interval)
     rules = _parse_rules(document)

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .config_sensors import ConfigSensors
+from .history import configured_tiers
+from .history.writer import HistoryWriter
 from .hwmon import HwmonReader
 from .lmsensors import EMPTY as NO_SENSORS_CONFIG
 from .lmsensors import SensorsConfig, load_sensors_config
@@ -87,12 +89,14 @@ class Sampler:
         *,
         rules: Rules | None = None,
         clock: Callable[[], float] = time.time,
+        history: HistoryWriter | None = None,
     ):
         self.sources = sources
         self.store = store
         self.rules = rules
         self.clock = clock
         self.counters = SamplerCounters()
+        self.history = history  # the history on disk (history/); None: off
 
     def sample_once(self) -> int:
         """Read all sources once and publish the sample; return its number."""
@@ -109,6 +113,7 @@ class Sampler:
             pairs = self.rules(pairs)
         pairs.sort(key=lambda pair: pair[0].id)
         seq = self._publish(sampled_at, pairs)
+        self._record_history(sampled_at, pairs)
         errors = self.counters.read_errors_by_chip
         for sensor, reading in pairs:
             if reading.status == ERROR:
@@ -152,6 +157,16 @@ class Sampler:
                     log.exception("sensor source %s failed to describe its chips", name)
         return chips
 
+    def _record_history(self, sampled_at: float, pairs: list[tuple[Sensor, Reading]]) -> None:
+        # After the ring: the history on disk aggregates what was published. It never raises for
+        # its disk (it degrades and says so); a bug of its own must not stop sampling either.
+        if self.history is None:
+            return
+        try:
+            self.history.observe(sampled_at, pairs)
+        except Exception:
+            log.exception("the history failed to record a sample")
+
     def prepare(self, at: float) -> None:
         """Let the sources that can start the next sample's reads at `at` (time.monotonic())."""
         for name, source in self.sources.items():
@@ -170,11 +185,14 @@ class Sampler:
             stats = getattr(source, "stats", None)
             if is_dataclass(stats) and not isinstance(stats, type):
                 document["sources"][name] = asdict(stats)
+        document["history"] = self.history.state() if self.history is not None else {"status": "off"}
         return document
 
     def close(self) -> None:
         for source in self.sources.values():
             source.close()
+        if self.history is not None:
+            self.history.close()  # writes the minutes held, the open one included
         self.store.close()
 
 
@@ -190,7 +208,10 @@ def build_sampler(settings: Settings) -> Sampler:
     store = StoreWriter.open(
         settings.run_dir, settings.history_capacity, settings.max_sensors, settings.sample_interval
     )
-    return Sampler(sources, store, rules=None if rules.is_empty else lambda pairs: apply_rules(pairs, rules))
+    history = None if settings.history_dir is None else HistoryWriter(settings.history_dir, configured_tiers(settings))
+    return Sampler(
+        sources, store, rules=None if rules.is_empty else lambda pairs: apply_rules(pairs, rules), history=history
+    )
 
 
 def read_sensors_config(etc_dir: Path | None) -> SensorsConfig:

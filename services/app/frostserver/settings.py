@@ -41,10 +41,16 @@ class Settings:
     # lm-sensors' configuration: <dir>/sensors3.conf (or sensors.conf), then <dir>/sensors.d/*.
     # None: not read (the image sets /etc; tests never read the machine's own files).
     lm_sensors_etc: Path | None = _setting(None, env=True)
+    # The history on disk (history/): its directory, a volume in Compose; None: no history (the
+    # image sets /var/lib/frostserver; tests and dev mode write none unless they say where).
+    history_dir: Path | None = _setting(None, env=True)
     # Sampling, from the config file.
     sample_interval: float = _setting(1.0, key="sampling.interval", bounds=(0.1, 3600.0))  # s
     history_seconds: float = _setting(900.0, key="sampling.history", bounds=(10.0, 86400.0))  # kept in RAM
     frost_threshold: float = _setting(0.0, key="frost_threshold", bounds=(-100.0, 100.0))  # °C
+    # How long each tier of the history on disk keeps its buckets, in days, from the config file.
+    history_minute_days: float = _setting(14.0, key="history.minute_days", bounds=(1.0, 90.0))
+    history_hour_days: float = _setting(730.0, key="history.hour_days", bounds=(1.0, 3660.0))
     sensors: tuple[SensorSpec, ...] = ()  # [sensors.<key>]: files to read and commands to run
     rules: Rules = field(default_factory=Rules)  # [filter], [relabel], [thresholds]
     # The sampler.

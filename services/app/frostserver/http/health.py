@@ -34,9 +34,18 @@ def readyz() -> Response:
         response.headers["Retry-After"] = "1"
         return response
     header = store.header()
+    counters = store.counters.read()
     # The counters carry the pid of the sampler that published them: this sampler has sampled (a
     # restarted one finds its predecessor's samples in the ring, but not its own).
-    if header is None or header.seq == 0 or store.counters.read().get("pid") != pid:
+    if header is None or header.seq == 0 or counters.get("pid") != pid:
         return json_error(503, "the sampler has not taken its first sample yet", sampler={"pid": pid})
     clock = current_app.extensions.get("frost.clock", time.time)
-    return jsonify(status="ok", age=round(clock() - header.last_timestamp, 3), samples=header.seq, sampler={"pid": pid})
+    # The history on disk: "ok", "degraded" (writing fails; sampling goes on) or "off" (none).
+    history = counters.get("history", {}).get("status", "off")
+    return jsonify(
+        status="ok",
+        age=round(clock() - header.last_timestamp, 3),
+        samples=header.seq,
+        sampler={"pid": pid},
+        history=history,
+    )

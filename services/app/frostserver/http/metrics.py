@@ -143,6 +143,20 @@ def sampler_metrics(stats: dict[str, Any], sampled_at: float | None) -> list[Met
             value=stats["dropped_sensors"],
         )
     )
+    history = stats.get("history", {})
+    if "write_errors" in history:
+        out += [
+            CounterMetricFamily(
+                "frost_history_write_errors",
+                "Writes to the history on disk that failed (full or read-only disk, broken file)",
+                value=history["write_errors"],
+            ),
+            GaugeMetricFamily(
+                "frost_history_pending_minutes",
+                "Minutes of history held in memory, not yet on disk",
+                value=history["pending_minutes"],
+            ),
+        ]
     hwmon = stats.get("sources", {}).get("hwmon")
     if hwmon:
         out += [

@@ -1,0 +1,35 @@
+"""The history on disk: aggregates of every sensor, kept for days and years, in SQLite.
+
+Two tiers: one bucket a minute, kept 14 days; one bucket an hour, rolled up from the minutes,
+kept 2 years (the config file's [history] minute_days and hour_days). Each bucket holds a
+sensor's min, max, mean (stored as a sum and a count), how many samples had a value, and the worst
+status of them all. The database is `history.db` in FROST_HISTORY_DIR (a volume in Compose;
+unset: no history).
+
+The sampler process is the only writer (writer.py, HistoryWriter); the workers read through
+HistoryReader, the interface the API builds on:
+
+    TIERS: tuple[Tier, ...]            Tier(name, seconds, retention_seconds): "minute", "hour"
+    Bucket(start, seconds, min, max, mean, count, worst_status)
+    HistoryReader(path)                path: the history directory or the database file; any thread
+        .buckets(tier, sensor_ids, start, end) -> {sensor id: [Bucket, ...]}
+                                       buckets starting in [start, end), oldest first; sensor_ids
+                                       None: every sensor; a sensor without buckets there is absent
+        .span(tier) -> (oldest start, newest start) | None
+        .sensor_ids() -> [id, ...]     every sensor held, those that vanished included, until
+                                       their newest hour ages out
+
+A missing, broken or newer-schema database gives empty answers, never an exception (an unknown
+tier name is a caller's bug: ValueError). TIERS carries the default retention; configured_tiers(
+settings) the configured one. A bucket is written when its minute has ended (the open minute lives
+in the sampler's memory only: the API merges the RAM ring for it), an hour once it has ended.
+
+`python -m frostserver.history.seed --db PATH --days N --sensors N` fills a database with
+synthetic days in seconds (tests, benchmarks).
+"""
+
+from .buckets import TIERS, Bucket, Tier, configured_tiers
+from .database import HISTORY_FILE, SCHEMA_VERSION
+from .reader import HistoryReader
+
+__all__ = ["HISTORY_FILE", "SCHEMA_VERSION", "TIERS", "Bucket", "HistoryReader", "Tier", "configured_tiers"]

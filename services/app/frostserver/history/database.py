@@ -1,0 +1,121 @@
+"""The history's SQLite file: its schema, its version, and opening it for the one writer.
+
+One file, `history.db`, in the history directory (FROST_HISTORY_DIR, a volume in Compose), in WAL
+mode so that the workers read while the sampler writes. PRAGMA user_version is the schema's
+version: a file of a newer schema is refused and never written to; a file that is not a database
+(or is malformed) is moved aside as `history.db.corrupt-<UTC time>` and a fresh one started.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+from .buckets import Tier
+
+log = logging.getLogger("frostserver.history")
+
+HISTORY_FILE = "history.db"
+SCHEMA_VERSION = 1
+
+# The pages and the journal, chosen for flash (scripts/bench_history.py measures the bytes written):
+# - WAL: a commit appends the pages it changed; a checkpoint copies them to the database file.
+# - synchronous=NORMAL: in WAL mode, fsync only at checkpoints, never per commit. A power cut
+#   cannot corrupt the database; it can roll back the commits since the last checkpoint (the
+#   writer checkpoints every CHECKPOINT_EVERY minutes), the minutes held in memory being lost
+#   anyway.
+# - temp_store=MEMORY: the roll-up's GROUP BY sorts in memory, never in a temp file (the root
+#   filesystem is read-only; temp files would also wear the flash for nothing).
+WRITER_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA temp_store=MEMORY",
+    "PRAGMA journal_size_limit=4194304",  # truncate a WAL that grew past 4 MiB after a checkpoint
+    "PRAGMA cache_size=-4096",  # KiB: the newest pages of both tiers and their interior pages
+)
+
+# SQLite result codes that mean the file is no (longer a) database.
+CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+
+
+class NewerSchema(Exception):
+    """The database was written by a newer FrostServer: this one must not touch it."""
+
+
+def is_corrupt(error: BaseException) -> bool:
+    """Tell whether an sqlite3 error says the file is not a database or is malformed."""
+    return isinstance(error, sqlite3.DatabaseError) and getattr(error, "sqlite_errorcode", None) in CORRUPT_CODES
+
+
+def schema(tiers: tuple[Tier, ...]) -> list[str]:
+    """Return the statements that create the tables (one per tier, plus the sensors)."""
+    # A sensor's id is stored once; rows carry its integer key. last_seen (updated once an hour)
+    # lets a vanished sensor's key go when its last hour ages out.
+    statements = [
+        "CREATE TABLE IF NOT EXISTS sensors (key INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+        "last_seen INTEGER NOT NULL)"
+    ]
+    # (start, sensor): each minute's rows append at the end of the table and pruning removes from
+    # its start, so a commit touches a few pages, not one per sensor. WITHOUT ROWID: no second
+    # b-tree. Statuses are model.STATUSES indices (worst = the largest); sums, not means, merge.
+    for tier in tiers:
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {tier.name} (start INTEGER NOT NULL, sensor INTEGER NOT NULL, "
+            "low REAL, high REAL, total REAL NOT NULL, count INTEGER NOT NULL, worst INTEGER NOT NULL, "
+            "PRIMARY KEY (start, sensor)) WITHOUT ROWID"
+        )
+    return statements
+
+
+def open_for_writing(path: Path, tiers: tuple[Tier, ...]) -> sqlite3.Connection:
+    """Open (or create) the database file for the writer, moving a corrupt file aside.
+
+    Raises NewerSchema for a database of a newer schema, sqlite3.Error or OSError when its
+    directory cannot hold it (read-only, full).
+    """
+    path = Path(path)
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise NewerSchema(
+                f"{path} has schema version {version}, newer than this FrostServer's ({SCHEMA_VERSION}): "
+                "it is left untouched and no history is written; run the newer version, or move the file away"
+            )
+        for pragma in WRITER_PRAGMAS:
+            connection.execute(pragma)
+        if version < SCHEMA_VERSION:
+            # One transaction: a file is either without tables or at SCHEMA_VERSION.
+            connection.execute("BEGIN IMMEDIATE")
+            for statement in schema(tiers):
+                connection.execute(statement)
+            connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            connection.execute("COMMIT")
+    except sqlite3.Error as error:
+        connection.close()
+        if not is_corrupt(error):
+            raise
+        move_aside(path, str(error))
+        return open_for_writing(path, tiers)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def move_aside(path: Path, reason: str) -> Path:
+    """Rename a corrupt database (and its WAL) to <name>.corrupt-<UTC time>; drop its shared memory."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    os.replace(path, target)
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists():
+        os.replace(wal, target.with_name(target.name + "-wal"))  # stays that file's WAL, for a post-mortem
+    path.with_name(path.name + "-shm").unlink(missing_ok=True)
+    log.error(
+        "history: %s is not a usable database (%s); moved it aside to %s, starting a fresh one", path, reason, target
+    )
+    return target
