@@ -119,8 +119,8 @@ def plan(
             begin = max(aligned_start, _ceil(oldest, coarser_step))  # a point boundary of the coarser part
         else:
             begin = aligned_start  # the coarsest source: nulls before it held anything
-        if begin >= until:
-            continue  # this source holds nothing of the range
+        if begin > until or (begin == until and parts):
+            continue  # this source holds nothing of the range (the newest part holds `end` itself)
         raw = source == RING and part_step <= interval
         parts.append(Part(source, begin, until, part_step, raw, newest=not parts))
         until = begin

@@ -62,12 +62,17 @@ class HistoryQuery:
 def parse_time(parameter: str, raw: str) -> float:
     """Return a time given as Unix seconds or as an RFC 3339 date-time with an offset."""
     text = raw.strip()
+    value = None
     if _NUMBER.fullmatch(text):
         value = float(text)
-    elif _RFC3339.fullmatch(text):
-        normal = text.upper().replace(" ", "T")
-        value = datetime.fromisoformat(normal.replace("Z", "+00:00")).timestamp()
-    else:
+    elif match := _RFC3339.fullmatch(text):
+        fraction = (match.group(1) or "")[:7]  # datetime keeps microseconds
+        normal = text[:19].upper().replace(" ", "T") + fraction + match.group(2).upper().replace("Z", "+00:00")
+        try:
+            value = datetime.fromisoformat(normal).timestamp()
+        except ValueError:  # 2026-13-45T25:61:00Z: the right shape, no such time
+            value = None
+    if value is None:
         raise BadParameter(
             parameter, f"must be Unix seconds (1764763200) or an RFC 3339 time (2026-12-03T12:00:00Z), got {raw!r}"
         )
