@@ -59,6 +59,21 @@ export async function fetchHistory(seconds, options) {
   }
 }
 
+/**
+ * The history API's URL for a range of Unix seconds, at its default step (about 1000 points per
+ * sensor, raw samples when the range is recent and short); `format: "csv"` for the download.
+ */
+export function historyUrl(from, to, format) {
+  const params = new URLSearchParams({ from: String(Math.floor(from)), to: String(Math.ceil(to)) });
+  if (format) params.set("format", format);
+  return `/api/v1/history?${params}`;
+}
+
+/** Fetch the points of a range: raw samples or, for a long one, min, max and mean per point. */
+export function fetchRange(from, to, options) {
+  return getJSON(historyUrl(from, to), options);
+}
+
 export const STREAM_PATH = "/api/v1/stream";
 
 /**
