@@ -274,6 +274,10 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
         if (group.card.hidden) continue;
         const data = dataFor(group.sensors.map((s) => s.id));
         group.plot.setData(data);
+        // How many sensors show a min-max band (aggregated points): for people reading the DOM and tests.
+        const count = group.sensors.length;
+        const bands = group.sensors.filter((_, i) => data[count + 2 * i + 1].some((v) => v != null)).length;
+        if (group.card.dataset.bands !== String(bands)) group.card.dataset.bands = String(bands);
         // With the pointer away from the plot the legend shows the newest values, not blanks.
         if (group.plot.cursor.left == null || group.plot.cursor.left < 0) group.plot.setLegend({ idx: data[0].length - 1 });
       }
