@@ -91,7 +91,8 @@ def test_a_day_shows_min_max_bands_and_a_dragged_span_fetches_finer_points(page,
         page.get_by_role("button", name="24 h").click()
     day = day_response.value.json()
     assert day["resolution"] == "aggregated" and day["step"] == 120
-    assert [p["source"] for p in day["parts"]][-2:] == ["minute", "ring"]
+    # The ring joins once it holds a whole point (the app restarted after seeding, moments ago).
+    assert [p["source"] for p in day["parts"]] in (["minute"], ["minute", "ring"])
     assert set(ids) <= set(day["series"]) and 40.0 > min(v for v in day["series"][ids[0]]["min"] if v is not None)
     card = page.locator(".plot-card").filter(has=page.locator(".chip", has_text=re.compile("^coretemp-isa-0000$")))
     expect()(card).to_have_attribute("data-bands", str(len(ids)))  # every sensor's band has points

@@ -13,9 +13,10 @@ export class ApiError extends Error {
 // Accept the usual shapes without depending on one.
 function messageOf(body, fallback) {
   const error = body && body.error;
+  // FrostServer's shape: {"status", "error": the reason phrase, "message": what went wrong}.
+  if (body && typeof body.message === "string") return body.message;
   if (typeof error === "string") return error;
   if (error && typeof error.message === "string") return error.message;
-  if (body && typeof body.message === "string") return body.message;
   return fallback;
 }
 
