@@ -12,7 +12,7 @@ HTTP_PORT := $(or $(FROST_HTTP_PORT),8080)
 FLEET_COMPOSE := docker compose -f compose.yaml -f compose.fleet.yaml --profile fleet
 
 .PHONY: help provision build up down logs ps test lint unit integration sensors-goldens demo demo-down dev \
-        fleet fleet-down bench install-service uninstall-service clean
+        fleet fleet-down bench bench-history install-service uninstall-service clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -82,6 +82,10 @@ fleet-down: ## Stop the stack and its Prometheus (keeps its data volume)
 bench: $(VENV)/.installed build ## Benchmark against node_exporter on 16..1024-sensor trees (BENCHMARKS.md)
 	@scripts/provision.sh --bench >/dev/null
 	$(PY) scripts/bench.py
+	$(MAKE) --no-print-directory bench-history
+
+bench-history: $(VENV)/.installed ## Bytes the history on disk writes per day and its size at full retention (256 sensors)
+	$(PY) scripts/bench_history.py
 
 install-service: ## Start the stack at boot with a systemd unit (run `make up` once first)
 	@scripts/service.sh install

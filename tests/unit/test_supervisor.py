@@ -102,6 +102,8 @@ def test_a_sampler_refusing_its_configuration_is_not_restarted(tmp_path):
     supervisor = Running(tmp_path, recorder(web_log, "time.sleep(3600)"), recorder(log, "sys.exit(78)"))
     try:
         supervisor.wait_until(lambda: "not restarting it" in supervisor.stderr.read_text(), "the refusal")
+        # The web server's mark, written once its Python is up (slow on a busy machine), before the stop.
+        supervisor.wait_until(lambda: starts(web_log), "the web server to start")
         assert supervisor.process.poll() is None  # the web server goes on explaining the error
     finally:
         assert supervisor.stop() == 0

@@ -163,7 +163,8 @@ class Sampler:
         if self.history is None:
             return
         try:
-            self.history.observe(sampled_at, pairs)
+            # sensors.conf's `ignore`: nothing shows the sensor, so no history keeps it either.
+            self.history.observe(sampled_at, [pair for pair in pairs if not pair[0].ignored])
         except Exception:
             log.exception("the history failed to record a sample")
 

@@ -164,9 +164,12 @@ class HistoryWriter:
         try:
             new_keys = self._add_sensors(db, closed)
             keys = {**self._keys, **new_keys}
+            # In key order: every row then appends to the table's last page (no page splits mid-table).
             db.executemany(
                 UPSERT.format(table=self.minute.name),
-                [(start, keys[sid], *aggregate.row()) for start, rows in closed for sid, aggregate in rows.items()],
+                sorted(
+                    (start, keys[sid], *aggregate.row()) for start, rows in closed for sid, aggregate in rows.items()
+                ),
             )
             rolled = self._roll_up(db, self._dirty_hours | hours)
             sensors_pruned = self._prune(db)

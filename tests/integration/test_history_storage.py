@@ -1,0 +1,130 @@
+"""The history on disk in the real stack: kept across restarts, safe from a kill mid-write, a full
+volume degrades it without stopping anything, a corrupt file is moved aside.
+
+Stacks of their own (the session stack's history must not be broken on purpose). No test waits
+for a minute to end: stopping the sampler writes the open minute, which is the write these tests
+watch.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+import requests
+
+from chips import coretemp_dual_socket
+from conftest import COMPOSE_FILES, ComposeProject, compose_project, wait_until
+from fakesysfs import FakeSysfs
+
+HISTORY_DIR = "/var/lib/frostserver"
+FULL_VOLUME = str(Path(__file__).with_name("compose.history-full.yaml"))
+# What the app container answers about its history database, read with its own Python.
+QUERY = f"""
+import json, pathlib, sqlite3
+path = pathlib.Path("{HISTORY_DIR}/history.db")
+answer = {{"files": sorted(p.name for p in path.parent.iterdir())}}
+if path.exists():
+    db = sqlite3.connect(f"file:{{path}}?mode=ro", uri=True)
+    answer["integrity"] = db.execute("PRAGMA integrity_check").fetchone()[0]
+    answer["version"] = db.execute("PRAGMA user_version").fetchone()[0]
+    answer["minutes"] = db.execute("SELECT count(*), coalesce(sum(count), 0) FROM minute").fetchone()
+    answer["sensors"] = db.execute("SELECT count(*) FROM sensors").fetchone()[0]
+print(json.dumps(answer))
+"""
+# Generous: a busy 2-core machine restarts a container in seconds, not minutes.
+RESTART_TIMEOUT = 120
+
+
+@pytest.fixture(scope="module")
+def tree():
+    work = Path(tempfile.mkdtemp(prefix="frost-history-"))
+    work.chmod(0o755)  # the app reads the tree as another user
+    coretemp_dual_socket(FakeSysfs(work / "sys"))
+    yield work / "sys"
+    shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def stack(tree):
+    with compose_project("frosthistory", COMPOSE_FILES, {"FROST_TEST_SYSFS": str(tree)}) as project:
+        yield project
+
+
+def database(project: ComposeProject) -> dict:
+    done = project.cli("exec", "-T", "app", "python", "-c", QUERY)
+    return json.loads(done.stdout)
+
+
+def readyz(project: ComposeProject) -> dict:
+    response = requests.get(project.url("nginx", 8080, "/readyz"), timeout=5)
+    return {"code": response.status_code, **response.json()}
+
+
+def wait_ready(project: ComposeProject, old_pid: int | None = None) -> dict:
+    """Wait for /readyz 200 from a sampler other than old_pid; return its body."""
+    def ready():
+        body = readyz(project)
+        return body if body["code"] == 200 and body["sampler"]["pid"] != old_pid else None
+    return wait_until(ready, RESTART_TIMEOUT, what="/readyz 200 from a new sampler")
+
+
+def test_the_history_is_on_and_survives_a_restart_of_the_app(stack):
+    body = wait_ready(stack)
+    assert body["history"] == "ok"
+    stack.cli("restart", "app")  # SIGTERM: the sampler writes its open minute before it exits
+    wait_ready(stack)
+    answer = database(stack)
+    assert answer["integrity"] == "ok" and answer["version"] == 1
+    rows, samples = answer["minutes"]
+    assert rows >= 1 and samples >= 1  # the minute from before the restart
+    assert answer["sensors"] >= 1
+
+
+def test_a_corrupt_database_is_moved_aside_and_a_fresh_one_started(stack):
+    wait_ready(stack)
+    stack.cli("stop", "app")
+    garbage = "open('/var/lib/frostserver/history.db', 'wb').write(bytes(range(256)) * 64)"
+    stack.cli("run", "--rm", "--no-deps", "-T", "app", "python", "-c", garbage)
+    stack.cli("start", "app")
+    body = wait_ready(stack)
+    assert body["history"] == "ok"
+    answer = database(stack)
+    assert any(re.fullmatch(r"history\.db\.corrupt-\d{8}T\d{6}Z", name) for name in answer["files"]), answer
+    assert answer["integrity"] == "ok"
+    logs = stack.cli("logs", "--no-color", "app").stdout
+    assert len(re.findall(r"moved it aside", logs)) == 1
+
+
+def test_a_kill_inside_the_write_transaction_leaves_an_intact_database(stack):
+    """The test hook kills the sampler inside its write transaction, before COMMIT."""
+    # Recreate the app with the hook on (same volume), then stop its sampler: its last write dies.
+    hooked = ComposeProject(stack.project, stack.files, {**stack.env, "FROST_TEST_KILL_IN_HISTORY_WRITE": "1"},
+                            stack.profiles)
+    hooked.cli("up", "--detach", "--no-deps", "app", timeout=300)
+    pid = wait_ready(hooked)["sampler"]["pid"]
+    before = database(hooked)["minutes"]
+    # Every write of a hooked sampler dies, so none commits: a minute ending meanwhile changes nothing.
+    hooked.cli("exec", "-T", "app", "kill", "-TERM", str(pid), check=False)
+    wait_ready(hooked, old_pid=pid)  # the supervisor restarted the killed sampler
+    answer = database(hooked)
+    assert answer["integrity"] == "ok"
+    assert answer["minutes"] == before  # what was committed stays; the killed minute is not there
+    logs = hooked.cli("logs", "--no-color", "app").stdout
+    assert "the sampler exited (killed by SIGKILL)" in logs, logs[-3000:]
+
+
+def test_a_full_volume_degrades_the_history_and_nothing_else(tree):
+    with compose_project("frosthistoryfull", [*COMPOSE_FILES, FULL_VOLUME], {"FROST_TEST_SYSFS": str(tree)}) as full:
+        body = wait_ready(full)
+        assert body["code"] == 200 and body["history"] == "degraded"
+        metrics = requests.get(full.url("nginx", 8080, "/metrics"), timeout=5).text
+        errors = re.search(r"^frost_history_write_errors_total (\S+)$", metrics, re.MULTILINE)
+        assert errors and float(errors.group(1)) >= 1
+        sensors = requests.get(full.url("nginx", 8080, "/api/v1/sensors"), timeout=5).json()["sensors"]
+        assert sensors  # sampling and the API go on
+        logs = full.cli("logs", "--no-color", "app").stdout
+        assert len(re.findall(r"history: writing .* fails", logs)) == 1

@@ -1,0 +1,221 @@
+"""The history when things go wrong: full disk, corrupt file, newer schema, a crash mid-write."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from history_helpers import T0, Feeder, sample
+
+from frostserver.history import HistoryReader
+from frostserver.history.seed import main as seed_main
+from frostserver.history.seed import sensor_ids
+from frostserver.history.writer import KILL_HOOK, MAX_PENDING_MINUTES
+from frostserver.settings import ConfigError, SettingsError, load_settings
+
+APP = Path(__file__).resolve().parents[2] / "services" / "app"
+
+
+def minute_starts(path: Path) -> list[int]:
+    with sqlite3.connect(path / "history.db") as db:
+        return [row[0] for row in db.execute("SELECT DISTINCT start FROM minute ORDER BY start")]
+
+
+def history_lines(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "frostserver.history" and r.levelno >= logging.WARNING]
+
+
+@pytest.fixture
+def tiny_volume(tmp_path):
+    """A 512 KiB tmpfs: a disk that fills up (needs root, as the test machine and CI run)."""
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(volume)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    yield volume
+    subprocess.run(["umount", "-l", str(volume)], check=False)
+
+
+def fill(volume: Path) -> Path:
+    """Fill the volume to the last byte with a file; return it."""
+    filler = volume / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"\0" * 1024)
+    except OSError as error:
+        assert error.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    return filler
+
+
+def test_a_full_disk_degrades_the_history_keeps_minutes_in_memory_and_recovers(tiny_volume, caplog):
+    caplog.set_level(logging.INFO, "frostserver.history")
+    feeder = Feeder(tiny_volume)
+    many = {f"t{n}": float(n) for n in range(64)}
+    end = feeder.run(T0, 180, values=lambda at: sample(**many))
+    written = minute_starts(tiny_volume)
+    filler = fill(tiny_volume)
+    end = feeder.run(end, 600, values=lambda at: sample(**many))  # ten minutes on a full disk
+    state = feeder.writer.state()
+    assert state["status"] == "degraded"
+    assert state["write_errors"] >= 2  # one a minute, retried
+    assert state["pending_minutes"] >= 9
+    assert len(history_lines(caplog)) == 1 and "fails" in history_lines(caplog)[0]
+    filler.unlink()
+    feeder.run(end, 120, values=lambda at: sample(**many))
+    assert feeder.writer.state()["status"] == "ok"
+    lines = history_lines(caplog)
+    assert len(lines) == 2 and "works again (0 minute(s) lost" in lines[1]
+    # Nothing lost: every minute but the open one is on disk.
+    assert minute_starts(tiny_volume) == list(range(written[0], int(end) + 60, 60))
+
+
+def test_an_unwritable_directory_keeps_at_most_an_hour_of_minutes_and_sampling_goes_on(tmp_path, caplog):
+    caplog.set_level(logging.INFO, "frostserver.history")
+    (tmp_path / "file").write_text("not a directory")
+    feeder = Feeder(tmp_path / "file" / "history")
+    assert feeder.writer.status == "degraded"
+    feeder.run(T0, 70 * 60 + 30, step=30)
+    state = feeder.writer.state()
+    assert state["pending_minutes"] == MAX_PENDING_MINUTES
+    assert state["dropped_minutes"] >= 9
+    assert state["write_errors"] >= 60
+    assert len(history_lines(caplog)) == 1
+
+
+def test_a_corrupt_file_is_moved_aside_and_a_fresh_one_started(tmp_path, caplog):
+    caplog.set_level(logging.INFO, "frostserver.history")
+    garbage = os.urandom(8192)
+    (tmp_path / "history.db").write_bytes(garbage)
+    (tmp_path / "history.db-wal").write_bytes(os.urandom(4096))
+    assert HistoryReader(tmp_path).sensor_ids() == []  # no exception for a reader either
+    caplog.clear()
+    feeder = Feeder(tmp_path)
+    assert feeder.writer.status == "ok"
+    [aside] = tmp_path.glob("history.db.corrupt-*[0-9]Z")
+    assert aside.read_bytes() == garbage
+    [line] = history_lines(caplog)
+    assert "moved it aside" in line and aside.name in line
+    feeder.run(T0, 120)
+    assert minute_starts(tmp_path) == [T0]
+
+
+def test_a_database_of_a_newer_schema_is_refused_and_never_written(tmp_path, caplog):
+    caplog.set_level(logging.INFO, "frostserver.history")
+    with sqlite3.connect(tmp_path / "history.db") as db:
+        db.execute("CREATE TABLE future (x)")
+        db.execute("PRAGMA user_version = 99")
+    before = (tmp_path / "history.db").read_bytes()
+    feeder = Feeder(tmp_path)
+    feeder.run(T0, 300)  # sampling goes on
+    feeder.writer.close()
+    assert feeder.writer.status == "degraded"
+    assert (tmp_path / "history.db").read_bytes() == before
+    [line] = history_lines(caplog)
+    assert "schema version 99" in line and "newer" in line
+    assert HistoryReader(tmp_path).sensor_ids() == []
+    assert HistoryReader(tmp_path).span("minute") is None
+
+
+KILLED_WRITER = """
+import sys
+from history_helpers import T0, Feeder
+directory = sys.argv[1]
+first = Feeder(directory, environ={})
+first.run(T0, 180)  # minutes T0 and T0 + 60 written, T0 + 120 open
+first.writer.close()  # writes T0 + 120
+feeder = Feeder(directory)  # with the hook from the environment
+feeder.run(T0 + 180, 70)  # minute T0 + 180 is written as T0 + 240 opens: killed before COMMIT
+print("not killed")
+"""
+
+
+def test_a_kill_inside_the_write_transaction_loses_at_most_that_minute(tmp_path):
+    tests = Path(__file__).resolve().parents[1]
+    environment = {**os.environ, "PYTHONPATH": f"{APP}:{tests}:{tests / 'unit'}", KILL_HOOK: "1"}
+    done = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(tmp_path)], env=environment,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == -9, done.stderr
+    assert "not killed" not in done.stdout
+    assert (tmp_path / "history.db-wal").exists()  # the uncommitted frames were there
+    with sqlite3.connect(tmp_path / "history.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    # T0 + 120 was closed at close() of the first writer; T0 + 180 died with the transaction.
+    assert minute_starts(tmp_path) == [T0, T0 + 60, T0 + 120]
+
+
+def test_a_reader_answers_empty_without_a_database_and_follows_a_replaced_one(tmp_path):
+    reader = HistoryReader(tmp_path)
+    assert (reader.buckets("minute", None, 0, 2e9), reader.span("hour"), reader.sensor_ids()) == ({}, None, [])
+    with pytest.raises(ValueError, match="unknown tier"):
+        reader.buckets("day", None, 0, 1)
+    Feeder(tmp_path).run(T0, 120)
+    assert reader.span("minute") == (T0, T0)
+    os.replace(tmp_path / "history.db", tmp_path / "old.db")
+    for name in ("history.db-wal", "history.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    Feeder(tmp_path).run(T0 + 600, 120)
+    assert reader.span("minute") == (T0 + 600, T0 + 600)
+
+
+def test_a_reader_serves_many_threads_while_the_writer_writes(tmp_path):
+    feeder = Feeder(tmp_path)
+    feeder.run(T0, 120)
+    reader = HistoryReader(tmp_path)
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            for _ in range(50):
+                answer = reader.buckets("minute", ["chip-isa-0000/temp1"], T0, T0 + 86400)
+                assert answer["chip-isa-0000/temp1"][0].start == T0
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    feeder.run(T0 + 120, 600)
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+def test_seed_fills_days_in_seconds(tmp_path):
+    database = tmp_path / "seeded.db"
+    assert seed_main(["--db", str(database), "--days", "3", "--sensors", "4", "--end", str(T0), "--quiet"]) == 0
+    reader = HistoryReader(database)
+    assert reader.sensor_ids() == sorted(sensor_ids(4))
+    assert reader.span("minute") == (T0 - 3 * 86400, T0 - 60)
+    assert reader.span("hour") == (T0 - 3 * 86400, T0 - 3600)
+    hours = reader.buckets("hour", None, 0, T0)
+    assert {len(buckets) for buckets in hours.values()} == {72}
+
+
+def test_the_history_settings_are_validated_like_the_rest(tmp_path):
+    config = tmp_path / "frost.toml"
+    config.write_text("[history]\nminute_days = 7\nhour_days = 365\n")
+    settings = load_settings({"FROST_CONFIG": str(config), "FROST_HISTORY_DIR": str(tmp_path)})
+    assert (settings.history_minute_days, settings.history_hour_days, settings.history_dir) == (7, 365, tmp_path)
+    assert load_settings({}).history_dir is None  # no history unless told where
+    for text, message in (
+        ("[history]\nminute_days = 0.5\n", "history.minute_days: must be a number between 1 and 90, got 0.5"),
+        ("[history]\nminute_days = 30\nhour_days = 20\n", "history.hour_days: must be at least history.minute_days"),
+        ("[history]\nminutes = 3\n", "history.minutes: unknown key; did you mean 'minute_days'?"),
+    ):
+        config.write_text(text)
+        with pytest.raises(ConfigError) as caught:
+            load_settings({"FROST_CONFIG": str(config)})
+        assert message in str(caught.value)
+    with pytest.raises(SettingsError):
+        load_settings({"FROST_HISTORY_DIR": str(tmp_path)}, {"history_minute_days": 100})

@@ -1,0 +1,51 @@
+"""The sampler process with the history on: its counters say so, and stopping keeps the open minute."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+
+import pytest
+from test_sampler import start_sampler, wait_for
+
+import chips
+from frostserver.history import HistoryReader
+from frostserver.store.reader import StoreReader
+
+
+@pytest.fixture
+def tree(tmp_path):
+    chips.build_zoo(tmp_path / "sys", ("coretemp",))
+    return tmp_path
+
+
+def test_the_sampler_records_history_and_writes_the_open_minute_when_stopped(tree):
+    process = start_sampler(tree, FROST_HISTORY_DIR=str(tree / "history"))
+    try:
+        store = StoreReader(tree / "run")
+        counters = wait_for(lambda: store.counters.read().get("samples", 0) >= 2 and store.counters.read(), "samples")
+        assert counters["history"] == {"status": "ok", "write_errors": 0, "pending_minutes": 0, "dropped_minutes": 0}
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        process.stderr.close()
+    with sqlite3.connect(tree / "history" / "history.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    answer = HistoryReader(tree / "history").buckets("minute", None, 0, 2**40)
+    [bucket, *_] = answer["coretemp-isa-0000/temp1"]
+    assert bucket.count >= 1 and bucket.min == 45.0  # the minute that was open when it stopped
+
+
+def test_without_a_history_dir_the_history_is_off(tree):
+    process = start_sampler(tree)
+    try:
+        store = StoreReader(tree / "run")
+        counters = wait_for(lambda: store.counters.read().get("samples", 0) >= 1 and store.counters.read(), "a sample")
+        assert counters["history"] == {"status": "off"}
+    finally:
+        process.kill()
+        process.wait()
+        process.stderr.close()
