@@ -6,7 +6,8 @@ Run by `make bench` (after `make build`): for each tree size it starts the real 
 collector only, same tree), loads both with wrk, counts sensor-attribute reads from outside the
 app with inotify, and records sample time, CPU and memory. Beside the API it loads two
 references through the same nginx: a static copy of the /api/v1/sensors answer (the ceiling) and
-the uncached /api/v1/history (the app itself). Writes BENCHMARKS.md and benchmarks.json.
+the uncached /api/v1/history (the app itself). Then, in-process, a long history query over a
+seeded history on disk (`--history-only`: that alone). Writes BENCHMARKS.md and benchmarks.json.
 """
 
 from __future__ import annotations
@@ -60,6 +61,12 @@ SAMPLE_WINDOW_SECONDS = 20
 # What wrk gets: it sends no Accept-Encoding (requests would ask for gzip by default).
 UNCOMPRESSED = {"Accept-Encoding": "identity"}
 SETTLE_SECONDS = 2  # after a load, before reading steady RSS: in-flight requests finish
+# The history on disk: a day of 64 sensors, asked at the default step (about 1000 points), in
+# the app's own process (Flask's test client: no nginx, no Gunicorn), timed over several requests.
+HISTORY_QUERY_SENSORS = 64
+HISTORY_QUERY_DAYS = 1
+HISTORY_QUERY_REQUESTS = 20
+HISTORY_QUERY_TARGET_MS = 100.0
 STARTED = time.monotonic()
 
 T = TypeVar("T")
@@ -527,6 +534,45 @@ def summarize(row: Row) -> None:
 # --- report ---------------------------------------------------------------------------------------
 
 
+def measure_history_query() -> dict[str, Any]:
+    """Time GET /api/v1/history?seconds=<a day> over a seeded history on disk, in-process."""
+    if str(REPO / "services" / "app") not in sys.path:
+        sys.path.insert(0, str(REPO / "services" / "app"))
+    seed = importlib.import_module("frostserver.history.seed")
+    create_app = importlib.import_module("frostserver.http").create_app
+    seconds = HISTORY_QUERY_DAYS * 86400
+    with temporary_directory("frost-history-bench-") as work:
+        progress(f"history query: seeding {HISTORY_QUERY_DAYS} day(s) of {HISTORY_QUERY_SENSORS} sensors")
+        seed.seed(work / "history.db", HISTORY_QUERY_DAYS + 1, HISTORY_QUERY_SENSORS)
+        app = create_app({"run_dir": work / "run", "history_dir": work})  # no sampler: no ring, the tiers alone
+        client = app.test_client()
+        path = f"/api/v1/history?seconds={seconds}"
+        first = client.get(path)
+        if first.status_code != 200:
+            raise RuntimeError(f"{path}: HTTP {first.status_code}: {first.get_data(as_text=True)[:200]}")
+        body = json.loads(first.get_data())
+        times = []
+        for _ in range(HISTORY_QUERY_REQUESTS):
+            started = time.perf_counter()
+            size = len(client.get(path).get_data())  # the whole answer, rendered
+            times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    result = {
+        "sensors": HISTORY_QUERY_SENSORS,
+        "seconds": seconds,
+        "step": body["step"],
+        "points": len(body["timestamps"]),
+        "sources": [part["source"] for part in body["parts"]],
+        "answer_bytes": size,
+        "requests": len(times),
+        "min_ms": round(times[0], 1),
+        "p50_ms": round(times[len(times) // 2], 1),
+        "max_ms": round(times[-1], 1),
+    }
+    progress(f"history query: {path} p50 {result['p50_ms']} ms (min {result['min_ms']}, max {result['max_ms']})")
+    return result
+
+
 def image_sizes() -> dict[str, float]:
     """Sizes (MB) of this checkout's images and of their base image."""
     images = docker.from_env().images
@@ -771,6 +817,29 @@ def _history(rows: list[Row]) -> list[str]:
     return lines
 
 
+def _history_query(query: dict[str, Any] | None) -> list[str]:
+    lines = [
+        "## The history on disk: a long range at the default step, in-process",
+        "",
+        (
+            "`python -m frostserver.history.seed` fills the minute and hour tiers; Flask's test client asks "
+            "`/api/v1/history?seconds=<range>` with no sampler running (no RAM ring: every point from the tiers), "
+            f"{HISTORY_QUERY_REQUESTS} times after one untimed request; the time includes rendering the whole JSON."
+        ),
+        "",
+        "| sensors | range | step | points per sensor | sources | answer bytes | min / p50 / max ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    if query is None:
+        return [*lines, "| not measured in this run | | | | | | |"]
+    return [
+        *lines,
+        f"| {query['sensors']} | {query['seconds'] / 3600:g} h | {query['step']} s | {query['points']} "
+        f"| {', '.join(query['sources'])} | {query['answer_bytes']:,} "
+        f"| {query['min_ms']} / {query['p50_ms']} / {query['max_ms']} |",
+    ]
+
+
 def _reads(rows: list[Row]) -> list[str]:
     lines = [
         "## Sensor reads (counted from outside the app with inotify) and sampling",
@@ -806,9 +875,19 @@ def _memory(rows: list[Row]) -> list[str]:
     return lines
 
 
-def _targets(rows: list[Row]) -> list[str]:
+def _targets(rows: list[Row], query: dict[str, Any] | None) -> list[str]:
     lines = ["## Targets", "", "| target | measured | met |", "|---|---|---|"]
-    return lines + [f"| {target} | {measured} | {'yes' if met else 'no'} |" for target, measured, met in targets(rows)]
+    found = targets(rows)
+    if query is not None:
+        found.append(
+            (
+                f"{query['seconds'] / 3600:g} h of {query['sensors']} sensors at the default step "
+                f"< {HISTORY_QUERY_TARGET_MS:g} ms",
+                f"{query['p50_ms']} ms (p50, in-process)",
+                query["p50_ms"] < HISTORY_QUERY_TARGET_MS,
+            )
+        )
+    return lines + [f"| {target} | {measured} | {'yes' if met else 'no'} |" for target, measured, met in found]
 
 
 def _images(images: dict[str, float]) -> list[str]:
@@ -822,14 +901,16 @@ def _images(images: dict[str, float]) -> list[str]:
 
 def markdown(rows: list[Row], images: dict[str, float], meta: dict[str, Any]) -> str:
     """Render BENCHMARKS.md."""
+    query = meta.get("history_query")
     sections = [
         _intro(meta),
         _throughput(rows),
         _ceiling(rows),
         _history(rows),
+        _history_query(query),
         _reads(rows),
         _memory(rows),
-        _targets(rows),
+        _targets(rows, query),
         _images(images),
         ["Raw figures: `benchmarks.json`."],
     ]
@@ -847,8 +928,21 @@ def main() -> int:
         action="store_true",
         help="re-render BENCHMARKS.md from benchmarks.json beside it, measuring nothing",
     )
+    parser.add_argument(
+        "--history-only",
+        action="store_true",
+        help="measure only the history query on disk; keep the other figures of benchmarks.json",
+    )
     args = parser.parse_args()
     json_path = args.output.with_name("benchmarks.json")
+    if args.history_only:
+        data = json.loads(json_path.read_text())
+        data["meta"]["history_query"] = measure_history_query()
+        json_path.write_text(json.dumps(data, indent=2) + "\n")
+        rows, images, meta = rows_from_json(json_path)
+        args.output.write_text(markdown(rows, images, meta))
+        print(args.output.read_text())
+        return 0
     if args.report_only:
         rows, images, meta = rows_from_json(json_path)
         args.output.write_text(markdown(rows, images, meta))
@@ -873,6 +967,7 @@ def main() -> int:
     }
     progress(f"Compose project {PROJECT}, images frostserver/*:{os.environ.get('FROST_IMAGE_TAG', 'latest')}")
     rows = [measure(size, args.seconds, args.idle_seconds) for size in args.sizes]
+    meta["history_query"] = measure_history_query()
     images = image_sizes()
     args.output.write_text(markdown(rows, images, meta))
     json_path.write_text(

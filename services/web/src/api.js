@@ -13,9 +13,10 @@ export class ApiError extends Error {
 // Accept the usual shapes without depending on one.
 function messageOf(body, fallback) {
   const error = body && body.error;
+  // FrostServer's shape: {"status", "error": the reason phrase, "message": what went wrong}.
+  if (body && typeof body.message === "string") return body.message;
   if (typeof error === "string") return error;
   if (error && typeof error.message === "string") return error.message;
-  if (body && typeof body.message === "string") return body.message;
   return fallback;
 }
 
@@ -57,6 +58,21 @@ export async function fetchHistory(seconds, options) {
     if (err.status === 404) return null;
     throw err;
   }
+}
+
+/**
+ * The history API's URL for a range of Unix seconds, at its default step (about 1000 points per
+ * sensor, raw samples when the range is recent and short); `format: "csv"` for the download.
+ */
+export function historyUrl(from, to, format) {
+  const params = new URLSearchParams({ from: String(Math.floor(from)), to: String(Math.ceil(to)) });
+  if (format) params.set("format", format);
+  return `/api/v1/history?${params}`;
+}
+
+/** Fetch the points of a range: raw samples or, for a long one, min, max and mean per point. */
+export function fetchRange(from, to, options) {
+  return getJSON(historyUrl(from, to), options);
 }
 
 export const STREAM_PATH = "/api/v1/stream";

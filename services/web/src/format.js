@@ -70,18 +70,30 @@ export function formatTicks(ticks, unit) {
   return ticks.map((t) => withUnit((t / factor).toFixed(decimals), prefix + unit));
 }
 
-/** Format a unix time in seconds as local wall-clock time, to the second. */
-export function formatTime(seconds) {
+/** Format a unix time in seconds as local wall-clock time, to the second; with the date if asked. */
+export function formatTime(seconds, withDate = false) {
   if (seconds == null) return MISSING;
-  return new Date(seconds * 1000).toLocaleTimeString([], { hour12: false });
+  const date = new Date(seconds * 1000);
+  const time = date.toLocaleTimeString([], { hour12: false });
+  return withDate ? `${date.toLocaleDateString([], { month: "short", day: "numeric" })} ${time}` : time;
 }
 
-/** Format time-axis ticks as 24-hour wall-clock time, with seconds only when ticks need them. */
-export function formatTimeTicks(ticks) {
+/**
+ * Format time-axis ticks as 24-hour wall-clock time, with seconds only when ticks need them; over
+ * long ranges, ticks at midnight (or all, when days apart) show the date.
+ */
+export function formatTimeTicks(ticks, withDate = false) {
   const seconds = ticks.some((t) => Math.round(t) % 60 !== 0);
   const options = { hour: "2-digit", minute: "2-digit", hour12: false };
   if (seconds) options.second = "2-digit";
-  return ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], options));
+  const daysApart = ticks.length > 1 && ticks[1] - ticks[0] >= 86400;
+  return ticks.map((t) => {
+    const date = new Date(t * 1000);
+    const day = date.toLocaleDateString([], { month: "short", day: "numeric" });
+    if (daysApart) return day;
+    const time = date.toLocaleTimeString([], options);
+    return withDate && date.getHours() === 0 && date.getMinutes() === 0 ? day : time;
+  });
 }
 
 /** Name a sensor as lm-sensors does: its label, else its channel. */

@@ -1,10 +1,13 @@
 // Wiring: the sensor list, the sample feed, the history ring, and the views that show them.
+// Ranges up to LONGEST_WINDOW are live: drawn from the samples the stream brings. Longer ones,
+// and spans dragged across a plot, are fetched from the history API (min-max bands with the mean
+// when aggregated); a long range is fetched again every REFETCH_MS while it is shown.
 
 import "./style.css";
-import { fetchHistory, fetchSensors } from "./api.js";
+import { fetchHistory, fetchRange, fetchSensors, historyUrl } from "./api.js";
 import { formatTime } from "./format.js";
 import { setupPlots } from "./plots.js";
-import { LONGEST_WINDOW, SampleHistory } from "./store.js";
+import { LONGEST_WINDOW, SampleHistory, answerWindow, withoutBands } from "./store.js";
 import { startSampleFeed } from "./stream.js";
 import { setupTable } from "./table.js";
 
@@ -12,8 +15,12 @@ const $ = (id) => document.getElementById(id);
 const WINDOW_KEY = "frostserver.window";
 const REFRESH_GAP_MS = 5000; // at most one unscheduled sensor-list refresh per 5 s
 
-// What the plots show; read by the plots at draw time.
-const view = { seconds: 300, since: 0, until: 0, fitLimits: true };
+const REFETCH_MS = 60_000;
+
+// What the plots show; read by the plots at draw time. live: from the stream's samples;
+// otherwise from `fetched`, the answer for [since, until].
+const view = { seconds: 300, since: 0, until: 0, fitLimits: true, live: true, zoomed: false, withDate: false };
+let fetched = null; // {answer, from, to}
 let paused = false;
 let frozenAt = null; // sample time shown while paused
 
@@ -23,7 +30,7 @@ let frostThreshold = 0;
 let history = new SampleHistory(1);
 const latest = { t: null, values: {}, status: {} };
 
-const plots = setupPlots($("plots"), view);
+const plots = setupPlots($("plots"), view, { onZoom: zoomTo });
 const table = setupTable($("readings"));
 let feed = null;
 let match = () => true;
@@ -155,6 +162,8 @@ function onState({ name, mode, detail }) {
 // ---- drawing ---------------------------------------------------------------------------------
 
 let frame = 0;
+let drawnAnswer = null; // the fetched answer the plots show
+let plotsStale = false; // sensors, filter or style changed: feed the plots again
 
 // Coalesce samples and clicks into one draw per animation frame; hidden tabs get no frames and
 // so no work, and catch up in one draw when shown again.
@@ -165,10 +174,21 @@ function render() {
 function draw() {
   frame = 0;
   $("last-sample").textContent = latest.t == null ? "No sample yet" : `Last sample ${formatTime(latest.t)}`;
-  const until = paused ? frozenAt : latest.t;
-  view.until = until ?? Date.now() / 1000;
-  view.since = view.until - view.seconds;
-  plots.draw(history);
+  if (view.live) {
+    const until = paused ? frozenAt : latest.t;
+    view.until = until ?? Date.now() / 1000;
+    view.since = view.until - view.seconds;
+    plots.draw((ids) => withoutBands(history.window(view.since, ids)));
+  } else if (plotsStale || drawnAnswer !== fetched) {
+    // A fetched range changes only when fetched again: samples redraw the table, not the plots.
+    const answer = fetched?.answer || { timestamps: [], series: {} };
+    plots.draw((ids) => answerWindow(answer, ids));
+    drawnAnswer = fetched;
+  }
+  plotsStale = false;
+  view.withDate = view.until - view.since > 86400;
+  const csv = historyUrl(view.since, view.until, "csv");
+  if ($("download-csv").getAttribute("href") !== csv) $("download-csv").setAttribute("href", csv);
   if (paused) return; // the table and highlights freeze with the plots
   const status = (id) => latest.status[id] || sensorsById.get(id)?.status || "ok";
   plots.setStatuses(status);
@@ -189,29 +209,117 @@ function applyFilter() {
   };
   plots.setFilter(match);
   table.setFilter(match);
+  plotsStale = true;
   const none = words.length > 0 && sensors.length > 0 && !sensors.some(match);
   $("no-match").hidden = !none;
   render(); // plots that were hidden have not been fed: feed them now
 }
 
-function setupControls() {
-  const windowSelect = $("window");
-  try {
-    const saved = localStorage.getItem(WINDOW_KEY);
-    if (saved && [...windowSelect.options].some((o) => o.value === saved)) windowSelect.value = saved;
-  } catch {
-    // Storage may be disabled; the default window is fine.
+// ---- ranges: live, fetched, zoomed -------------------------------------------------------------
+
+const RANGE_NAMES = new Map([...document.querySelectorAll("#ranges button")].map((b) => [Number(b.dataset.seconds), b.textContent]));
+let loading = null; // the AbortController of the fetch in flight
+let refetchTimer = 0;
+
+function pressRange(seconds) {
+  for (const button of document.querySelectorAll("#ranges button")) {
+    button.setAttribute("aria-pressed", String(Number(button.dataset.seconds) === seconds));
   }
-  view.seconds = Number(windowSelect.value);
-  windowSelect.addEventListener("change", () => {
-    view.seconds = Number(windowSelect.value);
-    try {
-      localStorage.setItem(WINDOW_KEY, windowSelect.value);
-    } catch {
-      // Not remembered, still applied.
-    }
+}
+
+function showRangeStatus(state, text) {
+  const status = $("range-status");
+  status.hidden = !state;
+  status.dataset.state = state || "";
+  status.textContent = text || "";
+  $("plots").closest(".plots").setAttribute("aria-busy", String(state === "loading"));
+}
+
+function selectRange(seconds) {
+  view.seconds = seconds;
+  view.zoomed = false;
+  pressRange(seconds);
+  clearTimeout(refetchTimer);
+  if (seconds <= LONGEST_WINDOW) {
+    loading?.abort();
+    view.live = true;
+    fetched = null;
+    showRangeStatus(null);
     render();
-  });
+    return;
+  }
+  const until = latest.t ?? Date.now() / 1000;
+  loadRange(until - seconds, until, RANGE_NAMES.get(seconds));
+}
+
+// Fetch [from, to] and show it. `name` says what is loading; `quiet` refreshes without a notice.
+async function loadRange(from, to, name, quiet = false) {
+  loading?.abort();
+  const controller = new AbortController();
+  loading = controller;
+  view.live = false;
+  view.since = from;
+  view.until = to;
+  if (!quiet) showRangeStatus("loading", `Loading ${name}…`);
+  render();
+  try {
+    const answer = await fetchRange(from, to, { signal: controller.signal });
+    if (loading !== controller) return; // another range was chosen meanwhile
+    fetched = { answer, from, to };
+    showRangeStatus(null);
+    render();
+  } catch (err) {
+    if (err.name === "AbortError" || loading !== controller) return;
+    showRangeStatus("error", `Could not load ${name}: ${err.message}. Choose a range to try again.`);
+  } finally {
+    if (loading === controller) loading = null;
+  }
+  // A long range keeps moving, slowly: fetch it again now and then (not a zoomed span).
+  if (!view.live && !view.zoomed) scheduleRefetch();
+}
+
+function scheduleRefetch() {
+  clearTimeout(refetchTimer);
+  const seconds = view.seconds;
+  refetchTimer = setTimeout(() => {
+    if (view.live || view.zoomed || view.seconds !== seconds) return;
+    if (document.hidden) return scheduleRefetch();
+    const until = latest.t ?? Date.now() / 1000;
+    loadRange(until - seconds, until, RANGE_NAMES.get(seconds), true);
+  }, REFETCH_MS);
+}
+
+// A span dragged across a plot: fetch it at the finer step its length gets.
+function zoomTo(from, to) {
+  if (!(to - from >= 2 * history.interval)) return;
+  clearTimeout(refetchTimer);
+  view.seconds = to - from;
+  view.zoomed = true;
+  pressRange(null);
+  const name = `${formatTime(from, true)} – ${formatTime(to, true)}`;
+  loadRange(from, to, name);
+}
+
+function setupControls() {
+  let seconds = 300;
+  try {
+    const saved = Number(localStorage.getItem(WINDOW_KEY));
+    if (RANGE_NAMES.has(saved)) seconds = saved;
+  } catch {
+    // Storage may be disabled; the default range is fine.
+  }
+  for (const button of document.querySelectorAll("#ranges button")) {
+    button.addEventListener("click", () => {
+      const chosen = Number(button.dataset.seconds);
+      try {
+        localStorage.setItem(WINDOW_KEY, String(chosen));
+      } catch {
+        // Not remembered, still applied.
+      }
+      selectRange(chosen);
+    });
+  }
+  selectRange(seconds);
 
   const pause = $("pause");
   pause.addEventListener("click", () => {

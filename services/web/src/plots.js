@@ -1,6 +1,9 @@
 // One uPlot per chip and physical quantity (all temperatures of coretemp-isa-0000 together, the
 // fans of nct6775 together...). Plots are created when the sensor list changes and otherwise
 // only fed new data with setData, so a page left open for days keeps a constant DOM.
+// Each sensor has a line (its value, or the mean of an aggregated point) and, after all the
+// lines, a min and a max series that a uPlot band fills between: empty for raw samples.
+// Dragging across a plot selects a span; the caller fetches it (`onZoom`).
 
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
@@ -87,11 +90,17 @@ function drawLimits(u, group, theme) {
   ctx.restore();
 }
 
+/** A colour from the stylesheet (#rrggbb) made translucent for a band's fill or edges. */
+function translucent(colour, alpha) {
+  return /^#[0-9a-f]{6}$/i.test(colour) ? colour + alpha : colour;
+}
+
 /**
  * Mount the plots into `element`. `view` is shared with the caller and read at draw time:
- * {since, until} is the x range, fitLimits keeps threshold lines inside the y range.
+ * {since, until} is the x range, fitLimits keeps threshold lines inside the y range, withDate
+ * puts dates on the time axis. `onZoom(from, to)` gets the span dragged across a plot.
  */
-export function setupPlots(element, view) {
+export function setupPlots(element, view, { onZoom = () => {} } = {}) {
   const groups = new Map(); // group key -> {sensors, card, plot, legendRows, ...}
   const byArea = new Map(); // plot area element -> group, for the resize observer
   let theme = readTheme(element);
@@ -110,12 +119,14 @@ export function setupPlots(element, view) {
 
   function createPlot(group, area) {
     const { unit, kind } = group.sensors[0];
+    const count = group.sensors.length;
     const width = Math.floor(area.clientWidth) || 400;
     const axis = { stroke: theme.text, grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.grid, width: 1 } };
     const options = {
       width,
       height: plotHeight(width),
-      cursor: { drag: { x: false, y: false } }, // zooming fights the sliding window
+      // Drag to select a span: not uPlot's own zoom (the data it has is too coarse), a fetch of it.
+      cursor: { drag: { x: true, y: false, setScale: false } },
       legend: { live: true },
       scales: {
         x: { time: true, range: () => [view.since, view.until] },
@@ -129,7 +140,7 @@ export function setupPlots(element, view) {
         },
       },
       axes: [
-        { ...axis, space: 60, values: (u, ticks) => formatTimeTicks(ticks) }, // room for "16:26:30"
+        { ...axis, space: 60, values: (u, ticks) => formatTimeTicks(ticks, view.withDate) }, // room for "16:26:30"
         {
           ...axis,
           values: (u, ticks) => formatTicks(ticks, unit),
@@ -137,18 +148,45 @@ export function setupPlots(element, view) {
         },
       ],
       series: [
-        { label: "Time", value: (u, t) => formatTime(t) },
+        { label: "Time", value: (u, t) => formatTime(t, view.withDate) },
         ...group.sensors.map((sensor, i) => ({
           label: sensorName(sensor),
           stroke: theme.series[i % PALETTE_SIZE],
           width: 1.5,
           value: (u, v) => formatValue(v, sensor),
         })),
+        ...group.sensors.flatMap((sensor, i) =>
+          ["min", "max"].map((statistic) => ({
+            label: `${sensorName(sensor)} ${statistic}`,
+            stroke: translucent(theme.series[i % PALETTE_SIZE], "55"),
+            width: 1,
+            points: { show: false },
+            value: (u, v) => formatValue(v, sensor),
+          })),
+        ),
       ],
-      hooks: { draw: [(u) => drawLimits(u, group, theme)] },
+      // The min-max band of sensor i: between its max (series n + 2i + 2) and min (n + 2i + 1).
+      bands: group.sensors.map((sensor, i) => ({
+        series: [count + 2 * i + 2, count + 2 * i + 1],
+        fill: translucent(theme.series[i % PALETTE_SIZE], "26"),
+      })),
+      hooks: {
+        draw: [(u) => drawLimits(u, group, theme)],
+        setSelect: [
+          (u) => {
+            const { left, width } = u.select;
+            if (width >= 4) onZoom(u.posToVal(left, "x"), u.posToVal(left + width, "x"));
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+          },
+        ],
+      },
     };
-    const empty = [[], ...group.sensors.map(() => [])];
+    const empty = [[], ...group.sensors.flatMap(() => [[], [], []])];
     const plot = new uPlot(options, empty, area);
+    // The band series are drawn, not listed (style.css hides these rows).
+    [...plot.root.querySelectorAll(".u-legend .u-series")].slice(count + 1).forEach((row) => {
+      row.hidden = true;
+    });
     plot.ctx.canvas.setAttribute("role", "img");
     plot.ctx.canvas.setAttribute("aria-label", `${group.title} of ${group.chip}; the current values are in the readings table`);
     return plot;
@@ -178,7 +216,7 @@ export function setupPlots(element, view) {
     const group = { key, chip, kind, title, sensors, card, badge, area, lines: limitLines(sensors, frostThreshold) };
     group.plot = createPlot(group, area);
     // uPlot's legend rows, in series order after the time row: where alarms get highlighted.
-    group.legendRows = [...group.plot.root.querySelectorAll(".u-legend .u-series")].slice(1);
+    group.legendRows = [...group.plot.root.querySelectorAll(".u-legend .u-series")].slice(1, sensors.length + 1);
     group.statusKey = "";
     group.shown = group.sensors.map(() => true);
     byArea.set(area, group);
@@ -230,12 +268,16 @@ export function setupPlots(element, view) {
       this.setFilter(matches);
     },
 
-    /** Feed every visible plot the samples of the current window. */
-    draw(history) {
+    /** Feed every visible plot its data: `dataFor(ids)` is [times, lines..., min and max per line]. */
+    draw(dataFor) {
       for (const group of groups.values()) {
         if (group.card.hidden) continue;
-        const data = history.window(view.since, group.sensors.map((s) => s.id));
+        const data = dataFor(group.sensors.map((s) => s.id));
         group.plot.setData(data);
+        // How many sensors show a min-max band (aggregated points): for people reading the DOM and tests.
+        const count = group.sensors.length;
+        const bands = group.sensors.filter((_, i) => data[count + 2 * i + 1].some((v) => v != null)).length;
+        if (group.card.dataset.bands !== String(bands)) group.card.dataset.bands = String(bands);
         // With the pointer away from the plot the legend shows the newest values, not blanks.
         if (group.plot.cursor.left == null || group.plot.cursor.left < 0) group.plot.setLegend({ idx: data[0].length - 1 });
       }
@@ -270,8 +312,10 @@ export function setupPlots(element, view) {
       for (const group of groups.values()) {
         const shown = group.sensors.map(match);
         group.card.hidden = !shown.some(Boolean);
+        const count = group.sensors.length;
         shown.forEach((show, i) => {
-          if (show !== group.shown[i]) group.plot.setSeries(i + 1, { show });
+          if (show === group.shown[i]) return;
+          for (const index of [i + 1, count + 2 * i + 1, count + 2 * i + 2]) group.plot.setSeries(index, { show });
         });
         group.shown = shown;
       }

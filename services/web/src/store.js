@@ -116,3 +116,34 @@ export class SampleHistory {
     return [xs, ...ys];
   }
 }
+
+/**
+ * Return uPlot data for `ids` from a history answer: [times, one mean (or raw value) column per
+ * id, then a min and a max column per id]. Raw answers and unknown ids get band columns of nulls.
+ */
+export function answerWindow(answer, ids) {
+  const xs = answer.timestamps || [];
+  const nulls = new Array(xs.length).fill(null);
+  const means = [];
+  const bands = [];
+  for (const id of ids) {
+    const series = answer.series?.[id];
+    if (Array.isArray(series)) {
+      means.push(series);
+      bands.push(nulls, nulls);
+    } else if (series) {
+      means.push(series.mean);
+      bands.push(series.min, series.max);
+    } else {
+      means.push(nulls);
+      bands.push(nulls, nulls);
+    }
+  }
+  return [xs, ...means, ...bands];
+}
+
+/** Extend live data [times, ...values] with null band columns, two per series. */
+export function withoutBands(data) {
+  const nulls = new Array(data[0].length).fill(null);
+  return [...data, ...data.slice(1).flatMap(() => [nulls, nulls])];
+}

@@ -2,6 +2,8 @@
 
 - api.py: the JSON API (/api/v1/...) and the original design's /sensor_reading;
   documents.py renders its sensors document once per sample, chips.py its chips document;
+  the history answer's parameters (history_query.py), points from the ring and the tiers on disk
+  (history_points.py, history_answer.py) and its JSON and CSV (history_render.py);
 - stream.py: the Server-Sent Events stream;
 - metrics.py: /metrics (node_exporter.py: node_exporter's hwmon series; workers.py: each
   worker's own counters);
@@ -18,6 +20,7 @@ from typing import Any
 from flask import Flask, Response
 
 from .. import __version__
+from ..history import HistoryReader
 from ..logs import configure_logging
 from ..settings import SettingsError, load_settings
 from ..store.reader import StoreReader
@@ -43,6 +46,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     store = StoreReader(settings.run_dir)
     app.extensions["frost.settings"] = settings
     app.extensions["frost.store"] = store
+    # The history on disk, read for /api/v1/history; None: off (FROST_HISTORY_DIR unset).
+    app.extensions["frost.history"] = None if settings.history_dir is None else HistoryReader(settings.history_dir)
     app.extensions["frost.documents"] = SensorDocuments(store, settings.sample_interval, settings.frost_threshold)
     app.extensions["frost.chip_documents"] = ChipDocuments(store.chips)
     app.extensions["frost.notifier"] = stream.SampleNotifier(store)

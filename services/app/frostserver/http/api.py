@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator
 from importlib import resources
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from ..history import configured_tiers
 from ..settings import Settings
 from ..store.reader import StoreReader
 from .chips import ChipDocuments
 from .documents import SensorDocuments
 from .errors import json_error
+from .history_answer import RingRewritten, build_answer, known_sensor_ids
+from .history_points import Tiers
+from .history_query import BadParameter, Limits, parse_history_query
+from .history_render import csv_filename, render_csv, render_json
 
 bp = Blueprint("api", __name__)
 
@@ -71,54 +76,51 @@ def chips() -> Response:
 
 @bp.get("/api/v1/history")
 def history() -> Response:
-    """Return recent samples, columnar: one timestamp list and one value list per sensor."""
+    """Return the samples (or aggregated points) of a range, columnar, as JSON or CSV."""
     settings = _settings()
-    longest = int(settings.history_seconds)
-    seconds, problem = _bounded_int(request.args.get("seconds"), "seconds", 1, longest, default=longest)
-    if problem:
-        return json_error(400, problem, parameter="seconds")
-    wanted = request.args.getlist("sensor") or None
     store = _store()
-    if wanted:
-        known = store.catalog.current().sensors
-        unknown = [sid for sid in wanted if sid not in known or known[sid].ignored]
+    tiers: Tiers | None = current_app.extensions.get("frost.history")
+    header = store.header()
+    clock = current_app.extensions.get("frost.clock", time.time)
+    newest = header.last_timestamp if header is not None and header.seq > 0 else float(clock())
+    longest = settings.history_seconds
+    if tiers is not None:
+        longest = max(longest, max(tier.retention_seconds for tier in configured_tiers(settings)))
+    limits = Limits(settings.sample_interval, settings.history_seconds, longest, newest)
+    try:
+        query = parse_history_query(
+            request.args, request.args.getlist("sensor"), request.headers.get("Accept", ""), limits
+        )
+    except BadParameter as error:
+        return json_error(400, str(error), parameter=error.parameter)
+    if query.sensors is not None:
+        known = known_sensor_ids(store, tiers)
+        unknown = [sid for sid in query.sensors if sid not in known]
         if unknown:
             return json_error(400, f"sensor: unknown sensor id {unknown[0]!r}", parameter="sensor")
-    # The answer grows with sensors x seconds (350 KB for 1024 sensors over a minute): a few at a
-    # time per worker use the one core a worker has as well as many would, in a fraction of the memory.
-    with _HISTORY_RENDERS:
-        return _json_bytes(_history_document(store, settings.sample_interval, seconds, wanted))
+    answer = build_answer(query, settings.sample_interval, store, tiers)
+    if query.format == "csv":
+        response = Response(_one_render_at_a_time(render_csv(answer)), mimetype="text/csv")
+        response.headers["Content-Disposition"] = f'attachment; filename="{csv_filename(answer)}"'
+    else:
+        response = Response(_one_render_at_a_time(render_json(answer)), mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
+# The answer grows with sensors x points (350 KB for 1024 sensors over a minute): a few at a
+# time per worker use the one core a worker has as well as many would, in a fraction of the memory.
 _HISTORY_RENDERS = threading.BoundedSemaphore(2)
 
 
-def _history_document(store: StoreReader, interval: float, seconds: int, wanted: list[str] | None) -> bytes:
-    head = f'{{"interval":{_json(interval)},"seconds":{seconds},'
-    header = store.header()
-    if header is None or header.seq == 0:
-        return (head + '"timestamps":[],"series":{}}').encode()
-    count = math.ceil(seconds / interval) + 1
-    window = store.window(wanted, header.seq - count + 1, header.seq)
-    if window is None:
-        raise _Rewritten()
-    # The grid may have skipped ticks; trim to the wall-clock window the client asked for.
-    timestamps = window.timestamps
-    cutoff = timestamps[-1] - seconds if timestamps else 0.0
-    keep = next((i for i, t in enumerate(timestamps) if t >= cutoff), len(timestamps))
-    parts = [head, '"timestamps":', _floats(timestamps[keep:]), ',"series":{']
-    for number, (sid, values) in enumerate(window.values.items()):
-        parts += ["," if number else "", _json(sid), ":", _floats(values[keep:])]
-    parts.append("}}")
-    return "".join(parts).encode()
+def _one_render_at_a_time(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    """Render under the semaphore; it is released when the answer ends or the client leaves."""
+    with _HISTORY_RENDERS:
+        yield from pieces
 
 
-class _Rewritten(Exception):
-    """The sampler kept lapping this reader: answer a 503 that says to retry."""
-
-
-@bp.errorhandler(_Rewritten)
-def _history_rewritten(_: _Rewritten) -> Response:
+@bp.errorhandler(RingRewritten)
+def _history_rewritten(_: RingRewritten) -> Response:
     response = json_error(503, "history is being rewritten; try again")
     response.headers["Retry-After"] = "1"  # a header, as every other 503 says it
     return response
@@ -126,24 +128,6 @@ def _history_rewritten(_: _Rewritten) -> Response:
 
 def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _floats(values: Sequence[float]) -> str:
-    """Encode numbers as a JSON array, NaN (no value) as null."""
-    # json's C encoder writes NaN as the bare word NaN, which no number or other token contains.
-    return json.dumps(list(values), separators=(",", ":")).replace("NaN", "null")
-
-
-def _bounded_int(raw: str | None, name: str, low: int, high: int, default: int) -> tuple[int, str | None]:
-    if raw is None:
-        return default, None
-    try:
-        value = int(raw)
-    except ValueError:
-        return default, f"{name}: must be an integer between {low} and {high}, got {raw!r}"
-    if not low <= value <= high:
-        return default, f"{name}: must be an integer between {low} and {high}, got {value}"
-    return value, None
 
 
 @bp.get("/api/v1/openapi.json")

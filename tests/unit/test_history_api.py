@@ -1,0 +1,353 @@
+"""GET /api/v1/history over the ring and the tiers on disk: parameters, merging, re-aggregation, CSV."""
+import csv
+import io
+
+import pytest
+
+from frostserver.history import Bucket
+from frostserver.http import create_app
+from frostserver.http.history_points import plan
+from frostserver.http.history_query import MAX_POINTS, BadParameter, Limits, default_step, parse_history_query, parse_time
+from frostserver.model import Reading, Sensor
+from frostserver.sampler import Sampler
+from frostserver.store.writer import StoreWriter
+
+T0 = 1_764_763_200.0  # 2025-12-03T12:00:00Z, a whole hour
+LIMITS = Limits(interval=1.0, ring_seconds=900.0, longest_seconds=730 * 86400.0, newest=T0)
+
+
+def sensor(channel: str) -> Sensor:
+    return Sensor(id=f"coretemp-isa-0000/{channel}", chip="coretemp-isa-0000", chip_name="coretemp",
+                  channel=channel, kind="temperature", label=channel, unit="°C")
+
+
+PACKAGE = sensor("temp1")
+VANISHED = "nvme-pci-0100/temp1"  # in the tiers only: a drive that was removed
+
+
+class FakeTiers:
+    """The history package's HistoryReader interface over buckets a test gives."""
+
+    def __init__(self, buckets: dict[str, dict[str, list[Bucket]]]):
+        self.held = buckets  # tier -> sensor id -> buckets, oldest first
+        self.asked = []
+
+    def buckets(self, tier, sensor_ids, start, end):
+        self.asked.append((tier, start, end))
+        return {sid: [b for b in rows if start <= b.start < end]
+                for sid, rows in self.held.get(tier, {}).items()
+                if (sensor_ids is None or sid in sensor_ids) and any(start <= b.start < end for b in rows)}
+
+    def span(self, tier):
+        starts = [b.start for rows in self.held.get(tier, {}).values() for b in rows]
+        return (min(starts), max(starts)) if starts else None
+
+    def sensor_ids(self):
+        return sorted({sid for rows in self.held.values() for sid in rows})
+
+
+def minute(start, low, high, mean, count=60):
+    return Bucket(start, 60.0, low, high, mean, count, "ok")
+
+
+def hour(start, low, high, mean, count=3600):
+    return Bucket(start, 3600.0, low, high, mean, count, "ok")
+
+
+def query(**args):
+    sensors = args.pop("sensor", [])
+    accept = args.pop("accept", "")
+    return parse_history_query({k: str(v) for k, v in args.items()}, sensors, accept, LIMITS)
+
+
+# --- parameters ---------------------------------------------------------------------------------
+
+
+def test_seconds_alone_is_todays_raw_request_ending_at_the_newest_sample():
+    q = query(seconds=60)
+    assert (q.start, q.end, q.step, q.format) == (T0 - 60, T0, None, "json")
+    assert query().start == T0 - 900  # no parameter: all of the ring, as before
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("1764763200", T0),
+    ("1764763200.5", T0 + 0.5),
+    ("2025-12-03T12:00:00Z", T0),
+    ("2025-12-03t12:00:00z", T0),
+    ("2025-12-03T13:30:00+01:30", T0),
+    ("2025-12-03T12:00:00.250Z", T0 + 0.25),
+])
+def test_times_are_unix_seconds_or_rfc_3339(text, expected):
+    assert parse_time("from", text) == expected
+
+
+def test_from_and_to_make_the_range_and_a_long_one_gets_about_a_thousand_points():
+    q = query(**{"from": "2025-12-02T12:00:00Z", "to": "2025-12-03T12:00:00Z"})
+    assert (q.start, q.end) == (T0 - 86400, T0)
+    assert q.step == 120 and 500 <= 86400 / q.step <= 1000
+    assert [default_step(s) for s in (3600, 6 * 3600, 7 * 86400, 30 * 86400, 365 * 86400)] == [
+        5, 30, 900, 3600, 43200]
+
+
+def test_a_short_range_older_than_the_ring_is_aggregated_not_raw():
+    assert query(**{"from": T0 - 7200, "to": T0 - 7000}).step == 1.0
+
+
+@pytest.mark.parametrize("args, parameter, words", [
+    ({"seconds": "abc"}, "seconds", "integer"),
+    ({"seconds": "0"}, "seconds", "between 1 and"),
+    ({"seconds": "1e9"}, "seconds", "integer"),
+    ({"seconds": str(731 * 86400)}, "seconds", "between 1 and 63072000"),
+    ({"seconds": "60", "from": "1764763000"}, "seconds", "not both"),
+    ({"from": "yesterday"}, "from", "RFC 3339"),
+    ({"from": "2025-12-03T12:00:00"}, "from", "RFC 3339"),  # no offset: which zone?
+    ({"from": "2025-13-03T12:00:00Z"}, "from", "RFC 3339"),
+    ({"to": "-5"}, "to", "between 1970"),
+    ({"from": str(T0), "to": str(T0 - 1)}, "to", "later than from"),
+    ({"step": "0"}, "step", "number of seconds"),
+    ({"step": "nan"}, "step", "number of seconds"),
+    ({"step": "inf"}, "step", "number of seconds"),
+    ({"step": "fast"}, "step", "number of seconds"),
+    ({"step": "0.5"}, "step", "sampling interval"),
+    ({"step": "1e12"}, "step", "at most a year"),
+    ({"seconds": "86400", "step": "1"}, "step", f"cap of {MAX_POINTS}"),
+    ({"format": "xml"}, "format", "json or csv"),
+])
+def test_a_bad_parameter_is_named(args, parameter, words):
+    with pytest.raises(BadParameter) as raised:
+        query(**args)
+    assert raised.value.parameter == parameter
+    assert str(raised.value).startswith(parameter + ":") and words in str(raised.value)
+
+
+def test_the_cap_error_says_the_cap_and_the_smallest_step_that_fits():
+    with pytest.raises(BadParameter, match=r"86400 s at a step of 1 s is 86401 points per sensor, over the cap of "
+                                           r"10000; ask a step of at least 9 s"):
+        query(seconds=86400, step=1)
+    assert query(seconds=86400, step=9).step == 9  # what it said fits
+
+
+def test_csv_comes_from_format_or_accept():
+    assert query(format="csv").format == "csv"
+    assert query(accept="text/csv").format == "csv"
+    assert query(accept="application/json, text/csv").format == "json"
+    assert query(accept="text/csv", format="json").format == "json"
+
+
+# --- planning: which source for which stretch ---------------------------------------------------
+
+
+def test_each_stretch_comes_from_the_finest_source_holding_it():
+    parts = plan(T0 - 30 * 86400, T0, 3600.0, 1.0, ring_oldest=T0 - 900,
+                 tier_oldest={"minute": T0 - 14 * 86400 + 30, "hour": T0 - 400 * 86400})
+    assert [(p.source, p.start, p.end, p.step) for p in parts] == [
+        ("hour", T0 - 30 * 86400, T0 - 14 * 86400 + 3600, 3600),  # the minutes' first whole hour
+        ("minute", T0 - 14 * 86400 + 3600, T0, 3600),  # the ring's 15 minutes are not a whole point...
+        ("ring", T0, T0, 3600),  # ...but the newest point, at `to`, is the ring's alone
+    ]
+
+
+def test_a_step_finer_than_a_tier_is_rounded_up_to_its_buckets_there():
+    parts = plan(T0 - 3600, T0, 5.0, 1.0, ring_oldest=T0 - 899.5, tier_oldest={"minute": T0 - 86400, "hour": None})
+    assert [(p.source, p.start, p.end, p.step, p.raw) for p in parts] == [
+        ("minute", T0 - 3600, T0 - 840, 60, False),
+        ("ring", T0 - 840, T0, 5, False),
+    ]
+    raw = plan(T0 - 3600, T0, 1.0, 1.0, ring_oldest=T0 - 899.5, tier_oldest={"minute": T0 - 86400})
+    assert [(p.source, p.raw) for p in raw] == [("minute", False), ("ring", True)]
+
+
+def test_without_the_history_on_disk_the_ring_answers_and_the_rest_is_null():
+    parts = plan(T0 - 3600, T0, 5.0, 1.0, ring_oldest=T0 - 900, tier_oldest={})
+    assert [(p.source, p.start, p.step) for p in parts] == [("ring", T0 - 3600, 5)]
+
+
+# --- through the API ----------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def app(tmp_path):
+    return create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_seconds": 60})
+
+
+@pytest.fixture
+def ring(app):
+    """Sixty samples of PACKAGE in the ring, one a second up to T0: values 0..59 ending at T0."""
+    settings = app.extensions["frost.settings"]
+    times = iter(T0 - 59 + i for i in range(1000))
+    source = type("Source", (), {"sample": lambda self: self.pairs, "close": lambda self: None})()
+    store = StoreWriter.open(settings.run_dir, capacity=61, columns=16, interval=1.0)
+    sampler = Sampler({"hwmon": source}, store, clock=lambda: next(times))
+    for value in range(60):
+        source.pairs = [(PACKAGE, Reading(float(value)))]
+        sampler.sample_once()
+    yield
+    sampler.close()
+
+
+@pytest.fixture
+def tiers(app):
+    """A day of minutes of PACKAGE and a vanished sensor before the ring, a week of hours before that."""
+    held = {"minute": {PACKAGE.id: [], VANISHED: []}, "hour": {PACKAGE.id: [], VANISHED: []}}
+    for m in range(1, 1441):
+        start = T0 - 60 * m
+        held["minute"][PACKAGE.id].append(minute(start, 10.0, 30.0, 20.0))
+        if m > 720:  # gone 12 hours ago
+            held["minute"][VANISHED].append(minute(start, 40.0, 40.0, 40.0))
+    for h in range(1, 24 * 7 + 1):
+        held["hour"][PACKAGE.id].append(hour(T0 - 3600 * h, 5.0, 35.0, 20.0))
+        if h > 12:
+            held["hour"][VANISHED].append(hour(T0 - 3600 * h, 40.0, 40.0, 40.0))
+    for rows in (r for tier in held.values() for r in tier.values()):
+        rows.reverse()
+    fake = FakeTiers(held)
+    app.extensions["frost.history"] = fake
+    return fake
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def test_a_range_the_ring_holds_keeps_todays_raw_shape(client, ring):
+    body = client.get("/api/v1/history?seconds=3").get_json()
+    assert body["resolution"] == "raw" and body["step"] == 1 and body["seconds"] == 3
+    assert body["timestamps"] == [T0 - 3, T0 - 2, T0 - 1, T0]
+    assert body["series"] == {PACKAGE.id: [56.0, 57.0, 58.0, 59.0]}
+    assert body["parts"] == [{"source": "ring", "from": T0 - 3, "to": T0, "step": 1}]
+
+
+def test_the_ring_re_aggregated_at_a_step_has_min_max_and_mean(client, ring):
+    body = client.get(f"/api/v1/history?seconds=20&step=10&sensor={PACKAGE.id}").get_json()
+    assert body["resolution"] == "aggregated" and body["timestamps"] == [T0 - 20, T0 - 10, T0]
+    assert body["series"][PACKAGE.id] == {"min": [39.0, 49.0, 59.0], "max": [48.0, 58.0, 59.0],
+                                          "mean": [43.5, 53.5, 59.0]}
+
+
+def test_a_day_merges_the_hours_the_minutes_and_the_ring(client, ring, tiers):
+    response = client.get(f"/api/v1/history?from={T0 - 86400 - 7200:.0f}&to={T0:.0f}&step=600&sensor={PACKAGE.id}")
+    body = response.get_json()
+    assert [(p["source"], p["step"]) for p in body["parts"]] == [("hour", 3600), ("minute", 600), ("ring", 600)]
+    assert body["parts"][0]["to"] == body["parts"][1]["from"] == T0 - 86400  # the minutes' first whole hour
+    series = body["series"][PACKAGE.id]
+    assert body["timestamps"][:3] == [T0 - 86400 - 7200, T0 - 86400 - 3600, T0 - 86400]
+    assert series["min"][:2] == [5.0, 5.0] and series["min"][2:-1] == [10.0] * (len(series["min"]) - 3)
+    assert series["mean"][-1] == 59.0  # the sample at T0: no minute from T0 has ended, the ring has it
+    assert len(body["timestamps"]) == len(series["mean"]) == 2 + 144 + 1
+
+
+def test_an_hour_takes_the_ring_for_what_it_holds_and_minutes_before(client, ring, tiers):
+    body = client.get(f"/api/v1/history?seconds=3600&sensor={PACKAGE.id}").get_json()
+    assert body["step"] == 5
+    ring_part = body["parts"][-1]
+    assert ring_part["source"] == "ring" and ring_part["step"] == 5 and body["parts"][0]["source"] == "minute"
+    assert body["parts"][0]["step"] == 60 and body["parts"][0]["to"] == ring_part["from"]
+    first = body["timestamps"].index(ring_part["from"])
+    assert body["series"][PACKAGE.id]["mean"][first - 1] == 20.0  # a minute from the tier
+    assert body["series"][PACKAGE.id]["max"][-1] == 59.0  # the newest sample, from the ring
+
+
+def test_a_vanished_sensor_stays_queryable_while_the_tiers_hold_it(client, ring, tiers):
+    body = client.get(f"/api/v1/history?seconds=86400&sensor={VANISHED}").get_json()
+    means = body["series"][VANISHED]["mean"]
+    assert 40.0 in means and means[-1] is None
+    everything = client.get("/api/v1/history?seconds=86400").get_json()
+    assert set(everything["series"]) == {PACKAGE.id, VANISHED}
+    assert client.get("/api/v1/history?seconds=86400&sensor=nope/temp1").status_code == 400
+
+
+def test_a_missing_history_on_disk_answers_the_ring_and_nulls(client, ring):
+    body = client.get("/api/v1/history?seconds=60&step=30").get_json()
+    assert body["series"][PACKAGE.id]["mean"] == [14.0, 43.5, 59.0]  # 0..28 (none at T0 - 60), 29..58, 59
+    too_far = client.get("/api/v1/history?seconds=3600").get_json()
+    assert too_far["parameter"] == "seconds" and "between 1 and 60" in too_far["message"]
+
+
+def test_a_bad_parameter_is_a_400_in_the_error_shape(client, ring):
+    response = client.get("/api/v1/history?seconds=60&step=-1")
+    assert response.status_code == 400 and response.headers["Cache-Control"] == "no-store"
+    assert response.get_json() == {"status": 400, "error": "Bad Request", "parameter": "step",
+                                   "message": "step: must be a number of seconds, got '-1'"}
+
+
+def test_csv_has_a_header_iso_times_epoch_seconds_and_values(client, ring):
+    response = client.get(f"/api/v1/history?seconds=2&format=csv&sensor={PACKAGE.id}")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="frostserver-history-20251203T115958Z-20251203T120000Z.csv"')
+    assert response.headers["Cache-Control"] == "no-store"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows == [["time", "epoch", PACKAGE.id],
+                    ["2025-12-03T11:59:58Z", "1764763198", "57.0"],
+                    ["2025-12-03T11:59:59Z", "1764763199", "58.0"],
+                    ["2025-12-03T12:00:00Z", "1764763200", "59.0"]]
+
+
+def test_aggregated_csv_has_min_max_and_mean_columns_and_empty_cells_for_no_value(client, ring, tiers):
+    response = client.get(f"/api/v1/history?seconds=86400&sensor={PACKAGE.id}&sensor={VANISHED}",
+                          headers={"Accept": "text/csv"})
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0] == ["time", "epoch", f"{PACKAGE.id} min", f"{PACKAGE.id} max", f"{PACKAGE.id} mean",
+                       f"{VANISHED} min", f"{VANISHED} max", f"{VANISHED} mean"]
+    assert rows[1][:5] == ["2025-12-02T12:00:00Z", "1764676800", "10.0", "30.0", "20.0"]
+    assert rows[-1][5:] == ["", "", ""]
+    json_body = client.get(f"/api/v1/history?seconds=86400&sensor={PACKAGE.id}").get_json()
+    assert len(rows) - 1 == len(json_body["timestamps"])  # the same points as the JSON
+
+
+def test_answers_are_made_a_batch_of_sensors_at_a_time(app, client, ring, monkeypatch):
+    from frostserver.http import history_render
+
+    many = {f"chip-isa-0000/temp{n}": [minute(T0 - 60 * m, 1.0, 2.0, 1.5) for m in range(60, 0, -1)]
+            for n in range(1, 10)}
+    fake = FakeTiers({"minute": many})
+    app.extensions["frost.history"] = fake
+    monkeypatch.setattr(history_render, "SENSORS_PER_BATCH", 4)
+    body = client.get("/api/v1/history?seconds=3600&step=60").get_json()
+    assert len(body["series"]) == 10
+    assert len([asked for asked in fake.asked if asked[0] == "minute"]) == 3  # 10 sensors, 4 at a time
+
+
+def test_large_answers_are_streamed(client, ring, tiers):
+    response = client.get("/api/v1/history?seconds=86400")
+    assert response.is_streamed
+
+
+@pytest.mark.parametrize("query", [
+    {"seconds": 30, "step": 10},
+    {"from": "2025-12-02T12:00:00Z", "to": "2025-12-03T12:00:00Z"},
+    {"seconds": 3600, "sensor": [VANISHED]},
+    {"seconds": 60, "step": "0"},
+    {"from": "soon"},
+])
+def test_history_answers_match_the_openapi_document(app, ring, tiers, query):
+    import schemathesis
+
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    case = schema["/api/v1/history"]["GET"].Case(query=query)
+    case.call_and_validate()
+
+
+def test_csv_answers_match_the_openapi_document(app, ring, tiers):
+    import schemathesis
+
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    case = schema["/api/v1/history"]["GET"].Case(query={"seconds": 600, "format": "csv"})
+    case.call_and_validate()
+
+
+def test_iso_times_are_utc_with_milliseconds_only_when_there_are_some():
+    from frostserver.http.history_render import iso_time
+
+    assert iso_time(T0) == "2025-12-03T12:00:00Z"
+    assert iso_time(T0 + 0.25) == "2025-12-03T12:00:00.250Z"
+    assert iso_time(T0 + 0.9996) == "2025-12-03T12:00:01Z"
