@@ -26,21 +26,23 @@ SCHEMA_VERSION = 2
 # The pages and the journal, chosen for flash (scripts/bench_history.py measures the bytes written):
 # - WAL: a commit appends the pages it changed; a checkpoint copies them to the database file.
 # - synchronous=NORMAL: in WAL mode, fsync only at checkpoints, never per commit. A power cut
-#   cannot corrupt the database; it can roll back the commits since the last checkpoint (the
-#   writer checkpoints every CHECKPOINT_EVERY minutes), the minutes held in memory being lost
-#   anyway.
-# - temp_store=MEMORY: the roll-up's GROUP BY sorts in memory, never in a temp file (the root
-#   filesystem is read-only; temp files would also wear the flash for nothing).
+#   cannot corrupt the database; it can roll back the commits the kernel had not yet written
+#   back (about the last 30 s), at most those since the last checkpoint (the writer checkpoints
+#   every CHECKPOINT_EVERY minutes), plus the open minute held in memory.
+# - The -shm file (the WAL index, shared with the readers) is written back like any file: about
+#   16 KiB a commit, a third of the bytes a day; only a commit a minute keeps it that low.
+# - temp_store=MEMORY: nothing ever goes to a temp file (the root filesystem is read-only; temp
+#   files would also wear the flash for nothing).
 WRITER_PRAGMAS = (
-    # 1 KiB pages (set when the file is created): a commit rewrites its last, partly filled page
-    # and the pages above it; smaller pages make that cheaper (scripts/bench_history.py: 4 KiB
-    # pages wrote a third more per day).
+    # 1 KiB pages (set when the file is created): a minute's row fills overflow pages nearly
+    # whole, and the few pages a commit also changes (its leaf, page 1, the freelist trunk) cost
+    # 1 KiB each (scripts/bench_history.py: 4 KiB pages wrote a fifth more per day).
     "PRAGMA page_size=1024",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA temp_store=MEMORY",
     "PRAGMA journal_size_limit=4194304",  # truncate a WAL that grew past 4 MiB after a checkpoint
-    "PRAGMA cache_size=-4096",  # KiB: the newest pages of both tiers and their interior pages
+    "PRAGMA cache_size=-4096",  # KiB: the newest rows of both tiers (a roll-up reads an hour of minutes)
 )
 
 # SQLite result codes that mean the file is no (longer a) database.
