@@ -127,6 +127,22 @@ def test_a_database_of_a_newer_schema_is_refused_and_never_written(tmp_path, cap
     assert HistoryReader(tmp_path).span("minute") is None
 
 
+def test_a_database_of_the_older_layout_is_moved_aside_and_a_fresh_one_started(tmp_path, caplog):
+    caplog.set_level(logging.INFO, "frostserver.history")
+    with sqlite3.connect(tmp_path / "history.db") as db:  # schema 1: a row per sensor and minute
+        db.execute("CREATE TABLE minute (start INTEGER, sensor INTEGER, low REAL)")
+        db.execute("PRAGMA user_version = 1")
+    old = (tmp_path / "history.db").read_bytes()
+    feeder = Feeder(tmp_path)
+    feeder.run(T0, 120)
+    assert feeder.writer.status == "ok"
+    [aside] = tmp_path.glob("history.db.schema-1-*[0-9]Z")
+    assert aside.read_bytes() == old
+    [line] = history_lines(caplog)
+    assert "schema version 1" in line and aside.name in line
+    assert minute_starts(tmp_path) == [T0]
+
+
 KILLED_WRITER = """
 import sys
 from history_helpers import T0, Feeder

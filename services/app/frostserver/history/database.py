@@ -2,8 +2,10 @@
 
 One file, `history.db`, in the history directory (FROST_HISTORY_DIR, a volume in Compose), in WAL
 mode so that the workers read while the sampler writes. PRAGMA user_version is the schema's
-version: a file of a newer schema is refused and never written to; a file that is not a database
-(or is malformed) is moved aside as `history.db.corrupt-<UTC time>` and a fresh one started.
+version: a file of a newer schema is refused and never written to; a file of an older schema (1:
+a row per sensor and bucket, never released) is moved aside as `history.db.schema-<n>-<UTC time>`,
+and a file that is not a database (or is malformed) as `history.db.corrupt-<UTC time>`; a fresh
+one is started.
 """
 
 from __future__ import annotations
@@ -19,26 +21,28 @@ from .buckets import Tier
 log = logging.getLogger("frostserver.history")
 
 HISTORY_FILE = "history.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # The pages and the journal, chosen for flash (scripts/bench_history.py measures the bytes written):
 # - WAL: a commit appends the pages it changed; a checkpoint copies them to the database file.
 # - synchronous=NORMAL: in WAL mode, fsync only at checkpoints, never per commit. A power cut
-#   cannot corrupt the database; it can roll back the commits since the last checkpoint (the
-#   writer checkpoints every CHECKPOINT_EVERY minutes), the minutes held in memory being lost
-#   anyway.
-# - temp_store=MEMORY: the roll-up's GROUP BY sorts in memory, never in a temp file (the root
-#   filesystem is read-only; temp files would also wear the flash for nothing).
+#   cannot corrupt the database; it can roll back the commits the kernel had not yet written
+#   back (about the last 30 s), at most those since the last checkpoint (the writer checkpoints
+#   every CHECKPOINT_EVERY minutes), plus the open minute held in memory.
+# - The -shm file (the WAL index, shared with the readers) is written back like any file: about
+#   16 KiB a commit, a third of the bytes a day; only a commit a minute keeps it that low.
+# - temp_store=MEMORY: nothing ever goes to a temp file (the root filesystem is read-only; temp
+#   files would also wear the flash for nothing).
 WRITER_PRAGMAS = (
-    # 1 KiB pages (set when the file is created): a commit rewrites its last, partly filled page
-    # and the pages above it; smaller pages make that cheaper (scripts/bench_history.py: 4 KiB
-    # pages wrote a third more per day).
+    # 1 KiB pages (set when the file is created): a minute's row fills overflow pages nearly
+    # whole, and the few pages a commit also changes (its leaf, page 1, the freelist trunk) cost
+    # 1 KiB each (scripts/bench_history.py: 4 KiB pages wrote a fifth more per day).
     "PRAGMA page_size=1024",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA temp_store=MEMORY",
     "PRAGMA journal_size_limit=4194304",  # truncate a WAL that grew past 4 MiB after a checkpoint
-    "PRAGMA cache_size=-4096",  # KiB: the newest pages of both tiers and their interior pages
+    "PRAGMA cache_size=-4096",  # KiB: the newest rows of both tiers (a roll-up reads an hour of minutes)
 )
 
 # SQLite result codes that mean the file is no (longer a) database.
@@ -56,21 +60,17 @@ def is_corrupt(error: BaseException) -> bool:
 
 def schema(tiers: tuple[Tier, ...]) -> list[str]:
     """Return the statements that create the tables (one per tier, plus the sensors)."""
-    # A sensor's id is stored once; rows carry its integer key. last_seen (updated once an hour)
-    # lets a vanished sensor's key go when its last hour ages out.
+    # A sensor's id is stored once; rows carry its integer key (AUTOINCREMENT: a key is never
+    # given twice, so a row naming a sensor since pruned never names another). last_seen (updated
+    # once an hour) lets a vanished sensor's key go when its last hour ages out.
     statements = [
-        "CREATE TABLE IF NOT EXISTS sensors (key INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+        "CREATE TABLE IF NOT EXISTS sensors (key INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, "
         "last_seen INTEGER NOT NULL)"
     ]
-    # (start, sensor): each minute's rows append at the end of the table and pruning removes from
-    # its start, so a commit touches a few pages, not one per sensor. WITHOUT ROWID: no second
-    # b-tree. Statuses are model.STATUSES indices (worst = the largest); sums, not means, merge.
+    # One row per bucket start holding every sensor's aggregate (packed.py): each minute appends one
+    # row at the end of the table (its BLOB in overflow pages) and pruning removes rows from its start.
     for tier in tiers:
-        statements.append(
-            f"CREATE TABLE IF NOT EXISTS {tier.name} (start INTEGER NOT NULL, sensor INTEGER NOT NULL, "
-            "low REAL, high REAL, total REAL NOT NULL, count INTEGER NOT NULL, worst INTEGER NOT NULL, "
-            "PRIMARY KEY (start, sensor)) WITHOUT ROWID"
-        )
+        statements.append(f"CREATE TABLE IF NOT EXISTS {tier.name} (start INTEGER PRIMARY KEY, buckets BLOB NOT NULL)")
     return statements
 
 
@@ -89,6 +89,10 @@ def open_for_writing(path: Path, tiers: tuple[Tier, ...]) -> sqlite3.Connection:
                 f"{path} has schema version {version}, newer than this FrostServer's ({SCHEMA_VERSION}): "
                 "it is left untouched and no history is written; run the newer version, or move the file away"
             )
+        if 0 < version < SCHEMA_VERSION:
+            connection.close()
+            move_aside(path, f"schema version {version}, older than {SCHEMA_VERSION}", kind=f"schema-{version}")
+            return open_for_writing(path, tiers)
         for pragma in WRITER_PRAGMAS:
             connection.execute(pragma)
         if version < SCHEMA_VERSION:
@@ -110,10 +114,10 @@ def open_for_writing(path: Path, tiers: tuple[Tier, ...]) -> sqlite3.Connection:
     return connection
 
 
-def move_aside(path: Path, reason: str) -> Path:
-    """Rename a corrupt database (and its WAL) to <name>.corrupt-<UTC time>; drop its shared memory."""
+def move_aside(path: Path, reason: str, kind: str = "corrupt") -> Path:
+    """Rename a database (and its WAL) to <name>.<kind>-<UTC time>; drop its shared memory."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    target = path.with_name(f"{path.name}.{kind}-{stamp}")
     os.replace(path, target)
     wal = path.with_name(path.name + "-wal")
     if wal.exists():

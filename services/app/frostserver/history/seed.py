@@ -16,23 +16,23 @@ from pathlib import Path
 
 from .buckets import TIERS, Tier
 from .database import open_for_writing
+from .packed import Row, encode
 
 DAY = 86400
-
-# One row per (bucket, sensor) from SQL alone: a recursive CTE over the bucket starts, crossed
-# with the sensors. Values vary with time and sensor, with fractions (a real REAL takes 8 bytes).
-FILL = (
-    "WITH RECURSIVE buckets(start) AS (SELECT ? UNION ALL SELECT start + ? FROM buckets WHERE start + ? < ?) "
-    "INSERT OR REPLACE INTO {table} (start, sensor, low, high, total, count, worst) "
-    "SELECT start, key, value - 1.5, value + 1.25, value * ?, ?, 0 FROM "
-    "(SELECT start, key, 20.0 + ((start / 60 * 7 + key * 13) % 4000) / 100.0 AS value FROM buckets, sensors "
-    "WHERE sensors.id LIKE 'seed-%')"
-)
 
 
 def sensor_ids(count: int) -> list[str]:
     """Return the ids of `count` seeded sensors."""
     return [f"seed-isa-0000/temp{number}" for number in range(1, count + 1)]
+
+
+def synthetic(start: int, keys: list[int], samples: int) -> dict[int, Row]:
+    """Return a bucket's aggregates: values vary with time and sensor, with fractions (a float's 8 bytes)."""
+    rows: dict[int, Row] = {}
+    for key in keys:
+        value = 20.0 + ((start // 60 * 7 + key * 13) % 4000) / 100.0
+        rows[key] = (value - 1.5, value + 1.25, value * samples, samples, 0)  # one sample a second
+    return rows
 
 
 def seed(
@@ -57,18 +57,22 @@ def seed(
             [(sensor_id, end_minute) for sensor_id in sensor_ids(sensors)],
         )
         db.execute("COMMIT")
+        keys = [row[0] for row in db.execute("SELECT key FROM sensors WHERE id LIKE 'seed-%' ORDER BY key")]
         # A day per transaction: the WAL stays small and progress shows.
         for tier, first in (
             (hour, begin // 3600 * 3600),
             (minute, max(begin, end_minute - int(minute.retention_seconds))),
         ):
             last = end_minute // tier.seconds * tier.seconds
-            samples = tier.seconds  # one sample a second
             for day_start in range(first, last, DAY):
                 day_end = min(day_start + DAY, last)
                 db.execute("BEGIN IMMEDIATE")
-                db.execute(
-                    FILL.format(table=tier.name), (day_start, tier.seconds, tier.seconds, day_end, samples, samples)
+                db.executemany(
+                    f"INSERT OR REPLACE INTO {tier.name} (start, buckets) VALUES (?, ?)",
+                    (
+                        (start, encode(synthetic(start, keys, tier.seconds)))
+                        for start in range(day_start, day_end, tier.seconds)
+                    ),
                 )
                 db.execute("COMMIT")
                 if progress is not None:

@@ -1,11 +1,12 @@
-"""The history's one writer, in the sampler process: minute rows, hourly roll-ups, pruning.
+"""The history's one writer, in the sampler process: a row a minute, hourly roll-ups, pruning.
 
 The sampler hands every sample to HistoryWriter.observe after publishing it to the store. The
 open minute is aggregated in memory; once a sample lands in another minute, the closed minute is
-written in one transaction, at most one a minute (MIN_WRITE_GAP), with the roll-up of every hour
-that has ended and a bounded step of pruning. Nothing blocks sampling for long, and a failing disk
-never stops it: the unwritten minutes wait in memory (at most MAX_PENDING_MINUTES) and the next
-minute retries.
+written in one transaction, at most one a minute (MIN_WRITE_GAP), as one row holding every
+sensor's bucket (packed.py; a minute written again, after a clock set back, is merged into its
+row), with the roll-up of every hour that has ended and a bounded step of pruning. Nothing blocks
+sampling for long, and a failing disk never stops it: the unwritten minutes wait in memory (at
+most MAX_PENDING_MINUTES) and the next minute retries.
 
 Test hook: FROST_TEST_KILL_IN_HISTORY_WRITE=1 makes the writer SIGKILL its own process after the
 INSERTs of a write transaction and before its COMMIT (tests of what a crash leaves behind).
@@ -27,6 +28,7 @@ from ..model import Reading, Sensor
 from .aggregate import MinuteAggregator, MinuteRows
 from .buckets import TIERS, Tier
 from .database import HISTORY_FILE, NewerSchema, is_corrupt, move_aside, open_for_writing
+from .packed import PackedError, Row, decode, encode, merge
 
 log = logging.getLogger("frostserver.history")
 
@@ -38,35 +40,18 @@ MIN_WRITE_GAP = 50.0
 # Closed minutes kept in memory while writing fails (a full or read-only disk): an hour's worth;
 # older ones are dropped, and the recovery's log line says how many.
 MAX_PENDING_MINUTES = 60
-# Pruning: at most this many rows leave a tier per transaction, so no DELETE runs long and a
-# shortened retention is caught up with over a few hours; and a tier is pruned only once a batch
-# of this many seconds is due, so that each step frees whole pages.
-PRUNE_ROWS = 8192
+# Pruning: at most this many rows (bucket starts) leave a tier per transaction, so no DELETE runs
+# long and a shortened retention is caught up with over a few hours; and a tier is pruned only once
+# a batch of this many seconds is due (15 minute rows, a day of hour rows), not a row each minute.
+PRUNE_ROWS = 32
 PRUNE_BATCH_SECONDS = {"minute": 900, "hour": 86400}
 # Hours rolled up per transaction: one normally; more after a restart or a clock jump.
 ROLLUPS_PER_WRITE = 4
 # Write transactions between two checkpoints (copying the WAL into the database file, then fsync):
-# with synchronous=NORMAL, what a power cut can roll back at most.
-CHECKPOINT_EVERY = 15
-
-UPSERT = (
-    "INSERT INTO {table} (start, sensor, low, high, total, count, worst) VALUES (?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (start, sensor) DO UPDATE SET "
-    "low = CASE WHEN low IS NULL OR excluded.low < low THEN excluded.low ELSE low END, "
-    "high = CASE WHEN high IS NULL OR excluded.high > high THEN excluded.high ELSE high END, "
-    "total = total + excluded.total, count = count + excluded.count, worst = max(worst, excluded.worst)"
-)
-# An hour's row is recomputed whole from its minutes (never merged): rolling an hour up twice, after
-# a restart or when a clock set back adds to it, gives the same row.
-ROLL_UP = (
-    "INSERT OR REPLACE INTO {hour} (start, sensor, low, high, total, count, worst) "
-    "SELECT ?, sensor, min(low), max(high), sum(total), sum(count), max(worst) FROM {minute} "
-    "WHERE start >= ? AND start < ? GROUP BY sensor"
-)
-TOUCH_SENSORS = (
-    "UPDATE sensors SET last_seen = ? WHERE last_seen < ? AND key IN "
-    "(SELECT DISTINCT sensor FROM {minute} WHERE start >= ? AND start < ?)"
-)
+# with synchronous=NORMAL, what a power cut can roll back at most. Each checkpoint copies the pages
+# every commit rewrites once more, and the WAL restarting resets the whole -shm (32 KiB): 30 wrote
+# a tenth less than 15 a day (scripts/bench_history.py), 60 only a little less than 30.
+CHECKPOINT_EVERY = 30
 
 
 class HistoryWriter:
@@ -164,13 +149,10 @@ class HistoryWriter:
         try:
             new_keys = self._add_sensors(db, closed)
             keys = {**self._keys, **new_keys}
-            # In key order: every row then appends to the table's last page (no page splits mid-table).
-            db.executemany(
-                UPSERT.format(table=self.minute.name),
-                sorted(
-                    (start, keys[sid], *aggregate.row()) for start, rows in closed for sid, aggregate in rows.items()
-                ),
-            )
+            for start, minute_rows in closed:
+                self._put(
+                    db, self.minute.name, start, {keys[sid]: aggregate.row() for sid, aggregate in minute_rows.items()}
+                )
             rolled = self._roll_up(db, self._dirty_hours | hours)
             sensors_pruned = self._prune(db)
             if self._kill_in_write:  # the test hook (module docstring)
@@ -187,6 +169,20 @@ class HistoryWriter:
             self._keys = self._read_keys(db)
         self._dirty_hours = (self._dirty_hours | hours) - rolled
         closed.clear()
+
+    @staticmethod
+    def _put(db: sqlite3.Connection, table: str, start: int, rows: dict[int, Row], replace: bool = False) -> None:
+        """Write a bucket start's row; a minute already there (a clock set back) merges with it."""
+        if not replace:
+            found = db.execute(f"SELECT buckets FROM {table} WHERE start = ?", (start,)).fetchone()
+            if found is not None:
+                try:
+                    held = decode(found[0]).rows()
+                except PackedError:
+                    held = {}  # unreadable: the new samples replace it
+                for key, row in held.items():
+                    rows[key] = merge(row, rows[key]) if key in rows else row
+        db.execute(f"INSERT OR REPLACE INTO {table} (start, buckets) VALUES (?, ?)", (start, encode(rows)))
 
     def _add_sensors(self, db: sqlite3.Connection, closed: list[tuple[int, MinuteRows]]) -> dict[str, int]:
         """Give every sensor id new to the database its key (visible to self only after COMMIT)."""
@@ -215,9 +211,24 @@ class HistoryWriter:
                 continue
             if hour == open_hour or rolled == ROLLUPS_PER_WRITE:
                 continue
-            end = hour + 3600
-            db.execute(ROLL_UP.format(hour=self.hour.name, minute=self.minute.name), (hour, hour, end))
-            db.execute(TOUCH_SENSORS.format(minute=self.minute.name), (hour, hour, hour, end))
+            # An hour's row is recomputed whole from its minutes (never merged): rolling an hour up
+            # twice, after a restart or when a clock set back adds to it, gives the same row.
+            total: dict[int, Row] = {}
+            query = f"SELECT buckets FROM {self.minute.name} WHERE start >= ? AND start < ?"
+            for (blob,) in db.execute(query, (hour, hour + 3600)):
+                try:
+                    rows = decode(blob).rows()
+                except PackedError:
+                    continue
+                for key, row in rows.items():
+                    total[key] = merge(total[key], row) if key in total else row
+            if total:
+                self._put(db, self.hour.name, hour, total, replace=True)
+                keys = sorted(total)
+                db.execute(
+                    f"UPDATE sensors SET last_seen = ? WHERE last_seen < ? AND key IN ({', '.join('?' * len(keys))})",
+                    (hour, hour, *keys),
+                )
             done.add(hour)
             rolled += 1
         return done
@@ -231,11 +242,10 @@ class HistoryWriter:
             if oldest is None or oldest >= cutoff - PRUNE_BATCH_SECONDS.get(tier.name, 0):
                 continue
             # The start of the row PRUNE_ROWS rows in: everything before it is at most that many rows.
-            # A bucket alone may hold more (FROST_MAX_SENSORS): then that one bucket goes.
             step = db.execute(
                 f"SELECT start FROM {tier.name} WHERE start < ? ORDER BY start LIMIT 1 OFFSET ?", (cutoff, PRUNE_ROWS)
             ).fetchone()
-            bound = cutoff if step is None else max(step[0], oldest + 1)
+            bound = cutoff if step is None else step[0]
             db.execute(f"DELETE FROM {tier.name} WHERE start < ?", (bound,))
             if tier is self.tiers[-1]:
                 # A sensor whose newest hour has aged out: its id goes too.
