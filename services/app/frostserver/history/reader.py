@@ -6,8 +6,11 @@ import logging
 import math
 import os
 import sqlite3
+import struct
 import threading
+from array import array
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 from .buckets import TIERS, WORST_CODE, Bucket, status_name
@@ -18,6 +21,16 @@ log = logging.getLogger("frostserver.history")
 
 # Each stored status code's name (an unknown code reads as the worst).
 STATUS_NAMES = tuple(status_name(code) for code in range(WORST_CODE + 1))
+
+# One sensor's points folded from buckets: lowest min, highest max, sum of values, values counted
+# (NaN, NaN, 0, 0 where no bucket had a value).
+Folded = tuple["array[float]", "array[float]", "array[float]", "array[float]"]
+
+
+@lru_cache(maxsize=64)
+def _records(count: int) -> struct.Struct:
+    """Unpack every record of a row in one call: far cheaper than one call per sensor."""
+    return struct.Struct("<" + RECORD.format.lstrip("<") * count)
 
 
 class HistoryReader:
@@ -100,6 +113,60 @@ class HistoryReader:
             self._broken(error)
             return {}
         return {sid: buckets for sid, buckets in out.items() if buckets}
+
+    def fold(
+        self, tier: str, sensor_ids: Sequence[str], start: float, end: float, origin: float, step: float, count: int
+    ) -> dict[str, Folded]:
+        """Fold the buckets of a tier that start in [start, end) into `count` points `step` wide from `origin`.
+
+        What the API does with `buckets()` (http/history_points.py, aggregate_buckets), without a
+        Bucket object per sensor and bucket: a day of 64 sensors is 92,160 of them, most of the
+        time of a long-range answer. Sensors without buckets there get all-NaN points.
+        """
+        if tier not in self.tier_seconds:
+            raise ValueError(f"unknown tier {tier!r}; tiers: {', '.join(self.tier_seconds)}")
+        nans = array("d", [math.nan]) * count
+        zeros = array("d", [0.0]) * count
+        out: dict[str, Folded] = {
+            sid: (array("d", nans), array("d", nans), array("d", zeros), array("d", zeros)) for sid in sensor_ids
+        }
+        db = self._connection()
+        if db is None or not out or count <= 0:
+            return out
+        try:
+            names = {key: sid for key, sid in db.execute("SELECT key, id FROM sensors") if sid in out}
+            keys: tuple[int, ...] | None = None
+            positions: list[tuple[int, Folded]] = []
+            records = _records(0)
+            query = f"SELECT start, buckets FROM {tier} WHERE start >= ? AND start < ? ORDER BY start"
+            for at, blob in db.execute(query, (_integer(start), _integer(end))):
+                slot = int((at - origin) // step)
+                if not 0 <= slot < count:
+                    continue
+                try:
+                    row = decode(blob)
+                except PackedError:
+                    continue  # one damaged row spoils only its bucket
+                if row.keys != keys:  # rows of one sensor set share their keys: positions found once
+                    keys = row.keys
+                    positions = [(5 * index, out[names[key]]) for index, key in enumerate(keys) if key in names]
+                    records = _records(len(keys))
+                values = records.unpack_from(row.data, row.offset)
+                for base, (low, high, total, weight) in positions:
+                    counted = values[base + 3]
+                    if counted <= 0:
+                        continue
+                    value = values[base]
+                    if not value >= low[slot]:  # also when the point has none yet (NaN)
+                        low[slot] = value
+                    value = values[base + 1]
+                    if not value <= high[slot]:
+                        high[slot] = value
+                    total[slot] += values[base + 2]
+                    weight[slot] += counted
+        except sqlite3.Error as error:
+            self._broken(error)
+        return out
 
     def span(self, tier: str) -> tuple[float, float] | None:
         """Return the oldest and the newest bucket start a tier holds, None when it holds none."""

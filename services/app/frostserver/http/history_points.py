@@ -160,7 +160,7 @@ def aggregate_ring(part: Part, times: Sequence[float], window: Series, ids: Iter
                     high[slot] = value
                 total[slot] += value
                 weight[slot] += 1
-        out.low[sid], out.high[sid], out.mean[sid] = low, high, _means(total, weight)
+        out.low[sid], out.high[sid], out.mean[sid] = low, high, means(total, weight)
     return out
 
 
@@ -186,7 +186,7 @@ def aggregate_buckets(
                 high[slot] = bucket.max
             total[slot] += bucket.mean * bucket.count
             weight[slot] += bucket.count
-        out.low[sid], out.high[sid], out.mean[sid] = low, high, _means(total, weight)
+        out.low[sid], out.high[sid], out.mean[sid] = low, high, means(total, weight)
     return out
 
 
@@ -195,7 +195,8 @@ def _empty(count: int) -> tuple[array[float], array[float], array[float], array[
     return nans, array("d", nans), array("d", [0.0]) * count, array("d", [0.0]) * count
 
 
-def _means(total: array[float], weight: array[float]) -> array[float]:
+def means(total: array[float], weight: array[float]) -> array[float]:
+    """Return each point's mean: its sum over its count (NaN where it counted nothing)."""
     return array("d", (t / w if w else math.nan for t, w in zip(total, weight, strict=True)))
 
 
