@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,10 @@ def database(project: ComposeProject) -> dict:
     return json.loads(done.stdout)
 
 
+def project_url(project: ComposeProject, path: str) -> str:
+    return project.url("nginx", 8080, path)
+
+
 def readyz(project: ComposeProject) -> dict:
     response = requests.get(project.url("nginx", 8080, "/readyz"), timeout=5)
     return {"code": response.status_code, **response.json()}
@@ -78,6 +83,7 @@ def wait_ready(project: ComposeProject, old_pid: int | None = None) -> dict:
 def test_the_history_is_on_and_survives_a_restart_of_the_app(stack):
     body = wait_ready(stack)
     assert body["history"] == "ok"
+    restarted_at = time.time()
     stack.cli("restart", "app")  # SIGTERM: the sampler writes its open minute before it exits
     wait_ready(stack)
     answer = database(stack)
@@ -85,6 +91,16 @@ def test_the_history_is_on_and_survives_a_restart_of_the_app(stack):
     rows, samples = answer["minutes"]
     assert rows >= 1 and samples >= 1  # the minute from before the restart
     assert answer["sensors"] >= 1
+    # And through nginx: the API serves it from a tier on disk (the new ring starts after the restart).
+    response = requests.get(project_url(stack, "/api/v1/history"), timeout=10, params={
+        "from": int(restarted_at) - 600, "to": int(time.time()), "step": 60, "sensor": "coretemp-isa-0000/temp1"})
+    assert response.status_code == 200, response.text
+    history = response.json()
+    tiers = [part for part in history["parts"] if part["source"] in ("minute", "hour")]
+    means = history["series"]["coretemp-isa-0000/temp1"]["mean"]
+    on_disk = [mean for at, mean in zip(history["timestamps"], means)
+               if at < restarted_at and any(part["from"] <= at < part["to"] for part in tiers)]
+    assert any(mean is not None for mean in on_disk), history
 
 
 def test_a_corrupt_database_is_moved_aside_and_a_fresh_one_started(stack):
