@@ -157,6 +157,13 @@ def test_a_step_finer_than_a_tier_is_rounded_up_to_its_buckets_there():
     assert [(p.source, p.raw) for p in raw] == [("minute", False), ("ring", True)]
 
 
+def test_a_range_a_finer_tier_holds_whole_is_not_rounded_to_the_coarser_tier():
+    # A young history (its first hour): the minutes hold all of the last 10 minutes, the hour tier
+    # only the current hour; the answer keeps the minutes' resolution.
+    parts = plan(T0 - 600, T0, 60.0, 1.0, ring_oldest=T0 - 5, tier_oldest={"minute": T0 - 1200, "hour": T0 - 3600})
+    assert [(p.source, p.start, p.step) for p in parts] == [("minute", T0 - 600, 60), ("ring", T0, 60)]
+
+
 def test_without_the_history_on_disk_the_ring_answers_and_the_rest_is_null():
     parts = plan(T0 - 3600, T0, 5.0, 1.0, ring_oldest=T0 - 900, tier_oldest={})
     assert [(p.source, p.start, p.step) for p in parts] == [("ring", T0 - 3600, 5)]

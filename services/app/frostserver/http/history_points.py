@@ -114,9 +114,11 @@ def plan(
     until = end
     for number, (source, oldest, part_step) in enumerate(sources):
         aligned_start = _floor(start, part_step)
-        if number + 1 < len(sources):
+        if number + 1 < len(sources) and aligned_start < oldest:
+            # The coarser source takes what this one does not hold, up to one of its own point
+            # boundaries; a range this source holds whole needs no coarser part.
             coarser_step = sources[number + 1][2]
-            begin = max(aligned_start, _ceil(oldest, coarser_step))  # a point boundary of the coarser part
+            begin = max(aligned_start, _ceil(oldest, coarser_step))
         else:
             begin = aligned_start  # the coarsest source: nulls before it held anything
         if begin > until or (begin == until and parts):
