@@ -23,18 +23,17 @@ from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PATIENCE, expect
 # sampler writes the minutes from its start on; those before it are the seed's).
 SEED = """
 import sqlite3, time
-from frostserver.history.seed import seed
+from frostserver.history.seed import seed, sensor_ids
 db_path = "/var/lib/frostserver/history.db"
 ids = {ids!r}
 seed(db_path, 2, len(ids), end=time.time() - 120)
 db = sqlite3.connect(db_path)
 with db:
-    for number, sensor_id in enumerate(ids, start=1):
-        for (key,) in db.execute("SELECT key FROM sensors WHERE id = ?", (sensor_id,)).fetchall():
-            for table in ("minute", "hour"):
-                db.execute(f"DELETE FROM {{table}} WHERE sensor = ?", (key,))
-            db.execute("DELETE FROM sensors WHERE key = ?", (key,))
-        db.execute("UPDATE sensors SET id = ? WHERE id = ?", (sensor_id, f"seed-isa-0000/temp{{number}}"))
+    for sensor_id, seeded in zip(ids, sensor_ids(len(ids))):
+        # The seeded sensor takes the real one's id: its key (and the sampler's first minutes under
+        # the old key, which no id names any more) is what the history then reads for it.
+        db.execute("DELETE FROM sensors WHERE id = ?", (sensor_id,))
+        db.execute("UPDATE sensors SET id = ? WHERE id = ?", (sensor_id, seeded))
 db.close()
 """
 
