@@ -110,8 +110,13 @@ def build_answer(query: HistoryQuery, interval: float, store: StoreReader, tiers
     parts = plan(query.start, query.end, query.step, interval, ring_oldest, tier_oldest)
     ids = list(query.sensors) if query.sensors is not None else default_sensor_ids(store, tiers, parts)
     ring = None
-    if header is not None and header.seq > 0 and any(part.source == RING for part in parts):
-        ring = store.window(ids, header.seq - header.capacity + 1, header.seq)
+    ring_parts = [part for part in parts if part.source == RING]
+    if header is not None and header.seq > 0 and stamps is not None and ring_parts:
+        # Copy only the samples the ring parts need (a minute of a 15-minute ring, say): every
+        # sample at or after the first one in their bounds, whatever the clock did in between.
+        begin = min(part.bounds()[0] for part in ring_parts)
+        index = next((i for i, t in enumerate(stamps.timestamps) if t >= begin), len(stamps.timestamps))
+        ring = store.window(ids, stamps.first_seq + index, header.seq)
         if ring is None:
             raise RingRewritten()
     ring_timestamps = ring.timestamps if ring is not None else array("d")

@@ -140,9 +140,16 @@ def aggregate_ring(part: Part, times: Sequence[float], window: Series, ids: Iter
     if part.raw:
         index = {t: row for row, t in enumerate(stamps)}
         rows = [index[t] for t in times]
+        # Consecutive samples (the usual case) are one slice of each column: no Python float per value.
+        span = slice(rows[0], rows[-1] + 1) if rows and rows == list(range(rows[0], rows[-1] + 1)) else None
         for sid in ids:
             values = window.values.get(sid)
-            column = array("d", [math.nan] * count) if values is None else array("d", (values[r] for r in rows))
+            if values is None:
+                column = array("d", [math.nan]) * count
+            elif span is not None:
+                column = values[span]
+            else:
+                column = array("d", (values[r] for r in rows))
             out.low[sid] = out.high[sid] = out.mean[sid] = column
         return out
     first, last = part.bounds()
