@@ -40,12 +40,13 @@ build_image() {
   local arch=$1 service=$2 log="$log_dir/build-$1-$2.log" platform
   platform=$(platform_of "$arch")
   step "$arch: building frostserver/$service:$arch for $platform (log: $log)"
-  # --progress=plain goes to the log; the terminal gets each step as it starts and ends.
+  # --progress=plain goes to the log; the terminal gets each step as it starts and ends, and
+  # within the long ones (minutes under QEMU) each package apt sets up and pip or npm installs.
   if ! docker buildx build --progress=plain --platform "$platform" \
         --build-arg "BASE_IMAGE=frostserver/base:trixie-slim-$arch" \
         --tag "frostserver/$service:$arch" "services/$service" 2>&1 \
       | tee "$log" \
-      | grep --line-buffered -E '^#[0-9]+ (\[[^]]*\] [A-Z]|DONE [0-9.]+s|CACHED|ERROR)' \
+      | grep --line-buffered -E '^#[0-9]+ (\[[^]]*\] [A-Z]|DONE [0-9.]+s|CACHED|ERROR)|^#[0-9]+ [0-9.]+ (Setting up |Collecting |Successfully |added [0-9]+ packages|.*built in)' \
       | sed -u 's/^/      /'; then
     tail -n 30 "$log" >&2
     fail "building frostserver/$service:$arch failed (see $log)"
