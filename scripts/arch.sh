@@ -82,11 +82,11 @@ test_arch() {
 
 # bundle ARCH [OUT]: everything a device of ARCH needs to run the stack with no registry and no build.
 bundle() {
-  local arch=$1 out=${2:-dist/frostserver-$arch.tar} work name
+  local arch=$1 out work name
+  out=${2:-dist/frostserver-$arch.tar}
   build "$arch"
   name=frostserver-$arch
   work=$(mktemp -d)
-  trap 'rm -rf "$work"' RETURN
   step "$arch: writing $out"
   mkdir -p "$work/$name/config/access" "$(dirname "$out")"
   cp compose.yaml "$work/$name/"
@@ -99,6 +99,7 @@ bundle() {
   docker save "frostserver/web:$arch" "frostserver/app:$arch" "frostserver/nginx:$arch" \
     | gzip -1 >"$work/$name/images.tar.gz"
   tar -C "$work" -cf "$out" "$name"
+  rm -rf "$work"
   step "$arch: $out ($(du -h "$out" | cut -f1)): carry it to the device, then see its README.md"
 }
 
