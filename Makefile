@@ -64,7 +64,7 @@ integration: $(VENV)/.installed build ## Run the integration tests against the r
 	@scripts/provision.sh --tests >/dev/null
 	TESTCONTAINERS_RYUK_DISABLED=true $(PY) -m pytest tests/integration
 
-test-arm: $(VENV)/.installed ## Build for ARCHS (arm64 armhf) under QEMU and run the smoke tests on them (~1 h; not in `make test`)
+test-arm: $(VENV)/.installed ## Build for ARCHS (arm64 armhf) under QEMU and run the smoke tests on them (20 min cold; not in `make test`)
 	scripts/arch.sh test $(ARCHS)
 
 build-arch: ## Build the images for ARCH (arm64, armhf, amd64), tagged frostserver/<service>:ARCH
