@@ -104,12 +104,16 @@ archive_keyring() {
 }
 
 apt_updated=false
-apt_install() {
+apt_update() {
   if ! $apt_updated; then
     step "apt-get update"
     apt-get update -qq
     apt_updated=true
   fi
+}
+
+apt_install() {
+  apt_update
   step "apt-get install $*"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
@@ -118,13 +122,18 @@ engine_answers() { timeout 10 docker info >/dev/null 2>&1; }
 
 ensure_engine() {
   if engine_answers; then step "Docker engine: running"; return; fi
-  if ! command -v dockerd >/dev/null; then
-    need "The Docker engine (dockerd)" "Install Docker Engine (Debian: apt-get install docker.io) and start it."
-    apt_install docker.io
-  fi
-  if ! command -v docker >/dev/null; then
-    need "The docker client" "Install it (Debian: apt-get install docker.io)."
-    apt_install docker.io
+  if ! command -v dockerd >/dev/null || ! command -v docker >/dev/null; then
+    need "Docker Engine (dockerd and the docker client)" \
+      "Install Docker Engine (Debian: apt-get install docker.io, plus docker-cli on Debian 13) and start it."
+    # Debian 13 moved the client into docker-cli, which docker.io only recommends (and we
+    # install without recommends); Debian 12's docker.io still carries it.
+    apt_update
+    if [ "$(apt-cache policy docker-cli 2>/dev/null | awk '/Candidate:/ {print $2}')" != "(none)" ] \
+        && apt-cache policy docker-cli 2>/dev/null | grep -q 'Candidate:'; then
+      apt_install docker.io docker-cli
+    else
+      apt_install docker.io
+    fi
   fi
   $check_only && fail "The Docker engine is installed but not running. Start it (systemctl start docker, or dockerd &)."
   step "starting dockerd (log: $dockerd_log)"
