@@ -11,8 +11,12 @@ HTTP_PORT := $(or $(FROST_HTTP_PORT),8080)
 
 FLEET_COMPOSE := docker compose -f compose.yaml -f compose.fleet.yaml --profile fleet
 
+# Other architectures (scripts/arch.sh): Debian's names, amd64 arm64 armhf.
+ARCHS ?= arm64 armhf
+ARCH ?= arm64
+
 .PHONY: help provision build up down logs ps test lint unit integration sensors-goldens demo demo-down dev \
-        fleet fleet-down bench bench-history install-service uninstall-service clean
+        fleet fleet-down bench bench-history install-service uninstall-service clean build-arch test-arm bundle
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,6 +63,15 @@ unit: $(VENV)/.installed ## Run the unit tests (no Docker)
 integration: $(VENV)/.installed build ## Run the integration tests against the real stack
 	@scripts/provision.sh --tests >/dev/null
 	TESTCONTAINERS_RYUK_DISABLED=true $(PY) -m pytest tests/integration
+
+test-arm: $(VENV)/.installed ## Build for ARCHS (arm64 armhf) under QEMU and run the smoke tests on them (20 min cold; not in `make test`)
+	scripts/arch.sh test $(ARCHS)
+
+build-arch: ## Build the images for ARCH (arm64, armhf, amd64), tagged frostserver/<service>:ARCH
+	scripts/arch.sh build $(ARCH)
+
+bundle: ## Write dist/frostserver-ARCH.tar: the ARCH images and compose files, for a device offline
+	scripts/arch.sh bundle $(ARCH)
 
 sensors-goldens: build ## Re-record the real `sensors -j` goldens of the parity test (root, lm-sensors installed)
 	scripts/record_sensors_goldens.py

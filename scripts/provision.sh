@@ -2,27 +2,40 @@
 # Provision what FrostServer's stack needs on this machine, skipping whatever is already there:
 #   1. a running Docker engine,
 #   2. the Compose v2 and buildx CLI plugins,
-#   3. a local debian:trixie-slim base image (every FrostServer image is built FROM it),
+#   3. a local debian:trixie-slim base image of this machine's architecture (every FrostServer
+#      image is built FROM it),
 #   4. with --tests: a headless Chromium for the browser tests (Debian's; Playwright drives it),
-#   5. with --bench: wrk and node_exporter for `make bench`.
+#   5. with --bench: wrk and node_exporter for `make bench`,
+#   6. with --arch ARCH (arm64, armhf, amd64; repeatable): QEMU user emulation when ARCH is not
+#      this machine's, and a base image of that architecture, frostserver/base:trixie-slim-ARCH
+#      (never debian:trixie-slim, which stays this machine's own).
+#
+# Runs on amd64, arm64 and armhf hosts: Debian 12/13 and Raspberry Pi OS (64-bit: Debian's own
+# archive; 32-bit: the Raspbian archive, built for ARMv6). README.md, "Architectures and boards".
 #
 # On Debian as root, missing pieces are installed. Elsewhere the script prints exactly what is
 # missing and how to get it, then fails. Mirrors and CA certificates are read from this
 # machine's own configuration at run time; no registry host is written down here.
 #
-# Usage: scripts/provision.sh [--check] [--tests] [--bench]   (--check: report only, change nothing)
+# Usage: scripts/provision.sh [--check] [--tests] [--bench] [--arch ARCH]...
+#        (--check: report only, change nothing)
 set -euo pipefail
 
+usage() { echo "usage: $0 [--check] [--tests] [--bench] [--arch amd64|arm64|armhf]..." >&2; exit 2; }
 check_only=false
 for_tests=false
 for_bench=false
-for argument in "$@"; do
-  case $argument in
+foreign_archs=()
+while [ $# -gt 0 ]; do
+  case $1 in
     --check) check_only=true ;;
     --tests) for_tests=true ;;
     --bench) for_bench=true ;;
-    *) echo "usage: $0 [--check] [--tests] [--bench]" >&2; exit 2 ;;
+    --arch) [ $# -ge 2 ] || usage; foreign_archs+=("$2"); shift ;;
+    --arch=*) foreign_archs+=("${1#--arch=}") ;;
+    *) usage ;;
   esac
+  shift
 done
 
 state_dir="${FROST_PROVISION_DIR:-/var/tmp/frostserver-provision}"
@@ -42,22 +55,65 @@ need() {  # need WHAT HOW: fail with instructions when we may not install it our
   fi
 }
 
-# The Debian mirror this machine already uses (deb822 sources first, then sources.list).
+# This machine's architecture as dpkg names it. Not `uname -m`: a Raspberry Pi OS 32-bit
+# userland runs on a 64-bit kernel on a Pi 4 or 5 (uname says aarch64, the packages are armhf).
+host_arch() { dpkg --print-architecture 2>/dev/null || fail "dpkg is missing: cannot tell this machine's architecture"; }
+
+platform_of() {  # the Docker platform of a Debian architecture
+  case $1 in
+    amd64) echo linux/amd64 ;;
+    arm64) echo linux/arm64 ;;
+    armhf) echo linux/arm/v7 ;;  # Debian's armhf is ARMv7 with VFPv3-D16: Pi 2 and newer, never ARMv6
+    *) fail "unsupported architecture $1 (amd64, arm64, armhf)" ;;
+  esac
+}
+
+qemu_of() {  # the binfmt_misc entry (qemu-user-static's name) that runs an architecture's binaries
+  case $1 in
+    amd64) echo qemu-x86_64 ;;
+    arm64) echo qemu-aarch64 ;;
+    armhf) echo qemu-arm ;;
+  esac
+}
+
+# The Debian (or Raspbian) mirror this machine already uses: deb822 sources first, then the
+# one-line sources.list that Debian 12 and Raspberry Pi OS up to bookworm keep. A one-line entry
+# may carry options (`deb [arch=arm64 signed-by=...] URI suite ...`); security suites are skipped.
 debian_mirror() {
-  local uri
-  uri=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-  [ -n "$uri" ] || uri=$(awk '$1=="deb" && $0 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+  local uri=""
+  if [ -r /etc/apt/sources.list.d/debian.sources ]; then
+    uri=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+  fi
+  if [ -z "$uri" ] && [ -r /etc/apt/sources.list ]; then
+    uri=$(awk '$1 == "deb" && $0 !~ /security/ {
+                 i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
+                 print $i; exit }' /etc/apt/sources.list)
+  fi
   [ -n "$uri" ] || fail "cannot find a Debian mirror in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list"
   printf '%s\n' "$uri"
 }
 
+# The keyring that signs that mirror. Raspberry Pi OS's 32-bit flavour is Raspbian: its own
+# archive, signed by its own key (raspbian-archive-keyring); everything else here is Debian's.
+archive_keyring() {
+  if [ "$(. /etc/os-release 2>/dev/null && echo "${ID:-}")" = raspbian ]; then
+    echo /usr/share/keyrings/raspbian-archive-keyring.gpg
+  else
+    echo /usr/share/keyrings/debian-archive-keyring.gpg
+  fi
+}
+
 apt_updated=false
-apt_install() {
+apt_update() {
   if ! $apt_updated; then
     step "apt-get update"
     apt-get update -qq
     apt_updated=true
   fi
+}
+
+apt_install() {
+  apt_update
   step "apt-get install $*"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
@@ -66,13 +122,18 @@ engine_answers() { timeout 10 docker info >/dev/null 2>&1; }
 
 ensure_engine() {
   if engine_answers; then step "Docker engine: running"; return; fi
-  if ! command -v dockerd >/dev/null; then
-    need "The Docker engine (dockerd)" "Install Docker Engine (Debian: apt-get install docker.io) and start it."
-    apt_install docker.io
-  fi
-  if ! command -v docker >/dev/null; then
-    need "The docker client" "Install it (Debian: apt-get install docker.io)."
-    apt_install docker.io
+  if ! command -v dockerd >/dev/null || ! command -v docker >/dev/null; then
+    need "Docker Engine (dockerd and the docker client)" \
+      "Install Docker Engine (Debian: apt-get install docker.io, plus docker-cli on Debian 13) and start it."
+    # Debian 13 moved the client into docker-cli, which docker.io only recommends (and we
+    # install without recommends); Debian 12's docker.io still carries it.
+    apt_update
+    if [ "$(apt-cache policy docker-cli 2>/dev/null | awk '/Candidate:/ {print $2}')" != "(none)" ] \
+        && apt-cache policy docker-cli 2>/dev/null | grep -q 'Candidate:'; then
+      apt_install docker.io docker-cli
+    else
+      apt_install docker.io
+    fi
   fi
   $check_only && fail "The Docker engine is installed but not running. Start it (systemctl start docker, or dockerd &)."
   step "starting dockerd (log: $dockerd_log)"
@@ -113,7 +174,7 @@ Types: deb
 URIs: $(debian_mirror)
 Suites: trixie
 Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+Signed-By: $(archive_keyring)
 SRC
   local apt_opts=(-oDir::Etc::SourceList=/dev/null "-oDir::Etc::SourceParts=$dir/sources.list.d"
                   "-oDir::State::Lists=$dir/lists" -oAPT::Get::List-Cleanup=false
@@ -133,11 +194,11 @@ SRC
 # Bump base_recipe when this recipe changes: an image of an older recipe is rebuilt.
 base_recipe=2
 
-base_image_current() {
-  [ "$(docker image inspect -f '{{ index .Config.Labels "org.frostserver.base-recipe" }}' "$base_image" 2>/dev/null)" \
+base_image_current() {  # base_image_current IMAGE
+  [ "$(docker image inspect -f '{{ index .Config.Labels "org.frostserver.base-recipe" }}' "$1" 2>/dev/null)" \
     = "$base_recipe" ] && return 0
   # An image pulled from a registry (the official one) carries no label and is just as good.
-  docker image inspect -f '{{ .RepoDigests }}' "$base_image" 2>/dev/null | grep -q '@sha256:'
+  docker image inspect -f '{{ .RepoDigests }}' "$1" 2>/dev/null | grep -q '@sha256:'
 }
 
 slim_down() {  # slim_down ROOT: what the official slim images do to a fresh debootstrap
@@ -167,28 +228,101 @@ DPKG
          "$root"/var/log/*.log "$root"/var/log/apt/* "$root"/tmp/*
 }
 
-ensure_base_image() {
-  if base_image_current; then step "$base_image: present"; return; fi
-  $check_only && fail "$base_image is missing or out of date. Pull it (docker pull $base_image) or run scripts/provision.sh as root on Debian to bootstrap it."
-  if docker pull -q "$base_image" >/dev/null 2>&1; then step "$base_image: pulled"; return; fi
-  can_install || fail "$base_image cannot be pulled here and debootstrap needs root on Debian."
+# bootstrap_root ARCH ROOT: a trimmed minbase trixie of ARCH in ROOT, with this machine's extra CA
+# certificates. A foreign ARCH runs debootstrap's second stage through QEMU (ensure_emulation).
+bootstrap_root() {
+  local arch=$1 root=$2 log="$state_dir/debootstrap-$1.log"
   command -v debootstrap >/dev/null || apt_install debootstrap
-  local root="$state_dir/rootfs"
   rm -rf "$root"
-  step "debootstrap --variant=minbase trixie (about a minute)"
-  debootstrap --variant=minbase trixie "$root" "$(debian_mirror)" >"$state_dir/debootstrap.log" 2>&1 \
-    || { tail -n 20 "$state_dir/debootstrap.log" >&2; fail "debootstrap failed (see $state_dir/debootstrap.log)"; }
+  mkdir -p "$(dirname "$root")"
+  if [ "$arch" = "$(host_arch)" ]; then
+    step "debootstrap --variant=minbase trixie (about a minute)"
+  else
+    step "debootstrap --arch=$arch --variant=minbase trixie under QEMU (about 4 minutes)"
+  fi
+  debootstrap --arch="$arch" --variant=minbase --keyring="$(archive_keyring)" \
+      trixie "$root" "$(debian_mirror)" >"$log" 2>&1 \
+    || { tail -n 20 "$log" >&2; fail "debootstrap failed (see $log)"; }
   if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
     mkdir -p "$root/usr/local/share/ca-certificates"
     cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
   fi
   slim_down "$root"
+}
+
+ensure_base_image() {
+  if base_image_current "$base_image"; then step "$base_image: present"; return; fi
+  $check_only && fail "$base_image is missing or out of date. Pull it (docker pull $base_image) or run scripts/provision.sh as root on Debian to bootstrap it."
+  if docker pull -q "$base_image" >/dev/null 2>&1; then step "$base_image: pulled"; return; fi
+  can_install || fail "$base_image cannot be pulled here and debootstrap needs root on Debian."
+  local root="$state_dir/rootfs"
+  bootstrap_root "$(host_arch)" "$root"
   step "importing $base_image"
+  # The engine records its own architecture on an import, which is this root's.
   tar -C "$root" -c . | docker import --change 'CMD ["bash"]' \
     --change "LABEL org.frostserver.base-recipe=$base_recipe" - "$base_image" >/dev/null
   rm -rf "$root"
   step "$base_image: built ($(docker image inspect -f '{{ .Size }}' "$base_image" | awk '{printf "%.0f MB", $1/1e6}'))"
 }
+
+# QEMU user emulation for a foreign architecture: qemu-user-static registers its interpreters
+# with binfmt_misc's fix-binary flag, so they run inside containers that do not carry them.
+ensure_emulation() {
+  local arch=$1 entry
+  entry=$(qemu_of "$arch")
+  if [ -r "/proc/sys/fs/binfmt_misc/$entry" ] && grep -q '^enabled' "/proc/sys/fs/binfmt_misc/$entry"; then
+    step "QEMU for $arch: registered"; return
+  fi
+  need "QEMU user emulation for $arch" \
+    "Install qemu-user-static and binfmt-support (Debian), or register $entry with binfmt_misc."
+  command -v update-binfmts >/dev/null && [ -e "/usr/share/binfmts/$entry" ] \
+    || apt_install qemu-user-static binfmt-support
+  # A container or a machine without an init system may not have binfmt_misc mounted.
+  [ -e /proc/sys/fs/binfmt_misc/status ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  update-binfmts --enable "$entry" >/dev/null 2>&1 || update-binfmts --import "$entry" >/dev/null
+  grep -q '^enabled' "/proc/sys/fs/binfmt_misc/$entry" || fail "$entry is still not registered with binfmt_misc"
+  step "QEMU for $arch: registered"
+}
+
+# A base image of another architecture, under its own name. The root is bootstrapped once and
+# kept as a tar under $state_dir/bases/ARCH (a later run, or a rebuilt image, reuses it). Docker
+# 20.10's `import --platform` records the engine's own architecture whatever it is told, so the
+# tar goes in through a `FROM scratch` build under buildx --platform, which records it truly.
+ensure_arch_base_image() {
+  local arch=$1 image="frostserver/base:trixie-slim-$1" platform dir
+  platform=$(platform_of "$arch")
+  dir="$state_dir/bases/$arch"
+  if base_image_current "$image" \
+      && [ "$(docker image inspect -f '{{ .Architecture }}' "$image")" = "$(platform_arch "$platform")" ]; then
+    step "$image: present"; return
+  fi
+  $check_only && fail "$image is missing or out of date. Run scripts/provision.sh --arch $arch as root on Debian."
+  can_install || fail "$image must be bootstrapped, which needs root on Debian."
+  [ "$arch" = "$(host_arch)" ] || ensure_emulation "$arch"
+  if [ "$(cat "$dir/recipe" 2>/dev/null)" = "$base_recipe" ] && [ -s "$dir/rootfs.tar" ]; then
+    step "$arch root: cached ($dir/rootfs.tar)"
+  else
+    rm -f "$dir/recipe"
+    bootstrap_root "$arch" "$dir/rootfs"
+    tar -C "$dir/rootfs" -cf "$dir/rootfs.tar" .
+    rm -rf "$dir/rootfs"
+    echo "$base_recipe" >"$dir/recipe"
+  fi
+  cat >"$dir/Dockerfile" <<DOCKERFILE
+FROM scratch
+ADD rootfs.tar /
+LABEL org.frostserver.base-recipe=$base_recipe
+CMD ["bash"]
+DOCKERFILE
+  printf '*\n!rootfs.tar\n!Dockerfile\n' >"$dir/.dockerignore"
+  step "importing $image ($platform)"
+  docker buildx build --quiet --platform "$platform" --tag "$image" "$dir" >/dev/null
+  [ "$(docker image inspect -f '{{ .Architecture }}' "$image")" = "$(platform_arch "$platform")" ] \
+    || fail "$image does not record $platform as its platform"
+  step "$image: built"
+}
+
+platform_arch() { local rest=${1#*/}; echo "${rest%%/*}"; }  # linux/arm/v7 -> arm
 
 # The browser tests (tests/integration/test_browser.py) drive /usr/bin/chromium with Playwright;
 # Playwright's own browser download needs a CDN that may not be reachable, Debian's mirror is.
@@ -220,6 +354,7 @@ ensure_bench_tools() {
 ensure_engine
 ensure_plugins
 ensure_base_image
+for arch in "${foreign_archs[@]}"; do ensure_arch_base_image "$arch"; done
 $for_tests && ensure_browser
 $for_bench && ensure_bench_tools
 step "provisioning done"

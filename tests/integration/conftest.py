@@ -18,7 +18,13 @@ from fakesysfs import FakeChip, FakeSysfs
 from simulator import w1_slave_text
 
 REPO = Path(__file__).resolve().parents[2]
-COMPOSE_FILES = ["compose.yaml", "compose.test.yaml"]
+# scripts/arch.sh points the suite at images it built for another architecture: FROST_IMAGE_TAG
+# names them (compose.yaml), FROST_TEST_OVERLAYS adds overlays (compose.emulated.yaml: room for
+# QEMU), FROST_TEST_BUILD=never runs them as they are, FROST_TEST_PROJECT names the projects.
+COMPOSE_FILES = ["compose.yaml", "compose.test.yaml",
+                 *filter(None, os.environ.get("FROST_TEST_OVERLAYS", "").split(","))]
+BUILD = os.environ.get("FROST_TEST_BUILD", "always") != "never"
+PROJECT_PREFIX = os.environ.get("FROST_TEST_PROJECT", "frosttest")
 # The Content-Security-Policy nginx sends with every answer (services/nginx/security-headers.conf).
 CSP = ("default-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
        "form-action 'self'; frame-ancestors 'none'")
@@ -67,7 +73,7 @@ def compose_project(name: str, files: list[str], env: dict[str, str], profiles: 
     """Build and start a project named <name><pid> (waiting for its healthchecks), always remove it."""
     project = ComposeProject(f"{name}{os.getpid()}", list(files), dict(env), list(profiles))
     try:
-        project.cli("up", "--detach", "--build", *(["--wait"] if wait else []), timeout=900)
+        project.cli("up", "--detach", *(["--build"] if BUILD else []), *(["--wait"] if wait else []), timeout=900)
         yield project
     except BaseException:
         logs = project.cli("logs", "--no-color", "--tail", "200", check=False)
@@ -134,11 +140,11 @@ def stack():
     chips["broken"][0].write("temp11_input", 20000).break_attribute("temp11_input", "fifo")
     # The first DS18B20's w1_slave file, read by a config-file sensor of frostserver.test.toml.
     tree.write_file(chips["ds18b20"][0].device_dir / "w1_slave", w1_slave_text(23125))
-    variables = {"COMPOSE_PROJECT_NAME": f"frosttest{os.getpid()}", "FROST_TEST_SYSFS": str(tree_dir),
+    variables = {"COMPOSE_PROJECT_NAME": f"{PROJECT_PREFIX}{os.getpid()}", "FROST_TEST_SYSFS": str(tree_dir),
                  "FROST_TEST_CONFIG": str(Path(__file__).with_name("frostserver.test.toml"))}
     os.environ.update(variables)  # testcontainers takes them from there
     project = ComposeProject(variables["COMPOSE_PROJECT_NAME"], COMPOSE_FILES, variables, [])
-    compose = DockerCompose(REPO, compose_file_name=COMPOSE_FILES, build=True, wait=True)
+    compose = DockerCompose(REPO, compose_file_name=COMPOSE_FILES, build=BUILD, wait=True)
     try:
         compose.start()
         port = compose.get_service_port("nginx", 8080)

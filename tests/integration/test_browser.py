@@ -102,6 +102,7 @@ def reading_row(page, chip: str, label: str):
     return body.locator("tr").filter(has=page.locator("th[scope=row]", has_text=re.compile(f"^{label}$")))
 
 
+@pytest.mark.smoke
 def test_dashboard_loads_and_plots_without_console_errors_or_csp_violations(dashboard, stack):
     page = dashboard.page
     response = page.goto("/")

@@ -1,14 +1,23 @@
 """/metrics through nginx: node_exporter's hwmon series and frost_*, whichever worker answers."""
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import wait_until
+from conftest import REPO, wait_until
 
 CORE_PACKAGE = 'node_hwmon_temp_celsius{chip="platform_coretemp_0",sensor="temp1"}'
+# What node_exporter printed for each fixture tree (tests/unit/test_metrics.py diffs the app's
+# exposition against them in-process). Here: fixtures the session stack's tree carries as they
+# are, none of whose node_exporter series FrostServer leaves out on purpose.
+GOLDEN = REPO / "tests" / "unit" / "golden"
+GOLDEN_FIXTURES = ("coretemp", "nvme", "amdgpu", "ds18b20")
+# s: how long "eventually" may take on a busy machine, or under emulation
+PATIENCE = 30
 
 
 def scrape(stack) -> tuple[dict[str, float], str]:
@@ -22,6 +31,16 @@ def scrape(stack) -> tuple[dict[str, float], str]:
             labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
             found[f"{sample.name}{{{labels}}}"] = sample.value
     return found, response.headers["X-Frost-Worker"]
+
+
+def golden_series(fixture: str) -> dict[str, float]:
+    """Return node_exporter's node_hwmon_* series for one fixture tree, keyed like scrape()."""
+    found = {}
+    for family in text_string_to_metric_families((GOLDEN / f"node_exporter-{fixture}.prom").read_text()):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            found[f"{sample.name}{{{labels}}}"] = sample.value
+    return found
 
 
 def scrape_every_worker(stack) -> dict[str, dict[str, float]]:
@@ -38,6 +57,24 @@ def scrape_every_worker(stack) -> dict[str, dict[str, float]]:
     raise AssertionError("every scrape went to one worker; cannot compare")
 
 
+@pytest.mark.smoke
+@pytest.mark.parametrize("fixture", GOLDEN_FIXTURES)
+def test_hwmon_series_through_nginx_are_node_exporters_golden(stack, fixture):
+    expected = golden_series(fixture)
+    assert expected, "an empty golden proves nothing"
+
+    def differences():
+        found, _ = scrape(stack)
+        return {key: (value, found.get(key)) for key, value in expected.items() if found.get(key) != value}
+
+    # Another test may have changed a value in the tree a moment ago: wait for it to be back.
+    deadline = time.monotonic() + PATIENCE
+    while (differ := differences()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not differ, f"(golden, served) where they differ: {differ}"
+
+
+@pytest.mark.smoke
 def test_hwmon_series_and_build_info(stack):
     found, _ = scrape(stack)
     assert found[CORE_PACKAGE] == 45.0

@@ -2,6 +2,7 @@
 import re
 
 
+import pytest
 import requests
 
 from conftest import sensors_by_id, wait_until
@@ -20,6 +21,7 @@ def read_package(stack) -> dict:
     return wait_until(read, PATIENCE, what=f"a reading of {PACKAGE}")
 
 
+@pytest.mark.smoke
 def test_index_is_the_built_dashboard_served_by_nginx_and_never_cached(stack):
     response = requests.get(stack.url("/"), timeout=5)
     assert response.status_code == 200
@@ -29,6 +31,7 @@ def test_index_is_the_built_dashboard_served_by_nginx_and_never_cached(stack):
     assert "<title>FrostServer sensors</title>" in response.text
 
 
+@pytest.mark.smoke
 def test_hashed_assets_are_cached_for_a_year(stack):
     index = requests.get(stack.url("/"), timeout=5).text
     assets = re.findall(r'(?:src|href)="(/assets/[^"]+-[A-Za-z0-9_-]{8,}\.(?:js|css))"', index)
@@ -40,6 +43,7 @@ def test_hashed_assets_are_cached_for_a_year(stack):
         assert "immutable" in response.headers["Cache-Control"]
 
 
+@pytest.mark.smoke
 def test_sensors_come_from_the_fake_tree_through_nginx(stack):
     package = read_package(stack)
     assert (package["chip"], package["label"], package["unit"]) == ("coretemp-isa-0000", "Package id 0", "°C")
@@ -67,6 +71,7 @@ def test_a_changed_value_in_the_tree_shows_through_nginx(stack):
                        what=f"the value restored at {path}")
 
 
+@pytest.mark.smoke
 def test_unknown_api_path_is_the_apps_json_404(stack):
     response = requests.get(stack.url("/api/v1/no-such-thing"), timeout=5)
     assert response.status_code == 404
@@ -81,6 +86,7 @@ def test_unknown_static_path_is_nginx_own_404(stack):
     assert "<center>nginx</center>" in response.text
 
 
+@pytest.mark.smoke
 def test_healthz_is_proxied_to_the_app(stack):
     assert requests.get(stack.url("/healthz"), timeout=5).json() == {"status": "ok"}
 

@@ -155,6 +155,7 @@ def interval(stack) -> float:
     return float(answer["interval"])
 
 
+@pytest.mark.smoke
 def test_first_sample_comes_with_the_response_and_ids_are_consecutive(stack, interval):
     client = SseClient(stack.base_url)
     try:

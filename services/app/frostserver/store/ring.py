@@ -8,6 +8,25 @@ costs memory only for the columns in use. Which sensor owns which column is the 
 
 Consistency is a seqlock: the writer makes `busy` odd, writes, makes it even again; a reader
 retries when `busy` was odd or changed while it copied.
+
+Memory ordering (reviewed for arm64 and armv7, issue 13). Writer and readers are different
+processes, so the GIL orders nothing between them; what the seqlock needs is that the writer's
+stores reach other cores in program order (odd `busy`, the row, `seq`, even `busy`) and that a
+reader's loads do too. x86 guarantees both; ARM (v7 and v8 alike) does not, and Python has no
+fence to ask for it. What holds it on ARM is distance: between any two of these steps CPython
+runs thousands of instructions, with hundreds of stores and loads of its own, far more than a
+core's store buffer holds or its reorder window spans (the Pi Zero 2 W's and Pi 3's Cortex-A53
+is in-order; the Pi 4's A72 and Pi 5's A76 look ahead about 128 instructions). The file is the
+same on every architecture: little-endian, every 8-byte field and column 8-byte aligned, so a
+64-bit value is never split across words by its position; a copy that splits it anyway (armv7's
+memcpy, 4 bytes at a time) is what the seqlock is there for. If the ordering ever failed, the
+cost is one history point or event with a mixed row, never a broken file: the writer alone writes,
+and nothing read is trusted for a size or an offset. A formal fix needs real fences (a small C
+extension with atomic_thread_fence, or a per-row sequence number behind a release store): not
+worth its weight for that. The header alone (`header()`: the stream, the API, /readyz) is read
+without the seqlock: `seq` stays below 2**32 for 136 years at a sample a second, so a 4-byte
+split cannot show in it; `last_timestamp` could, on armv7, now and then come out mixed from two
+consecutive samples, which only /readyz's informative `age` shows.
 """
 
 from __future__ import annotations
