@@ -358,3 +358,19 @@ def test_iso_times_are_utc_with_milliseconds_only_when_there_are_some():
     assert iso_time(T0) == "2025-12-03T12:00:00Z"
     assert iso_time(T0 + 0.25) == "2025-12-03T12:00:00.250Z"
     assert iso_time(T0 + 0.9996) == "2025-12-03T12:00:01Z"
+
+
+def test_every_answer_gives_its_render_slot_back(client, ring, tiers):
+    # Each request holds one of a worker's two slots from copying the ring until its answer ends;
+    # a slot never given back would stall the history after two such requests.
+    from frostserver.http import api
+
+    for path in ("/api/v1/history?seconds=60", "/api/v1/history?seconds=86400&format=csv",
+                 "/api/v1/history?seconds=-5", "/api/v1/history?seconds=60&sensor=no/such"):
+        client.get(path).get_data()
+        assert api._HISTORY_RENDERS._value == 2, path
+    response = client.get("/api/v1/history?seconds=60")
+    response.close()  # a client that leaves before reading the body
+    assert api._HISTORY_RENDERS._value == 2, "closed unread"
+    client.head("/api/v1/history?seconds=60").close()  # a WSGI server closes every answer
+    assert api._HISTORY_RENDERS._value == 2, "HEAD"

@@ -98,12 +98,21 @@ def history() -> Response:
         unknown = [sid for sid in query.sensors if sid not in known]
         if unknown:
             return json_error(400, f"sensor: unknown sensor id {unknown[0]!r}", parameter="sensor")
-    answer = build_answer(query, settings.sample_interval, store, tiers)
+    # The copy of the ring and the rendering hold a slot from here until the answer ends (or the
+    # client leaves): concurrent requests wait instead of each holding a copy.
+    slot = _HistorySlot()
+    try:
+        answer = build_answer(query, settings.sample_interval, store, tiers)
+        pieces = render_csv(answer) if query.format == "csv" else render_json(answer)
+    except BaseException:
+        slot.close()
+        raise
     if query.format == "csv":
-        response = Response(_one_render_at_a_time(render_csv(answer)), mimetype="text/csv")
+        response = Response(slot.stream(pieces), mimetype="text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="{csv_filename(answer)}"'
     else:
-        response = Response(_one_render_at_a_time(render_json(answer)), mimetype="application/json")
+        response = Response(slot.stream(pieces), mimetype="application/json")
+    response.call_on_close(slot.close)  # also when the body is never iterated (HEAD, a dropped client)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -113,10 +122,27 @@ def history() -> Response:
 _HISTORY_RENDERS = threading.BoundedSemaphore(2)
 
 
-def _one_render_at_a_time(pieces: Iterator[bytes]) -> Iterator[bytes]:
-    """Render under the semaphore; it is released when the answer ends or the client leaves."""
-    with _HISTORY_RENDERS:
-        yield from pieces
+class _HistorySlot:
+    """One of the worker's history slots, taken at once and released exactly once."""
+
+    def __init__(self) -> None:
+        _HISTORY_RENDERS.acquire()
+        self._held = True
+        self._lock = threading.Lock()
+
+    def stream(self, pieces: Iterator[bytes]) -> Iterator[bytes]:
+        """Yield the answer's pieces, releasing the slot when they end."""
+        try:
+            yield from pieces
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Release the slot if it is still held."""
+        with self._lock:
+            if self._held:
+                self._held = False
+                _HISTORY_RENDERS.release()
 
 
 @bp.errorhandler(RingRewritten)
