@@ -9,13 +9,13 @@ import sqlite3
 import struct
 import threading
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 
 from .buckets import TIERS, WORST_CODE, Bucket, status_name
 from .database import HISTORY_FILE, SCHEMA_VERSION
-from .packed import RECORD, PackedError, decode
+from .packed import RECORD, Packed, PackedError, decode
 
 log = logging.getLogger("frostserver.history")
 
@@ -69,7 +69,6 @@ class HistoryReader:
             # Rows of one sensor set share their keys: the positions of the wanted keys are found once.
             keys: tuple[int, ...] | None = None
             positions: list[tuple[int, list[Bucket]]] = []
-            query = f"SELECT start, buckets FROM {tier} WHERE start >= ? AND start < ? ORDER BY start"
             # The innermost loop builds each Bucket straight into its __dict__ (a frozen dataclass's
             # __init__ is three times slower): a day of 64 sensors is 92,160 of them.
             new, setter, unpack, size, statuses = (
@@ -79,11 +78,7 @@ class HistoryReader:
                 RECORD.size,
                 STATUS_NAMES,
             )
-            for at, blob in db.execute(query, (_integer(start), _integer(end))):
-                try:
-                    row = decode(blob)
-                except PackedError:
-                    continue  # one damaged row spoils only its bucket
+            for at, row in _rows(db, tier, start, end):
                 if row.keys != keys:  # rows of one sensor set share their keys: positions found once
                     keys = row.keys
                     positions = [
@@ -138,15 +133,10 @@ class HistoryReader:
             keys: tuple[int, ...] | None = None
             positions: list[tuple[int, Folded]] = []
             records = _records(0)
-            query = f"SELECT start, buckets FROM {tier} WHERE start >= ? AND start < ? ORDER BY start"
-            for at, blob in db.execute(query, (_integer(start), _integer(end))):
+            for at, row in _rows(db, tier, start, end):
                 slot = int((at - origin) // step)
                 if not 0 <= slot < count:
                     continue
-                try:
-                    row = decode(blob)
-                except PackedError:
-                    continue  # one damaged row spoils only its bucket
                 if row.keys != keys:  # rows of one sensor set share their keys: positions found once
                     keys = row.keys
                     positions = [(5 * index, out[names[key]]) for index, key in enumerate(keys) if key in names]
@@ -238,6 +228,16 @@ class HistoryReader:
         if message not in self._warned:
             self._warned.add(message)
             log.warning("history: cannot read %s: %s; answering without the history", self.path, message)
+
+
+def _rows(db: sqlite3.Connection, tier: str, start: float, end: float) -> Iterator[tuple[int, Packed]]:
+    """Yield the rows of a tier that start in [start, end), oldest first, decoded; skip damaged ones."""
+    query = f"SELECT start, buckets FROM {tier} WHERE start >= ? AND start < ? ORDER BY start"
+    for at, blob in db.execute(query, (_integer(start), _integer(end))):
+        try:
+            yield at, decode(blob)
+        except PackedError:
+            continue  # one damaged row spoils only its bucket
 
 
 def _integer(bound: float) -> int:
