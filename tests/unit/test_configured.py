@@ -139,3 +139,13 @@ def test_the_directory_comes_from_the_environment_as_a_path():
 
     assert load_settings({"FROST_LM_SENSORS_ETC": "/etc"}).lm_sensors_etc == Path("/etc")
     assert load_settings({}).lm_sensors_etc is None  # never the test machine's own files by default
+
+
+def test_set_statements_are_one_notice_per_file_and_errors_one_line_each():
+    from frostserver.lmsensors import describe
+
+    config = parse_config('chip "nct6798-*"\n    set in1_min 1\n    set in1_max 2\n    label in0\n', "board.conf")
+    errors, notices = describe(config.problems)
+    assert len(errors) == 1 and errors[0].startswith("board.conf:4:")
+    assert notices == ["board.conf: 2 `set` statement(s) not applied, FrostServer never writes to the hardware "
+                       "(lines 2, 3)"]

@@ -24,8 +24,7 @@ from .history import configured_tiers
 from .history.writer import HistoryWriter
 from .hwmon import HwmonReader
 from .lmsensors import EMPTY as NO_SENSORS_CONFIG
-from .lmsensors import SensorsConfig, load_sensors_config
-from .lmsensors.parser import NOT_APPLIED
+from .lmsensors import SensorsConfig, describe, load_sensors_config
 from .logs import configure_logging
 from .model import ERROR, Chip, Reading, Sensor
 from .rules import apply_rules
@@ -220,21 +219,11 @@ def read_sensors_config(etc_dir: Path | None) -> SensorsConfig:
     if etc_dir is None:
         return NO_SENSORS_CONFIG
     config = load_sensors_config(etc_dir)
-    # Debian's default file alone has over a hundred `set` lines: one line per file says so.
-    unapplied: dict[str, list[int]] = {}
-    for problem in config.problems:
-        if problem.message.endswith(NOT_APPLIED):
-            unapplied.setdefault(problem.path, []).append(problem.line)
-        else:
-            log.warning("lm-sensors configuration: %s", problem)
-    for path, lines in unapplied.items():
-        log.info(
-            "lm-sensors configuration: %s: %d `set` statement(s) not applied, FrostServer never writes to "
-            "the hardware (lines %s)",
-            path,
-            len(lines),
-            ", ".join(map(str, lines)),
-        )
+    errors, notices = describe(config.problems)
+    for line in errors:
+        log.warning("lm-sensors configuration: %s", line)
+    for line in notices:
+        log.info("lm-sensors configuration: %s", line)
     log.info(
         "lm-sensors configuration: %s",
         ", ".join(config.files) if config.files else f"none found in {etc_dir}",

@@ -128,6 +128,7 @@ class HwmonReader:
     ):
         self._root = os.fspath(sysfs_root)
         self._sensors_config = sensors_config  # lm-sensors' labels, ignores and computes
+        self._i2c_adapters: dict[int, str] | None = None  # for its `bus` statements; listed again when chips change
         self._class_dir = os.path.join(self._root, "class", "hwmon")
         self._read_timeout = read_timeout
         self._slow_read = slow_read
@@ -263,6 +264,8 @@ class HwmonReader:
                 chip = _Chip(key, path)
             chips[key] = chip
         changed = chips.keys() != self._chips.keys()
+        if changed:
+            self._i2c_adapters = None  # an adapter may have come or gone with them
         if changed and self._files is not None:  # a chip that comes back gets its files opened anew
             gone = [
                 path for key, chip in self._chips.items() if key not in chips and chip.plan for path in chip.plan.paths
@@ -348,7 +351,9 @@ class HwmonReader:
             last_values = chip.configured.last_values if chip.configured else None
             chip.configured = None
             if self._sensors_config.blocks:
-                config = self._sensors_config.for_chip(plan.name, i2c_adapters(self._root))
+                if self._i2c_adapters is None:
+                    self._i2c_adapters = i2c_adapters(self._root)
+                config = self._sensors_config.for_chip(plan.name, self._i2c_adapters)
                 if not config.is_empty:
                     chip.configured = ConfiguredChip(config, sensors, last_values)
                     sensors = chip.configured.sensors

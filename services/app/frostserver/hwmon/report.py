@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import TypeAlias
 
-from ..lmsensors import load_sensors_config
+from ..lmsensors import describe, load_sensors_config
 from ..model import DISABLED, FAULT, UNITS, Reading, Sensor
 from . import attributes as attrs
 from .chip_plan import CHANNEL_ORDER
@@ -150,8 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # The labels, computes and ignores `sensors` applies, from the same files.
     config = load_sensors_config(args.etc)
-    for problem in config.problems:
-        print(f"lm-sensors configuration: {problem}", file=sys.stderr)
+    errors, notices = describe(config.problems)
+    for line in errors + notices:
+        print(f"lm-sensors configuration: {line}", file=sys.stderr)
     # One report, not a sampling loop: wait for slow chips rather than leave them out.
     with HwmonReader(args.sysfs_root, read_timeout=5.0, sensors_config=config) as reader:
         samples = [(sensor, reading) for sensor, reading in reader.sample() if not sensor.ignored]

@@ -15,7 +15,7 @@ from .config import EMPTY, ChipConfig, SensorsConfig
 from .evaluation import ComputeError
 from .files import load_sensors_config
 from .parser import parse_config
-from .problem import Problem
+from .problem import Problem, describe
 from .statements import Compute
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "ComputeError",
     "Problem",
     "SensorsConfig",
+    "describe",
     "load_sensors_config",
     "parse_config",
 ]

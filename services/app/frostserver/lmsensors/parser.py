@@ -102,8 +102,8 @@ class _FileParser:
         problems = sorted(self.problems, key=lambda problem: problem.line)  # lexer errors came first
         return SensorsConfig(files=(self.path,), problems=tuple(problems), blocks=frozen)
 
-    def _problem(self, line: int, message: str) -> None:
-        self.problems.append(Problem(self.path, line, message))
+    def _problem(self, line: int, message: str, *, unapplied: bool = False) -> None:
+        self.problems.append(Problem(self.path, line, message, unapplied))
 
     def _current(self, keyword: str, line: int) -> _OpenBlock | None:
         """Return the block a statement belongs to; before the first chip statement there is none."""
@@ -161,7 +161,7 @@ class _FileParser:
         cursor.expect_end()
         if block := self._current("set", line):
             block.sets.append(SetStatement(subfeature, value, line))
-            self._problem(line, f"set {subfeature} {NOT_APPLIED}")
+            self._problem(line, f"set {subfeature} {NOT_APPLIED}", unapplied=True)
 
     def _bus(self, cursor: Cursor, line: int) -> None:
         bus_id = cursor.take_name('a bus id ("i2c-N")')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -12,6 +13,27 @@ class Problem:
     path: str
     line: int  # 1-based; 0 when the problem is the file itself (unreadable, not a regular file)
     message: str
+    unapplied: bool = False  # a valid statement FrostServer will not carry out (`set`), not an error
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
+
+
+def describe(problems: Iterable[Problem]) -> tuple[list[str], list[str]]:
+    """Return (errors, notices): one line per error, one line per file for its unapplied statements.
+
+    Debian's default file alone holds over a hundred `set` lines: a line each would bury the errors.
+    """
+    errors: list[str] = []
+    unapplied: dict[str, list[int]] = {}
+    for problem in problems:
+        if problem.unapplied:
+            unapplied.setdefault(problem.path, []).append(problem.line)
+        else:
+            errors.append(str(problem))
+    notices = [
+        f"{path}: {len(lines)} `set` statement(s) not applied, FrostServer never writes to the hardware "
+        f"(lines {', '.join(map(str, lines))})"
+        for path, lines in unapplied.items()
+    ]
+    return errors, notices
