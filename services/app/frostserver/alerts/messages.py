@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from .rules import FROST_THRESHOLD, STALE, AlertRule
 
 FIRING, RESOLVED = "firing", "resolved"
@@ -67,7 +69,9 @@ def duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60} min"
 
 
-def notification(state: str, alert: dict[str, object], device_name: str, dashboard_url: str | None) -> tuple[str, str]:
+def notification(
+    state: str, alert: Mapping[str, object], device_name: str, dashboard_url: str | None
+) -> tuple[str, str]:
     """Return a notification's title and body for an alert event (as the journal keeps it)."""
     label = alert.get("label") or alert.get("rule")
     word = "FIRING" if state == FIRING else "resolved"
