@@ -85,11 +85,13 @@ demo-down: ## Stop the demo stack and its sensor simulator
 dev: $(VENV)/.installed ## Run the app (Flask debug, auto-reload) and the dashboard (Vite) without Docker, over the simulator
 	scripts/dev.sh
 
-fleet: provision ## Start the stack plus a Prometheus with the alerts, on 127.0.0.1:9090
+# Prints the ports as published: a .env file may have changed them.
+fleet: provision ## Start the stack plus Prometheus with the alerts (127.0.0.1:9090) and Alertmanager (127.0.0.1:9093)
 	$(FLEET_COMPOSE) up -d --build --wait
-	@echo "Prometheus: http://127.0.0.1:9090/   alerts: http://127.0.0.1:9090/alerts"
+	@echo "Prometheus:   http://$$($(FLEET_COMPOSE) port prometheus 9090)/   alerts: /alerts"
+	@echo "Alertmanager: http://$$($(FLEET_COMPOSE) port alertmanager 9093)/   receivers: FROST_ALERTMANAGER_CONFIG (README.md, \"Running a fleet\")"
 
-fleet-down: ## Stop the stack and its Prometheus (keeps its data volume)
+fleet-down: ## Stop the stack, its Prometheus and Alertmanager (keeps their data volumes)
 	$(FLEET_COMPOSE) down --remove-orphans
 
 bench: $(VENV)/.installed build ## Benchmark against node_exporter on 16..1024-sensor trees (BENCHMARKS.md)
