@@ -15,7 +15,7 @@ FLEET_COMPOSE := docker compose -f compose.yaml -f compose.fleet.yaml --profile 
 ARCHS ?= arm64 armhf
 ARCH ?= arm64
 
-.PHONY: help provision build up down logs ps test lint unit integration sensors-goldens demo demo-down dev \
+.PHONY: help provision build up down notify-test logs ps test lint unit integration sensors-goldens demo demo-down dev \
         fleet fleet-down bench bench-history install-service uninstall-service clean build-arch test-arm bundle
 
 help: ## List the targets
@@ -37,6 +37,9 @@ up: build ## Build and start the stack, wait until healthy, print the URL
 
 down: ## Stop and remove the stack's containers (keeps images)
 	$(COMPOSE) down --remove-orphans
+
+notify-test: ## Send a test notification to every [alerts] notify target of the running stack, print each result
+	$(COMPOSE) exec app python -m frostserver.alerts.notifier --test
 
 logs: ## Follow the stack's logs
 	$(COMPOSE) logs -f --tail=100

@@ -75,10 +75,11 @@ def apprise_sender() -> Sender:
     """Return a sender that uses Apprise (imported here: only a device with targets pays for it)."""
     import apprise  # here, not at the top: only a device with targets pays for it
 
-    logging.getLogger("apprise").setLevel(logging.CRITICAL)  # its messages may quote URLs; ours do not
+    # Its messages may quote a URL's parts: they reach our log only through scrub().
+    logging.getLogger("apprise").propagate = False
 
     def send(url: str, message: Message) -> str | None:
-        notifier = apprise.Apprise()
+        notifier = apprise.Apprise(asset=apprise.AppriseAsset(storage_mode="memory"))  # never disk
         if not notifier.add(url):
             return "Apprise cannot use this URL (an unknown service or a malformed URL)"
         kind = apprise.NotifyType.FAILURE if message.state == FIRING else apprise.NotifyType.SUCCESS
