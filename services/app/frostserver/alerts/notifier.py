@@ -107,7 +107,9 @@ def scrub(text: str, url: str) -> str:
     secrets = {parts.username, parts.password, rest, url, *parts.path.split("/")}
     secrets.update(value for _, value in urllib.parse.parse_qsl(parts.query))
     if scheme.lower() not in {"json", "jsons", "xml", "xmls", "form", "forms"}:
-        secrets.add(parts.hostname)  # a service's "host" is often its token
+        # A service's "host" is often its token (Telegram's bot token: "123456:ABC..."), case kept.
+        host = parts.netloc.rpartition("@")[2]
+        secrets.update((host, *host.split(":")))
     for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
         text = text.replace(secret, "…")
     return text

@@ -1,0 +1,161 @@
+"""The notifier: every target gets each journal event once, in order, retried with back-off; secrets stay hidden."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+
+from frostserver.alerts import notifier as notifier_module
+from frostserver.alerts.config import AlertsConfig
+from frostserver.alerts.engine import AlertEngine
+from frostserver.alerts.journal import AlertJournal
+from frostserver.alerts.notifier import (
+    CURSOR_FILE,
+    Message,
+    Notifier,
+    attempt_with_deadline,
+    scrub,
+    send_test,
+)
+from frostserver.alerts.rules import BUILTIN_RULES
+from frostserver.model import Reading, Sensor
+from frostserver.settings import load_settings
+
+GARDEN = Sensor("w1/temp1", "w1", "w1_slave_temp", "temp1", "temperature", "Garden", "°C")
+OK_URL, BAD_URL = "json://hooks.example/ok", "json://user:hunter22@hooks.example/hookpath?token=abcdef"
+LONG = 30.0  # s: a bound no passing test comes near; the notifier polls every few ms here
+
+
+@pytest.fixture
+def fast(monkeypatch):
+    monkeypatch.setattr(notifier_module, "POLL", 0.01)
+    monkeypatch.setattr(notifier_module, "RETRY_FIRST", 0.01)
+    monkeypatch.setattr(notifier_module, "RETRY_LONGEST", 0.02)
+
+
+def settings(tmp_path, *targets: str):
+    config = AlertsConfig(device_name="Shed", dashboard_url="http://shed.local/", targets=targets)
+    return load_settings({}, {"run_dir": tmp_path / "run", "history_dir": tmp_path / "history", "alerts": config},
+                         read_file=False)
+
+
+def journal_with_frost(tmp_path, fire_and_resolve: bool = True) -> None:
+    (tmp_path / "history").mkdir(exist_ok=True)
+    (tmp_path / "run").mkdir(exist_ok=True)
+    journal = AlertJournal.open(tmp_path / "history", durable=True)
+    rules = [replace(r, hold=0) if r.name == "frost" else r for r in BUILTIN_RULES]
+    engine = AlertEngine(rules, frost_threshold=0.5, interval=1.0)
+    now = time.time()
+    journal.record(1, engine.observe(now, [(GARDEN, Reading(-2.0))]))
+    if fire_and_resolve:
+        journal.record(2, engine.observe(now + 1, [(GARDEN, Reading(3.0))]))
+
+
+class Recorder:
+    """A sender that records each attempt and fails for the URLs told to."""
+
+    def __init__(self, failing: set[str] = frozenset()):
+        self.attempts: list[tuple[str, Message]] = []
+        self.failing = set(failing)
+        self.lock = threading.Lock()
+
+    def __call__(self, url: str, message: Message) -> str | None:
+        with self.lock:
+            self.attempts.append((url, message))
+        return "HTTP 500" if url in self.failing else None
+
+    def titles(self, url: str) -> list[str]:
+        with self.lock:
+            return [m.title for u, m in self.attempts if u == url]
+
+
+def running(notifier: Notifier):
+    thread = threading.Thread(target=notifier.run, daemon=True)
+    thread.start()
+    return thread
+
+
+def wait_for(predicate, what: str):
+    deadline = time.monotonic() + LONG
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def test_each_target_gets_firing_then_resolved_once_and_a_restart_sends_nothing_again(tmp_path, fast):
+    journal_with_frost(tmp_path)
+    sender = Recorder()
+    first = Notifier(settings(tmp_path, OK_URL), sender)
+    thread = running(first)
+    wait_for(lambda: len(sender.titles(OK_URL)) == 2, "both messages")
+    assert sender.titles(OK_URL) == ["[Shed] FIRING: Garden", "[Shed] resolved: Garden"]
+    (_, firing), _ = sender.attempts
+    assert "Garden at -2 °C: at or below the frost threshold (0.5 °C)" in firing.body
+    assert "Dashboard: http://shed.local/" in firing.body
+    wait_for(lambda: first.cursors, "the cursor")
+    first.stopping.set()
+    thread.join(LONG)
+
+    again = Recorder()
+    second = Notifier(settings(tmp_path, OK_URL), again)
+    thread = running(second)
+    time.sleep(0.2)  # many polls: a repeat would have been sent by now
+    second.stopping.set()
+    thread.join(LONG)
+    assert again.attempts == []
+    assert OK_URL not in (tmp_path / "history" / CURSOR_FILE).read_text()  # a fingerprint, not the URL
+
+
+def test_a_failing_target_is_retried_then_dropped_without_holding_up_another(tmp_path, fast, monkeypatch):
+    monkeypatch.setattr(notifier_module, "MAX_ATTEMPTS", 3)
+    journal_with_frost(tmp_path)
+    sender = Recorder(failing={BAD_URL})
+    notifier = Notifier(settings(tmp_path, BAD_URL, OK_URL), sender)
+    thread = running(notifier)
+    wait_for(lambda: len(sender.titles(BAD_URL)) == 6, "three attempts at each message")
+    wait_for(lambda: notifier.counters.results["dropped"] == 2, "both messages dropped")
+    notifier.stopping.set()
+    thread.join(LONG)
+    assert sender.titles(OK_URL) == ["[Shed] FIRING: Garden", "[Shed] resolved: Garden"]
+    assert notifier.counters.results == {"sent": 2, "failed": 4, "dropped": 2}
+    status = (tmp_path / "run" / "notifier.json").read_text()
+    assert '"dropped": 2' in status and "hunter22" not in status
+
+
+def test_sampling_stopped_is_told_once_and_its_end_too(tmp_path, fast):
+    journal_with_frost(tmp_path, fire_and_resolve=False)
+    sender = Recorder()
+    clock = [time.time()]
+    notifier = Notifier(settings(tmp_path, OK_URL), sender, clock=lambda: clock[0])
+    notifier.started = clock[0] - 1000  # no sample for 1000 s: far past the rule's 120 s
+    thread = running(notifier)
+    wait_for(lambda: "[Shed] FIRING: Sampling" in sender.titles(OK_URL), "the sampling_stopped message")
+    notifier.started = clock[0]  # as if a sample came now
+    wait_for(lambda: "[Shed] resolved: Sampling" in sender.titles(OK_URL), "its end")
+    notifier.stopping.set()
+    thread.join(LONG)
+    assert sender.titles(OK_URL).count("[Shed] FIRING: Sampling") == 1
+
+
+def test_an_attempt_that_never_returns_is_a_failure_after_its_deadline():
+    started = time.monotonic()
+    problem = attempt_with_deadline(lambda url, message: time.sleep(3600), OK_URL, Message(None, "firing", "t", "b"),
+                                    timeout=0.1)
+    assert problem == "no answer within 0.1 s" and time.monotonic() - started < LONG
+
+
+def test_scrub_hides_every_part_of_a_url_that_may_be_a_secret():
+    text = "error posting to hooks.example/hookpath as user with hunter22 and abcdef"
+    assert scrub(text, BAD_URL) == "error posting to hooks.example/… as … with … and …"
+    assert "BOTTOKEN" not in scrub("tgram failed for BOTTOKEN", "tgram://BOTTOKEN/12345")
+
+
+def test_send_test_prints_each_target_without_its_secret(tmp_path, capsys):
+    config = AlertsConfig(device_name="Shed", targets=(OK_URL, BAD_URL))
+    assert send_test(config, Recorder(failing={BAD_URL})) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines() == ["notify[0] json://hooks.example/…: sent",
+                                "notify[1] json://hooks.example/…: FAILED: HTTP 500"]
+    assert send_test(AlertsConfig(), Recorder()) == 1
