@@ -217,8 +217,15 @@ def compose(*args: str, env: dict[str, str], check: bool = True) -> subprocess.C
 def running_stack(tree: Path, static_dir: Path) -> Iterator[Stack]:
     """Start the stack on `tree` with `static_dir` in nginx's web root; bring it down afterwards."""
     # No rate limit: this measures capacity (a device keeps the default per-client limit).
+    # A notification target, so that the notifier runs with Apprise loaded, as on a device that
+    # notifies: its memory is part of the stack's. Nothing answers at that address.
+    with tempfile.NamedTemporaryFile("w", prefix="frost-bench-", suffix=".toml", delete=False) as file:
+        file.write('[alerts]\nnotify = ["json://127.0.0.1:9/bench"]\n')
+    config = Path(file.name)
+    config.chmod(0o644)
     env = {
         "FROST_TEST_SYSFS": str(tree),
+        "FROST_TEST_CONFIG": str(config),
         "FROST_BENCH_STATIC_DIR": str(static_dir),
         "FROST_LOG_LEVEL": "info",
         "FROST_API_RATE_LIMIT": "0",
@@ -236,6 +243,7 @@ def running_stack(tree: Path, static_dir: Path) -> Iterator[Stack]:
         yield Stack(base, round(cold_up, 2), containers())
     finally:
         compose("down", "--volumes", env=env, check=False)
+        config.unlink(missing_ok=True)
 
 
 def wait_until_ready(base: str, timeout: float = 60) -> None:
