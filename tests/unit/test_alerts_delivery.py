@@ -1,9 +1,13 @@
 """The notifier: every target gets each journal event once, in order, retried with back-off; secrets stay hidden."""
 from __future__ import annotations
 
+import http.server
+import json
+import os
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -11,17 +15,13 @@ from frostserver.alerts import notifier as notifier_module
 from frostserver.alerts.config import AlertsConfig
 from frostserver.alerts.engine import AlertEngine
 from frostserver.alerts.journal import AlertJournal
-from frostserver.alerts.notifier import (
-    CURSOR_FILE,
-    Message,
-    Notifier,
-    attempt_with_deadline,
-    scrub,
-    send_test,
-)
+from frostserver.alerts.notifier import CURSOR_FILE, Notifier, send_test
+from frostserver.alerts.send import Message, attempt_with_deadline, child_sender, child_usable, scrub
 from frostserver.alerts.rules import BUILTIN_RULES
 from frostserver.model import Reading, Sensor
 from frostserver.settings import load_settings
+
+APP = Path(__file__).resolve().parents[2] / "services" / "app"
 
 GARDEN = Sensor("w1/temp1", "w1", "w1_slave_temp", "temp1", "temperature", "Garden", "°C")
 OK_URL, BAD_URL = "json://hooks.example/ok", "json://user:hunter22@hooks.example/hookpath?token=abcdef"
@@ -159,3 +159,65 @@ def test_send_test_prints_each_target_without_its_secret(tmp_path, capsys):
     assert out.splitlines() == ["notify[0] json://hooks.example/…: sent",
                                 "notify[1] json://hooks.example/…: FAILED: HTTP 500"]
     assert send_test(AlertsConfig(), Recorder()) == 1
+
+
+# --- the child that sends, with real Apprise against a real HTTP server on this machine -----
+
+
+class Webhook(http.server.ThreadingHTTPServer):
+    """A JSON webhook on 127.0.0.1: /ok answers 200, /fail 500, /hang never."""
+
+    def __init__(self):
+        self.bodies: list[dict] = []
+        self.release = threading.Event()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                outer.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                if self.path.startswith("/hang"):
+                    outer.release.wait(LONG)
+                    return
+                self.send_response(500 if self.path.startswith("/fail") else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.daemon_threads = True
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"json://127.0.0.1:{self.server_address[1]}{path}"
+
+
+@pytest.fixture
+def webhook(monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(APP) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    server = Webhook()
+    yield server
+    server.release.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_child_sends_with_apprise_and_reports_a_refusal(webhook):
+    send = child_sender(timeout=120)  # a generous bound: the child starts Python and loads Apprise
+    message = Message(1, "firing", "[Shed] FIRING: Garden", "Garden at -2 °C")
+    assert send(webhook.url("/ok/x"), message) is None
+    assert webhook.bodies[0]["title"] == "[Shed] FIRING: Garden" and webhook.bodies[0]["type"] == "failure"
+    problem = send(webhook.url("/fail/x"), message)
+    assert problem is not None and "500" in problem
+
+
+def test_a_child_that_gets_no_answer_is_killed_at_its_deadline(webhook):
+    started = time.monotonic()
+    problem = child_sender(timeout=2)(webhook.url("/hang/x"), Message(1, "firing", "t", "b"))
+    assert problem == "no answer within 2 s"
+    assert time.monotonic() - started < LONG  # killed, not waited for
+
+
+def test_the_child_tells_which_urls_apprise_can_use(webhook):
+    assert child_usable(["json://hooks.example/x", "nosuchservice://x/y"], timeout=120) == [True, False]

@@ -3,7 +3,9 @@
 The supervisor runs it beside the sampler and Gunicorn when the config file names targets
 ([alerts] notify); without any it exits at once and is not restarted. It reads the events the
 sampler writes to the journal (alerts/journal.py) and sends each to every target with Apprise, off
-the sampling path: a target that hangs or fails delays nothing but its own next message.
+the sampling path: a target that hangs or fails delays nothing but its own next message. Each
+attempt runs in a child process (alerts/send.py) killed at its deadline: Apprise is loaded only
+while a message is being sent, not carried all day.
 
 - Each target has a thread and a cursor (the last journal event it was sent, or gave up on), kept
   in `notified.json` beside the journal: after a restart, nothing is sent twice and nothing the
@@ -14,7 +16,7 @@ the sampling path: a target that hangs or fails delays nothing but its own next 
 - It also tells when sampling has stopped (the newest sample older than the sampling_stopped
   rule's `for`), which the sampler cannot tell of itself, and when it resumes.
 - Notification URLs carry secrets: logs name a target by display_target() (its scheme, and the
-  host of a plain webhook), and Apprise's own messages are scrubbed of the URL's parts.
+  host of a plain webhook), and Apprise's own messages are scrubbed of the URL's parts (send.scrub).
 - `--test` sends one test message to every target and prints each result (`make notify-test`).
 
 Its counters go to notifier.json in the run directory (alerts/notifier_status.py) for /metrics.
@@ -31,7 +33,6 @@ import signal
 import sys
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,7 @@ from .journal import JOURNAL_FILE, JournalView, decode_view, journal_directory
 from .messages import FIRING, RESOLVED, notification, sampling_stopped_summary
 from .notifier_status import NOTIFIER_FILE, RESULTS
 from .rules import SAMPLING_STOPPED
+from .send import Message, Sender, apprise_sender, attempt_with_deadline, child_sender, child_usable
 
 log = logging.getLogger("frostserver.notifier")  # not __name__: run as __main__
 
@@ -56,63 +58,6 @@ ATTEMPT_TIMEOUT = 30.0  # s one attempt may take, whatever the service (Apprise'
 RETRY_FIRST, RETRY_LONGEST = 5.0, 300.0  # s
 MAX_ATTEMPTS = 8  # 5 + 10 + ... + 300 s: about a quarter of an hour of trying
 NEW_TARGET_LOOKBACK = 3600.0  # s of journal events a target new to the cursor file is sent
-
-
-@dataclass(frozen=True)
-class Message:
-    """One notification: the journal event it comes from (None: the notifier's own), title, body."""
-
-    event: int | None
-    state: str
-    title: str
-    body: str
-
-
-Sender = Callable[[str, Message], str | None]  # (url, message) -> None if sent, else why not
-
-
-def apprise_sender() -> Sender:
-    """Return a sender that uses Apprise (imported here: only a device with targets pays for it)."""
-    import apprise  # here, not at the top: only a device with targets pays for it
-
-    # Its messages may quote a URL's parts: they reach our log only through scrub().
-    logging.getLogger("apprise").propagate = False
-
-    def send(url: str, message: Message) -> str | None:
-        notifier = apprise.Apprise(asset=apprise.AppriseAsset(storage_mode="memory"))  # never disk
-        if not notifier.add(url):
-            return "Apprise cannot use this URL (an unknown service or a malformed URL)"
-        kind = apprise.NotifyType.FAILURE if message.state == FIRING else apprise.NotifyType.SUCCESS
-        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:  # type: ignore[no-untyped-call]  # untyped in Apprise
-            sent = notifier.notify(title=message.title, body=message.body, notify_type=kind)
-        if sent:
-            return None
-        reason = " ".join(line.strip() for line in captured.getvalue().splitlines() if line.strip())
-        return scrub(reason or "the service did not accept it", url)
-
-    return send
-
-
-def usable(url: str) -> bool:
-    """Tell whether Apprise understands a URL (imports Apprise)."""
-    import apprise  # as in apprise_sender
-
-    return apprise.Apprise.instantiate(url) is not None
-
-
-def scrub(text: str, url: str) -> str:
-    """Remove a URL's secrets (user, password, path and query parts) from a text."""
-    scheme, _, rest = url.partition("://")
-    parts = urllib.parse.urlsplit(f"{scheme}://{rest}")
-    secrets = {parts.username, parts.password, rest, url, *parts.path.split("/")}
-    secrets.update(value for _, value in urllib.parse.parse_qsl(parts.query))
-    if scheme.lower() not in {"json", "jsons", "xml", "xmls", "form", "forms"}:
-        # A service's "host" is often its token (Telegram's bot token: "123456:ABC..."), case kept.
-        host = parts.netloc.rpartition("@")[2]
-        secrets.update((host, *host.split(":")))
-    for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
-        text = text.replace(secret, "…")
-    return text
 
 
 def fingerprint(url: str) -> str:
@@ -175,22 +120,6 @@ class Target(threading.Thread):
             if self.notifier.stopping.wait(pause):
                 return
             pause = min(pause * 2, RETRY_LONGEST)
-
-
-def attempt_with_deadline(send: Sender, url: str, message: Message, timeout: float) -> str | None:
-    """Send once, waiting at most timeout s (a service that never answers is left to its thread)."""
-    outcome: list[str | None] = []
-
-    def attempt() -> None:
-        try:
-            outcome.append(send(url, message))
-        except Exception as error:  # a plugin's bug is that attempt's failure, not the notifier's
-            outcome.append(scrub(f"{type(error).__name__}: {error}", url))
-
-    thread = threading.Thread(target=attempt, name="frost-notify-attempt", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return outcome[0] if outcome else f"no answer within {timeout:g} s"
 
 
 class Notifier:
@@ -337,10 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.alerts.targets:
         log.info("no notification targets ([alerts] notify): nothing to send; alerts show in the API and dashboard")
         return 0
-    send = apprise_sender()
-    notifier = Notifier(settings, send)
-    for index, url in enumerate(settings.alerts.targets):
-        if not usable(url):
+    notifier = Notifier(settings, child_sender(ATTEMPT_TIMEOUT))
+    usable = child_usable(list(settings.alerts.targets), ATTEMPT_TIMEOUT) or [True] * len(settings.alerts.targets)
+    for index, (url, ok) in enumerate(zip(settings.alerts.targets, usable, strict=True)):
+        if not ok:
             notifier.counters.unusable += 1
             log.error(
                 "notify[%d] %s: Apprise cannot use this URL; fix it in [alerts] notify", index, display_target(url)
