@@ -98,8 +98,10 @@ def browser():
 @contextmanager
 def dashboard_page(browser, base_url: str, *, notifications: bool = False, viewport: dict | None = None):
     """Open a page in a context of its own (notifications granted or not), record what goes wrong."""
-    context = browser.new_context(viewport=viewport or {"width": 1400, "height": 1000}, base_url=base_url,
-                                  permissions=["notifications"] if notifications else [])
+    # No `permissions` at all unless granting: an empty list would deny every permission (CDP's
+    # grantPermissions rejects all it is not given), and the page would never offer its button.
+    granted = {"permissions": ["notifications"]} if notifications else {}
+    context = browser.new_context(viewport=viewport or {"width": 1400, "height": 1000}, base_url=base_url, **granted)
     page = context.new_page()
     page.set_default_timeout(PATIENCE)
     page.add_init_script(NOTIFY_PROBE)
