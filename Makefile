@@ -15,7 +15,7 @@ FLEET_COMPOSE := docker compose -f compose.yaml -f compose.fleet.yaml --profile 
 ARCHS ?= arm64 armhf
 ARCH ?= arm64
 
-.PHONY: help provision build up down logs ps test lint unit integration sensors-goldens demo demo-down dev \
+.PHONY: help provision build up down notify-test logs ps test lint unit integration sensors-goldens demo demo-down dev \
         fleet fleet-down bench bench-history install-service uninstall-service clean build-arch test-arm bundle
 
 help: ## List the targets
@@ -37,6 +37,9 @@ up: build ## Build and start the stack, wait until healthy, print the URL
 
 down: ## Stop and remove the stack's containers (keeps images)
 	$(COMPOSE) down --remove-orphans
+
+notify-test: ## Send a test notification to every [alerts] notify target of the running stack, print each result
+	$(COMPOSE) exec app python -m frostserver.alerts.notifier --test
 
 logs: ## Follow the stack's logs
 	$(COMPOSE) logs -f --tail=100
@@ -85,11 +88,13 @@ demo-down: ## Stop the demo stack and its sensor simulator
 dev: $(VENV)/.installed ## Run the app (Flask debug, auto-reload) and the dashboard (Vite) without Docker, over the simulator
 	scripts/dev.sh
 
-fleet: provision ## Start the stack plus a Prometheus with the alerts, on 127.0.0.1:9090
+# Prints the ports as published: a .env file may have changed them.
+fleet: provision ## Start the stack plus Prometheus with the alerts (127.0.0.1:9090) and Alertmanager (127.0.0.1:9093)
 	$(FLEET_COMPOSE) up -d --build --wait
-	@echo "Prometheus: http://127.0.0.1:9090/   alerts: http://127.0.0.1:9090/alerts"
+	@echo "Prometheus:   http://$$($(FLEET_COMPOSE) port prometheus 9090)/   alerts: /alerts"
+	@echo "Alertmanager: http://$$($(FLEET_COMPOSE) port alertmanager 9093)/   receivers: FROST_ALERTMANAGER_CONFIG (README.md, \"Running a fleet\")"
 
-fleet-down: ## Stop the stack and its Prometheus (keeps its data volume)
+fleet-down: ## Stop the stack, its Prometheus and Alertmanager (keeps their data volumes)
 	$(FLEET_COMPOSE) down --remove-orphans
 
 bench: $(VENV)/.installed build ## Benchmark against node_exporter on 16..1024-sensor trees (BENCHMARKS.md)

@@ -1,4 +1,4 @@
-"""The `fleet` profile: a real Prometheus scraping the stack through nginx and loading the alerts."""
+"""The `fleet` profile: a real Prometheus scraping the stack through nginx, its alerts reaching a webhook."""
 from __future__ import annotations
 
 import shutil
@@ -9,17 +9,36 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 import chips
-from conftest import compose_project, wait_until
+from conftest import REPO, compose_project, wait_until
 from fakesysfs import FakeSysfs
 
-FILES = ["compose.yaml", "compose.test.yaml", "compose.fleet.yaml"]
+FILES = ["compose.yaml", "compose.test.yaml", "compose.fleet.yaml", "tests/integration/compose.fleet-test.yaml",
+         "tests/integration/compose.receiver.yaml"]
 PROBE = 'chip="w1_bus_master1_28_000005e2fdc3",sensor="temp1"'  # the DS18B20 left out in the cold
 # s: how long Prometheus may take to scrape and evaluate on a busy 2-core machine (it does both
 # every 5 s); a passing test never waits this long.
 PATIENCE = 120
 EVALUATION = 5  # s: evaluation_interval in services/prometheus/prometheus.yml
+# s: FrostRisk's `for:` in the rules this module's Prometheus evaluates (5 min as shipped): long enough
+# to see the alert pending first, short enough that it fires while the tests wait.
+FROST_HOLD = 15
+# Where Alertmanager sends (tests/integration/alertmanager.test.yml): the receiver's /ok/ answers 200.
+WEBHOOK_PATH = "/ok/alertmanager"
+
+
+def write_rules_with_short_frost_hold(directory: Path) -> Path:
+    """Write the shipped alerting rules with FrostRisk's `for:` cut to FROST_HOLD, all else unchanged."""
+    rules = yaml.safe_load((REPO / "services/prometheus/rules/frost.yml").read_text(encoding="utf-8"))
+    frost = [rule for group in rules["groups"] for rule in group["rules"] if rule.get("alert") == "FrostRisk"]
+    assert len(frost) == 1, frost
+    frost[0]["for"] = f"{FROST_HOLD}s"
+    path = directory / "frost.yml"
+    path.write_text(yaml.safe_dump(rules, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    path.chmod(0o644)  # Prometheus runs as its package's user in the container
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +50,18 @@ def fleet():
     chips.broken(tree)
     cold, _ = chips.ds18b20(tree)
     cold.write("temp1_input", -2500)  # below the default frost threshold (0 °C)
-    env = {"FROST_TEST_SYSFS": str(tree_dir), "FROST_PROMETHEUS_PORT": ""}  # "": any free port
+    rules_dir = Path(tempfile.mkdtemp(prefix="frost-fleet-rules-"))
+    rules_dir.chmod(0o755)
+    env = {"FROST_TEST_SYSFS": str(tree_dir),
+           "FROST_TEST_PROMETHEUS_RULES": str(write_rules_with_short_frost_hold(rules_dir)),
+           "FROST_ALERTMANAGER_CONFIG": str(REPO / "tests/integration/alertmanager.test.yml"),
+           "FROST_PROMETHEUS_PORT": "", "FROST_ALERTMANAGER_PORT": ""}  # "": any free port
     try:
         with compose_project("frostfleet", FILES, env, profiles=["fleet"]) as project:
             yield project
     finally:
         shutil.rmtree(tree_dir, ignore_errors=True)
+        shutil.rmtree(rules_dir, ignore_errors=True)
 
 
 def query(fleet, promql: str) -> list[dict]:
@@ -91,11 +116,11 @@ def state_by_age(alert: dict, hold: float) -> str:
     return "firing" if age > hold + 2 * EVALUATION else alert["state"]  # just due: either
 
 
-def test_frost_alert_is_pending_for_the_cold_probe_only(fleet):
+def test_frost_alert_is_active_for_the_cold_probe_only(fleet):
     frost = wait_until(lambda: alerts(fleet, "FrostRisk"), PATIENCE, interval=1, what="the FrostRisk alert")
     # frost_sensor_value: the API's ids; the cold DS18B20 is the first of its two (device-path order).
     assert [(a["labels"]["sensor"], a["labels"]["kind"], a["state"]) for a in frost] == [
-        ("w1_slave_temp-virtual-0/temp1", "temperature", state_by_age(frost[0], 5 * 60))]  # `for: 5m`
+        ("w1_slave_temp-virtual-0/temp1", "temperature", state_by_age(frost[0], FROST_HOLD))]
     assert float(frost[0]["value"]) == -2.5
 
 
@@ -106,3 +131,41 @@ def test_sensor_fault_alert_is_pending_for_the_broken_chip(fleet):
         alert = by_sensor[sensor]
         assert (alert["labels"]["status"], alert["state"]) == (status, state_by_age(alert, 2 * 60)), sensor  # `for: 2m`
     assert not any(sensor.startswith("coretemp") for sensor in by_sensor)
+
+
+def test_prometheus_sends_alerts_to_the_alertmanager(fleet):
+    def alertmanagers():
+        response = requests.get(fleet.url("prometheus", 9090, "/api/v1/alertmanagers"), timeout=5)
+        response.raise_for_status()
+        return response.json()["data"]["activeAlertmanagers"]
+
+    active = wait_until(alertmanagers, PATIENCE, interval=1, what="Prometheus to discover the Alertmanager")
+    assert [a["url"] for a in active] == ["http://alertmanager:9093/api/v2/alerts"]
+    assert requests.get(fleet.url("alertmanager", 9093, "/-/ready"), timeout=5).status_code == 200
+
+
+def webhook_requests(fleet) -> list[dict]:
+    """Return what Alertmanager has POSTed to the test receiver so far, oldest first."""
+    response = requests.get(fleet.url("receiver", 8000, "/received"), params={"path": WEBHOOK_PATH}, timeout=5)
+    response.raise_for_status()
+    return response.json()
+
+
+def test_frost_alert_reaches_the_webhook_receiver_through_alertmanager(fleet):
+    def firing_frost():
+        return [request for request in webhook_requests(fleet)
+                if request["json"]["status"] == "firing"
+                and any(alert["labels"]["alertname"] == "FrostRisk" for alert in request["json"]["alerts"])]
+
+    # A scrape, FROST_HOLD of `for:`, an evaluation, Alertmanager's 1 s group_wait: seconds on a quiet
+    # machine, but minutes on a busy 2-core one. wait_until returns as soon as the webhook is there.
+    request = wait_until(firing_frost, PATIENCE + FROST_HOLD, interval=1, what="FrostRisk at the webhook")[0]
+    payload = request["json"]
+    # Alertmanager's webhook format (version 4), grouped by alertname and instance as configured.
+    assert (payload["version"], payload["receiver"]) == ("4", "test-receiver")
+    assert payload["groupLabels"] == {"alertname": "FrostRisk", "instance": "nginx:8080"}
+    assert request["headers"]["Content-Type"] == "application/json"
+    frost = [alert for alert in payload["alerts"] if alert["labels"]["alertname"] == "FrostRisk"]
+    assert [(a["status"], a["labels"]["sensor"], a["labels"]["severity"], a["labels"]["device"]) for a in frost] == [
+        ("firing", "w1_slave_temp-virtual-0/temp1", "critical", "local")]
+    assert frost[0]["annotations"]["summary"].endswith("(w1_slave_temp-virtual-0/temp1) is -2.5 °C")

@@ -295,11 +295,15 @@ def config_sampler(app):
     sampler.close()
 
 
-def test_before_the_first_sample_only_build_info_and_workers(app):
+def test_before_the_first_sample_only_build_info_workers_and_alert_rules(app):
     found = series(scrape(app), "frost_")
+    rules = ["frost", "sampling_stopped", "sensor_fault", "temperature_crit", "temperature_max"]  # on by default
     assert found == {f'frost_build_info{{version="{__version__}"}}': 1.0,
                      f'frost_stream_clients{{worker="{os.getpid()}"}}': 0.0,
-                     "frost_threshold_celsius{}": 0.0}
+                     "frost_threshold_celsius{}": 0.0,
+                     **{f'frost_alerts_firing{{rule="{rule}"}}': 0.0 for rule in rules},
+                     **{f'frost_notifications_total{{result="{result}"}}': 0.0
+                        for result in ("sent", "failed", "dropped")}}
 
 
 def test_config_sensors_statuses_and_sampler_counters(app, config_sampler):

@@ -50,13 +50,16 @@ def starts(log: Path) -> list[float]:
 
 
 class Running:
-    """A supervisor process over the given web server and sampler commands."""
+    """A supervisor process over the given web server, sampler and notifier commands."""
 
-    def __init__(self, tmp_path: Path, web: list[str], sampler: list[str]):
+    def __init__(self, tmp_path: Path, web: list[str], sampler: list[str], notifier: list[str] | None = None):
         script = textwrap.dedent(f"""
             import sys
             from frostserver.supervisor import Backoff, Supervisor
-            sys.exit(Supervisor({web!r}, {sampler!r}, backoff=Backoff(first=0.2, longest=0.8)).run())
+            supervisor = Supervisor({web!r}, {sampler!r}, {notifier!r}, backoff=Backoff(first=0.2, longest=0.8))
+            if supervisor.notifier is not None:
+                supervisor.notifier.backoff = Backoff(first=0.2, longest=0.8)
+            sys.exit(supervisor.run())
         """)
         env = {**os.environ, "PYTHONPATH": str(APP)}
         self.stderr = tmp_path / "supervisor.log"
@@ -131,3 +134,22 @@ def test_sigterm_stops_both_and_exits_zero(tmp_path):
     assert supervisor.stop() == 0
     assert (tmp_path / "terms").read_text() == "xx"
     assert len(starts(sampler_log)) == 1  # stopping is no reason to restart it
+
+
+def test_a_notifier_with_nothing_to_do_is_not_restarted_and_a_dying_one_is(tmp_path, forever):
+    idle_log, dying_log = tmp_path / "idle.starts", tmp_path / "dying.starts"
+    idle = Running(tmp_path, forever, forever, recorder(idle_log, "sys.exit(0)"))
+    try:
+        idle.wait_until(lambda: starts(idle_log), "the notifier to start")
+        time.sleep(1.0)  # five back-offs' worth: a restart would have come by now
+        assert idle.process.poll() is None
+    finally:
+        assert idle.stop() == 0
+    assert len(starts(idle_log)) == 1  # status 0: no targets, nothing to send
+
+    dying = Running(tmp_path, forever, forever, recorder(dying_log, "sys.exit(1)"))
+    try:
+        dying.wait_until(lambda: len(starts(dying_log)) >= 3, "three notifier starts")
+    finally:
+        assert dying.stop() == 0
+    assert "the notifier exited (status 1)" in dying.stderr.read_text()

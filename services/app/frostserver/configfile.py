@@ -19,9 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .model import UNITS
+
+if TYPE_CHECKING:
+    from .alerts.config import AlertsConfig
 
 # A FrostServer config is a few KiB; refuse to parse anything absurd (e.g. FROST_CONFIG=/dev/zero).
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -33,7 +36,7 @@ SENSOR_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 HIGH_LIMITS = frozenset({"max", "crit", "emergency"})
 LOW_LIMITS = frozenset({"min", "lcrit"})
 
-TOP_LEVEL_KEYS = ("frost_threshold", "sampling", "history", "sensors", "filter", "relabel", "thresholds")
+TOP_LEVEL_KEYS = ("frost_threshold", "sampling", "history", "sensors", "filter", "relabel", "thresholds", "alerts")
 SAMPLING_KEYS = ("interval", "history")
 HISTORY_KEYS = ("minute_days", "hour_days")
 SENSOR_KEYS = (
@@ -155,6 +158,7 @@ class FileConfig:
     numbers: Mapping[str, float]  # by dotted key, e.g. "sampling.interval"; every declared one
     sensors: tuple[SensorSpec, ...] = ()
     rules: Rules = field(default_factory=Rules)
+    alerts: AlertsConfig | None = None  # [alerts]; None: the file has none
 
 
 def read_config_file(path: str | Path, numbers: Mapping[str, NumberSpec]) -> FileConfig:
@@ -237,7 +241,11 @@ def _parse_document(document: dict[str, Any], shown: str, specs: Mapping[str, Nu
     sensors = _parse_sensors(document.get("sensors", {}), interval)
     rules = _parse_rules(document)
     _check_declared_sensors_kept(sensors, rules)
-    return FileConfig(shown, MappingProxyType(numbers), sensors, rules)
+    # Imported here: alerts/config.py builds on this module's helpers.
+    from .alerts.config import parse_alerts
+
+    alerts = parse_alerts(document["alerts"]) if "alerts" in document else None
+    return FileConfig(shown, MappingProxyType(numbers), sensors, rules, alerts)
 
 
 def _declared_number(document: dict[str, Any], key: str, spec: NumberSpec) -> float:

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from .alerts.engine import AlertEngine
+from .alerts.journal import AlertJournal, journal_directory
 from .config_sensors import ConfigSensors
 from .history import configured_tiers
 from .history.writer import HistoryWriter
@@ -89,6 +91,7 @@ class Sampler:
         rules: Rules | None = None,
         clock: Callable[[], float] = time.time,
         history: HistoryWriter | None = None,
+        alerts: tuple[AlertEngine, AlertJournal] | None = None,
     ):
         self.sources = sources
         self.store = store
@@ -96,6 +99,7 @@ class Sampler:
         self.clock = clock
         self.counters = SamplerCounters()
         self.history = history  # the history on disk (history/); None: off
+        self.alerts = alerts  # the alert rules and their journal (alerts/); None: off
 
     def sample_once(self) -> int:
         """Read all sources once and publish the sample; return its number."""
@@ -111,6 +115,8 @@ class Sampler:
         if self.rules is not None:
             pairs = self.rules(pairs)
         pairs.sort(key=lambda pair: pair[0].id)
+        # Before publishing: a stream that sees sample N finds the alerts N raised already there.
+        self._judge_alerts(self.store.ring.next_seq, sampled_at, pairs)
         seq = self._publish(sampled_at, pairs)
         self._record_history(sampled_at, pairs)
         errors = self.counters.read_errors_by_chip
@@ -167,6 +173,15 @@ class Sampler:
         except Exception:
             log.exception("the history failed to record a sample")
 
+    def _judge_alerts(self, seq: int, sampled_at: float, pairs: list[tuple[Sensor, Reading]]) -> None:
+        if self.alerts is None:
+            return
+        engine, journal = self.alerts
+        try:
+            journal.record(seq, engine.observe(sampled_at, pairs))
+        except Exception:  # a bug in a rule must not stop sampling
+            log.exception("the alert rules failed on a sample")
+
     def prepare(self, at: float) -> None:
         """Let the sources that can start the next sample's reads at `at` (time.monotonic())."""
         for name, source in self.sources.items():
@@ -186,6 +201,7 @@ class Sampler:
             if is_dataclass(stats) and not isinstance(stats, type):
                 document["sources"][name] = asdict(stats)
         document["history"] = self.history.state() if self.history is not None else {"status": "off"}
+        document["alerts"] = {"journal": self.alerts[1].state() if self.alerts is not None else "off"}
         return document
 
     def close(self) -> None:
@@ -210,8 +226,27 @@ def build_sampler(settings: Settings) -> Sampler:
     )
     history = None if settings.history_dir is None else HistoryWriter(settings.history_dir, configured_tiers(settings))
     return Sampler(
-        sources, store, rules=None if rules.is_empty else lambda pairs: apply_rules(pairs, rules), history=history
+        sources,
+        store,
+        rules=None if rules.is_empty else lambda pairs: apply_rules(pairs, rules),
+        history=history,
+        alerts=build_alerts(settings),
     )
+
+
+def build_alerts(settings: Settings) -> tuple[AlertEngine, AlertJournal] | None:
+    """Build the alert engine over the journal of the alerts firing before (None: no rule is on)."""
+    if not settings.alerts.enabled_rules:
+        return None
+    directory = journal_directory(settings.history_dir, settings.run_dir)
+    journal = AlertJournal.open(directory, durable=settings.history_dir is not None)
+    engine = AlertEngine(
+        settings.alerts.rules,
+        frost_threshold=settings.frost_threshold,
+        interval=settings.sample_interval,
+        firing=journal.firing(),
+    )
+    return engine, journal
 
 
 def read_sensors_config(etc_dir: Path | None) -> SensorsConfig:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .alerts.config import AlertsConfig
 from .configfile import ConfigError, FileConfig, NumberSpec, Rules, SensorSpec, SettingsError, read_config_file
 
 __all__ = ["ConfigError", "Settings", "SettingsError", "load_settings"]
@@ -53,6 +54,7 @@ class Settings:
     history_hour_days: float = _setting(730.0, key="history.hour_days", bounds=(1.0, 3660.0))
     sensors: tuple[SensorSpec, ...] = ()  # [sensors.<key>]: files to read and commands to run
     rules: Rules = field(default_factory=Rules)  # [filter], [relabel], [thresholds]
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)  # [alerts]: rules and where to notify
     # The sampler.
     max_sensors: int = _setting(2048, env=True, bounds=(1, 65536))  # columns in the history
     read_timeout: float = _setting(0.5, env=True, bounds=(0.01, 60.0))  # s; a slower read is abandoned
@@ -111,6 +113,8 @@ def _from_file(file: FileConfig) -> dict[str, Any]:
     by_key = {f.metadata["key"]: f.name for f in fields(Settings) if f.metadata.get("key")}
     values: dict[str, Any] = {by_key[key]: number for key, number in file.numbers.items()}
     values.update(sensors=file.sensors, rules=file.rules)
+    if file.alerts is not None:
+        values["alerts"] = file.alerts
     return values
 
 

@@ -3,8 +3,10 @@
 `python -m frostserver.supervisor -- gunicorn --config gunicorn.conf.py` (the Dockerfile's CMD;
 `make dev` gives Flask's development server instead):
 
-- starts the web server and the sampler (`python -m frostserver.sampler`);
-- restarts the sampler when it dies, after a pause that doubles from 1 s up to 30 s and starts
+- starts the web server, the sampler (`python -m frostserver.sampler`) and the notifier
+  (`python -m frostserver.alerts.notifier`, which sends alerts; without notification targets it
+  exits at once, status 0, and is not started again);
+- restarts the sampler (and the notifier) when it dies, after a pause that doubles from 1 s up to 30 s and starts
   over once a sampler has run for a minute, so a sampler that keeps dying is no restart storm;
   one that exits for a bad configuration (status 78) is not restarted, since it would fail again
   (the web server goes on answering every request with the error, a JSON 503); a sampler that
@@ -40,7 +42,8 @@ from .logs import configure_logging
 log = logging.getLogger("frostserver.supervisor")  # not __name__: run as __main__
 
 SAMPLER_COMMAND = (sys.executable, "-m", "frostserver.sampler")
-EXIT_CONFIG = 78  # the sampler's exit status for a bad configuration (sampler.EXIT_CONFIG)
+NOTIFIER_COMMAND = (sys.executable, "-m", "frostserver.alerts.notifier")
+EXIT_CONFIG = 78  # the sampler's and the notifier's exit status for a bad configuration
 WEB_NICENESS = 10  # the web server's CPU priority below the sampler's (nice 0)
 STOP_WAIT = 8.0  # s to wait for both after SIGTERM, inside Docker's 10 s before its SIGKILL
 
@@ -67,8 +70,10 @@ class _Child:
     niceness: int = 0
     process: subprocess.Popen[bytes] | None = None
     started: float = 0.0
-    restart_at: float | None = None  # the sampler's next start, while it is down
+    restart_at: float | None = None  # the next start, while it is down
     exit_status: int | None = None
+    backoff: Backoff | None = None  # restarted when it dies (not the web server: the container is)
+    done_when_ok: bool = False  # an exit with status 0 means it has nothing to do: not restarted
 
     @property
     def alive(self) -> bool:
@@ -78,10 +83,23 @@ class _Child:
 class Supervisor:
     """Run the web server and the sampler until told to stop (see the module's docstring)."""
 
-    def __init__(self, web: Sequence[str], sampler: Sequence[str] = SAMPLER_COMMAND, *, backoff: Backoff | None = None):
+    def __init__(
+        self,
+        web: Sequence[str],
+        sampler: Sequence[str] = SAMPLER_COMMAND,
+        notifier: Sequence[str] | None = NOTIFIER_COMMAND,
+        *,
+        backoff: Backoff | None = None,
+    ):
         self.web = _Child("web server", web, WEB_NICENESS)
-        self.sampler = _Child("sampler", sampler)
-        self.backoff = backoff or Backoff()
+        self.sampler = _Child("sampler", sampler, backoff=backoff or Backoff())
+        # The notifier at the web server's priority: a sample on time matters more than a message.
+        self.notifier = (
+            None
+            if notifier is None
+            else _Child("notifier", notifier, WEB_NICENESS, backoff=Backoff(), done_when_ok=True)
+        )
+        self.tended = [child for child in (self.sampler, self.notifier) if child is not None]
         self.stopping = False
         self._wakeup_r, self._wakeup_w = os.pipe()
 
@@ -94,14 +112,15 @@ class Supervisor:
         signal.signal(signal.SIGHUP, lambda *_: self._signal(self.web, signal.SIGHUP))  # Gunicorn: reload
         signal.signal(signal.SIGCHLD, lambda *_: None)  # only to wake the loop
         self._start(self.web)
-        self._start(self.sampler)
+        for child in self.tended:
+            self._start(child)
         while not self.stopping:
             self._wait(self._next_timeout())
             self._reap()
             if not self.web.alive:
                 log.error("the web server exited (%s); stopping", _describe(self.web.exit_status))
                 break
-            self._tend_sampler()
+            self._tend()
         return self._shut_down()
 
     # --- the loop's parts --------------------------------------------------------------------
@@ -112,9 +131,9 @@ class Supervisor:
         self.stopping = True
 
     def _next_timeout(self) -> float | None:
-        """Seconds until the sampler's restart is due; None (no timeout) while nothing is due."""
-        restart_at = self.sampler.restart_at
-        return None if restart_at is None else max(0.0, restart_at - time.monotonic())
+        """Seconds until the next restart is due; None (no timeout) while nothing is due."""
+        due = [child.restart_at for child in self.tended if child.restart_at is not None]
+        return None if not due else max(0.0, min(due) - time.monotonic())
 
     def _wait(self, timeout: float | None) -> None:
         """Sleep until a signal arrives (SIGCHLD included) or the timeout passes."""
@@ -131,32 +150,34 @@ class Supervisor:
                 return
             if pid == 0:
                 return
-            for child in (self.web, self.sampler):
+            for child in (self.web, *self.tended):
                 if child.process is not None and child.process.pid == pid:
                     child.process.returncode = child.exit_status = os.waitstatus_to_exitcode(status)
-                    if child is self.sampler:
-                        self._sampler_died(child)
+                    if child.backoff is not None:
+                        self._died(child)
 
-    def _sampler_died(self, sampler: _Child) -> None:
-        ran_for = time.monotonic() - sampler.started
-        if sampler.exit_status == EXIT_CONFIG:
-            log.error("the sampler cannot run with this configuration (see above); not restarting it")
+    def _died(self, child: _Child) -> None:
+        ran_for = time.monotonic() - child.started
+        if child.exit_status == EXIT_CONFIG:
+            log.error("the %s cannot run with this configuration (see above); not restarting it", child.name)
             return
-        if self.stopping:
+        if self.stopping or (child.done_when_ok and child.exit_status == 0):
             return
-        delay = self.backoff.delay(ran_for)
+        assert child.backoff is not None  # only tended children die here
+        delay = child.backoff.delay(ran_for)
         log.error(
-            "the sampler exited (%s) after %.1f s; restarting it in %g s",
-            _describe(sampler.exit_status),
+            "the %s exited (%s) after %.1f s; restarting it in %g s",
+            child.name,
+            _describe(child.exit_status),
             ran_for,
             delay,
         )
-        sampler.restart_at = time.monotonic() + delay
+        child.restart_at = time.monotonic() + delay
 
-    def _tend_sampler(self) -> None:
-        sampler = self.sampler
-        if sampler.restart_at is not None and time.monotonic() >= sampler.restart_at:
-            self._start(sampler)
+    def _tend(self) -> None:
+        for child in self.tended:
+            if child.restart_at is not None and time.monotonic() >= child.restart_at:
+                self._start(child)
 
     def _start(self, child: _Child) -> None:
         # preexec_fn runs between fork and exec: safe here, where no other thread exists.
@@ -166,9 +187,9 @@ class Supervisor:
         except OSError as error:
             log.critical("cannot start the %s (%s): %s", child.name, " ".join(child.argv), error)
             child.process, child.exit_status = None, 127
-            if child is self.sampler:
+            if child.backoff is not None:
                 child.started = time.monotonic()
-                self._sampler_died(child)
+                self._died(child)
             return
         child.started = time.monotonic()
         child.restart_at, child.exit_status = None, None
@@ -181,15 +202,16 @@ class Supervisor:
 
     def _shut_down(self) -> int:
         """Stop both (SIGTERM, then SIGKILL after STOP_WAIT); return the container's exit status."""
-        for child in (self.sampler, self.web):
+        children = (*self.tended, self.web)
+        for child in children:
             self._signal(child, signal.SIGTERM)
         deadline, killed = time.monotonic() + STOP_WAIT, False
-        while self.web.alive or self.sampler.alive:
+        while any(child.alive for child in children):
             left = deadline - time.monotonic()
             if left <= 0:
                 if killed:  # one stuck in the kernel (a blocked read) cannot die: leave it to Docker
                     break
-                for child in (self.sampler, self.web):
+                for child in children:
                     self._signal(child, signal.SIGKILL)
                 deadline, killed = time.monotonic() + 1.0, True  # a SIGKILLed child is gone at once
             self._wait(max(0.0, min(left, 0.2)))

@@ -4,6 +4,7 @@
   documents.py renders its sensors document once per sample, chips.py its chips document;
   the history answer's parameters (history_query.py), points from the ring and the tiers on disk
   (history_points.py, history_answer.py) and its JSON and CSV (history_render.py);
+- alerts.py: /api/v1/alerts, and the alerts the stream and /metrics tell of;
 - stream.py: the Server-Sent Events stream;
 - metrics.py: /metrics (node_exporter.py: node_exporter's hwmon series; workers.py: each
   worker's own counters);
@@ -24,7 +25,7 @@ from ..history import HistoryReader
 from ..logs import configure_logging
 from ..settings import SettingsError, load_settings
 from ..store.reader import StoreReader
-from . import api, health, metrics, stream
+from . import alerts, api, health, metrics, stream
 from .chips import ChipDocuments
 from .documents import SensorDocuments
 from .errors import json_error, register_error_handlers
@@ -51,7 +52,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["frost.documents"] = SensorDocuments(store, settings.sample_interval, settings.frost_threshold)
     app.extensions["frost.chip_documents"] = ChipDocuments(store.chips)
     app.extensions["frost.notifier"] = stream.SampleNotifier(store)
-    for blueprint in (api.bp, health.bp, stream.bp):
+    app.extensions["frost.alerts"] = alerts.AlertsReader(settings, store)
+    for blueprint in (api.bp, alerts.bp, health.bp, stream.bp):
         app.register_blueprint(blueprint)
     metrics.init_app(app, __version__)
     return app

@@ -26,8 +26,10 @@ from prometheus_client.core import (
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.utils import floatToGoString
 
+from ..alerts.notifier_status import NotifierStatus
 from ..model import Reading, Sensor
 from ..store.reader import StoreReader
+from .alerts import AlertsReader
 from .node_exporter import hwmon_metrics
 from .stream import SampleNotifier
 from .workers import WorkerPublisher, read_worker_counters
@@ -53,7 +55,11 @@ def init_app(app: Flask, version: str) -> None:
     """Create this worker's renderer (called by create_app)."""
     settings = app.extensions["frost.settings"]
     app.extensions["frost.metrics"] = MetricsRenderer(
-        app.extensions["frost.store"], settings.frost_threshold, app.extensions["frost.notifier"], version
+        app.extensions["frost.store"],
+        settings.frost_threshold,
+        app.extensions["frost.notifier"],
+        version,
+        app.extensions["frost.alerts"],
     )
     app.register_blueprint(bp)
 
@@ -180,6 +186,21 @@ def sampler_metrics(stats: dict[str, Any], sampled_at: float | None) -> list[Met
     return out
 
 
+def alert_metrics(firing_by_rule: dict[str, int], notifier: NotifierStatus) -> list[Metric]:
+    """Render the alerts firing, by rule, and what the notifier sent."""
+    firing = GaugeMetricFamily("frost_alerts_firing", "Alerts firing now, by rule", labels=("rule",))
+    for rule, count in sorted(firing_by_rule.items()):
+        firing.add_metric((rule,), count)
+    sent = CounterMetricFamily(
+        "frost_notifications",
+        "Attempts to send a notification to one target, by result (failed ones are retried; dropped: given up)",
+        labels=("result",),
+    )
+    for result, count in notifier.results.items():
+        sent.add_metric((result,), count)
+    return [firing, sent]
+
+
 def worker_metrics(workers: dict[int, dict[str, Any]], version: str) -> list[Metric]:
     """Render the per-worker part: build info and every live worker's open streams."""
     info = InfoMetricFamily("frost_build", "FrostServer's version", value={"version": version})
@@ -230,10 +251,22 @@ class WorkersCollector:
         yield from worker_metrics(self.workers, self.version)
 
 
+class AlertsCollector:
+    """Collect the alert series: small, and collected at every scrape (sampling_stopped ages with time)."""
+
+    def __init__(self, alerts: AlertsReader):
+        self.alerts = alerts
+
+    def collect(self) -> Iterator[Metric]:
+        yield from alert_metrics(self.alerts.firing_by_rule(), self.alerts.notifier.current())
+
+
 class MetricsRenderer:
     """Render /metrics for one worker: the sample's part once per sample, the workers' part when it changes."""
 
-    def __init__(self, store: StoreReader, frost_threshold: float, notifier: SampleNotifier, version: str):
+    def __init__(
+        self, store: StoreReader, frost_threshold: float, notifier: SampleNotifier, version: str, alerts: AlertsReader
+    ):
         self.store = store
         self.publisher = WorkerPublisher(store.run_dir, lambda: {"streams": notifier.streams})
         self.samples = CollectorRegistry(auto_describe=False)
@@ -241,6 +274,8 @@ class MetricsRenderer:
         self.workers_collector = WorkersCollector(store.run_dir, self.publisher, version)
         self.workers = CollectorRegistry(auto_describe=False)
         self.workers.register(self.workers_collector)
+        self.alerts = CollectorRegistry(auto_describe=False)
+        self.alerts.register(AlertsCollector(alerts))
         self._sample_part: tuple[object, bytes] = (object(), b"")
         self._workers_part: tuple[object, bytes] = (object(), b"")
         self._lock = threading.Lock()  # gthread: one render per sample even when scrapes overlap
@@ -254,4 +289,4 @@ class MetricsRenderer:
             workers_key = self.workers_collector.refresh()
             if workers_key != self._workers_part[0]:
                 self._workers_part = (workers_key, generate_latest(self.workers))
-            return self._sample_part[1] + self._workers_part[1]
+            return self._sample_part[1] + generate_latest(self.alerts) + self._workers_part[1]

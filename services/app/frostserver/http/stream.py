@@ -1,4 +1,9 @@
-"""Server-Sent Events: one `sample` event per sample, resumable with Last-Event-ID."""
+"""Server-Sent Events: one `sample` event per sample, and `alert` events, resumable with Last-Event-ID.
+
+An alert event carries the id of the sample that raised it and comes just before that sample's
+event, so a client resuming from Last-Event-ID gets the alerts it missed with the samples.
+sampling_stopped, judged from the newest sample's age, comes without an id.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,11 @@ from collections.abc import Callable, Iterator
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
+from ..alerts.messages import FIRING, RESOLVED
 from ..model import OK
 from ..store.reader import StoreReader
 from ..store.ring import Header, Series
+from .alerts import AlertsReader, encode_alert_event, stream_events
 from .errors import json_error
 
 bp = Blueprint("stream", __name__)
@@ -157,24 +164,36 @@ def stream() -> Response:
         response = json_error(503, "too many open streams on this worker; retry later")
         response.headers["Retry-After"] = "5"
         return response
+    alerts: AlertsReader = current_app.extensions["frost.alerts"]
     heartbeat = settings.stream_heartbeat
     resume_from = _last_event_id()
 
+    def events(first: int, last: int) -> list[bytes]:
+        return stream_events(alerts.journal.current(), first, last) + notifier.events(first, last)
+
     def generate() -> Iterator[bytes]:
+        stopped: dict[str, object] | None = None  # the sampling_stopped alert this stream was told of
         try:
             yield f"retry: {RETRY_MS}\n\n".encode()
             newest = notifier.newest()
             if resume_from is not None and resume_from < newest:
-                yield from notifier.events(resume_from + 1, newest)
+                yield from events(resume_from + 1, newest)
             elif newest:
                 yield from notifier.events(newest, newest)
             sent, quiet_since = newest, time.monotonic()
             while True:
                 newest = notifier.wait_for(sent, timeout=heartbeat)
                 if newest > sent:
-                    yield b"".join(notifier.events(sent + 1, newest))
+                    if stopped is not None:
+                        yield encode_alert_event(RESOLVED, {**stopped, "resolved_at": time.time()}, None)
+                        stopped = None
+                    yield b"".join(events(sent + 1, newest))
                     sent, quiet_since = newest, time.monotonic()
                 elif time.monotonic() - quiet_since >= heartbeat:
+                    if stopped is None:
+                        stopped = alerts.sampling_stopped()
+                        if stopped is not None:
+                            yield encode_alert_event(FIRING, stopped, None)
                     # A comment keeps nginx and other proxies from timing the stream out.
                     yield b": heartbeat\n\n"
                     quiet_since = time.monotonic()

@@ -1,0 +1,13 @@
+"""Alerts: rules judged on every sample, and notifications that reach a person.
+
+- rules.py: what a rule is, and the built-in rules (frost, a temperature's own limits, a faulted
+  sensor, sampling stopped; voltage and fan alarms on request);
+- config.py: the config file's [alerts] table (part of reading the config file);
+- engine.py: judges the rules on each sample, in the sampler, with `for` and hysteresis;
+- journal.py: `alerts.json`, the alerts firing and the recent events, written by the sampler alone
+  (in the history's directory, so they survive restarts) and read by the workers and the notifier;
+- messages.py: an alert in words, for notifications and the API;
+- notifier.py: the notifier process (`python -m frostserver.alerts.notifier`), the one place that
+  sends: Apprise, off the sampling path, with retries and back-off; it also tells when sampling
+  has stopped, which the sampler cannot tell of itself.
+"""

@@ -1,0 +1,246 @@
+"""Judge the alert rules on every sample: which alerts fire, which resolve.
+
+Runs in the sampler, on the readings it has just taken (no extra sensor reads), so it must be
+cheap at 1024 sensors: which rules apply to a sensor, and with which limit, is worked out once per
+sensor (again only when its metadata changes), and a sensor that is fine and was fine costs a
+comparison per rule that applies to it.
+
+Per (rule, sensor): while the condition holds, the alert is pending; once it has held `hold`
+seconds it fires. A value alert resolves when the value is back past its limit by `hysteresis`;
+between the limit and that, nothing changes. A reading without a value (a fault, an error) leaves
+a value alert as it is: the sensor_fault rule speaks for those. A sensor that vanishes keeps its
+alerts as they are (the stale status tells of it, where a rule asks for it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from ..model import Reading, Sensor
+from .messages import FIRING, RESOLVED, firing_summary, resolved_summary
+from .rules import FROST_THRESHOLD, STALE, AlertRule
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert, as the journal keeps it and the API shows it."""
+
+    key: str  # "<rule>/<sensor id>", or the rule alone for a device-wide alert
+    rule: str
+    sensor: str | None
+    label: str
+    severity: str
+    summary: str
+    value: float | None
+    limit: float | None
+    unit: str
+    fired_at: float
+    resolved_at: float | None = None
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """An alert that fired or resolved at one sample."""
+
+    state: str  # FIRING or RESOLVED
+    alert: Alert
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One rule as it applies to one sensor."""
+
+    rule: AlertRule
+    key: str
+    sensor_id: str
+    limit: float | None  # value rules: the number compared with; status rules: None
+    below: bool  # a value rule on the low side (the rule's `below`)
+    statuses: tuple[str, ...]  # the rule's, here for the hot loop
+
+
+class AlertEngine:
+    """Judge the enabled rules on each sample (see the module's docstring)."""
+
+    def __init__(
+        self, rules: Iterable[AlertRule], *, frost_threshold: float, interval: float, firing: Iterable[Alert] = ()
+    ):
+        all_rules = tuple(rules)
+        self.rules = tuple(rule for rule in all_rules if rule.enabled and not rule.device_wide)
+        self.frost_threshold = frost_threshold
+        self.interval = interval
+        self.firing: dict[str, Alert] = {alert.key: alert for alert in firing}
+        self._pending: dict[str, float] = {}  # key -> since when the condition holds
+        self._plans: dict[str, tuple[Sensor, tuple[_Check, ...]]] = {}  # sensor id -> its checks
+        self._last_value: dict[str, float] = {}  # sensor id -> when it last had a value (stale rules)
+        self._watches_stale = any(STALE in rule.statuses for rule in self.rules)
+        self._by_name = {rule.name: rule for rule in self.rules}
+        self._matched: set[str] = set()  # rules that selected some sensor
+        self._first = True
+
+    def observe(self, sampled_at: float, pairs: Iterable[tuple[Sensor, Reading]]) -> list[AlertEvent]:
+        """Judge one sample; return the alerts that fired or resolved with it."""
+        events: list[AlertEvent] = []
+        if self._first:
+            events.extend(self._resolve_orphans(sampled_at))
+        seen: set[str] = set()
+        plans, pending, firing = self._plans, self._pending, self.firing
+        for sensor, reading in pairs:
+            if sensor.ignored:
+                continue
+            planned = plans.get(sensor.id)
+            checks = planned[1] if planned is not None and planned[0] is sensor else self._checks(sensor)
+            if not checks:
+                continue
+            if self._watches_stale:
+                seen.add(sensor.id)
+                if reading.value is not None or sensor.id not in self._last_value:
+                    self._last_value[sensor.id] = sampled_at
+            value = reading.value
+            for check in checks:
+                # The common case inline (1024 sensors, every sample): clear, and nothing pending.
+                limit = check.limit
+                if limit is not None and value is not None:
+                    clear = value > limit if check.below else value < limit
+                    if clear and check.key not in pending and check.key not in firing:
+                        continue
+                elif (
+                    limit is None
+                    and reading.status not in check.statuses
+                    and not self._watches_stale
+                    and check.key not in pending
+                    and check.key not in firing
+                ):
+                    continue
+                verdict = self._judge(check, reading, sampled_at)
+                if verdict is not None:
+                    self._settle(check, verdict, sensor, reading, sampled_at, events)
+        if self._watches_stale:
+            self._judge_vanished(seen, sampled_at, events)
+        if self._first:
+            self._first = False
+            self._warn_unmatched()
+        return events
+
+    # --- the parts --------------------------------------------------------------------------
+
+    def _checks(self, sensor: Sensor) -> tuple[_Check, ...]:
+        planned = self._plans.get(sensor.id)
+        if planned is not None:
+            known, checks = planned
+            if known is sensor or (known == sensor and known.thresholds == sensor.thresholds):
+                return checks
+        checks = tuple(self._plan(sensor))
+        self._plans[sensor.id] = (sensor, checks)
+        return checks
+
+    def _plan(self, sensor: Sensor) -> Iterable[_Check]:
+        for rule in self.rules:
+            if not rule.selects(sensor):
+                continue
+            self._matched.add(rule.name)
+            key = f"{rule.name}/{sensor.id}"
+            if rule.statuses:
+                yield _Check(rule, key, sensor.id, None, False, rule.statuses)
+                continue
+            limit = self._limit(rule, sensor)
+            if limit is not None:  # a sensor without that limit: the rule does not apply to it
+                yield _Check(rule, key, sensor.id, limit, rule.below is not None, ())
+
+    def _limit(self, rule: AlertRule, sensor: Sensor) -> float | None:
+        name = rule.below if rule.below is not None else rule.above
+        if name == FROST_THRESHOLD:
+            return self.frost_threshold
+        if isinstance(name, str):
+            return sensor.thresholds.get(name)
+        return name
+
+    def _judge(self, check: _Check, reading: Reading, now: float) -> bool | None:
+        """Tell whether the condition holds (True), is clear (False), or neither (None: keep)."""
+        rule = check.rule
+        if check.limit is None:
+            if reading.status in rule.statuses:
+                return True
+            return STALE in rule.statuses and self._stale(rule, check.sensor_id, now)
+        value = reading.value
+        if value is None:
+            return None
+        limit, firing = check.limit, check.key in self.firing
+        if rule.below is not None:
+            if value <= limit:
+                return True
+            return None if firing and value <= limit + rule.hysteresis else False
+        if value >= limit:
+            return True
+        return None if firing and value >= limit - rule.hysteresis else False
+
+    def _stale(self, rule: AlertRule, sensor_id: str, now: float) -> bool:
+        last = self._last_value.get(sensor_id)
+        return last is not None and now - last >= rule.stale_after * self.interval
+
+    def _settle(
+        self, check: _Check, holds: bool, sensor: Sensor, reading: Reading, now: float, events: list[AlertEvent]
+    ) -> None:
+        key, rule = check.key, check.rule
+        firing = self.firing.get(key)
+        if holds:
+            if firing is not None:
+                return
+            since = self._pending.setdefault(key, now)
+            if now - since < rule.hold:
+                return
+            del self._pending[key]
+            status = STALE if reading.status not in rule.statuses and rule.statuses else reading.status
+            alert = Alert(
+                key=key,
+                rule=rule.name,
+                sensor=sensor.id,
+                label=sensor.label,
+                severity=rule.severity,
+                summary=firing_summary(rule, sensor.label, reading.value, check.limit, sensor.unit, status),
+                value=reading.value,
+                limit=check.limit,
+                unit=sensor.unit,
+                fired_at=now,
+            )
+            self.firing[key] = alert
+            events.append(AlertEvent(FIRING, alert))
+            return
+        self._pending.pop(key, None)
+        if firing is not None:
+            del self.firing[key]
+            summary = resolved_summary(rule, sensor.label, reading.value, check.limit, sensor.unit)
+            resolved = replace(firing, summary=summary, value=reading.value, resolved_at=now)
+            events.append(AlertEvent(RESOLVED, resolved))
+
+    def _judge_vanished(self, seen: set[str], now: float, events: list[AlertEvent]) -> None:
+        """Judge the stale rules for sensors that were in earlier samples and are not in this one."""
+        for sensor_id in [sid for sid in self._last_value if sid not in seen]:
+            planned = self._plans.get(sensor_id)
+            if planned is None:
+                continue
+            sensor, checks = planned
+            gone = Reading(None, status=STALE, error="no longer read")
+            for check in checks:
+                if STALE in check.rule.statuses:
+                    self._settle(check, self._stale(check.rule, sensor_id, now), sensor, gone, now, events)
+
+    def _resolve_orphans(self, now: float) -> list[AlertEvent]:
+        """Resolve alerts kept from an earlier run whose rule is gone or turned off."""
+        events = []
+        for key, alert in list(self.firing.items()):
+            if alert.rule not in self._by_name:
+                del self.firing[key]
+                summary = f"{alert.label}: rule {alert.rule!r} was removed or turned off"
+                events.append(AlertEvent(RESOLVED, replace(alert, summary=summary, resolved_at=now)))
+        return events
+
+    def _warn_unmatched(self) -> None:
+        """Warn, once, of rules that name sensors none of which exists now (a probe unplugged?)."""
+        for rule in self.rules:
+            if rule.sensors and rule.name not in self._matched:
+                globs = ", ".join(pattern.glob for pattern in rule.sensors)
+                log.warning("alert rule %s: no sensor matches %s now; it applies when one appears", rule.name, globs)

@@ -1,0 +1,86 @@
+"""Alerts in words: the one-line summaries the API shows and the notifications' titles and bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .rules import FROST_THRESHOLD, STALE, AlertRule
+
+FIRING, RESOLVED = "firing", "resolved"
+
+STATUS_WORDS = {
+    "alarm": "raises an alarm",
+    "fault": "reports a fault",
+    "error": "cannot be read",
+    STALE: "has had no new reading",
+}
+
+
+def number(value: float | None, unit: str = "") -> str:
+    """Show a value briefly: 2 decimals at most, with its unit."""
+    if value is None:
+        return "no value"
+    text = f"{round(value, 2):g}"
+    return f"{text} {unit}" if unit else text
+
+
+def limit_words(rule: AlertRule, limit: float | None, unit: str) -> str:
+    """Say what the limit of a value rule is: "the frost threshold (0.5 °C)", "its crit limit (100 °C)"."""
+    name = rule.below if rule.below is not None else rule.above
+    shown = number(limit, unit)
+    if name == FROST_THRESHOLD:
+        return f"the frost threshold ({shown})"
+    if isinstance(name, str):
+        return f"its {name} limit ({shown})"
+    return shown
+
+
+def firing_summary(
+    rule: AlertRule, label: str, value: float | None, limit: float | None, unit: str, status: str
+) -> str:
+    """Say why an alert fires, in one line."""
+    if rule.statuses:
+        return f"{label} {STATUS_WORDS.get(status, status)}"
+    side = "at or below" if rule.below is not None else "at or above"
+    return f"{label} at {number(value, unit)}: {side} {limit_words(rule, limit, unit)}"
+
+
+def resolved_summary(rule: AlertRule, label: str, value: float | None, limit: float | None, unit: str) -> str:
+    """Say why an alert resolved, in one line."""
+    if rule.statuses:
+        return f"{label} is back to normal" + (f" ({number(value, unit)})" if value is not None else "")
+    side = "above" if rule.below is not None else "below"
+    return f"{label} back at {number(value, unit)}: {side} {limit_words(rule, limit, unit)}"
+
+
+def sampling_stopped_summary(silent_for: float) -> str:
+    """Say that sampling stopped, and for how long."""
+    return f"No sample for {duration(silent_for)}: sampling has stopped"
+
+
+def duration(seconds: float) -> str:
+    """Show a duration briefly: "45 s", "3 min", "2 h 5 min"."""
+    seconds = max(0, round(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
+def notification(
+    state: str, alert: Mapping[str, object], device_name: str, dashboard_url: str | None
+) -> tuple[str, str]:
+    """Return a notification's title and body for an alert event (as the journal keeps it)."""
+    label = alert.get("label") or alert.get("rule")
+    word = "FIRING" if state == FIRING else "resolved"
+    title = f"[{device_name}] {word}: {label}"
+    lines = [str(alert.get("summary", ""))]
+    lines.append(f"Rule: {alert.get('rule')} ({alert.get('severity')})")
+    if alert.get("sensor"):
+        lines.append(f"Sensor: {alert.get('sensor')}")
+    lines.append(f"Device: {device_name}")
+    if dashboard_url:
+        lines.append(f"Dashboard: {dashboard_url}")
+    return title, "\n".join(lines)

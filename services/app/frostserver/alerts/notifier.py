@@ -1,0 +1,354 @@
+"""The notifier process: the one place that sends notifications (`python -m frostserver.alerts.notifier`).
+
+The supervisor runs it beside the sampler and Gunicorn when the config file names targets
+([alerts] notify); without any it exits at once and is not restarted. It reads the events the
+sampler writes to the journal (alerts/journal.py) and sends each to every target with Apprise, off
+the sampling path: a target that hangs or fails delays nothing but its own next message.
+
+- Each target has a thread and a cursor (the last journal event it was sent, or gave up on), kept
+  in `notified.json` beside the journal: after a restart, nothing is sent twice and nothing the
+  journal still holds is lost. A target new to the file starts with the events of the last hour.
+- A failed attempt (an error, an answer that is not a success, no answer in ATTEMPT_TIMEOUT s) is
+  tried again after a pause that doubles from RETRY_FIRST up to RETRY_LONGEST; after MAX_ATTEMPTS
+  the message is dropped, so one dead target cannot hold its later messages back for ever.
+- It also tells when sampling has stopped (the newest sample older than the sampling_stopped
+  rule's `for`), which the sampler cannot tell of itself, and when it resumes.
+- Notification URLs carry secrets: logs name a target by display_target() (its scheme, and the
+  host of a plain webhook), and Apprise's own messages are scrubbed of the URL's parts.
+- `--test` sends one test message to every target and prints each result (`make notify-test`).
+
+Its counters go to notifier.json in the run directory (alerts/notifier_status.py) for /metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import hashlib
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..logs import configure_logging
+from ..settings import Settings, SettingsError, load_settings
+from ..store.files import DecodedFile, read_json, write_atomically
+from ..store.reader import StoreReader
+from .config import AlertsConfig, display_target
+from .journal import JOURNAL_FILE, JournalView, decode_view, journal_directory
+from .messages import FIRING, RESOLVED, notification, sampling_stopped_summary
+from .notifier_status import NOTIFIER_FILE, RESULTS
+from .rules import SAMPLING_STOPPED
+
+log = logging.getLogger("frostserver.notifier")  # not __name__: run as __main__
+
+CURSOR_FILE = "notified.json"
+EXIT_CONFIG = 78  # a configuration it cannot run with: the supervisor does not restart it
+POLL = 1.0  # s between looks at the journal and the newest sample
+ATTEMPT_TIMEOUT = 30.0  # s one attempt may take, whatever the service (Apprise's own are shorter)
+RETRY_FIRST, RETRY_LONGEST = 5.0, 300.0  # s
+MAX_ATTEMPTS = 8  # 5 + 10 + ... + 300 s: about a quarter of an hour of trying
+NEW_TARGET_LOOKBACK = 3600.0  # s of journal events a target new to the cursor file is sent
+
+
+@dataclass(frozen=True)
+class Message:
+    """One notification: the journal event it comes from (None: the notifier's own), title, body."""
+
+    event: int | None
+    state: str
+    title: str
+    body: str
+
+
+Sender = Callable[[str, Message], str | None]  # (url, message) -> None if sent, else why not
+
+
+def apprise_sender() -> Sender:
+    """Return a sender that uses Apprise (imported here: only a device with targets pays for it)."""
+    import apprise  # here, not at the top: only a device with targets pays for it
+
+    # Its messages may quote a URL's parts: they reach our log only through scrub().
+    logging.getLogger("apprise").propagate = False
+
+    def send(url: str, message: Message) -> str | None:
+        notifier = apprise.Apprise(asset=apprise.AppriseAsset(storage_mode="memory"))  # never disk
+        if not notifier.add(url):
+            return "Apprise cannot use this URL (an unknown service or a malformed URL)"
+        kind = apprise.NotifyType.FAILURE if message.state == FIRING else apprise.NotifyType.SUCCESS
+        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:  # type: ignore[no-untyped-call]  # untyped in Apprise
+            sent = notifier.notify(title=message.title, body=message.body, notify_type=kind)
+        if sent:
+            return None
+        reason = " ".join(line.strip() for line in captured.getvalue().splitlines() if line.strip())
+        return scrub(reason or "the service did not accept it", url)
+
+    return send
+
+
+def usable(url: str) -> bool:
+    """Tell whether Apprise understands a URL (imports Apprise)."""
+    import apprise  # as in apprise_sender
+
+    return apprise.Apprise.instantiate(url) is not None
+
+
+def scrub(text: str, url: str) -> str:
+    """Remove a URL's secrets (user, password, path and query parts) from a text."""
+    scheme, _, rest = url.partition("://")
+    parts = urllib.parse.urlsplit(f"{scheme}://{rest}")
+    secrets = {parts.username, parts.password, rest, url, *parts.path.split("/")}
+    secrets.update(value for _, value in urllib.parse.parse_qsl(parts.query))
+    if scheme.lower() not in {"json", "jsons", "xml", "xmls", "form", "forms"}:
+        secrets.add(parts.hostname)  # a service's "host" is often its token
+    for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
+        text = text.replace(secret, "…")
+    return text
+
+
+def fingerprint(url: str) -> str:
+    """Name a target in the cursor file without writing its secret there."""
+    return hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Counters:
+    """What the notifier counts, written to notifier.json."""
+
+    targets: int
+    unusable: int = 0
+    results: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RESULTS, 0))
+
+
+class Target(threading.Thread):
+    """One target: its queue of messages, sent in order, each retried with back-off."""
+
+    def __init__(self, url: str, send: Sender, notifier: Notifier):
+        super().__init__(name=f"frost-notify-{display_target(url)}", daemon=True)
+        self.url, self.shown, self.send, self.notifier = url, display_target(url), send, notifier
+        self.queue: collections.deque[Message] = collections.deque()
+        self.wake = threading.Event()
+
+    def put(self, message: Message) -> None:
+        self.queue.append(message)
+        self.wake.set()
+
+    def run(self) -> None:
+        stopping = self.notifier.stopping
+        while not stopping.is_set():
+            if not self.queue:
+                self.wake.wait(POLL)
+                self.wake.clear()
+                continue
+            message = self.queue[0]
+            self._deliver(message)
+            self.queue.popleft()
+            if message.event is not None:
+                self.notifier.delivered(self.url, message.event)
+
+    def _deliver(self, message: Message) -> None:
+        pause = RETRY_FIRST
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            problem = attempt_with_deadline(self.send, self.url, message, ATTEMPT_TIMEOUT)
+            if problem is None:
+                self.notifier.count("sent")
+                log.info("sent %s %r to %s", message.state, message.title, self.shown)
+                return
+            if attempt == MAX_ATTEMPTS:
+                self.notifier.count("dropped")
+                log.error("gave up sending %r to %s after %d attempts: %s", message.title, self.shown, attempt, problem)
+                return
+            self.notifier.count("failed")
+            log.warning(
+                "sending %r to %s failed (attempt %d of %d: %s); next try in %g s",
+                message.title, self.shown, attempt, MAX_ATTEMPTS, problem, pause,
+            )  # fmt: skip
+            if self.notifier.stopping.wait(pause):
+                return
+            pause = min(pause * 2, RETRY_LONGEST)
+
+
+def attempt_with_deadline(send: Sender, url: str, message: Message, timeout: float) -> str | None:
+    """Send once, waiting at most timeout s (a service that never answers is left to its thread)."""
+    outcome: list[str | None] = []
+
+    def attempt() -> None:
+        try:
+            outcome.append(send(url, message))
+        except Exception as error:  # a plugin's bug is that attempt's failure, not the notifier's
+            outcome.append(scrub(f"{type(error).__name__}: {error}", url))
+
+    thread = threading.Thread(target=attempt, name="frost-notify-attempt", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return outcome[0] if outcome else f"no answer within {timeout:g} s"
+
+
+class Notifier:
+    """Follow the journal and the newest sample; hand each message to every target (see the module)."""
+
+    def __init__(self, settings: Settings, send: Sender, clock: Callable[[], float] = time.time):
+        self.config: AlertsConfig = settings.alerts
+        self.clock = clock
+        directory = Path(journal_directory(settings.history_dir, settings.run_dir))
+        self.journal = DecodedFile(directory / JOURNAL_FILE, decode_view, JournalView())
+        self.cursor_path = directory / CURSOR_FILE
+        self.status_path = settings.run_dir / NOTIFIER_FILE
+        self.store = StoreReader(settings.run_dir)
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.counters = Counters(targets=len(self.config.targets))
+        self.stopped_rule = next((r for r in self.config.enabled_rules if r.name == SAMPLING_STOPPED), None)
+        saved = read_json(self.cursor_path)
+        saved = saved if isinstance(saved, dict) else {}
+        self.cursors: dict[str, int] = {k: v for k, v in saved.get("targets", {}).items() if isinstance(v, int)}
+        stopped_at = saved.get("sampling_stopped")
+        self.stopped_at: float | None = float(stopped_at) if isinstance(stopped_at, (int, float)) else None
+        self.started = clock()
+        self.targets = [Target(url, send, self) for url in self.config.targets]
+
+    def run(self) -> None:
+        """Send until stopping is set."""
+        self._start_cursors()
+        self._write_status()
+        for target in self.targets:
+            target.start()
+        queued = {target.url: self.cursors[fingerprint(target.url)] for target in self.targets}
+        while not self.stopping.is_set():
+            view = self.journal.current()
+            for target in self.targets:
+                for entry in view.events_after(queued[target.url]):
+                    target.put(self._message(entry))
+                    queued[target.url] = entry["event"]
+            self._watch_sampling()
+            self.stopping.wait(POLL)
+
+    def delivered(self, url: str, event: int) -> None:
+        """Move a target's cursor past an event it was sent (or gave up on)."""
+        with self.lock:
+            self.cursors[fingerprint(url)] = event
+            self._write_cursors()
+
+    def count(self, result: str) -> None:
+        with self.lock:
+            self.counters.results[result] += 1
+            self._write_status()
+
+    # --- the parts --------------------------------------------------------------------------
+
+    def _start_cursors(self) -> None:
+        """Give each target new to the cursor file the journal's events of the last hour."""
+        view = self.journal.current()
+        recent = [e for e in view.events if e.get("alert", {}).get("fired_at", 0) >= self.clock() - NEW_TARGET_LOOKBACK]
+        start = recent[0]["event"] - 1 if recent else view.next_event - 1
+        for target in self.targets:
+            self.cursors.setdefault(fingerprint(target.url), start)
+        with self.lock:
+            self._write_cursors()
+
+    def _message(self, entry: dict[str, Any]) -> Message:
+        title, body = notification(entry["state"], entry["alert"], self.config.device_name, self.config.dashboard_url)
+        return Message(entry["event"], entry["state"], title, body)
+
+    def _watch_sampling(self) -> None:
+        """Tell every target when the newest sample grows older than the rule's `for`, and when it is fresh."""
+        rule = self.stopped_rule
+        if rule is None:
+            return
+        header = self.store.header()
+        last = header.last_timestamp if header is not None and header.seq else self.started
+        silent_for = self.clock() - last
+        stopped = silent_for >= max(rule.hold, 3 * (header.interval if header else 1.0))
+        if stopped == (self.stopped_at is not None):
+            return
+        alert = {
+            "rule": SAMPLING_STOPPED,
+            "label": "Sampling",
+            "severity": rule.severity,
+            "summary": sampling_stopped_summary(silent_for) if stopped else "Sampling has resumed",
+        }
+        state = FIRING if stopped else RESOLVED
+        title, body = notification(state, alert, self.config.device_name, self.config.dashboard_url)
+        for target in self.targets:
+            target.put(Message(None, state, title, body))
+        self.stopped_at = self.clock() if stopped else None
+        with self.lock:
+            self._write_cursors()
+
+    def _write_cursors(self) -> None:
+        document = {"targets": self.cursors, "sampling_stopped": self.stopped_at}
+        try:
+            write_atomically(self.cursor_path, json.dumps(document).encode())
+        except OSError as error:  # a full disk: sent events may be sent again after a restart
+            log.warning("cannot write %s: %s", self.cursor_path, error.strerror or error)
+
+    def _write_status(self) -> None:
+        document = {
+            "targets": self.counters.targets,
+            "unusable": self.counters.unusable,
+            "results": self.counters.results,
+        }
+        try:
+            write_atomically(self.status_path, json.dumps(document).encode())
+        except OSError as error:
+            log.warning("cannot write %s: %s", self.status_path, error.strerror or error)
+
+
+def send_test(config: AlertsConfig, send: Sender) -> int:
+    """Send one test message to every target, print each result; return the exit status."""
+    if not config.targets:
+        print("No notification targets: add notify = [...] to [alerts] in the config file.")
+        return 1
+    title = f"[{config.device_name}] test notification"
+    body = f"FrostServer on {config.device_name} can reach you here."
+    if config.dashboard_url:
+        body += f"\nDashboard: {config.dashboard_url}"
+    failures = 0
+    for index, url in enumerate(config.targets):
+        problem = attempt_with_deadline(send, url, Message(None, RESOLVED, title, body), ATTEMPT_TIMEOUT)
+        failures += problem is not None
+        print(f"notify[{index}] {display_target(url)}: {'sent' if problem is None else 'FAILED: ' + problem}")
+    return 1 if failures else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the notifier until SIGTERM, or send a test message with --test."""
+    parser = argparse.ArgumentParser(prog="python -m frostserver.alerts.notifier", description=__doc__.split("\n")[0])
+    parser.add_argument("--test", action="store_true", help="send a test message to every target and print results")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        configure_logging("info")
+        log.critical("configuration error, not notifying: %s", error)
+        return EXIT_CONFIG
+    configure_logging(settings.log_level)
+    if args.test:
+        return send_test(settings.alerts, apprise_sender())
+    if not settings.alerts.targets:
+        log.info("no notification targets ([alerts] notify): nothing to send; alerts show in the API and dashboard")
+        return 0
+    send = apprise_sender()
+    notifier = Notifier(settings, send)
+    for index, url in enumerate(settings.alerts.targets):
+        if not usable(url):
+            notifier.counters.unusable += 1
+            log.error(
+                "notify[%d] %s: Apprise cannot use this URL; fix it in [alerts] notify", index, display_target(url)
+            )
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: notifier.stopping.set())
+    log.info("sending alerts to %d target(s): %s", len(notifier.targets), ", ".join(t.shown for t in notifier.targets))
+    notifier.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
