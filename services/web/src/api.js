@@ -75,6 +75,19 @@ export function fetchRange(from, to, options) {
   return getJSON(historyUrl(from, to), options);
 }
 
+/**
+ * Fetch the alerts: {active, recent, notifications}. Null when the app has no alerts API (404),
+ * as before issue 14.
+ */
+export async function fetchAlerts(options) {
+  try {
+    return await getJSON("/api/v1/alerts", options);
+  } catch (err) {
+    if (err.status === 404) return null;
+    throw err;
+  }
+}
+
 export const STREAM_PATH = "/api/v1/stream";
 
 /**

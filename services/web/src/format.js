@@ -100,3 +100,19 @@ export function formatTimeTicks(ticks, withDate = false) {
 export function sensorName(sensor) {
   return sensor.label || sensor.channel || sensor.id;
 }
+
+/**
+ * Say how long ago a unix time was, coarsely: "just now", "3 min ago", "2 h 5 min ago", "3 d ago".
+ * A time ahead of `now` (the device's clock ahead of the browser's) counts as just now.
+ */
+export function formatAgo(seconds, now = Date.now() / 1000) {
+  if (typeof seconds !== "number") return MISSING;
+  const ago = Math.floor(now - seconds);
+  if (ago < 60) return "just now";
+  const minutes = Math.floor(ago / 60);
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return minutes % 60 ? `${hours} h ${minutes % 60} min ago` : `${hours} h ago`;
+  const days = Math.floor(hours / 24);
+  return hours % 24 ? `${days} d ${hours % 24} h ago` : `${days} d ago`;
+}

@@ -4,8 +4,10 @@
 // when aggregated); a long range is fetched again every REFETCH_MS while it is shown.
 
 import "./style.css";
+import { setupAlerts, worseSeverity } from "./alerts.js";
 import { fetchHistory, fetchRange, fetchSensors, historyUrl } from "./api.js";
 import { formatTime } from "./format.js";
+import { setupNotifications } from "./notify.js";
 import { setupPlots } from "./plots.js";
 import { LONGEST_WINDOW, SampleHistory, answerWindow, withoutBands } from "./store.js";
 import { startSampleFeed } from "./stream.js";
@@ -16,6 +18,7 @@ const WINDOW_KEY = "frostserver.window";
 const REFRESH_GAP_MS = 5000; // at most one unscheduled sensor-list refresh per 5 s
 
 const REFETCH_MS = 60_000;
+const ALERTS_POLL_MS = 15_000; // while polling (no stream, so no alert events): the alert list this often
 
 // What the plots show; read by the plots at draw time. live: from the stream's samples;
 // otherwise from `fetched`, the answer for [since, until].
@@ -32,6 +35,8 @@ const latest = { t: null, values: {}, status: {} };
 
 const plots = setupPlots($("plots"), view, { onZoom: zoomTo });
 const table = setupTable($("readings"));
+const notifications = setupNotifications($("notify"));
+const alerts = setupAlerts($("alerts"), $("alerts-announce"), { onChange: markAlerts, onNews: notifications.show });
 let feed = null;
 let match = () => true;
 
@@ -134,6 +139,25 @@ function onSample(sample) {
   if (!paused) render();
 }
 
+// ---- alerts ----------------------------------------------------------------------------------
+
+// Sensors with an active alert are marked in the table and on their plot card; device-wide
+// alerts (no sensor) only show in the banner. Marks are not frozen by Pause: they are not data.
+function markAlerts(active) {
+  const bySensor = new Map();
+  for (const alert of active) {
+    if (!alert.sensor) continue;
+    const mark = bySensor.get(alert.sensor) || { severity: undefined, summaries: [] };
+    mark.severity = worseSeverity(mark.severity, alert.severity);
+    mark.summaries.push(alert.summary || alert.label);
+    bySensor.set(alert.sensor, mark);
+  }
+  table.setAlerts(bySensor);
+  plots.setAlerts(bySensor);
+}
+
+let alertsPolledAt = 0;
+
 // ---- connection state ------------------------------------------------------------------------
 
 const STATE_TEXT = {
@@ -143,6 +167,7 @@ const STATE_TEXT = {
   offline: "Offline",
 };
 let live = false;
+let polling = false;
 
 function onState({ name, mode, detail }) {
   const element = $("connection");
@@ -155,8 +180,11 @@ function onState({ name, mode, detail }) {
   if (name === "live" && !live) {
     refreshSensors();
     backfill();
+    alerts.refresh(); // alerts may have fired or resolved meanwhile: the whole set again
+    alertsPolledAt = Date.now();
   }
   live = name === "live";
+  polling = mode === "polling";
 }
 
 // ---- drawing ---------------------------------------------------------------------------------
@@ -352,4 +380,19 @@ function setupControls() {
 }
 
 setupControls();
-feed = startSampleFeed({ onSample, onSensors: applySensors, onState, interval: history.interval });
+// Polling brings the sensor list each interval but no alert events: fetch the alerts now and then.
+function onPolledSensors(answer) {
+  applySensors(answer);
+  if (polling && Date.now() - alertsPolledAt >= ALERTS_POLL_MS) {
+    alertsPolledAt = Date.now();
+    alerts.refresh();
+  }
+}
+
+feed = startSampleFeed({
+  onSample,
+  onAlert: alerts.onEvent,
+  onSensors: onPolledSensors,
+  onState,
+  interval: history.interval,
+});

@@ -106,6 +106,7 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
   let theme = readTheme(element);
   let frostThreshold = 0;
   let matches = () => true;
+  let alerts = new Map(); // sensor id -> {severity, summaries}
 
   const resizer = new ResizeObserver((entries) => {
     for (const entry of entries) {
@@ -207,21 +208,49 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
     const badge = document.createElement("span");
     badge.className = "badge";
     badge.hidden = true;
-    heading.append(chipName, " ", quantity, " ", badge);
+    const alertBadge = document.createElement("span");
+    alertBadge.className = "alert-badge";
+    alertBadge.hidden = true;
+    heading.append(chipName, " ", quantity, " ", alertBadge, " ", badge);
     const area = document.createElement("div");
     area.className = "plot-area";
     card.append(heading, area);
     element.append(card);
 
-    const group = { key, chip, kind, title, sensors, card, badge, area, lines: limitLines(sensors, frostThreshold) };
+    const group = { key, chip, kind, title, sensors, card, badge, alertBadge, area, lines: limitLines(sensors, frostThreshold) };
     group.plot = createPlot(group, area);
     // uPlot's legend rows, in series order after the time row: where alarms get highlighted.
     group.legendRows = [...group.plot.root.querySelectorAll(".u-legend .u-series")].slice(1, sensors.length + 1);
     group.statusKey = "";
+    group.alertKey = "";
+    markAlerts(group);
     group.shown = group.sensors.map(() => true);
     byArea.set(area, group);
     resizer.observe(area);
     return group;
+  }
+
+  // A card with a sensor in an active alert says so with a word and its worst severity; so does
+  // that sensor's legend row.
+  function markAlerts(group) {
+    const marks = group.sensors.map((s) => alerts.get(s.id));
+    const key = JSON.stringify(marks);
+    if (key === group.alertKey) return;
+    group.alertKey = key;
+    marks.forEach((mark, i) => {
+      const row = group.legendRows[i];
+      if (!row) return;
+      if (mark) row.dataset.alert = mark.severity;
+      else delete row.dataset.alert;
+    });
+    const alerting = group.sensors.filter((_, i) => marks[i]);
+    const worst = marks.some((mark) => mark?.severity === "critical") ? "critical" : alerting.length ? "warning" : null;
+    if (worst) group.card.dataset.alert = worst;
+    else delete group.card.dataset.alert;
+    group.alertBadge.hidden = alerting.length === 0;
+    group.alertBadge.textContent =
+      alerting.length === 1 ? `alert: ${sensorName(alerting[0])}` : `${alerting.length} sensors alerting`;
+    group.alertBadge.title = marks.flatMap((mark) => mark?.summaries || []).join("\n");
   }
 
   function destroyGroup(group) {
@@ -304,6 +333,12 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
         group.badge.textContent = notes.join(", ");
         group.badge.hidden = notes.length === 0;
       }
+    },
+
+    /** Mark the sensors with an active alert: `bySensor` maps an id to {severity, summaries}. */
+    setAlerts(bySensor) {
+      alerts = bySensor;
+      for (const group of groups.values()) markAlerts(group);
     },
 
     /** Show only plots with a sensor that `match(sensor)` accepts; within a plot, only those series. */

@@ -1,6 +1,7 @@
-// The live feed of samples and the connection state the page shows.
+// The live feed of samples, alert changes and the connection state the page shows.
 // Server-Sent Events first (the browser reconnects by itself after a dropped connection);
-// when the app has no stream endpoint (404) we poll /api/v1/sensors once per interval instead.
+// when the app has no stream endpoint (404) we poll /api/v1/sensors once per interval instead
+// (alert changes come only with the stream; the caller fetches the alert list while polling).
 //
 // States: "connecting" (first try), "live", "reconnecting" (lost, trying again) and "offline"
 // (the API answers an error such as nginx's 502/503 while the app is down, or nothing at all).
@@ -29,11 +30,12 @@ export function sampleOfSensors(answer) {
 }
 
 /**
- * Start feeding samples to `onSample({t, values, status})`, connection states to
- * `onState({name, mode, detail})` and, while polling, each sensor list to `onSensors(answer)`.
+ * Start feeding samples to `onSample({t, values, status})`, alert changes (an alert plus `state`,
+ * "firing" or "resolved") to `onAlert(change)`, connection states to `onState({name, mode, detail})`
+ * and, while polling, each sensor list to `onSensors(answer)`.
  * Returns a handle to stop the feed or change the expected sample interval (seconds).
  */
-export function startSampleFeed({ onSample, onSensors, onState, interval = 1 }) {
+export function startSampleFeed({ onSample, onAlert = () => {}, onSensors, onState, interval = 1 }) {
   let source = null;
   let timer = 0; // the next connect or poll
   let watchdog = 0;
@@ -76,6 +78,17 @@ export function startSampleFeed({ onSample, onSensors, onState, interval = 1 }) 
       armWatchdog();
       setState("live");
       onSample(sample);
+    });
+    // Not a sign of samples flowing (a device-wide "sampling stopped" alert says the opposite):
+    // alerts leave the watchdog alone.
+    es.addEventListener("alert", (event) => {
+      let change;
+      try {
+        change = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (change && typeof change === "object") onAlert(change);
     });
     es.addEventListener("error", () => {
       if (es !== source) return; // a late event from a connection we already closed

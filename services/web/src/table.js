@@ -40,10 +40,11 @@ function cell(tag, text, className) {
 
 /** Manage the rows of `table` (which already holds its caption and header). */
 export function setupTable(table) {
-  const rows = new Map(); // sensor id -> {sensor, row, value, status, text}
+  const rows = new Map(); // sensor id -> {sensor, row, value, statusText, alertMark, text, ...}
   const bodies = []; // [{body, ids}]
   let idsKey = "";
   let frostThreshold = 0;
+  let alerts = new Map(); // sensor id -> {severity, summaries}
 
   function build(sensors) {
     for (const { body } of bodies) body.remove();
@@ -74,12 +75,32 @@ export function setupTable(table) {
       name.scope = "row";
       const value = cell("td", "—", "value");
       const limits = cell("td", "", "limits");
+      // The status in words, then the sensor's active alert if it has one (setAlerts).
       const status = cell("td", "", "status");
+      const words = cell("span", "", "status-text");
+      const alertMark = cell("span", "", "alert-mark");
+      alertMark.hidden = true;
+      status.append(words, " ", alertMark);
       row.append(name, value, limits, status);
       current.body.append(row);
       current.ids.push(sensor.id);
-      rows.set(sensor.id, { sensor, row, name, value, limits, status, text: "", state: "", metaKey: "" });
+      const entry = { sensor, row, name, value, limits, statusText: words, alertMark, text: "", state: "", metaKey: "", alert: "" };
+      rows.set(sensor.id, entry);
+      markAlert(entry);
     }
+  }
+
+  // Rows are rebuilt with the sensor list: each new one takes its mark from the last setAlerts.
+  function markAlert(entry) {
+    const alert = alerts.get(entry.sensor.id);
+    const key = alert ? `${alert.severity}|${alert.summaries.join("\n")}` : "";
+    if (key === entry.alert) return;
+    entry.alert = key;
+    if (alert) entry.row.dataset.alert = alert.severity;
+    else delete entry.row.dataset.alert;
+    entry.alertMark.hidden = !alert;
+    entry.alertMark.textContent = alert ? `${alert.severity} alert` : "";
+    entry.alertMark.title = alert ? alert.summaries.join("\n") : "";
   }
 
   return {
@@ -118,9 +139,15 @@ export function setupTable(table) {
           entry.state = state;
           entry.row.dataset.status = status;
           entry.row.toggleAttribute("data-frost", frost);
-          entry.status.textContent = words;
+          entry.statusText.textContent = words;
         }
       }
+    },
+
+    /** Mark the rows of sensors with an active alert: `bySensor` maps an id to {severity, summaries}. */
+    setAlerts(bySensor) {
+      alerts = bySensor;
+      for (const entry of rows.values()) markAlert(entry);
     },
 
     /** Hide the rows that `match(sensor)` rejects, and chips left without rows. */
