@@ -1,12 +1,14 @@
 """FrostServer: serve a device's hwmon sensors as JSON, Server-Sent Events and Prometheus metrics.
 
-Three processes in the app container, one job each (README.md, "Architecture"):
+Four processes in the app container, one job each (README.md, "Architecture"):
 
-- supervisor.py: the container's PID 1; starts the sampler and Gunicorn, restarts the sampler
-  with back-off, forwards stop signals, reaps every child;
+- supervisor.py: the container's PID 1; starts the sampler, the notifier and Gunicorn, restarts
+  the sampler and the notifier with back-off, forwards stop signals, reaps every child;
 - sampler.py: the sampling process, the store's only writer: it reads every source once per
   interval (hwmon/ for the kernel's sensors, config_sensors.py for files and commands declared in
-  the config file), applies rules.py, and publishes each sample to store/;
+  the config file), applies rules.py, publishes each sample to store/ and judges the alert rules
+  (alerts/);
+- alerts/notifier.py: sends the alerts to the config file's notification targets (Apprise);
 - http/: Gunicorn's workers, which only read the store and render it at the edges: the JSON API,
   the event stream, /metrics, the health probes.
 
