@@ -257,8 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except SettingsError as error:
-        configure_logging("info")
-        log.critical("configuration error, not notifying: %s", error)
+        if args.test:
+            print(f"configuration error: {error}", file=sys.stderr)
+        # Otherwise the sampler says it, once for the container (the same file, the same error).
         return EXIT_CONFIG
     configure_logging(settings.log_level)
     if args.test:
