@@ -16,20 +16,11 @@ from frostserver.model import Reading, Sensor
 from frostserver.sampler import Sampler
 from frostserver.store.writer import StoreWriter
 
+from sources import ListSource
+
 GARDEN = Sensor("w1_slave_temp-virtual-0/temp1", "w1_slave_temp-virtual-0", "w1_slave_temp", "temp1",
                 "temperature", "Garden", "°C")
 SECRET_URL = "ntfy://ntfy.example/very-secret-topic"
-
-
-class ListSource:
-    def __init__(self):
-        self.pairs = []
-
-    def sample(self):
-        return list(self.pairs)
-
-    def close(self):
-        pass
 
 
 @pytest.fixture

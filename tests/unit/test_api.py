@@ -11,18 +11,7 @@ from frostserver.store import LOCK_FILE
 from frostserver.store.liveness import SamplerLock
 from frostserver.store.writer import StoreWriter
 
-
-class ListSource:
-    """A sensor source whose readings the test sets directly."""
-
-    def __init__(self):
-        self.pairs = []
-
-    def sample(self):
-        return list(self.pairs)
-
-    def close(self):
-        pass
+from sources import ListSource
 
 
 def temperature(chip: str, channel: str, label: str, **thresholds) -> Sensor:

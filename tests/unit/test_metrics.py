@@ -42,6 +42,8 @@ from frostserver.store.reader import StoreReader
 from frostserver.store.writer import StoreWriter
 from frostserver.store.files import write_atomically
 
+from sources import ListSource
+
 GOLDEN = Path(__file__).parent / "golden"
 
 # Where FrostServer deliberately differs from node_exporter on the fixture trees (README,
@@ -259,19 +261,6 @@ def test_a_scrape_reads_no_sysfs(tmp_path):
 
 
 # --- frost_* ----------------------------------------------------------------------------------
-
-
-class ListSource:
-    """A sensor source whose readings the test sets directly."""
-
-    def __init__(self, pairs=()):
-        self.pairs = list(pairs)
-
-    def sample(self):
-        return list(self.pairs)
-
-    def close(self):
-        pass
 
 
 GREENHOUSE = Sensor(id="greenhouse/soil", chip="greenhouse", chip_name="greenhouse", channel="soil",
