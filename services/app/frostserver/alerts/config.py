@@ -55,6 +55,7 @@ MAX_HOLD = 7 * 86400.0  # s: a week; `for` longer than that is a typo
 DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
 URL_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
 DEFAULT_DEVICE_NAME = "FrostServer"
+KINDS = ("temperature", *sorted(set(UNITS) - {"temperature"}))  # the likeliest first, for the example
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ def _parse_rule(name: str, body: dict[str, Any], builtin: AlertRule | None, key:
     if "sensors" in body:
         changes["sensors"] = _sensor_patterns(body["sensors"], (*key, "sensors"))
     if "kinds" in body:
-        changes["kinds"] = _kinds(body["kinds"], (*key, "kinds"))
+        changes["kinds"] = _choices(body["kinds"], (*key, "kinds"), KINDS, "kinds")
     condition = [name for name in ("above", "below", "status") if name in body]
     if len(condition) > 1:
         raise _Invalid(
@@ -179,7 +180,7 @@ def _parse_rule(name: str, body: dict[str, Any], builtin: AlertRule | None, key:
         changes.update(above=None, below=None, statuses=())
         which = condition[0]
         if which == "status":
-            changes["statuses"] = _statuses(body["status"], (*key, "status"))
+            changes["statuses"] = _choices(body["status"], (*key, "status"), RULE_STATUSES, "statuses")
         else:
             names = HIGH_LIMIT_NAMES if which == "above" else LOW_LIMIT_NAMES
             changes[which] = _limit(body[which], names, (*key, which))
@@ -211,26 +212,15 @@ def _sensor_patterns(value: Any, key: KeyPath) -> tuple[Any, ...]:
     return tuple(_pattern(glob, (*key, index)) for index, glob in enumerate(value))
 
 
-def _kinds(value: Any, key: KeyPath) -> tuple[str, ...]:
+def _choices(value: Any, key: KeyPath, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """Validate a list of names from `allowed` (one name alone is a list of one)."""
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value:
-        raise _Invalid(key, f'must be a list of kinds like ["temperature"] (of {", ".join(sorted(UNITS))})')
-    for index, kind in enumerate(value):
-        if kind not in UNITS:
-            raise _Invalid((*key, index), f"must be one of {', '.join(sorted(UNITS))}{_did_you_mean(kind, UNITS)}")
-    return tuple(value)
-
-
-def _statuses(value: Any, key: KeyPath) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not value:
-        raise _Invalid(key, f'must be a list of statuses like ["fault"] (of {", ".join(RULE_STATUSES)})')
-    for index, status in enumerate(value):
-        if status not in RULE_STATUSES:
-            choices = ", ".join(RULE_STATUSES)
-            raise _Invalid((*key, index), f"must be one of {choices}{_did_you_mean(status, RULE_STATUSES)}")
+        raise _Invalid(key, f'must be a list of {what} like ["{allowed[0]}"] (of {", ".join(allowed)})')
+    for index, name in enumerate(value):
+        if name not in allowed:
+            raise _Invalid((*key, index), f"must be one of {', '.join(allowed)}{_did_you_mean(name, allowed)}")
     return tuple(value)
 
 
