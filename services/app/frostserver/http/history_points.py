@@ -15,6 +15,7 @@ import math
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import truediv
 from typing import Protocol
 
 from ..history import Bucket
@@ -206,6 +207,10 @@ def _empty(count: int) -> tuple[array[float], array[float], array[float], array[
 
 def means(total: array[float], weight: array[float]) -> array[float]:
     """Return each point's mean: its sum over its count (NaN where it counted nothing)."""
+    if len(total) != len(weight):
+        raise ValueError(f"{len(total)} sums for {len(weight)} counts")
+    if not weight or min(weight) > 0:  # every point counted something: one C loop, no Python per point
+        return array("d", map(truediv, total, weight))
     return array("d", (t / w if w else math.nan for t, w in zip(total, weight, strict=True)))
 
 
