@@ -374,3 +374,32 @@ def test_every_answer_gives_its_render_slot_back(client, ring, tiers):
     assert api._HISTORY_RENDERS._value == 2, "closed unread"
     client.head("/api/v1/history?seconds=60").close()  # a WSGI server closes every answer
     assert api._HISTORY_RENDERS._value == 2, "HEAD"
+
+
+def test_numbers_are_written_as_json_writes_them_repeated_or_not():
+    import json
+    import math
+    from array import array
+
+    from frostserver.http.history_render import Numbers
+
+    values = [0.0, -0.0, 45.0, 45.125, 1e-7, 1e16, -1.5e300, 1 / 3, math.nan, 45.125, -0.0, 0.0, math.inf, -math.inf]
+    numbers = Numbers()
+    for _ in range(2):  # the second time from what it kept
+        assert numbers.array(array("d", values)) == json.dumps(values, separators=(",", ":")).replace("NaN", "null")
+    assert numbers.array([]) == "[]" and set(numbers) == {45.0, 45.125, 1e-7, 1e16, -1.5e300, 1 / 3, math.inf, -math.inf}
+
+
+def test_a_raw_answer_makes_one_column_per_sensor_not_three(app, client, ring):
+    """A sample's min, max and mean are its value: columns() of a raw answer shares one array for them."""
+    from frostserver.http.history_answer import build_answer
+    from frostserver.http.history_query import HistoryQuery
+
+    with app.app_context():
+        store = app.extensions["frost.store"]
+        answer = build_answer(HistoryQuery(T0 - 30, T0, None, None, "json"), 1.0, store, None)
+    assert answer.raw and answer.sensor_ids
+    columns = answer.columns(answer.sensor_ids)
+    for sid in answer.sensor_ids:
+        assert columns.low[sid] is columns.mean[sid] and columns.high[sid] is columns.mean[sid]
+    assert client.get("/api/v1/history?seconds=30").get_json()["series"][PACKAGE.id]

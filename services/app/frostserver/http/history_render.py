@@ -34,6 +34,28 @@ def _floats(values: Sequence[float]) -> str:
     return json.dumps(list(values), separators=(",", ":")).replace("NaN", "null")
 
 
+class Numbers(dict[float, str]):
+    """The JSON text of each number met so far in one answer: a sensor's samples repeat a few values.
+
+    A reading is a multiple of its sensor's resolution (a millidegree, an eighth of a degree, a
+    whole RPM), so the minima and maxima of a day repeat a few hundred values thousands of times;
+    looking one up is a fifth of the cost of writing it (float repr), the largest part of a long
+    answer. Means are written as they come (they seldom repeat). The text is repr's, as json's.
+    """
+
+    def __missing__(self, value: float) -> str:
+        if value != value:  # NaN: no value (never kept: each NaN is a key of its own)
+            return "null"
+        text = repr(value) if math.isfinite(value) else json.dumps(value)
+        if value:  # 0.0 and -0.0 are one key, not one text
+            self[value] = text
+        return text
+
+    def array(self, values: Sequence[float]) -> str:
+        """Encode numbers as a JSON array, NaN (no value) as null."""
+        return f"[{','.join(map(self.__getitem__, values))}]"
+
+
 def _number(value: float) -> float | int:
     return int(value) if value == int(value) else value
 
@@ -55,6 +77,7 @@ def render_json(answer: HistoryAnswer) -> Iterator[bytes]:
     }
     yield f'{_json(head)[:-1]},"timestamps":{_floats(answer.timestamps)},"series":{{'.encode()
     ids = answer.sensor_ids
+    numbers = Numbers()  # this answer's: dropped with it
     for first in range(0, len(ids), SENSORS_PER_BATCH):
         batch = ids[first : first + SENSORS_PER_BATCH]
         columns = answer.columns(batch)
@@ -62,11 +85,11 @@ def render_json(answer: HistoryAnswer) -> Iterator[bytes]:
         for number, sid in enumerate(batch, start=first):
             comma = "," if number else ""
             if answer.raw:
-                pieces.append(f"{comma}{_json(sid)}:{_floats(columns.mean[sid])}")
+                pieces.append(f"{comma}{_json(sid)}:{numbers.array(columns.mean[sid])}")  # samples: they repeat
             else:
                 pieces.append(
-                    f'{comma}{_json(sid)}:{{"min":{_floats(columns.low[sid])},"max":{_floats(columns.high[sid])},'
-                    f'"mean":{_floats(columns.mean[sid])}}}'
+                    f'{comma}{_json(sid)}:{{"min":{numbers.array(columns.low[sid])},'
+                    f'"max":{numbers.array(columns.high[sid])},"mean":{_floats(columns.mean[sid])}}}'
                 )
         yield "".join(pieces).encode()
     yield b"}}"
