@@ -138,3 +138,16 @@ def test_means_are_nan_exactly_where_nothing_was_counted():
     assert str(list(means(total, weight))) == "[nan, 3.0, nan, 3.0, nan]"
     assert list(means(array("d", [1.0]), array("d", [4.0]))) == [0.25] and len(means(array("d"), array("d"))) == 0
     assert list(weight) == [0.0, 2.0, 0.0, 3.0, 0.0]  # the caller's counts are left as they were
+
+
+def test_a_damaged_row_spoils_only_its_own_bucket_in_a_fold_too(tmp_path):
+    end = 1_700_000_000 // 3600 * 3600
+    seed(tmp_path / "history.db", 2, 4, end=end)
+    with sqlite3.connect(tmp_path / "history.db") as db:  # the first and the second minute of two points
+        db.execute("UPDATE minute SET buckets = x'00' WHERE start IN (?, ?)", (end - 7200, end - 3600 + 60))
+    reader = HistoryReader(tmp_path / "history.db")
+    ids = sensor_ids(4)
+    folded, where = _fold_day(reader, ids, end)
+    _assert_folds_to(folded, _expected(reader, ids, where), ids)
+    slot = int((end - 7200 - where[1][0]) // 120)
+    assert folded[ids[0]][3][slot] == 60 and folded[ids[0]][3][slot + 1] == 120  # one minute of 60 samples left

@@ -238,7 +238,11 @@ def _fold_rows(
     out: dict[str, Folded],
     selectors: dict[bytes, tuple[Callable[[bytes], tuple[Any, ...]], list[tuple[int, Folded]]]],
 ) -> None:
-    """Fold rows (point, start, BLOB) into the wanted sensors' points of out; skip damaged rows."""
+    """Fold rows (point, start, BLOB), in order of point, into the wanted sensors' points of out; skip damaged rows.
+
+    Every row of a point is in `rows` (a block holds whole points), and out's points start empty.
+    """
+    previous = -1
     for slot, _, blob in rows:
         try:
             data, keys = inflate(blob)
@@ -255,6 +259,14 @@ def _fold_rows(
             )
         unpack, positions = found
         values = unpack(data)
+        if slot != previous:  # the point's first row: its values as they are, nothing to compare with
+            previous = slot
+            for base, (low, high, total, weight) in positions:
+                counted = values[base + 3]
+                if counted > 0:
+                    low[slot], high[slot] = values[base], values[base + 1]
+                    total[slot], weight[slot] = 0.0 + values[base + 2], counted  # 0.0 +: as += gives it
+            continue
         for base, (low, high, total, weight) in positions:
             counted = values[base + 3]
             if counted <= 0:
