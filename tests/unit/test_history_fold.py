@@ -151,3 +151,22 @@ def test_a_damaged_row_spoils_only_its_own_bucket_in_a_fold_too(tmp_path):
     _assert_folds_to(folded, _expected(reader, ids, where), ids)
     slot = int((end - 7200 - where[1][0]) // 120)
     assert folded[ids[0]][3][slot] == 60 and folded[ids[0]][3][slot + 1] == 120  # one minute of 60 samples left
+
+
+def test_folded_blocks_keep_to_their_limit_dropping_the_least_recently_used():
+    from frostserver.history.blocks import FoldedBlocks
+
+    def points(n):
+        column = array("d", [float(n)]) * 32
+        return {"a/b": (column, column, column, column)}
+
+    blocks = FoldedBlocks(limit=5300)  # three blocks of one sensor (1,736 bytes each), not four
+    for n in range(3):
+        blocks.put(("minute", 120.0, n, ()), n, points(n))
+    assert blocks.get(("minute", 120.0, 0, ()), 0) is not None  # 0 is now the most recently used
+    blocks.put(("minute", 120.0, 3, ()), 3, points(3))
+    assert blocks.size <= 5300
+    assert blocks.get(("minute", 120.0, 1, ()), 1) is None  # the least recently used went first
+    assert blocks.get(("minute", 120.0, 0, ()), 0) is not None and blocks.get(("minute", 120.0, 3, ()), 3) is not None
+    assert blocks.get(("minute", 120.0, 3, ()), 4) is None  # another digest: other rows
+    FoldedBlocks(limit=100).put(("minute", 120.0, 0, ()), 0, points(0))  # larger than the limit: not kept
