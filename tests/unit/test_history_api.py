@@ -403,3 +403,28 @@ def test_a_raw_answer_makes_one_column_per_sensor_not_three(app, client, ring):
     for sid in answer.sensor_ids:
         assert columns.low[sid] is columns.mean[sid] and columns.high[sid] is columns.mean[sid]
     assert client.get("/api/v1/history?seconds=30").get_json()["series"][PACKAGE.id]
+
+
+def test_means_are_written_a_stretch_aligned_in_time_at_a_time_and_read_back_the_same():
+    import json
+    import math
+    from array import array
+
+    from frostserver.http.history_answer import HistoryAnswer
+    from frostserver.http.history_points import Part
+    from frostserver.http.history_render import CHUNK_POINTS, MeanTexts, _means, stretches
+
+    step = 120.0
+    part = Part("minute", 1_700_000_040.0 - 5 * step, 1_700_000_040.0 + 90 * step, step, raw=False)
+    answer = HistoryAnswer(query(seconds=86400), 1.0, [part], [part.grid()], [], None, None)
+    spans = stretches(answer)
+    assert [a for a, _, _ in spans] == [0] + [b for _, b, _ in spans[:-1]] and spans[-1][1] == len(part.grid())
+    whole = [(a, b) for a, b, is_whole in spans if is_whole]
+    assert whole and all(b - a == CHUNK_POINTS and round(part.grid()[a] / step) % CHUNK_POINTS == 0 for a, b in whole)
+    values = array("d", [math.nan if n % 7 == 0 else 20.0 + n / 3 for n in range(len(part.grid()))])
+    expected = json.dumps(list(values), separators=(",", ":")).replace("NaN", "null")
+    assert _means(values, spans) == expected and _means(values, spans) == expected  # written, then read back
+    texts = MeanTexts(limit=1000)  # about two stretches of 32
+    for n in range(5):
+        assert texts.text(array("d", [n + 0.5]) * 32) == ",".join([str(n + 0.5)] * 32)
+    assert 0 < texts.size <= 1000
