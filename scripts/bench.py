@@ -910,9 +910,14 @@ def _targets(rows: list[Row], query: dict[str, Any] | None, disk: dict[str, Any]
             (
                 f"{query['seconds'] / 3600:g} h of {query['sensors']} sensors at the default step "
                 f"< {HISTORY_QUERY_TARGET_MS:g} ms",
-                f"{query['p50_ms']} ms (p50 warm, in-process); the first request of a worker: "
-                + (f"{query['cold_p50_ms']} ms (p50 cold)" if "cold_p50_ms" in query else "not measured"),
-                query["p50_ms"] < HISTORY_QUERY_TARGET_MS,
+                f"warm: {query['p50_ms']} ms p50 (in-process); cold, the first request of a worker: "
+                + (
+                    f"{query['cold_p50_ms']} ms p50"
+                    + (" (over the target)" if query["cold_p50_ms"] >= HISTORY_QUERY_TARGET_MS else "")
+                    if "cold_p50_ms" in query
+                    else "not measured"
+                ),
+                query["p50_ms"] < HISTORY_QUERY_TARGET_MS,  # judged warm: every request after a worker's first
             )
         )
     return lines + [f"| {target} | {measured} | {'yes' if met else 'no'} |" for target, measured, met in found]
