@@ -170,3 +170,26 @@ def test_folded_blocks_keep_to_their_limit_dropping_the_least_recently_used():
     assert blocks.get(("minute", 120.0, 0, ()), 0) is not None and blocks.get(("minute", 120.0, 3, ()), 3) is not None
     assert blocks.get(("minute", 120.0, 3, ()), 4) is None  # another digest: other rows
     FoldedBlocks(limit=100).put(("minute", 120.0, 0, ()), 0, points(0))  # larger than the limit: not kept
+
+
+def test_fold_of_two_minutes_a_point_where_a_minute_had_no_value(tmp_path):
+    """A sensor without a value for a whole minute (count 0, no min or max) beside a minute with values."""
+    feeder = Feeder(tmp_path)
+    start = 1_700_000_000 // 3600 * 3600
+
+    def values(at):
+        minute = int(at - start) // 60
+        silent = minute % 4 == 1 or minute % 6 == 2  # the second, or the first, minute of some points
+        return sample(temp1=(None, "error") if silent else 20.0 + at % 7, temp2=None if minute % 10 == 5 else 30.0)
+
+    end = feeder.run(start, 3 * 3600, step=20.0, values=values)
+    feeder.writer.close()
+    reader = HistoryReader(tmp_path)
+    ids = ["chip-isa-0000/temp1", "chip-isa-0000/temp2"]
+    part = Part("minute", start, end, 120.0, raw=False)
+    times = part.grid()
+    lo, hi = bucket_range(part, times)
+    folded = reader.fold("minute", ids, lo, hi, times[0], 120.0, len(times))
+    expected = aggregate_buckets(part, times, BucketsOnly(reader).buckets("minute", ids, lo, hi), ids)
+    _assert_folds_to(folded, expected, ids)
+    assert list(folded[ids[0]][3][:4]) == [3.0, 3.0, 3.0, 6.0]  # minutes 1, 2 and 5 without a value

@@ -141,7 +141,7 @@ class HistoryReader:
             if 0 <= slot < count:
                 blocks.setdefault((first + slot) // BLOCK_POINTS, []).append((slot, at, blob))
         sensors = tuple(sorted(wanted.items()))
-        selectors: dict[bytes, tuple[Callable[[bytes], tuple[Any, ...]], list[tuple[int, Folded]]]] = {}
+        selectors: Selectors = {}
         for number, members in blocks.items():
             low, high = number * BLOCK_POINTS - first, (number + 1) * BLOCK_POINTS - first
             # Only a block the range holds whole is the same block in another answer.
@@ -232,17 +232,17 @@ class HistoryReader:
             log.warning("history: cannot read %s: %s; answering without the history", self.path, message)
 
 
+Selectors = dict[bytes, tuple[Callable[[bytes], tuple[Any, ...]], list[tuple[int, Folded]]]]
+
+
 def _fold_rows(
-    rows: list[tuple[int, int, bytes]],
-    wanted: dict[int, str],
-    out: dict[str, Folded],
-    selectors: dict[bytes, tuple[Callable[[bytes], tuple[Any, ...]], list[tuple[int, Folded]]]],
+    rows: list[tuple[int, int, bytes]], wanted: dict[int, str], out: dict[str, Folded], selectors: Selectors
 ) -> None:
     """Fold rows (point, start, BLOB), in order of point, into the wanted sensors' points of out; skip damaged rows.
 
     Every row of a point is in `rows` (a block holds whole points), and out's points start empty.
     """
-    previous = -1
+    unpacked: list[tuple[int, tuple[Any, ...], list[tuple[int, Folded]]]] = []
     for slot, _, blob in rows:
         try:
             data, keys = inflate(blob)
@@ -258,27 +258,55 @@ def _fold_rows(
                 [(4 * index, out[wanted[key]]) for index, key in enumerate(held)],
             )
         unpack, positions = found
-        values = unpack(data)
-        if slot != previous:  # the point's first row: its values as they are, nothing to compare with
-            previous = slot
+        unpacked.append((slot, unpack(data), positions))
+    previous, row, rows_held = -1, 0, len(unpacked)
+    while row < rows_held:
+        slot, values, positions = unpacked[row]
+        row += 1
+        if slot == previous:  # a later row of its point: compared with what the point holds
             for base, (low, high, total, weight) in positions:
                 counted = values[base + 3]
-                if counted > 0:
-                    low[slot], high[slot] = values[base], values[base + 1]
-                    total[slot], weight[slot] = 0.0 + values[base + 2], counted  # 0.0 +: as += gives it
+                if counted <= 0:
+                    continue
+                value = values[base]
+                if not value >= low[slot]:  # also when the point has none yet (NaN)
+                    low[slot] = value
+                value = values[base + 1]
+                if not value <= high[slot]:
+                    high[slot] = value
+                total[slot] += values[base + 2]
+                weight[slot] += counted
             continue
+        previous = slot
+        if (
+            row < rows_held
+            and unpacked[row][0] == slot
+            and unpacked[row][2] is positions
+            and (row + 1 == rows_held or unpacked[row + 1][0] != slot)
+        ):
+            # A point of exactly two rows (the default step of a day, two minutes): both at once,
+            # each value of the point written once.
+            second = unpacked[row][1]
+            row += 1
+            for base, (low, high, total, weight) in positions:
+                counted, more = values[base + 3], second[base + 3]
+                if counted > 0 and more > 0:
+                    value, other = values[base], second[base]
+                    low[slot] = other if not other >= value else value
+                    value, other = values[base + 1], second[base + 1]
+                    high[slot] = other if not other <= value else value
+                    total[slot], weight[slot] = 0.0 + values[base + 2] + second[base + 2], counted + more
+                elif counted > 0 or more > 0:
+                    taken = values if counted > 0 else second
+                    low[slot], high[slot] = taken[base], taken[base + 1]
+                    total[slot], weight[slot] = 0.0 + taken[base + 2], taken[base + 3]
+            continue
+        # The point's first row: its values as they are, nothing to compare with.
         for base, (low, high, total, weight) in positions:
             counted = values[base + 3]
-            if counted <= 0:
-                continue
-            value = values[base]
-            if not value >= low[slot]:  # also when the point has none yet (NaN)
-                low[slot] = value
-            value = values[base + 1]
-            if not value <= high[slot]:
-                high[slot] = value
-            total[slot] += values[base + 2]
-            weight[slot] += counted
+            if counted > 0:
+                low[slot], high[slot] = values[base], values[base + 1]
+                total[slot], weight[slot] = 0.0 + values[base + 2], counted  # 0.0 +: as += gives it
 
 
 def _block(points: Folded, low: int, high: int) -> Folded:
