@@ -92,9 +92,6 @@ class MeanTexts:
         return text
 
 
-MEAN_TEXTS = MeanTexts()  # this worker's
-
-
 def stretches(answer: HistoryAnswer) -> list[tuple[int, int, bool]]:
     """Return the answer's points as stretches [first, end) and whether each is whole and aligned in time.
 
@@ -114,11 +111,10 @@ def stretches(answer: HistoryAnswer) -> list[tuple[int, int, bool]]:
     return found
 
 
-def _means(values: array[float], spans: list[tuple[int, int, bool]]) -> str:
-    """Encode means as a JSON array, whole stretches through MEAN_TEXTS."""
-    if len(spans) < 2:
+def _means(values: array[float], spans: list[tuple[int, int, bool]], texts: MeanTexts | None) -> str:
+    """Encode means as a JSON array, whole stretches through `texts`."""
+    if texts is None or len(spans) < 2:
         return _floats(values)
-    texts = MEAN_TEXTS
     return f"[{','.join(texts.text(values[a:b]) if whole else _floats(values[a:b])[1:-1] for a, b, whole in spans)}]"
 
 
@@ -126,8 +122,8 @@ def _number(value: float) -> float | int:
     return int(value) if value == int(value) else value
 
 
-def render_json(answer: HistoryAnswer) -> Iterator[bytes]:
-    """Yield the JSON answer in pieces, one batch of sensors at a time."""
+def render_json(answer: HistoryAnswer, texts: MeanTexts | None = None) -> Iterator[bytes]:
+    """Yield the JSON answer in pieces, one batch of sensors at a time (`texts`: the worker's MeanTexts)."""
     query = answer.query
     head = {
         "interval": answer.interval,
@@ -156,7 +152,7 @@ def render_json(answer: HistoryAnswer) -> Iterator[bytes]:
             else:
                 pieces.append(
                     f'{comma}{_json(sid)}:{{"min":{numbers.array(columns.low[sid])},'
-                    f'"max":{numbers.array(columns.high[sid])},"mean":{_means(columns.mean[sid], spans)}}}'
+                    f'"max":{numbers.array(columns.high[sid])},"mean":{_means(columns.mean[sid], spans, texts)}}}'
                 )
         yield "".join(pieces).encode()
     yield b"}}"
