@@ -193,3 +193,19 @@ def test_fold_of_two_minutes_a_point_where_a_minute_had_no_value(tmp_path):
     expected = aggregate_buckets(part, times, BucketsOnly(reader).buckets("minute", ids, lo, hi), ids)
     _assert_folds_to(folded, expected, ids)
     assert list(folded[ids[0]][3][:4]) == [3.0, 3.0, 3.0, 6.0]  # minutes 1, 2 and 5 without a value
+
+
+def test_a_tier_span_is_read_from_the_ends_of_its_table_never_by_a_scan(tmp_path):
+    from frostserver.history.reader import SPAN_QUERY
+
+    end = 1_700_000_000 // 3600 * 3600
+    seed(tmp_path / "history.db", 1, 2, end=end)
+
+    def plan(db, query):
+        return " ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {query}"))
+
+    with sqlite3.connect(tmp_path / "history.db") as db:
+        for tier in ("minute", "hour"):
+            assert f"SCAN {tier}" not in plan(db, SPAN_QUERY.format(tier=tier))
+            assert f"SCAN {tier}" in plan(db, f"SELECT min(start), max(start) FROM {tier}")  # what it was
+    assert HistoryReader(tmp_path / "history.db").span("minute") == (end - 86400, end - 60)

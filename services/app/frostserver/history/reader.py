@@ -22,6 +22,11 @@ log = logging.getLogger("frostserver.history")
 # Each stored status code's name (an unknown code reads as the worst).
 STATUS_NAMES = tuple(status_name(code) for code in range(WORST_CODE + 1))
 
+# The oldest and newest bucket start of a tier: two subqueries, each one step down an end of the
+# table's B-tree. `SELECT min(start), max(start)` in one scans the whole table (SQLite's min/max
+# optimisation takes a query with one of them only): 20 ms a tier at full retention, every answer.
+SPAN_QUERY = "SELECT (SELECT min(start) FROM {tier}), (SELECT max(start) FROM {tier})"
+
 # One sensor's points folded from buckets: lowest min, highest max, sum of values, values counted
 # (NaN, NaN, 0, 0 where no bucket had a value).
 Folded = tuple["array[float]", "array[float]", "array[float]", "array[float]"]
@@ -168,7 +173,7 @@ class HistoryReader:
         if db is None:
             return None
         try:
-            oldest, newest = db.execute(f"SELECT min(start), max(start) FROM {tier}").fetchone()
+            oldest, newest = db.execute(SPAN_QUERY.format(tier=tier)).fetchone()
         except sqlite3.Error as error:
             self._broken(error)
             return None
