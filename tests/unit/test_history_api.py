@@ -374,3 +374,60 @@ def test_every_answer_gives_its_render_slot_back(client, ring, tiers):
     assert api._HISTORY_RENDERS._value == 2, "closed unread"
     client.head("/api/v1/history?seconds=60").close()  # a WSGI server closes every answer
     assert api._HISTORY_RENDERS._value == 2, "HEAD"
+
+
+def test_numbers_are_written_as_json_writes_them_repeated_or_not():
+    import json
+    import math
+    from array import array
+
+    from frostserver.http.history_render import Numbers
+
+    values = [0.0, -0.0, 45.0, 45.125, 1e-7, 1e16, -1.5e300, 1 / 3, math.nan, 45.125, -0.0, 0.0, math.inf, -math.inf]
+    numbers = Numbers()
+    for _ in range(2):  # the second time from what it kept
+        assert numbers.array(array("d", values)) == json.dumps(values, separators=(",", ":")).replace("NaN", "null")
+    assert numbers.array([]) == "[]" and set(numbers) == {45.0, 45.125, 1e-7, 1e16, -1.5e300, 1 / 3, math.inf, -math.inf}
+
+
+def test_a_raw_answer_makes_one_column_per_sensor_not_three(app, client, ring):
+    """A sample's min, max and mean are its value: columns() of a raw answer shares one array for them."""
+    from frostserver.http.history_answer import build_answer
+    from frostserver.http.history_query import HistoryQuery
+
+    with app.app_context():
+        store = app.extensions["frost.store"]
+        answer = build_answer(HistoryQuery(T0 - 30, T0, None, None, "json"), 1.0, store, None)
+    assert answer.raw and answer.sensor_ids
+    columns = answer.columns(answer.sensor_ids)
+    for sid in answer.sensor_ids:
+        assert columns.low[sid] is columns.mean[sid] and columns.high[sid] is columns.mean[sid]
+    assert client.get("/api/v1/history?seconds=30").get_json()["series"][PACKAGE.id]
+
+
+def test_means_are_written_a_stretch_aligned_in_time_at_a_time_and_read_back_the_same():
+    import json
+    import math
+    from array import array
+
+    from frostserver.http.history_answer import HistoryAnswer
+    from frostserver.http.history_points import Part
+    from frostserver.http.history_render import CHUNK_POINTS, MeanTexts, _means, stretches
+
+    step = 120.0
+    part = Part("minute", 1_700_000_040.0 - 5 * step, 1_700_000_040.0 + 90 * step, step, raw=False)
+    answer = HistoryAnswer(query(seconds=86400), 1.0, [part], [part.grid()], [], None, None)
+    spans = stretches(answer)
+    assert [a for a, _, _ in spans] == [0] + [b for _, b, _ in spans[:-1]] and spans[-1][1] == len(part.grid())
+    whole = [(a, b) for a, b, is_whole in spans if is_whole]
+    assert whole and all(b - a == CHUNK_POINTS and round(part.grid()[a] / step) % CHUNK_POINTS == 0 for a, b in whole)
+    values = array("d", [math.nan if n % 7 == 0 else 20.0 + n / 3 for n in range(len(part.grid()))])
+    expected = json.dumps(list(values), separators=(",", ":")).replace("NaN", "null")
+    texts = MeanTexts()
+    assert _means(values, spans, texts) == expected and texts.size > 0
+    assert _means(values, spans, texts) == expected  # read back
+    assert _means(values, spans, None) == expected
+    texts = MeanTexts(limit=1000)  # about two stretches of 32
+    for n in range(5):
+        assert texts.text(array("d", [n + 0.5]) * 32) == ",".join([str(n + 0.5)] * 32)
+    assert 0 < texts.size <= 1000

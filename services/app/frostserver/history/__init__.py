@@ -15,6 +15,10 @@ HistoryReader, the interface the API builds on:
         .buckets(tier, sensor_ids, start, end) -> {sensor id: [Bucket, ...]}
                                        buckets starting in [start, end), oldest first; sensor_ids
                                        None: every sensor; a sensor without buckets there is absent
+        .fold(tier, sensor_ids, start, end, origin, step, count) -> {sensor id: (min, max, sum, count)}
+                                       the same buckets folded into `count` points `step` wide (the
+                                       API's fast path); blocks of points are kept per reader,
+                                       keyed by a digest of their rows (blocks.py)
         .span(tier) -> (oldest start, newest start) | None
         .sensor_ids() -> [id, ...]     every sensor held, those that vanished included, until
                                        their newest hour ages out

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 
 FORMAT = 1
@@ -61,17 +61,39 @@ class Packed:
         return {key: self.record(index) for index, key in enumerate(self.keys)}
 
 
-def decode(blob: bytes) -> Packed:
-    """Unpack a row's BLOB; raise PackedError when it is not one."""
+def inflate(blob: bytes) -> tuple[bytes, int]:
+    """Decompress a row's BLOB and check its size; return its data and its count of keys, or raise PackedError."""
     try:
         data = zlib.decompress(blob)
         version, count = HEADER.unpack_from(data)
     except (zlib.error, struct.error, TypeError) as error:
         raise PackedError(f"not a packed bucket row: {error}") from error
-    offset = HEADER.size + 4 * count
-    if version != FORMAT or len(data) != offset + count * RECORD.size:
+    if version != FORMAT or len(data) != HEADER.size + count * (4 + RECORD.size):
         raise PackedError(f"not a packed bucket row of format {FORMAT} (format {version}, {len(data)} bytes)")
-    return Packed(struct.unpack_from(f"<{count}I", data, HEADER.size), data, offset)
+    return data, count
+
+
+def decode(blob: bytes) -> Packed:
+    """Unpack a row's BLOB; raise PackedError when it is not one."""
+    data, count = inflate(blob)
+    return Packed(key_bytes(data, count), data, HEADER.size + 4 * count)
+
+
+def key_bytes(data: bytes, count: int) -> tuple[int, ...]:
+    """Return the sensor keys of an inflated row."""
+    return struct.unpack_from(f"<{count}I", data, HEADER.size)
+
+
+def selector(keys: Sequence[int], wanted: Container[int]) -> struct.Struct:
+    """Return a Struct that unpacks (low, high, total, count) of each wanted key of a row of these keys, in key order.
+
+    The other keys' records (and every worst status) are skipped as padding: never made into
+    Python objects, a quarter of the work when 64 of 256 sensors are asked.
+    """
+    parts = ["<", f"{HEADER.size + 4 * len(keys)}x"]
+    for key in keys:
+        parts.append("dddIx" if key in wanted else f"{RECORD.size}x")
+    return struct.Struct("".join(parts))
 
 
 def merge(old: Row, new: Row) -> Row:

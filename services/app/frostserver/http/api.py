@@ -103,7 +103,10 @@ def history() -> Response:
     slot = _HistorySlot()
     try:
         answer = build_answer(query, settings.sample_interval, store, tiers)
-        pieces = render_csv(answer) if query.format == "csv" else render_json(answer)
+        if query.format == "csv":
+            pieces = render_csv(answer)
+        else:
+            pieces = render_json(answer, current_app.extensions["frost.history_texts"])
     except BaseException:
         slot.close()
         raise

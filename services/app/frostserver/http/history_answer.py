@@ -58,14 +58,19 @@ class HistoryAnswer:
     def columns(self, ids: Sequence[str]) -> Columns:
         """Return every point of some sensors, all parts joined."""
         joined = Columns({}, {}, {})
+        raw = self.raw
         for sid in ids:
-            joined.low[sid], joined.high[sid], joined.mean[sid] = array("d"), array("d"), array("d")
+            if raw:  # a sample's min, max and mean are its value: one column, not three copies
+                joined.low[sid] = joined.high[sid] = joined.mean[sid] = array("d")
+            else:
+                joined.low[sid], joined.high[sid], joined.mean[sid] = array("d"), array("d"), array("d")
         for part, times in zip(self.parts, self.part_times, strict=True):
             piece = self.part_columns(part, times, ids)
             for sid in ids:
-                joined.low[sid].extend(piece.low[sid])
-                joined.high[sid].extend(piece.high[sid])
                 joined.mean[sid].extend(piece.mean[sid])
+                if not raw:
+                    joined.low[sid].extend(piece.low[sid])
+                    joined.high[sid].extend(piece.high[sid])
         return joined
 
     def part_columns(self, part: Part, times: Sequence[float], ids: Sequence[str]) -> Columns:

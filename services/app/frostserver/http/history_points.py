@@ -15,6 +15,7 @@ import math
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import truediv
 from typing import Protocol
 
 from ..history import Bucket
@@ -206,7 +207,29 @@ def _empty(count: int) -> tuple[array[float], array[float], array[float], array[
 
 def means(total: array[float], weight: array[float]) -> array[float]:
     """Return each point's mean: its sum over its count (NaN where it counted nothing)."""
-    return array("d", (t / w if w else math.nan for t, w in zip(total, weight, strict=True)))
+    if len(total) != len(weight):
+        raise ValueError(f"{len(total)} sums for {len(weight)} counts")
+    # One C loop over the points (no Python per point): the points that counted nothing, usually
+    # few, are found with array.index, divided by 1 and made NaN afterwards.
+    empty = _zeros(weight)
+    if empty:
+        weight = array("d", weight)
+        for point in empty:
+            weight[point] = 1.0
+    out = array("d", map(truediv, total, weight))
+    for point in empty:
+        out[point] = math.nan
+    return out
+
+
+def _zeros(values: array[float]) -> list[int]:
+    """Return the indices of the zeros in values."""
+    found: list[int] = []
+    try:
+        while True:
+            found.append(values.index(0.0, found[-1] + 1 if found else 0))
+    except ValueError:
+        return found
 
 
 def bucket_range(part: Part, times: Sequence[float]) -> tuple[float, float]:

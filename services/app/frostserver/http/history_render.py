@@ -15,12 +15,16 @@ import csv
 import io
 import json
 import math
+import threading
 import time
+from array import array
 from collections.abc import Iterator, Sequence
 
 from .history_answer import HistoryAnswer
 
 SENSORS_PER_BATCH = 64  # JSON: the values of this many sensors are made, rendered, then dropped
+CHUNK_POINTS = 32  # JSON: means are written a stretch of this many points at a time (history/blocks.py's)
+MEAN_TEXT_BYTES = 2 * 2**20  # per worker: a day of 64 sensors' means at the default step is 1.5 MiB
 POINTS_PER_CHUNK = 128  # CSV: this many rows of every sensor are made, rendered, then dropped
 
 
@@ -34,12 +38,92 @@ def _floats(values: Sequence[float]) -> str:
     return json.dumps(list(values), separators=(",", ":")).replace("NaN", "null")
 
 
+class Numbers(dict[float, str]):
+    """The JSON text of each number met so far in one answer: a sensor's samples repeat a few values.
+
+    A reading is a multiple of its sensor's resolution (a millidegree, an eighth of a degree, a
+    whole RPM), so the minima and maxima of a day repeat a few hundred values thousands of times;
+    looking one up is a fifth of the cost of writing it (float repr), the largest part of a long
+    answer. Means seldom repeat (MeanTexts keeps them a stretch at a time). The text is repr's, as json's.
+    """
+
+    def __missing__(self, value: float) -> str:
+        if value != value:  # NaN: no value (never kept: each NaN is a key of its own)
+            return "null"
+        text = repr(value) if math.isfinite(value) else json.dumps(value)
+        if value:  # 0.0 and -0.0 are one key, not one text
+            self[value] = text
+        return text
+
+    def array(self, values: Sequence[float]) -> str:
+        """Encode numbers as a JSON array, NaN (no value) as null."""
+        return f"[{','.join(map(self.__getitem__, values))}]"
+
+
+class MeanTexts:
+    """A worker's JSON text of stretches of CHUNK_POINTS means, keyed by their bytes: same means, same text.
+
+    Means are the costly numbers of a long answer (seventeen digits each, a third of its numbers,
+    half the time of writing it), and the points of a day seldom change from one request to the
+    next (the history reader keeps them, history/blocks.py): a stretch aligned in time is written
+    once and its text found again by its values' bytes, which can only give back what writing
+    those very values gives. Past `limit` bytes it starts again, empty.
+    """
+
+    def __init__(self, limit: int = MEAN_TEXT_BYTES):
+        self.limit = limit
+        self.size = 0
+        self._texts: dict[bytes, str] = {}
+        self._lock = threading.Lock()
+
+    def text(self, values: array[float]) -> str:
+        """Return the values as JSON numbers (null for NaN), comma-separated, without brackets."""
+        key = values.tobytes()
+        text = self._texts.get(key)
+        if text is None:
+            text = _floats(values)[1:-1]
+            size = 200 + len(key) + len(text)  # the key, the text, their objects and the dict's slot
+            with self._lock:
+                if self.size + size > self.limit:
+                    self._texts.clear()
+                    self.size = 0
+                self._texts[key] = text
+                self.size += size
+        return text
+
+
+def stretches(answer: HistoryAnswer) -> list[tuple[int, int, bool]]:
+    """Return the answer's points as stretches [first, end) and whether each is whole and aligned in time.
+
+    A whole stretch is CHUNK_POINTS points from a multiple of CHUNK_POINTS steps since time 0 (as
+    the reader's blocks): the same stretch in the next request, as the range moves.
+    """
+    found: list[tuple[int, int, bool]] = []
+    offset = 0
+    for part, times in zip(answer.parts, answer.part_times, strict=True):
+        point = 0
+        while point < len(times):
+            phase = round(times[point] / part.step) % CHUNK_POINTS
+            end = min(len(times), point + CHUNK_POINTS - phase)
+            found.append((offset + point, offset + end, phase == 0 and end - point == CHUNK_POINTS))
+            point = end
+        offset += len(times)
+    return found
+
+
+def _means(values: array[float], spans: list[tuple[int, int, bool]], texts: MeanTexts | None) -> str:
+    """Encode means as a JSON array, whole stretches through `texts`."""
+    if texts is None or len(spans) < 2:
+        return _floats(values)
+    return f"[{','.join(texts.text(values[a:b]) if whole else _floats(values[a:b])[1:-1] for a, b, whole in spans)}]"
+
+
 def _number(value: float) -> float | int:
     return int(value) if value == int(value) else value
 
 
-def render_json(answer: HistoryAnswer) -> Iterator[bytes]:
-    """Yield the JSON answer in pieces, one batch of sensors at a time."""
+def render_json(answer: HistoryAnswer, texts: MeanTexts | None = None) -> Iterator[bytes]:
+    """Yield the JSON answer in pieces, one batch of sensors at a time (`texts`: the worker's MeanTexts)."""
     query = answer.query
     head = {
         "interval": answer.interval,
@@ -55,6 +139,8 @@ def render_json(answer: HistoryAnswer) -> Iterator[bytes]:
     }
     yield f'{_json(head)[:-1]},"timestamps":{_floats(answer.timestamps)},"series":{{'.encode()
     ids = answer.sensor_ids
+    numbers = Numbers()  # this answer's: dropped with it
+    spans = [] if answer.raw else stretches(answer)
     for first in range(0, len(ids), SENSORS_PER_BATCH):
         batch = ids[first : first + SENSORS_PER_BATCH]
         columns = answer.columns(batch)
@@ -62,11 +148,11 @@ def render_json(answer: HistoryAnswer) -> Iterator[bytes]:
         for number, sid in enumerate(batch, start=first):
             comma = "," if number else ""
             if answer.raw:
-                pieces.append(f"{comma}{_json(sid)}:{_floats(columns.mean[sid])}")
+                pieces.append(f"{comma}{_json(sid)}:{numbers.array(columns.mean[sid])}")  # samples: they repeat
             else:
                 pieces.append(
-                    f'{comma}{_json(sid)}:{{"min":{_floats(columns.low[sid])},"max":{_floats(columns.high[sid])},'
-                    f'"mean":{_floats(columns.mean[sid])}}}'
+                    f'{comma}{_json(sid)}:{{"min":{numbers.array(columns.low[sid])},'
+                    f'"max":{numbers.array(columns.high[sid])},"mean":{_means(columns.mean[sid], spans, texts)}}}'
                 )
         yield "".join(pieces).encode()
     yield b"}}"
