@@ -262,3 +262,15 @@ def test_a_journal_that_cannot_be_written_degrades_once_and_recovers_by_itself(t
     journal.record(11, [], now=journal._retry_at)
     assert journal.state() == "ok" and "written again" in caplog.text
     assert json.loads((tmp_path / JOURNAL_FILE).read_text())["next_event"] == 3  # nothing lost
+
+
+def test_a_reading_handed_back_unchanged_is_still_judged_while_an_alert_is_pending_or_its_sensor_changes():
+    eng = engine(rules(frost={"hold": 300}))
+    cold = Reading(-1.0)  # the reader hands back the same object while the value does not change
+    assert [e for now in range(0, 300, 10) for e in eng.observe(now, [(GARDEN, cold)])] == []
+    assert [e.state for e in eng.observe(300, [(GARDEN, cold)])] == ["firing"]
+    hot = Reading(85.0)
+    cooler = replace(CPU, thresholds={"max": 90.0, "crit": 100.0})
+    assert eng.observe(0, [(cooler, hot)]) == [] and eng.observe(100, [(cooler, hot)]) == []  # judged quiet
+    events = eng.observe(200, [(CPU, hot)]) + eng.observe(260, [(CPU, hot)])  # its max set back to 80
+    assert [(e.state, e.alert.key) for e in events] == [("firing", f"temperature_max/{CPU.id}")]

@@ -79,6 +79,10 @@ class AlertEngine:
         self._watches_stale = any(STALE in rule.statuses for rule in self.rules)
         self._by_name = {rule.name: rule for rule in self.rules}
         self._matched: set[str] = set()  # rules that selected some sensor
+        # sensor id -> the (sensor, reading) last judged with nothing pending or firing for it: the
+        # reader hands back the same Reading while a value does not change, and judging it again
+        # would change nothing (no stale rule: staleness grows with time alone).
+        self._settled: dict[str, tuple[Sensor, Reading]] = {}
         self._first = True
 
     def observe(self, sampled_at: float, pairs: Iterable[tuple[Sensor, Reading]]) -> list[AlertEvent]:
@@ -87,7 +91,7 @@ class AlertEngine:
         if self._first:
             events.extend(self._resolve_orphans(sampled_at))
         seen: set[str] = set()
-        plans, pending, firing = self._plans, self._pending, self.firing
+        plans, pending, firing, settled = self._plans, self._pending, self.firing, self._settled
         for sensor, reading in pairs:
             if sensor.ignored:
                 continue
@@ -99,7 +103,10 @@ class AlertEngine:
                 seen.add(sensor.id)
                 if reading.value is not None or sensor.id not in self._last_value:
                     self._last_value[sensor.id] = sampled_at
-            value = reading.value
+            quiet = settled.get(sensor.id)
+            if quiet is not None and quiet[1] is reading and quiet[0] is sensor and not self._watches_stale:
+                continue
+            value, busy = reading.value, False
             for check in checks:
                 # The common case inline (1024 sensors, every sample): clear, and nothing pending.
                 limit = check.limit
@@ -118,6 +125,11 @@ class AlertEngine:
                 verdict = self._judge(check, reading, sampled_at)
                 if verdict is not None:
                     self._settle(check, verdict, sensor, reading, sampled_at, events)
+                busy = busy or check.key in pending or check.key in firing
+            if busy:
+                settled.pop(sensor.id, None)
+            else:
+                settled[sensor.id] = (sensor, reading)
         if self._watches_stale:
             self._judge_vanished(seen, sampled_at, events)
         if self._first:
