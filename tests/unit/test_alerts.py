@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -251,7 +252,7 @@ def test_an_unreadable_journal_is_moved_aside_and_a_new_one_begun(tmp_path, capl
 def test_a_journal_that_cannot_be_written_degrades_once_and_recovers_by_itself(tmp_path, caplog):
     caplog.set_level(logging.INFO)
     journal = AlertJournal.open(tmp_path, durable=True)
-    blocker = tmp_path / f".{JOURNAL_FILE}.tmp"
+    blocker = tmp_path / f".{JOURNAL_FILE}.{os.getpid()}.tmp"
     blocker.mkdir()  # where each write begins: every write fails, as on a full volume (even for root)
     fire_and_resolve(journal)
     assert journal.state() == "degraded" and not (tmp_path / JOURNAL_FILE).exists()

@@ -1,7 +1,8 @@
 """Alerts: rules judged on every sample, and notifications that reach a person.
 
 - rules.py: what a rule is, and the built-in rules (frost, a temperature's own limits, a faulted
-  sensor, sampling stopped; voltage and fan alarms on request);
+  sensor, sampling stopped; voltage and fan alarms on request); sampling_silence() judges
+  sampling_stopped for both the workers and the notifier;
 - config.py: the config file's [alerts] table (part of reading the config file);
 - engine.py: judges the rules on each sample, in the sampler, with `for` and hysteresis;
 - journal.py: `alerts.json`, the alerts firing and the recent events, written by the sampler alone
@@ -9,5 +10,7 @@
 - messages.py: an alert in words, for notifications and the API;
 - notifier.py: the notifier process (`python -m frostserver.alerts.notifier`), the one place that
   sends: Apprise, off the sampling path, with retries and back-off; it also tells when sampling
-  has stopped, which the sampler cannot tell of itself.
+  has stopped, which the sampler cannot tell of itself; notifier_status.py: its counters
+  (`notifier.json`) for /metrics;
+- send.py: one attempt to send, in a child process with Apprise (`python -m frostserver.alerts.send`).
 """

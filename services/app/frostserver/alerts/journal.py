@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..store.files import write_atomically
 from .engine import Alert, AlertEvent
 
 log = logging.getLogger(__name__)
@@ -133,8 +134,9 @@ class AlertJournal:
                 ]
             self.events.append({"event": self.next_event, "seq": seq, "state": event.state, "alert": asdict(alert)})
             self.next_event += 1
-        del self.recent[KEEP_RECENT:]
-        del self.events[:-KEEP_EVENTS]
+        if changed:
+            del self.recent[KEEP_RECENT:]
+            del self.events[:-KEEP_EVENTS]
         if changed or (self.failing and now >= self._retry_at):
             self._write(now)
 
@@ -155,20 +157,8 @@ class AlertJournal:
 
     def _write(self, now: float) -> None:
         data = json.dumps(self._document(), separators=(",", ":"), ensure_ascii=False).encode()
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
         try:
-            with open(tmp, "wb") as handle:
-                handle.write(data)
-                if self.durable:
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-            if self.durable:
-                directory = os.open(self.path.parent, os.O_RDONLY)
-                try:
-                    os.fsync(directory)
-                finally:
-                    os.close(directory)
+            write_atomically(self.path, data, durable=self.durable)
         except OSError as error:
             if not self.failing:
                 log.error(

@@ -34,7 +34,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +44,8 @@ from ..store.reader import StoreReader
 from .config import AlertsConfig, display_target
 from .journal import JOURNAL_FILE, JournalView, decode_view, journal_directory
 from .messages import FIRING, RESOLVED, notification, sampling_stopped_summary
-from .notifier_status import NOTIFIER_FILE, RESULTS
-from .rules import SAMPLING_STOPPED
+from .notifier_status import NOTIFIER_FILE, NotifierStatus
+from .rules import SAMPLING_STOPPED, sampling_silence
 from .send import Message, Sender, apprise_sender, attempt_with_deadline, child_sender, child_usable
 
 log = logging.getLogger("frostserver.notifier")  # not __name__: run as __main__
@@ -63,15 +62,6 @@ NEW_TARGET_LOOKBACK = 3600.0  # s of journal events a target new to the cursor f
 def fingerprint(url: str) -> str:
     """Name a target in the cursor file without writing its secret there."""
     return hashlib.sha256(url.encode()).hexdigest()[:16]
-
-
-@dataclass
-class Counters:
-    """What the notifier counts, written to notifier.json."""
-
-    targets: int
-    unusable: int = 0
-    results: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RESULTS, 0))
 
 
 class Target(threading.Thread):
@@ -103,7 +93,7 @@ class Target(threading.Thread):
     def _deliver(self, message: Message) -> None:
         pause = RETRY_FIRST
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            problem = attempt_with_deadline(self.send, self.url, message, ATTEMPT_TIMEOUT)
+            problem = self.send(self.url, message)  # bounded by the sender (the child's deadline)
             if problem is None:
                 self.notifier.count("sent")
                 log.info("sent %s %r to %s", message.state, message.title, self.shown)
@@ -135,7 +125,7 @@ class Notifier:
         self.store = StoreReader(settings.run_dir)
         self.stopping = threading.Event()
         self.lock = threading.Lock()
-        self.counters = Counters(targets=len(self.config.targets))
+        self.counters = NotifierStatus(targets=len(self.config.targets))
         self.stopped_rule = next((r for r in self.config.enabled_rules if r.name == SAMPLING_STOPPED), None)
         saved = read_json(self.cursor_path)
         saved = saved if isinstance(saved, dict) else {}
@@ -194,16 +184,16 @@ class Notifier:
         if rule is None:
             return
         header = self.store.header()
-        last = header.last_timestamp if header is not None and header.seq else self.started
-        silent_for = self.clock() - last
-        stopped = silent_for >= max(rule.hold, 3 * (header.interval if header else 1.0))
+        last = header.last_timestamp if header is not None and header.seq else None
+        silent_for = sampling_silence(rule, last, header.interval if header else 1.0, self.started, self.clock())
+        stopped = silent_for is not None
         if stopped == (self.stopped_at is not None):
             return
         alert = {
             "rule": SAMPLING_STOPPED,
             "label": "Sampling",
             "severity": rule.severity,
-            "summary": sampling_stopped_summary(silent_for) if stopped else "Sampling has resumed",
+            "summary": "Sampling has resumed" if silent_for is None else sampling_stopped_summary(silent_for),
         }
         state = FIRING if stopped else RESOLVED
         title, body = notification(state, alert, self.config.device_name, self.config.dashboard_url)
@@ -221,13 +211,8 @@ class Notifier:
             log.warning("cannot write %s: %s", self.cursor_path, error.strerror or error)
 
     def _write_status(self) -> None:
-        document = {
-            "targets": self.counters.targets,
-            "unusable": self.counters.unusable,
-            "results": self.counters.results,
-        }
         try:
-            write_atomically(self.status_path, json.dumps(document).encode())
+            write_atomically(self.status_path, self.counters.encode())
         except OSError as error:
             log.warning("cannot write %s: %s", self.status_path, error.strerror or error)
 

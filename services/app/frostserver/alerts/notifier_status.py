@@ -8,6 +8,7 @@ The notifier is its one writer; it lives in the run directory and lasts as long 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,13 +18,17 @@ NOTIFIER_FILE = "notifier.json"
 RESULTS = ("sent", "failed", "dropped")
 
 
-@dataclass(frozen=True)
+@dataclass
 class NotifierStatus:
-    """The notifier's counters, as a reader sees them (all zero before it wrote any)."""
+    """The notifier's counters: the notifier counts into one, readers get one decoded (zeros before any)."""
 
     targets: int = 0
     unusable: int = 0  # targets Apprise cannot use (an unknown service, a malformed URL)
     results: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RESULTS, 0))
+
+    def encode(self) -> bytes:
+        """Return notifier.json's bytes."""
+        return json.dumps({"targets": self.targets, "unusable": self.unusable, "results": self.results}).encode()
 
 
 def decode_status(_identity: object, document: Any) -> NotifierStatus:

@@ -52,6 +52,18 @@ class AlertRule:
         return not self.sensors or any(pattern.matches(sensor.id) for pattern in self.sensors)
 
 
+def sampling_silence(
+    rule: AlertRule, last_sample: float | None, interval: float, since: float, now: float
+) -> float | None:
+    """Return for how long sampling has been silent if that makes sampling_stopped fire, else None.
+
+    last_sample: when the newest sample was taken (None: none yet, silent since `since`, when the
+    judge started). Never less than three intervals, whatever `for` says: a slow interval is no stop.
+    """
+    silent_for = now - (since if last_sample is None else last_sample)
+    return silent_for if silent_for >= max(rule.hold, 3 * interval) else None
+
+
 # The rules of every device. Voltage and fan alarms are off until asked for: Super I/O chips
 # raise them for limits nobody set (a max of 0), and a default that cries wolf gets turned off.
 BUILTIN_RULES: tuple[AlertRule, ...] = (

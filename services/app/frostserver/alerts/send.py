@@ -38,7 +38,9 @@ class Message:
     body: str
 
 
-Sender = Callable[[str, Message], str | None]  # (url, message) -> None if sent, else why not
+# (url, message) -> None if sent, else why not. A sender bounds its own time and never raises:
+# child_sender kills its child at the deadline; attempt_with_deadline bounds one in this process.
+Sender = Callable[[str, Message], str | None]
 
 
 def apprise_sender() -> Sender:
@@ -119,6 +121,8 @@ def _run_child(args: list[str], request: dict[str, Any], timeout: float) -> dict
         )
     except subprocess.TimeoutExpired:
         return None
+    except OSError as error:  # no process to be had (the container's pids limit, memory): a failed attempt
+        return {"sent": False, "problem": f"cannot start the sender: {error.strerror or error}"}
     try:
         outcome = json.loads(done.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):

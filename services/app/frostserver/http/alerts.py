@@ -19,7 +19,7 @@ from ..alerts.config import AlertsConfig
 from ..alerts.journal import JOURNAL_FILE, JournalView, decode_view, journal_directory
 from ..alerts.messages import FIRING, RESOLVED, sampling_stopped_summary
 from ..alerts.notifier_status import NOTIFIER_FILE, NotifierStatus, decode_status
-from ..alerts.rules import SAMPLING_STOPPED
+from ..alerts.rules import SAMPLING_STOPPED, sampling_silence
 from ..settings import Settings
 from ..store.files import DecodedFile
 from ..store.reader import StoreReader
@@ -46,9 +46,9 @@ class AlertsReader:
         if rule is None:
             return None
         header = self.store.header()
-        last = header.last_timestamp if header is not None and header.seq else self.started
-        silent_for = self.clock() - last
-        if silent_for < max(rule.hold, 3 * (header.interval if header else 1.0)):
+        last = header.last_timestamp if header is not None and header.seq else None
+        silent_for = sampling_silence(rule, last, header.interval if header else 1.0, self.started, self.clock())
+        if silent_for is None:
             return None
         return {
             "key": SAMPLING_STOPPED,
@@ -60,7 +60,7 @@ class AlertsReader:
             "value": round(silent_for, 1),
             "limit": rule.hold,
             "unit": "s",
-            "fired_at": last + rule.hold,
+            "fired_at": (self.started if last is None else last) + rule.hold,
             "resolved_at": None,
         }
 

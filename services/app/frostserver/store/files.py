@@ -11,12 +11,25 @@ from typing import Any, Generic, TypeVar
 FileIdentity = tuple[int, int, int]  # inode, modification time (ns), size
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace the file at path with data: a reader sees the old file or the new one, never half."""
+def write_atomically(path: Path, data: bytes, *, durable: bool = False) -> None:
+    """Replace the file at path with data: a reader sees the old file or the new one, never half.
+
+    `durable`: also on disk before returning (fsync of the file, then of its directory), for a
+    file on a volume that must survive a power cut; a tmpfs needs none.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as handle:
         handle.write(data)
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
     os.replace(tmp, path)
+    if durable:
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
 
 
 def identity_of(path: Path) -> FileIdentity | None:
