@@ -22,7 +22,7 @@ const ALERTS_POLL_MS = 15_000; // while polling (no stream, so no alert events):
 
 // What the plots show; read by the plots at draw time. live: from the stream's samples;
 // otherwise from `fetched`, the answer for [since, until].
-const view = { seconds: 300, since: 0, until: 0, fitLimits: true, live: true, zoomed: false, withDate: false };
+const view = { seconds: 300, since: 0, until: 0, fitLimits: true, live: true, zoomed: false };
 let fetched = null; // {answer, from, to}
 let paused = false;
 let frozenAt = null; // sample time shown while paused
@@ -214,7 +214,6 @@ function draw() {
     drawnAnswer = fetched;
   }
   plotsStale = false;
-  view.withDate = view.until - view.since > 86400;
   const csv = historyUrl(view.since, view.until, "csv");
   if ($("download-csv").getAttribute("href") !== csv) $("download-csv").setAttribute("href", csv);
   if (paused) return; // the table and highlights freeze with the plots

@@ -97,10 +97,13 @@ function translucent(colour, alpha) {
 
 /**
  * Mount the plots into `element`. `view` is shared with the caller and read at draw time:
- * {since, until} is the x range, fitLimits keeps threshold lines inside the y range, withDate
- * puts dates on the time axis. `onZoom(from, to)` gets the span dragged across a plot.
+ * {since, until} is the x range (dates on the time axis when it spans more than a day),
+ * fitLimits keeps threshold lines inside the y range. `onZoom(from, to)` gets the span dragged
+ * across a plot.
  */
 export function setupPlots(element, view, { onZoom = () => {} } = {}) {
+  // Derived from the range at each use, so the legend's time (set during draw) and the axis agree.
+  const withDate = () => view.until - view.since > 86400;
   const groups = new Map(); // group key -> {sensors, card, plot, legendRows, ...}
   const byArea = new Map(); // plot area element -> group, for the resize observer
   let theme = readTheme(element);
@@ -141,7 +144,7 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
         },
       },
       axes: [
-        { ...axis, space: 60, values: (u, ticks) => formatTimeTicks(ticks, view.withDate) }, // room for "16:26:30"
+        { ...axis, space: 60, values: (u, ticks) => formatTimeTicks(ticks, withDate()) }, // room for "16:26:30"
         {
           ...axis,
           values: (u, ticks) => formatTicks(ticks, unit),
@@ -149,7 +152,7 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
         },
       ],
       series: [
-        { label: "Time", value: (u, t) => formatTime(t, view.withDate) },
+        { label: "Time", value: (u, t) => formatTime(t, withDate()) },
         ...group.sensors.map((sensor, i) => ({
           label: sensorName(sensor),
           stroke: theme.series[i % PALETTE_SIZE],
