@@ -90,6 +90,10 @@ function drawLimits(u, group, theme) {
   ctx.restore();
 }
 
+// uPlot series indexes of sensor i's min and max among `count` sensors: after all the lines, as
+// store.js lays out the data (answerWindow, withoutBands).
+const bandSeries = (count, i) => [count + 2 * i + 1, count + 2 * i + 2];
+
 /** A colour from the stylesheet (#rrggbb) made translucent for a band's fill or edges. */
 function translucent(colour, alpha) {
   return /^#[0-9a-f]{6}$/i.test(colour) ? colour + alpha : colour;
@@ -98,8 +102,8 @@ function translucent(colour, alpha) {
 /**
  * Mount the plots into `element`. `view` is shared with the caller and read at draw time:
  * {since, until} is the x range (dates on the time axis when it spans more than a day),
- * fitLimits keeps threshold lines inside the y range. `onZoom(from, to)` gets the span dragged
- * across a plot.
+ * fitLimits keeps threshold lines inside the y range, live says the data is samples (no bands).
+ * `onZoom(from, to)` gets the span dragged across a plot.
  */
 export function setupPlots(element, view, { onZoom = () => {} } = {}) {
   // Derived from the range at each use, so the legend's time (set during draw) and the axis agree.
@@ -169,9 +173,9 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
           })),
         ),
       ],
-      // The min-max band of sensor i: between its max (series n + 2i + 2) and min (n + 2i + 1).
+      // The min-max band of sensor i: uPlot fills from its max series down to its min.
       bands: group.sensors.map((sensor, i) => ({
-        series: [count + 2 * i + 2, count + 2 * i + 1],
+        series: bandSeries(count, i).reverse(),
         fill: translucent(theme.series[i % PALETTE_SIZE], "26"),
       })),
       hooks: {
@@ -307,8 +311,9 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
         const data = dataFor(group.sensors.map((s) => s.id));
         group.plot.setData(data);
         // How many sensors show a min-max band (aggregated points): for people reading the DOM and tests.
+        // Live samples never have one: no scan of every window's null columns on each sample.
         const count = group.sensors.length;
-        const bands = group.sensors.filter((_, i) => data[count + 2 * i + 1].some((v) => v != null)).length;
+        const bands = view.live ? 0 : group.sensors.filter((_, i) => data[bandSeries(count, i)[0]].some((v) => v != null)).length;
         if (group.card.dataset.bands !== String(bands)) group.card.dataset.bands = String(bands);
         // With the pointer away from the plot the legend shows the newest values, not blanks.
         if (group.plot.cursor.left == null || group.plot.cursor.left < 0) group.plot.setLegend({ idx: data[0].length - 1 });
@@ -353,7 +358,7 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
         const count = group.sensors.length;
         shown.forEach((show, i) => {
           if (show === group.shown[i]) return;
-          for (const index of [i + 1, count + 2 * i + 1, count + 2 * i + 2]) group.plot.setSeries(index, { show });
+          for (const index of [i + 1, ...bandSeries(count, i)]) group.plot.setSeries(index, { show });
         });
         group.shown = shown;
       }
