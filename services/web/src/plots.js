@@ -7,6 +7,7 @@
 
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { worseSeverity } from "./alerts.js";
 import { KIND_TITLES, formatTicks, formatTime, formatTimeTicks, formatValue, sensorName } from "./format.js";
 
 // Which thresholds are drawn, and in which colour: warning limits amber, critical ones red.
@@ -191,10 +192,6 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
     };
     const empty = [[], ...group.sensors.flatMap(() => [[], [], []])];
     const plot = new uPlot(options, empty, area);
-    // The band series are drawn, not listed (style.css hides these rows).
-    [...plot.root.querySelectorAll(".u-legend .u-series")].slice(count + 1).forEach((row) => {
-      row.hidden = true;
-    });
     plot.ctx.canvas.setAttribute("role", "img");
     plot.ctx.canvas.setAttribute("aria-label", `${group.title} of ${group.chip}; the current values are in the readings table`);
     return plot;
@@ -226,8 +223,11 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
 
     const group = { key, chip, kind, title, sensors, card, badge, alertBadge, area, lines: limitLines(sensors, frostThreshold) };
     group.plot = createPlot(group, area);
-    // uPlot's legend rows, in series order after the time row: where alarms get highlighted.
-    group.legendRows = [...group.plot.root.querySelectorAll(".u-legend .u-series")].slice(1, sensors.length + 1);
+    // uPlot's legend rows, in series order after the time row: the lines' (where alarms and alerts
+    // get highlighted), then the band series', which are drawn, not listed.
+    const rows = [...group.plot.root.querySelectorAll(".u-legend .u-series")].slice(1);
+    group.legendRows = rows.slice(0, sensors.length);
+    for (const row of rows.slice(sensors.length)) row.hidden = true;
     group.statusKey = "";
     group.alertKey = "";
     markAlerts(group);
@@ -251,7 +251,7 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
       else delete row.dataset.alert;
     });
     const alerting = group.sensors.filter((_, i) => marks[i]);
-    const worst = marks.some((mark) => mark?.severity === "critical") ? "critical" : alerting.length ? "warning" : null;
+    const worst = marks.reduce((worst, mark) => worseSeverity(worst, mark?.severity), undefined);
     if (worst) group.card.dataset.alert = worst;
     else delete group.card.dataset.alert;
     group.alertBadge.hidden = alerting.length === 0;
