@@ -158,6 +158,16 @@ function markAlerts(active) {
 
 let alertsPolledAt = 0;
 
+// Polling brings the sensor list each interval but no alert events: fetch the alerts now and then.
+// (The feed calls this only while polling.)
+function onPolledSensors(answer) {
+  applySensors(answer);
+  if (Date.now() - alertsPolledAt >= ALERTS_POLL_MS) {
+    alertsPolledAt = Date.now();
+    alerts.refresh();
+  }
+}
+
 // ---- connection state ------------------------------------------------------------------------
 
 const STATE_TEXT = {
@@ -167,7 +177,6 @@ const STATE_TEXT = {
   offline: "Offline",
 };
 let live = false;
-let polling = false;
 
 function onState({ name, mode, detail }) {
   const element = $("connection");
@@ -184,7 +193,6 @@ function onState({ name, mode, detail }) {
     alertsPolledAt = Date.now();
   }
   live = name === "live";
-  polling = mode === "polling";
 }
 
 // ---- drawing ---------------------------------------------------------------------------------
@@ -379,15 +387,6 @@ function setupControls() {
 }
 
 setupControls();
-// Polling brings the sensor list each interval but no alert events: fetch the alerts now and then.
-function onPolledSensors(answer) {
-  applySensors(answer);
-  if (polling && Date.now() - alertsPolledAt >= ALERTS_POLL_MS) {
-    alertsPolledAt = Date.now();
-    alerts.refresh();
-  }
-}
-
 feed = startSampleFeed({
   onSample,
   onAlert: alerts.onEvent,
