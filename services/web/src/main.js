@@ -252,12 +252,13 @@ function applyFilter() {
 
 // ---- ranges: live, fetched, zoomed -------------------------------------------------------------
 
-const RANGE_NAMES = new Map([...document.querySelectorAll("#ranges button")].map((b) => [Number(b.dataset.seconds), b.textContent]));
+const RANGE_BUTTONS = [...document.querySelectorAll("#ranges button")];
+const RANGE_NAMES = new Map(RANGE_BUTTONS.map((b) => [Number(b.dataset.seconds), b.textContent]));
 let loading = null; // the AbortController of the fetch in flight
 let refetchTimer = 0;
 
 function pressRange(seconds) {
-  for (const button of document.querySelectorAll("#ranges button")) {
+  for (const button of RANGE_BUTTONS) {
     button.setAttribute("aria-pressed", String(Number(button.dataset.seconds) === seconds));
   }
 }
@@ -343,7 +344,7 @@ function setupControls() {
   } catch {
     // Storage may be disabled; the default range is fine.
   }
-  for (const button of document.querySelectorAll("#ranges button")) {
+  for (const button of RANGE_BUTTONS) {
     button.addEventListener("click", () => {
       const chosen = Number(button.dataset.seconds);
       try {
