@@ -51,19 +51,19 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
   let targets = null; // how many notification targets the device has, when it said
   let loaded = false; // a snapshot has been applied: later ones bring news
 
-  // Apply one change of the stream; return "firing" or "resolved" when the set changed that way,
-  // "updated" when an active alert got new details, null when nothing changed.
-  function apply(change) {
-    const alert = readAlert(change);
+  // Apply one change of the stream (its alert read by readAlert, and its state); return "firing"
+  // or "resolved" when the set changed that way, "updated" when an active alert got new details,
+  // null when nothing changed.
+  function apply(alert, state) {
     if (!alert) return null;
     const current = active.get(alert.key);
     const older = current && current.fired_at != null && alert.fired_at != null && alert.fired_at < current.fired_at;
-    if (change.state === "resolved") {
+    if (state === "resolved") {
       if (!current || older) return null; // a late "resolved" of an earlier firing ends nothing
       active.delete(alert.key);
       return "resolved";
     }
-    if (change.state !== "firing" || older) return null;
+    if (state !== "firing" || older) return null;
     active.set(alert.key, alert);
     if (!current) return "firing";
     return current.fired_at === alert.fired_at ? "updated" : "firing"; // resolved and fired again
@@ -75,10 +75,11 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
       return;
     }
     const before = new Map(active);
-    const result = apply(change);
+    const alert = readAlert(change);
+    const result = apply(alert, change.state);
     if (!result) return;
     changed(before);
-    if (result !== "updated") onNews(readAlert(change), result);
+    if (result !== "updated") onNews(alert, result);
   }
 
   async function refresh() {
@@ -121,8 +122,9 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
     // What the stream said during the fetch may be newer than the snapshot: replay it. A change
     // the snapshot already holds changes nothing again, and so is no news.
     for (const change of changes) {
-      const result = apply(change);
-      if (result === "firing" || result === "resolved") news.push([readAlert(change), result]);
+      const alert = readAlert(change);
+      const result = apply(alert, change.state);
+      if (result === "firing" || result === "resolved") news.push([alert, result]);
     }
     changed(before);
     for (const [alert, state] of news) onNews(alert, state);
