@@ -27,6 +27,9 @@ export function readAlert(raw) {
   };
 }
 
+// Whether `alert` fired since `before` (a copy of the active set): new, or resolved and fired again.
+const firedSince = (before, key, alert) => before.get(key)?.fired_at !== alert.fired_at;
+
 /** The worse of two severities, either of which may be undefined. */
 export function worseSeverity(a, b) {
   return a === "critical" || b === "critical" ? "critical" : a || b;
@@ -114,7 +117,7 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
       // After a reconnect, what changed while the page was away is news; the first snapshot's
       // alerts, active before the page was opened, are not.
       if (loaded) {
-        for (const [key, alert] of active) if (before.get(key)?.fired_at !== alert.fired_at) news.push([alert, "firing"]);
+        for (const [key, alert] of active) if (firedSince(before, key, alert)) news.push([alert, "firing"]);
         for (const [key, alert] of before) if (!active.has(key)) news.push([alert, "resolved"]);
       }
       loaded = true;
@@ -140,10 +143,11 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
     onChange([...active.values()]);
   }
 
+  // Says what the notifications say (firedSince), and on the first snapshot what is active already.
   function announce(before) {
     const lines = [];
     for (const [key, alert] of active) {
-      if (!before.has(key)) lines.push(`${SEVERITY_WORDS[alert.severity]} alert: ${alert.summary || alert.label}`);
+      if (firedSince(before, key, alert)) lines.push(`${SEVERITY_WORDS[alert.severity]} alert: ${alert.summary || alert.label}`);
     }
     for (const [key, alert] of before) {
       if (!active.has(key)) lines.push(`Resolved: ${alert.label}`);
