@@ -27,6 +27,9 @@ export function readAlert(raw) {
   };
 }
 
+// Whether `alert` fired since `before` (a copy of the active set): new, or resolved and fired again.
+const firedSince = (before, key, alert) => before.get(key)?.fired_at !== alert.fired_at;
+
 /** The worse of two severities, either of which may be undefined. */
 export function worseSeverity(a, b) {
   return a === "critical" || b === "critical" ? "critical" : a || b;
@@ -51,19 +54,19 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
   let targets = null; // how many notification targets the device has, when it said
   let loaded = false; // a snapshot has been applied: later ones bring news
 
-  // Apply one change of the stream; return "firing" or "resolved" when the set changed that way,
-  // "updated" when an active alert got new details, null when nothing changed.
-  function apply(change) {
-    const alert = readAlert(change);
+  // Apply one change of the stream (its alert read by readAlert, and its state); return "firing"
+  // or "resolved" when the set changed that way, "updated" when an active alert got new details,
+  // null when nothing changed.
+  function apply(alert, state) {
     if (!alert) return null;
     const current = active.get(alert.key);
     const older = current && current.fired_at != null && alert.fired_at != null && alert.fired_at < current.fired_at;
-    if (change.state === "resolved") {
+    if (state === "resolved") {
       if (!current || older) return null; // a late "resolved" of an earlier firing ends nothing
       active.delete(alert.key);
       return "resolved";
     }
-    if (change.state !== "firing" || older) return null;
+    if (state !== "firing" || older) return null;
     active.set(alert.key, alert);
     if (!current) return "firing";
     return current.fired_at === alert.fired_at ? "updated" : "firing"; // resolved and fired again
@@ -75,10 +78,11 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
       return;
     }
     const before = new Map(active);
-    const result = apply(change);
+    const alert = readAlert(change);
+    const result = apply(alert, change.state);
     if (!result) return;
     changed(before);
-    if (result !== "updated") onNews(readAlert(change), result);
+    if (result !== "updated") onNews(alert, result);
   }
 
   async function refresh() {
@@ -113,7 +117,7 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
       // After a reconnect, what changed while the page was away is news; the first snapshot's
       // alerts, active before the page was opened, are not.
       if (loaded) {
-        for (const [key, alert] of active) if (before.get(key)?.fired_at !== alert.fired_at) news.push([alert, "firing"]);
+        for (const [key, alert] of active) if (firedSince(before, key, alert)) news.push([alert, "firing"]);
         for (const [key, alert] of before) if (!active.has(key)) news.push([alert, "resolved"]);
       }
       loaded = true;
@@ -121,8 +125,9 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
     // What the stream said during the fetch may be newer than the snapshot: replay it. A change
     // the snapshot already holds changes nothing again, and so is no news.
     for (const change of changes) {
-      const result = apply(change);
-      if (result === "firing" || result === "resolved") news.push([readAlert(change), result]);
+      const alert = readAlert(change);
+      const result = apply(alert, change.state);
+      if (result === "firing" || result === "resolved") news.push([alert, result]);
     }
     changed(before);
     for (const [alert, state] of news) onNews(alert, state);
@@ -138,10 +143,11 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
     onChange([...active.values()]);
   }
 
+  // Says what the notifications say (firedSince), and on the first snapshot what is active already.
   function announce(before) {
     const lines = [];
     for (const [key, alert] of active) {
-      if (!before.has(key)) lines.push(`${SEVERITY_WORDS[alert.severity]} alert: ${alert.summary || alert.label}`);
+      if (firedSince(before, key, alert)) lines.push(`${SEVERITY_WORDS[alert.severity]} alert: ${alert.summary || alert.label}`);
     }
     for (const [key, alert] of before) {
       if (!active.has(key)) lines.push(`Resolved: ${alert.label}`);

@@ -50,14 +50,19 @@ export function fetchSensors(options) {
   return getJSON("/api/v1/sensors", options);
 }
 
-/** Fetch the sampled history of the last `seconds`, or null when the app has no history endpoint. */
-export async function fetchHistory(seconds, options) {
+// For endpoints an older app lacks: its 404 means "not there", not a failure.
+async function getJSONUnless404(path, options) {
   try {
-    return await getJSON(`/api/v1/history?seconds=${Math.round(seconds)}`, options);
+    return await getJSON(path, options);
   } catch (err) {
     if (err.status === 404) return null;
     throw err;
   }
+}
+
+/** Fetch the sampled history of the last `seconds`, or null when the app has no history endpoint. */
+export function fetchHistory(seconds, options) {
+  return getJSONUnless404(`/api/v1/history?seconds=${Math.round(seconds)}`, options);
 }
 
 /**
@@ -79,13 +84,8 @@ export function fetchRange(from, to, options) {
  * Fetch the alerts: {active, recent, notifications}. Null when the app has no alerts API (404),
  * as before issue 14.
  */
-export async function fetchAlerts(options) {
-  try {
-    return await getJSON("/api/v1/alerts", options);
-  } catch (err) {
-    if (err.status === 404) return null;
-    throw err;
-  }
+export function fetchAlerts(options) {
+  return getJSONUnless404("/api/v1/alerts", options);
 }
 
 export const STREAM_PATH = "/api/v1/stream";

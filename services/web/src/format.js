@@ -70,12 +70,15 @@ export function formatTicks(ticks, unit) {
   return ticks.map((t) => withUnit((t / factor).toFixed(decimals), prefix + unit));
 }
 
+// A date without its year, as both the cursor's time and the axis ticks show it: "Dec 3".
+const formatDay = (date) => date.toLocaleDateString([], { month: "short", day: "numeric" });
+
 /** Format a unix time in seconds as local wall-clock time, to the second; with the date if asked. */
 export function formatTime(seconds, withDate = false) {
   if (seconds == null) return MISSING;
   const date = new Date(seconds * 1000);
   const time = date.toLocaleTimeString([], { hour12: false });
-  return withDate ? `${date.toLocaleDateString([], { month: "short", day: "numeric" })} ${time}` : time;
+  return withDate ? `${formatDay(date)} ${time}` : time;
 }
 
 /**
@@ -87,12 +90,11 @@ export function formatTimeTicks(ticks, withDate = false) {
   const options = { hour: "2-digit", minute: "2-digit", hour12: false };
   if (seconds) options.second = "2-digit";
   const daysApart = ticks.length > 1 && ticks[1] - ticks[0] >= 86400;
+  // Every plot's axis runs this on each sample: format the date only for ticks that show it.
   return ticks.map((t) => {
     const date = new Date(t * 1000);
-    const day = date.toLocaleDateString([], { month: "short", day: "numeric" });
-    if (daysApart) return day;
-    const time = date.toLocaleTimeString([], options);
-    return withDate && date.getHours() === 0 && date.getMinutes() === 0 ? day : time;
+    if (daysApart || (withDate && date.getHours() === 0 && date.getMinutes() === 0)) return formatDay(date);
+    return date.toLocaleTimeString([], options);
   });
 }
 

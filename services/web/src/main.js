@@ -22,7 +22,7 @@ const ALERTS_POLL_MS = 15_000; // while polling (no stream, so no alert events):
 
 // What the plots show; read by the plots at draw time. live: from the stream's samples;
 // otherwise from `fetched`, the answer for [since, until].
-const view = { seconds: 300, since: 0, until: 0, fitLimits: true, live: true, zoomed: false, withDate: false };
+const view = { seconds: 300, since: 0, until: 0, fitLimits: true, live: true, zoomed: false };
 let fetched = null; // {answer, from, to}
 let paused = false;
 let frozenAt = null; // sample time shown while paused
@@ -158,6 +158,16 @@ function markAlerts(active) {
 
 let alertsPolledAt = 0;
 
+// Polling brings the sensor list each interval but no alert events: fetch the alerts now and then.
+// (The feed calls this only while polling.)
+function onPolledSensors(answer) {
+  applySensors(answer);
+  if (Date.now() - alertsPolledAt >= ALERTS_POLL_MS) {
+    alertsPolledAt = Date.now();
+    alerts.refresh();
+  }
+}
+
 // ---- connection state ------------------------------------------------------------------------
 
 const STATE_TEXT = {
@@ -167,7 +177,6 @@ const STATE_TEXT = {
   offline: "Offline",
 };
 let live = false;
-let polling = false;
 
 function onState({ name, mode, detail }) {
   const element = $("connection");
@@ -184,7 +193,6 @@ function onState({ name, mode, detail }) {
     alertsPolledAt = Date.now();
   }
   live = name === "live";
-  polling = mode === "polling";
 }
 
 // ---- drawing ---------------------------------------------------------------------------------
@@ -214,7 +222,6 @@ function draw() {
     drawnAnswer = fetched;
   }
   plotsStale = false;
-  view.withDate = view.until - view.since > 86400;
   const csv = historyUrl(view.since, view.until, "csv");
   if ($("download-csv").getAttribute("href") !== csv) $("download-csv").setAttribute("href", csv);
   if (paused) return; // the table and highlights freeze with the plots
@@ -245,12 +252,13 @@ function applyFilter() {
 
 // ---- ranges: live, fetched, zoomed -------------------------------------------------------------
 
-const RANGE_NAMES = new Map([...document.querySelectorAll("#ranges button")].map((b) => [Number(b.dataset.seconds), b.textContent]));
+const RANGE_BUTTONS = [...document.querySelectorAll("#ranges button")];
+const RANGE_NAMES = new Map(RANGE_BUTTONS.map((b) => [Number(b.dataset.seconds), b.textContent]));
 let loading = null; // the AbortController of the fetch in flight
 let refetchTimer = 0;
 
 function pressRange(seconds) {
-  for (const button of document.querySelectorAll("#ranges button")) {
+  for (const button of RANGE_BUTTONS) {
     button.setAttribute("aria-pressed", String(Number(button.dataset.seconds) === seconds));
   }
 }
@@ -336,7 +344,7 @@ function setupControls() {
   } catch {
     // Storage may be disabled; the default range is fine.
   }
-  for (const button of document.querySelectorAll("#ranges button")) {
+  for (const button of RANGE_BUTTONS) {
     button.addEventListener("click", () => {
       const chosen = Number(button.dataset.seconds);
       try {
@@ -380,15 +388,6 @@ function setupControls() {
 }
 
 setupControls();
-// Polling brings the sensor list each interval but no alert events: fetch the alerts now and then.
-function onPolledSensors(answer) {
-  applySensors(answer);
-  if (polling && Date.now() - alertsPolledAt >= ALERTS_POLL_MS) {
-    alertsPolledAt = Date.now();
-    alerts.refresh();
-  }
-}
-
 feed = startSampleFeed({
   onSample,
   onAlert: alerts.onEvent,

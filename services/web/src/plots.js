@@ -7,6 +7,7 @@
 
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { worseSeverity } from "./alerts.js";
 import { KIND_TITLES, formatTicks, formatTime, formatTimeTicks, formatValue, sensorName } from "./format.js";
 
 // Which thresholds are drawn, and in which colour: warning limits amber, critical ones red.
@@ -90,6 +91,10 @@ function drawLimits(u, group, theme) {
   ctx.restore();
 }
 
+// uPlot series indexes of sensor i's min and max among `count` sensors: after all the lines, as
+// store.js lays out the data (answerWindow, withoutBands).
+const bandSeries = (count, i) => [count + 2 * i + 1, count + 2 * i + 2];
+
 /** A colour from the stylesheet (#rrggbb) made translucent for a band's fill or edges. */
 function translucent(colour, alpha) {
   return /^#[0-9a-f]{6}$/i.test(colour) ? colour + alpha : colour;
@@ -97,10 +102,13 @@ function translucent(colour, alpha) {
 
 /**
  * Mount the plots into `element`. `view` is shared with the caller and read at draw time:
- * {since, until} is the x range, fitLimits keeps threshold lines inside the y range, withDate
- * puts dates on the time axis. `onZoom(from, to)` gets the span dragged across a plot.
+ * {since, until} is the x range (dates on the time axis when it spans more than a day),
+ * fitLimits keeps threshold lines inside the y range, live says the data is samples (no bands).
+ * `onZoom(from, to)` gets the span dragged across a plot.
  */
 export function setupPlots(element, view, { onZoom = () => {} } = {}) {
+  // Derived from the range at each use, so the legend's time (set during draw) and the axis agree.
+  const withDate = () => view.until - view.since > 86400;
   const groups = new Map(); // group key -> {sensors, card, plot, legendRows, ...}
   const byArea = new Map(); // plot area element -> group, for the resize observer
   let theme = readTheme(element);
@@ -141,7 +149,7 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
         },
       },
       axes: [
-        { ...axis, space: 60, values: (u, ticks) => formatTimeTicks(ticks, view.withDate) }, // room for "16:26:30"
+        { ...axis, space: 60, values: (u, ticks) => formatTimeTicks(ticks, withDate()) }, // room for "16:26:30"
         {
           ...axis,
           values: (u, ticks) => formatTicks(ticks, unit),
@@ -149,7 +157,7 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
         },
       ],
       series: [
-        { label: "Time", value: (u, t) => formatTime(t, view.withDate) },
+        { label: "Time", value: (u, t) => formatTime(t, withDate()) },
         ...group.sensors.map((sensor, i) => ({
           label: sensorName(sensor),
           stroke: theme.series[i % PALETTE_SIZE],
@@ -166,9 +174,9 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
           })),
         ),
       ],
-      // The min-max band of sensor i: between its max (series n + 2i + 2) and min (n + 2i + 1).
+      // The min-max band of sensor i: uPlot fills from its max series down to its min.
       bands: group.sensors.map((sensor, i) => ({
-        series: [count + 2 * i + 2, count + 2 * i + 1],
+        series: bandSeries(count, i).reverse(),
         fill: translucent(theme.series[i % PALETTE_SIZE], "26"),
       })),
       hooks: {
@@ -184,10 +192,6 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
     };
     const empty = [[], ...group.sensors.flatMap(() => [[], [], []])];
     const plot = new uPlot(options, empty, area);
-    // The band series are drawn, not listed (style.css hides these rows).
-    [...plot.root.querySelectorAll(".u-legend .u-series")].slice(count + 1).forEach((row) => {
-      row.hidden = true;
-    });
     plot.ctx.canvas.setAttribute("role", "img");
     plot.ctx.canvas.setAttribute("aria-label", `${group.title} of ${group.chip}; the current values are in the readings table`);
     return plot;
@@ -219,8 +223,11 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
 
     const group = { key, chip, kind, title, sensors, card, badge, alertBadge, area, lines: limitLines(sensors, frostThreshold) };
     group.plot = createPlot(group, area);
-    // uPlot's legend rows, in series order after the time row: where alarms get highlighted.
-    group.legendRows = [...group.plot.root.querySelectorAll(".u-legend .u-series")].slice(1, sensors.length + 1);
+    // uPlot's legend rows, in series order after the time row: the lines' (where alarms and alerts
+    // get highlighted), then the band series', which are drawn, not listed.
+    const rows = [...group.plot.root.querySelectorAll(".u-legend .u-series")].slice(1);
+    group.legendRows = rows.slice(0, sensors.length);
+    for (const row of rows.slice(sensors.length)) row.hidden = true;
     group.statusKey = "";
     group.alertKey = "";
     markAlerts(group);
@@ -244,7 +251,7 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
       else delete row.dataset.alert;
     });
     const alerting = group.sensors.filter((_, i) => marks[i]);
-    const worst = marks.some((mark) => mark?.severity === "critical") ? "critical" : alerting.length ? "warning" : null;
+    const worst = marks.reduce((worst, mark) => worseSeverity(worst, mark?.severity), undefined);
     if (worst) group.card.dataset.alert = worst;
     else delete group.card.dataset.alert;
     group.alertBadge.hidden = alerting.length === 0;
@@ -304,8 +311,9 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
         const data = dataFor(group.sensors.map((s) => s.id));
         group.plot.setData(data);
         // How many sensors show a min-max band (aggregated points): for people reading the DOM and tests.
+        // Live samples never have one: no scan of every window's null columns on each sample.
         const count = group.sensors.length;
-        const bands = group.sensors.filter((_, i) => data[count + 2 * i + 1].some((v) => v != null)).length;
+        const bands = view.live ? 0 : group.sensors.filter((_, i) => data[bandSeries(count, i)[0]].some((v) => v != null)).length;
         if (group.card.dataset.bands !== String(bands)) group.card.dataset.bands = String(bands);
         // With the pointer away from the plot the legend shows the newest values, not blanks.
         if (group.plot.cursor.left == null || group.plot.cursor.left < 0) group.plot.setLegend({ idx: data[0].length - 1 });
@@ -350,7 +358,7 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
         const count = group.sensors.length;
         shown.forEach((show, i) => {
           if (show === group.shown[i]) return;
-          for (const index of [i + 1, count + 2 * i + 1, count + 2 * i + 2]) group.plot.setSeries(index, { show });
+          for (const index of [i + 1, ...bandSeries(count, i)]) group.plot.setSeries(index, { show });
         });
         group.shown = shown;
       }

@@ -18,6 +18,15 @@ function describe(problem) {
   return status ? `the API answers HTTP ${status}: ${problem.message}` : problem.message;
 }
 
+// An event's JSON, or undefined: one garbled event is not worth dropping the connection for.
+function dataOf(event) {
+  try {
+    return JSON.parse(event.data);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Convert a /api/v1/sensors answer into the shape of a stream sample. */
 export function sampleOfSensors(answer) {
   const values = {};
@@ -69,12 +78,8 @@ export function startSampleFeed({ onSample, onAlert = () => {}, onSensors, onSta
       setState("live");
     });
     es.addEventListener("sample", (event) => {
-      let sample;
-      try {
-        sample = JSON.parse(event.data);
-      } catch {
-        return; // one garbled event is not worth dropping the connection for
-      }
+      const sample = dataOf(event);
+      if (sample === undefined) return;
       armWatchdog();
       setState("live");
       onSample(sample);
@@ -82,12 +87,7 @@ export function startSampleFeed({ onSample, onAlert = () => {}, onSensors, onSta
     // Not a sign of samples flowing (a device-wide "sampling stopped" alert says the opposite):
     // alerts leave the watchdog alone.
     es.addEventListener("alert", (event) => {
-      let change;
-      try {
-        change = JSON.parse(event.data);
-      } catch {
-        return;
-      }
+      const change = dataOf(event);
       if (change && typeof change === "object") onAlert(change);
     });
     es.addEventListener("error", () => {
