@@ -224,10 +224,12 @@ class HistoryWriter:
                     total[key] = merge(total[key], row) if key in total else row
             if total:
                 self._put(db, self.hour.name, hour, total, replace=True)
-                keys = sorted(total)
-                db.execute(
-                    f"UPDATE sensors SET last_seen = ? WHERE last_seen < ? AND key IN ({', '.join('?' * len(keys))})",
-                    (hour, hour, *keys),
+                # A statement per key, not one IN (...) list: FROST_MAX_SENSORS (up to 65536) allows
+                # more keys than SQLite's default limit of parameters per statement (32766; Debian
+                # builds with 250000), and a failing roll-up would fail every write after it.
+                db.executemany(
+                    "UPDATE sensors SET last_seen = ? WHERE last_seen < ? AND key = ?",
+                    [(hour, hour, key) for key in sorted(total)],
                 )
             done.add(hour)
             rolled += 1
