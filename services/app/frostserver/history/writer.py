@@ -28,7 +28,7 @@ from ..model import Reading, Sensor
 from .aggregate import MinuteAggregator, MinuteRows
 from .buckets import TIERS, Tier
 from .database import HISTORY_FILE, NewerSchema, is_corrupt, move_aside, open_for_writing
-from .packed import PackedError, Row, decode, encode, merge
+from .packed import PackedError, Row, decode, encode, merge_into
 
 log = logging.getLogger("frostserver.history")
 
@@ -180,8 +180,8 @@ class HistoryWriter:
                     held = decode(found[0]).rows()
                 except PackedError:
                     held = {}  # unreadable: the new samples replace it
-                for key, row in held.items():
-                    rows[key] = merge(row, rows[key]) if key in rows else row
+                merge_into(held, rows)
+                rows = held
         db.execute(f"INSERT OR REPLACE INTO {table} (start, buckets) VALUES (?, ?)", (start, encode(rows)))
 
     def _add_sensors(self, db: sqlite3.Connection, closed: list[tuple[int, MinuteRows]]) -> dict[str, int]:
@@ -220,8 +220,7 @@ class HistoryWriter:
                     rows = decode(blob).rows()
                 except PackedError:
                     continue
-                for key, row in rows.items():
-                    total[key] = merge(total[key], row) if key in total else row
+                merge_into(total, rows)
             if total:
                 self._put(db, self.hour.name, hour, total, replace=True)
                 # A statement per key, not one IN (...) list: FROST_MAX_SENSORS (up to 65536) allows
