@@ -35,16 +35,9 @@ def test_fold_equals_folding_the_buckets(tmp_path, tier, step):
     reader = HistoryReader(tmp_path / "history.db")
     oldest, newest = reader.span(tier)
     ids = sensor_ids(8)[:5] + ["no/such-sensor"]
-    part = Part(tier, math.floor(oldest / step) * step + step, newest, step, raw=False)
-    times = part.grid()
-    start, end = bucket_range(part, times)
-    expected = aggregate_buckets(part, times, BucketsOnly(reader).buckets(tier, ids, start, end), ids)
-    folded = reader.fold(tier, ids, start, end, times[0], step, len(times))
+    folded, where = _fold(reader, ids, Part(tier, math.floor(oldest / step) * step + step, newest, step, raw=False))
     assert set(folded) == set(ids)
-    for sid in ids:
-        low, high, total, weight = folded[sid]
-        assert same(low, expected.low[sid]) and same(high, expected.high[sid]), sid
-        assert same(means(total, weight), expected.mean[sid]), sid
+    _assert_folds_to(folded, _expected(reader, ids, where), ids)
     assert all(math.isnan(v) for v in folded["no/such-sensor"][0])
     assert any(not math.isnan(v) for v in folded[ids[0]][0])  # the seeded ones have values
 
@@ -54,17 +47,22 @@ def test_fold_without_a_database_gives_nulls(tmp_path):
     assert all(math.isnan(v) for v in folded["a/b"][0]) and list(folded["a/b"][3]) == [0.0] * 10
 
 
-def _fold_day(reader, ids, end, step=120.0):
-    """Fold the day before `end` as the API does at the default step (points aligned to the step)."""
-    part = Part("minute", math.floor((end - 86400) / step) * step, end, step, raw=False)
+def _fold(reader, ids, part):
+    """Fold a part's points as the API does; return them and where they are (for _expected)."""
     times = part.grid()
     start, stop = bucket_range(part, times)
-    return reader.fold("minute", ids, start, stop, times[0], step, len(times)), (part, times, start, stop)
+    return reader.fold(part.source, ids, start, stop, times[0], part.step, len(times)), (part, times, start, stop)
+
+
+def _fold_day(reader, ids, end, step=120.0):
+    """Fold the day before `end` as the API does at the default step (points aligned to the step)."""
+    return _fold(reader, ids, Part("minute", math.floor((end - 86400) / step) * step, end, step, raw=False))
 
 
 def _expected(reader, ids, where):
+    """Fold the same points from the reader's Buckets, as a reader without the fast path does."""
     part, times, start, stop = where
-    return aggregate_buckets(part, times, BucketsOnly(reader).buckets("minute", ids, start, stop), ids)
+    return aggregate_buckets(part, times, BucketsOnly(reader).buckets(part.source, ids, start, stop), ids)
 
 
 def _assert_folds_to(folded, expected, ids):
@@ -125,11 +123,8 @@ def test_fold_follows_rows_of_different_sensor_sets(tmp_path):
     feeder.writer.close()
     reader = HistoryReader(tmp_path)
     ids = ["chip-isa-0000/temp2", "chip-isa-0000/temp1"]
-    part = Part("minute", start, end, 300.0, raw=False)
-    times = part.grid()
-    lo, hi = bucket_range(part, times)
-    folded = reader.fold("minute", ids, lo, hi, times[0], 300.0, len(times))
-    _assert_folds_to(folded, aggregate_buckets(part, times, BucketsOnly(reader).buckets("minute", ids, lo, hi), ids), ids)
+    folded, where = _fold(reader, ids, Part("minute", start, end, 300.0, raw=False))
+    _assert_folds_to(folded, _expected(reader, ids, where), ids)
     assert math.isnan(folded[ids[0]][0][0]) and folded[ids[0]][0][-2] == 30.0
 
 
@@ -186,12 +181,8 @@ def test_fold_of_two_minutes_a_point_where_a_minute_had_no_value(tmp_path):
     feeder.writer.close()
     reader = HistoryReader(tmp_path)
     ids = ["chip-isa-0000/temp1", "chip-isa-0000/temp2"]
-    part = Part("minute", start, end, 120.0, raw=False)
-    times = part.grid()
-    lo, hi = bucket_range(part, times)
-    folded = reader.fold("minute", ids, lo, hi, times[0], 120.0, len(times))
-    expected = aggregate_buckets(part, times, BucketsOnly(reader).buckets("minute", ids, lo, hi), ids)
-    _assert_folds_to(folded, expected, ids)
+    folded, where = _fold(reader, ids, Part("minute", start, end, 120.0, raw=False))
+    _assert_folds_to(folded, _expected(reader, ids, where), ids)
     assert list(folded[ids[0]][3][:4]) == [3.0, 3.0, 3.0, 6.0]  # minutes 1, 2 and 5 without a value
 
 

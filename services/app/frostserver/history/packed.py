@@ -101,3 +101,9 @@ def merge(old: Row, new: Row) -> Row:
     low = old[0] if new[0] is None or (old[0] is not None and old[0] <= new[0]) else new[0]
     high = old[1] if new[1] is None or (old[1] is not None and old[1] >= new[1]) else new[1]
     return low, high, old[2] + new[2], old[3] + new[3], max(old[4], new[4])
+
+
+def merge_into(held: dict[int, Row], rows: Mapping[int, Row]) -> None:
+    """Merge each key's aggregate of rows into held's (a key held has none yet: taken as it is)."""
+    for key, row in rows.items():
+        held[key] = merge(held[key], row) if key in held else row

@@ -27,6 +27,9 @@ STATUS_NAMES = tuple(status_name(code) for code in range(WORST_CODE + 1))
 # optimisation takes a query with one of them only): 20 ms a tier at full retention, every answer.
 SPAN_QUERY = "SELECT (SELECT min(start) FROM {tier}), (SELECT max(start) FROM {tier})"
 
+# The rows of a tier that start in [start, end), oldest first (buckets() and fold() both read them).
+ROWS_QUERY = "SELECT start, buckets FROM {tier} WHERE start >= ? AND start < ? ORDER BY start"
+
 # One sensor's points folded from buckets: lowest min, highest max, sum of values, values counted
 # (NaN, NaN, 0, 0 where no bucket had a value).
 Folded = tuple["array[float]", "array[float]", "array[float]", "array[float]"]
@@ -129,10 +132,9 @@ class HistoryReader:
         db = self._connection()
         if db is None or not out or count <= 0:
             return out
-        query = f"SELECT start, buckets FROM {tier} WHERE start >= ? AND start < ? ORDER BY start"
         try:
             wanted = {key: sid for key, sid in db.execute("SELECT key, id FROM sensors") if sid in out}
-            rows = db.execute(query, (_integer(start), _integer(end))).fetchall()
+            rows = db.execute(ROWS_QUERY.format(tier=tier), (_integer(start), _integer(end))).fetchall()
         except sqlite3.Error as error:
             self._broken(error)
             return out
@@ -321,8 +323,7 @@ def _block(points: Folded, low: int, high: int) -> Folded:
 
 def _rows(db: sqlite3.Connection, tier: str, start: float, end: float) -> Iterator[tuple[int, Packed]]:
     """Yield the rows of a tier that start in [start, end), oldest first, decoded; skip damaged ones."""
-    query = f"SELECT start, buckets FROM {tier} WHERE start >= ? AND start < ? ORDER BY start"
-    for at, blob in db.execute(query, (_integer(start), _integer(end))):
+    for at, blob in db.execute(ROWS_QUERY.format(tier=tier), (_integer(start), _integer(end))):
         try:
             yield at, decode(blob)
         except PackedError:

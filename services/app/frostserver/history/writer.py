@@ -28,7 +28,7 @@ from ..model import Reading, Sensor
 from .aggregate import MinuteAggregator, MinuteRows
 from .buckets import TIERS, Tier
 from .database import HISTORY_FILE, NewerSchema, is_corrupt, move_aside, open_for_writing
-from .packed import PackedError, Row, decode, encode, merge
+from .packed import PackedError, Row, decode, encode, merge_into
 
 log = logging.getLogger("frostserver.history")
 
@@ -180,8 +180,8 @@ class HistoryWriter:
                     held = decode(found[0]).rows()
                 except PackedError:
                     held = {}  # unreadable: the new samples replace it
-                for key, row in held.items():
-                    rows[key] = merge(row, rows[key]) if key in rows else row
+                merge_into(held, rows)
+                rows = held
         db.execute(f"INSERT OR REPLACE INTO {table} (start, buckets) VALUES (?, ?)", (start, encode(rows)))
 
     def _add_sensors(self, db: sqlite3.Connection, closed: list[tuple[int, MinuteRows]]) -> dict[str, int]:
@@ -220,14 +220,15 @@ class HistoryWriter:
                     rows = decode(blob).rows()
                 except PackedError:
                     continue
-                for key, row in rows.items():
-                    total[key] = merge(total[key], row) if key in total else row
+                merge_into(total, rows)
             if total:
                 self._put(db, self.hour.name, hour, total, replace=True)
-                keys = sorted(total)
-                db.execute(
-                    f"UPDATE sensors SET last_seen = ? WHERE last_seen < ? AND key IN ({', '.join('?' * len(keys))})",
-                    (hour, hour, *keys),
+                # A statement per key, not one IN (...) list: FROST_MAX_SENSORS (up to 65536) allows
+                # more keys than SQLite's default limit of parameters per statement (32766; Debian
+                # builds with 250000), and a failing roll-up would fail every write after it.
+                db.executemany(
+                    "UPDATE sensors SET last_seen = ? WHERE last_seen < ? AND key = ?",
+                    [(hour, hour, key) for key in sorted(total)],
                 )
             done.add(hour)
             rolled += 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -153,10 +152,6 @@ def _history_rewritten(_: RingRewritten) -> Response:
     response = json_error(503, "history is being rewritten; try again")
     response.headers["Retry-After"] = "1"  # a header, as every other 503 says it
     return response
-
-
-def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 @bp.get("/api/v1/openapi.json")

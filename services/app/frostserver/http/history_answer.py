@@ -116,7 +116,7 @@ def build_answer(query: HistoryQuery, interval: float, store: StoreReader, tiers
     ids = list(query.sensors) if query.sensors is not None else default_sensor_ids(store, tiers, parts)
     ring = None
     ring_parts = [part for part in parts if part.source == RING]
-    if header is not None and header.seq > 0 and stamps is not None and ring_parts:
+    if header is not None and stamps is not None and ring_parts:  # stamps: the ring holds samples
         # Copy only the samples the ring parts need (a minute of a 15-minute ring, say): every
         # sample at or after the first one in their bounds, whatever the clock did in between.
         begin = min(part.bounds()[0] for part in ring_parts)

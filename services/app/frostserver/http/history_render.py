@@ -20,10 +20,13 @@ import time
 from array import array
 from collections.abc import Iterator, Sequence
 
+from ..history.blocks import BLOCK_POINTS
 from .history_answer import HistoryAnswer
 
 SENSORS_PER_BATCH = 64  # JSON: the values of this many sensors are made, rendered, then dropped
-CHUNK_POINTS = 32  # JSON: means are written a stretch of this many points at a time (history/blocks.py's)
+# JSON: means are written a stretch of this many points at a time, the reader's blocks: a block
+# served again from its cache is a stretch whose text MeanTexts finds again.
+CHUNK_POINTS = BLOCK_POINTS
 MEAN_TEXT_BYTES = 2 * 2**20  # per worker: a day of 64 sensors' means at the default step is 1.5 MiB
 POINTS_PER_CHUNK = 128  # CSV: this many rows of every sensor are made, rendered, then dropped
 
