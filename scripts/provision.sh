@@ -128,8 +128,9 @@ ensure_engine() {
     # Debian 13 moved the client into docker-cli, which docker.io only recommends (and we
     # install without recommends); Debian 12's docker.io still carries it.
     apt_update
-    if [ "$(apt-cache policy docker-cli 2>/dev/null | awk '/Candidate:/ {print $2}')" != "(none)" ] \
-        && apt-cache policy docker-cli 2>/dev/null | grep -q 'Candidate:'; then
+    local candidate
+    candidate=$(apt-cache policy docker-cli 2>/dev/null | awk '/Candidate:/ {print $2}')
+    if [ -n "$candidate" ] && [ "$candidate" != "(none)" ]; then
       apt_install docker.io docker-cli
     else
       apt_install docker.io

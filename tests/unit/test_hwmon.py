@@ -769,13 +769,20 @@ def test_settings_are_read_with_the_metadata_not_at_every_sample(tmp_path):
 
 
 def test_a_chip_keeps_its_object_until_its_metadata_is_read_again(tmp_path):
-    chips.asus_nb_wmi(FakeSysfs(tmp_path))
+    fan_mode, _ = chips.asus_nb_wmi(FakeSysfs(tmp_path))
     clock = [0.0]
     with HwmonReader(tmp_path, read_timeout=UNHURRIED, metadata_every=60, clock=lambda: clock[0]) as reader:
         reader.sample()
         before = reader.chips()
         reader.sample()
         assert all(a is b for a, b in zip(before, reader.chips(), strict=True))
+        # Read again with a changed setting: a new object that says so.
+        fan_mode.write("pwm1_enable", 1)
+        clock[0] = 61.0
+        reader.sample()
+        after = {chip.id: chip for chip in reader.chips()}
+    assert after["asus-isa-0000"] is not before[0]
+    assert after["asus-isa-0000"].settings[0].attributes == {"enable": 1}
 
 
 # --- node_exporter's chip labels -----------------------------------------------------------------

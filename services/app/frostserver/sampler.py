@@ -154,10 +154,10 @@ class Sampler:
         """Return the chips of the sources that describe theirs (the hwmon reader)."""
         chips: list[Chip] = []
         for name, source in self.sources.items():
-            describe = getattr(source, "chips", None)
-            if describe is not None:
+            chips_of = getattr(source, "chips", None)
+            if chips_of is not None:
                 try:
-                    chips.extend(describe())
+                    chips.extend(chips_of())
                 except Exception:  # the sample goes on without them
                     log.exception("sensor source %s failed to describe its chips", name)
         return chips

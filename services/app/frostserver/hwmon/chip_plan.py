@@ -9,7 +9,7 @@ fault, enable) every sample reads.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import TypeVar
@@ -225,12 +225,7 @@ def plan_channel(
     fault = queue_read("fault" if roles.get("fault") == attrs.FAULT else None)
     enable = queue_read("enable" if roles.get("enable") == attrs.ENABLE else None)
     dynamic = {prop for prop, _ in raw_props}
-    raw_attributes = {}
-    for prop in sorted(properties):
-        if prop != "label" and prop not in dynamic:
-            number = parse_result(read_once(path_of(prop)), attrs.parse_number)
-            if number is not None:
-                raw_attributes[prop] = number
+    raw_attributes = read_numbers(properties, dynamic, attribute_dir, read_once)
     return ChannelPlan(
         channel=channel,
         channel_type=channel_type,
@@ -253,15 +248,23 @@ def plan_setting(
 ) -> ChipSetting | None:
     """Read the label and numbers of a channel that has no reading, or None if it has neither."""
     label = text_of(read(os.path.join(attribute_dir, properties["label"]))) if "label" in properties else None
-    attributes = {}
-    for prop in sorted(properties):
-        if prop != "label":
-            number = parse_result(read(os.path.join(attribute_dir, properties[prop])), attrs.parse_number)
-            if number is not None:
-                attributes[prop] = number
+    attributes = read_numbers(properties, (), attribute_dir, read)
     if label is None and not attributes:
         return None
     return ChipSetting(attrs.channel_name(prefix, index), f"{prefix}{index}", label, attributes)
+
+
+def read_numbers(
+    properties: dict[str, str], skip: Collection[str], attribute_dir: str, read: ReadFn
+) -> dict[str, float]:
+    """Read a channel's attributes but its label and `skip` as raw numbers, by property; leave out unreadable ones."""
+    numbers = {}
+    for prop in sorted(properties):
+        if prop != "label" and prop not in skip:
+            number = parse_result(read(os.path.join(attribute_dir, properties[prop])), attrs.parse_number)
+            if number is not None:
+                numbers[prop] = number
+    return numbers
 
 
 def _value_property(roles: dict[str, str | None]) -> str | None:

@@ -74,7 +74,6 @@ class _Chip:
     __slots__ = (
         "chip",
         "chip_id",
-        "chip_key",
         "configured",
         "exporter_chip",
         "hwmon_path",
@@ -103,8 +102,7 @@ class _Chip:
         self.sensors: list[Sensor] = []
         self.sensors_key: tuple[ChipPlan, str, str] | None = None
         self.configured: ConfiguredChip | None = None  # what sensors.conf says of it, if anything
-        self.chip: Chip | None = None  # what chips() describes it as, for chip_key
-        self.chip_key: tuple[ChipPlan, str, str] | None = None
+        self.chip: Chip | None = None  # what chips() describes it as; built with its sensors
         # per channel: (its raw texts, its Reading) of the last sample
         self.readings: list[tuple[object, Reading | None]] = []
         self.readings_plan: ChipPlan | None = None
@@ -191,18 +189,9 @@ class HwmonReader:
     def chips(self) -> list[Chip]:
         """Describe every chip of the last sample (names, adapter, settings), sorted by id.
 
-        A chip's object stays the same until its metadata is read again or its ids change.
+        A chip's object stays the same as long as its Sensors do (_sensors_of).
         """
-        chips = []
-        for chip in self._chips.values():
-            plan = chip.plan
-            if plan is None or not chip.chip_id:
-                continue  # not planned yet, or planned after the last sample assigned ids
-            key = (plan, chip.chip_id, chip.exporter_chip)
-            old = chip.chip_key
-            if chip.chip is None or old is None or old[0] is not plan or old[1:] != key[1:]:
-                chip.chip, chip.chip_key = chip_of(chip.chip_id, plan, chip.exporter_chip), key
-            chips.append(chip.chip)
+        chips = [chip.chip for chip in self._chips.values() if chip.chip is not None]
         chips.sort(key=lambda c: c.id)
         return chips
 
@@ -344,9 +333,10 @@ class HwmonReader:
         return samples
 
     def _sensors_of(self, chip: _Chip, plan: ChipPlan) -> list[Sensor]:
-        """Build (once per plan and id) the Sensor of each channel of a chip."""
+        """Build (once per plan and ids) the Sensor of each channel of a chip, and the chip's Chip."""
         key = (plan, chip.chip_id, chip.exporter_chip)
         if chip.sensors_key != key:
+            chip.chip = chip_of(chip.chip_id, plan, chip.exporter_chip)
             sensors = [sensor_of(chip.chip_id, plan, channel, chip.exporter_chip) for channel in plan.channels]
             last_values = chip.configured.last_values if chip.configured else None
             chip.configured = None

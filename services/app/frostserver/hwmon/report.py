@@ -65,16 +65,23 @@ def format_reading(sensor: Sensor, reading: Reading) -> str:
 
 def format_report(samples: list[tuple[Sensor, Reading]], adapters: dict[str, str]) -> str:
     """Format all samples chip by chip, channels in lm-sensors order."""
-    by_chip: dict[str, list[tuple[Sensor, Reading]]] = {}
-    for sensor, reading in samples:
-        by_chip.setdefault(sensor.chip, []).append((sensor, reading))
     blocks = []
-    for chip_id in sorted(by_chip):
+    for chip_id, rows in _by_chip(samples):
         lines = [chip_id, f"Adapter: {adapters.get(chip_id, '')}"]
-        rows = sorted(by_chip[chip_id], key=lambda sr: _lm_sensors_order(sr[0].channel))
         lines += [format_reading(sensor, reading) for sensor, reading in rows]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _by_chip(samples: list[tuple[Sensor, Reading]]) -> list[tuple[str, list[tuple[Sensor, Reading]]]]:
+    """Group samples by chip id, chips sorted by id and each chip's channels in lm-sensors order."""
+    by_chip: dict[str, list[tuple[Sensor, Reading]]] = {}
+    for sensor, reading in samples:
+        by_chip.setdefault(sensor.chip, []).append((sensor, reading))
+    return [
+        (chip_id, sorted(by_chip[chip_id], key=lambda sr: _lm_sensors_order(sr[0].channel)))
+        for chip_id in sorted(by_chip)
+    ]
 
 
 def _lm_sensors_order(channel: str) -> tuple[int, int]:
@@ -94,12 +101,8 @@ _NOT_IN_SENSORS_JSON = frozenset({"pwm", "freq"})
 
 def json_report(samples: list[tuple[Sensor, Reading]], adapters: dict[str, str]) -> str:
     """Format all samples as `sensors -j` does: chips, then features by label, then values."""
-    by_chip: dict[str, list[tuple[Sensor, Reading]]] = {}
-    for sensor, reading in samples:
-        by_chip.setdefault(sensor.chip, []).append((sensor, reading))
     chips: list[tuple[str, str | float | JsonPairs]] = []
-    for chip_id in sorted(by_chip):
-        rows = sorted(by_chip[chip_id], key=lambda sr: _lm_sensors_order(sr[0].channel))
+    for chip_id, rows in _by_chip(samples):
         features: list[tuple[str, str | float | JsonPairs]] = [("Adapter", adapters.get(chip_id, ""))]
         for sensor, reading in rows:
             parsed = attrs.parse_channel_name(sensor.channel)

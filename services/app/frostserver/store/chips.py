@@ -56,20 +56,18 @@ class ChipsWriter:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._known: tuple[Chip, ...] | None = None  # the objects last published
-        self._document: bytes | None = None
+        self._known: tuple[Chip, ...] | None = None  # the chips last published
 
     def update(self, chips: Iterable[Chip]) -> None:
         """Replace chips.json if the chips differ from the ones last published."""
         chips = tuple(sorted(chips, key=lambda chip: chip.id))
-        known = self._known
-        if known is not None and len(known) == len(chips) and all(a is b for a, b in zip(known, chips, strict=True)):
-            return  # the reader hands back the same objects until a chip's metadata is read again
+        # Cheap at every sample: the reader hands back the same objects until a chip's metadata
+        # changes, and a tuple compares its items by identity before equality.
+        if chips == self._known:
+            return
         self._known = chips
-        document = json.dumps({"chips": [encode_chip(chip) for chip in chips]}, ensure_ascii=False).encode()
-        if document != self._document:
-            write_atomically(self.path, document)
-            self._document = document
+        document = json.dumps({"chips": [encode_chip(chip) for chip in chips]}, ensure_ascii=False)
+        write_atomically(self.path, document.encode())
 
 
 class ChipsReader(DecodedFile[Chips]):
