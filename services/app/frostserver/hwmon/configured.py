@@ -14,12 +14,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ..lmsensors import ChipConfig, Compute, ComputeError
+from ..logs import RepeatLimiter
 from ..model import ERROR, Reading, Sensor
 
 # sensors_eval_expr() gives up past this depth of features referring to features (lib/access.c).
 MAX_DEPTH = 8
 
 log = logging.getLogger(__name__)
+# A statement that breaks evaluating it breaks at every sample: say so once in a while, not each time.
+_unexpected = RepeatLimiter(log)
 
 
 class ConfiguredChip:
@@ -81,6 +84,9 @@ class ConfiguredChip:
                 error = None
             except ComputeError as exc:
                 value, error = None, f"compute: {exc}"
+            except Exception as exc:  # a bug: still this sensor's error only, never its chip's
+                value, error = None, f"compute: internal error ({type(exc).__name__})"
+                _unexpected.exception("computing %s failed", self._channels[number], key=self._channels[number])
             last = self._last.get(number)
             if last is not None and last[0] is reading and last[1].value == value:
                 out[number] = last[1]  # the same object as before: encoded once downstream
@@ -109,6 +115,8 @@ class ConfiguredChip:
                     thresholds[name] = compute.from_raw(limit, lookup)
                 except ComputeError as exc:
                     log.debug("%s %s: not computed (%s)", sensor.id, name, exc)
+                except Exception:  # a bug: this limit is left out, the sensor and its chip stay
+                    _unexpected.exception("computing the %s limit of %s failed", name, sensor.id, key=sensor.id)
         if label is None and not ignored and compute is None:
             return sensor
         return replace(sensor, label=sensor.label if label is None else label, ignored=ignored, thresholds=thresholds)
