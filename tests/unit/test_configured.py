@@ -185,3 +185,26 @@ def test_set_statements_are_one_notice_per_file_and_errors_one_line_each():
     assert len(errors) == 1 and errors[0].startswith("board.conf:4:")
     assert notices == ["board.conf: 2 `set` statement(s) not applied, FrostServer never writes to the hardware "
                        "(lines 2, 3)"]
+
+
+def test_a_compute_failing_in_an_unforeseen_way_is_still_only_its_own_sensors_error(tmp_path):
+    from types import MappingProxyType
+
+    from frostserver.hwmon.configured import ConfiguredChip
+    from frostserver.lmsensors import ChipConfig, Compute
+    from frostserver.model import Reading
+
+    class Broken(Compute):
+        def from_raw(self, raw, lookup):
+            raise RuntimeError("a bug nobody foresaw")
+
+    good = parse_config('chip "*"\n compute in1 @*2, @/2\n').blocks[0].computes[0]
+    config = ChipConfig(computes=MappingProxyType({"in0": Broken("in0", None, None), "in1": good}))
+    found, _ = sample(tmp_path, "")
+    sensors = [found[f"nct6798-isa-0290/{channel}"][0] for channel in ("in0", "in1", "in2")]
+    chip = ConfiguredChip(config, sensors)  # in0's limits fail too: left out, not raised
+    assert sensors[0].thresholds and chip.sensors[0].thresholds == {}
+    readings = chip.readings([Reading(1.0), Reading(2.0), Reading(3.0)])
+    assert (readings[0].value, readings[0].status) == (None, ERROR)
+    assert readings[0].error == "compute: internal error (RuntimeError)"
+    assert [reading.value for reading in readings[1:]] == [4.0, 3.0]
