@@ -41,12 +41,7 @@ class FiniteGuard:
             if out is pairs:
                 out = list(pairs)  # copied only when something changes: the usual sample is clean
             if value is not None and not math.isfinite(value):
-                self._repeats.warning(
-                    "sensor %s: its source gave the value %r; served as no value",
-                    sensor.id,
-                    value,
-                    key=(sensor.id, "value"),
-                )
+                self._repeats.warning("sensor %s: its source gave the value %r; served as no value", sensor.id, value)
                 reading = replace(reading, value=None, status=ERROR, error=NOT_FINITE)
             out[number] = (checked, reading)
         return out
@@ -59,9 +54,7 @@ class FiniteGuard:
         checked = sensor
         if len(thresholds) != len(sensor.thresholds):
             dropped = sorted(set(sensor.thresholds) - set(thresholds))
-            self._repeats.warning(
-                "sensor %s: limits %s are not finite; left out", sensor.id, dropped, key=(sensor.id, "limits")
-            )
+            self._repeats.warning("sensor %s: limits %s are not finite; left out", sensor.id, dropped)
             checked = replace(sensor, thresholds=thresholds)
         if len(self._sensors) >= MAX_SENSORS:
             self._sensors.clear()

@@ -87,7 +87,7 @@ class ConfiguredChip:
                 value, error = None, f"compute: {exc}"
             except Exception as exc:  # a bug: still this sensor's error only, never its chip's
                 value, error = None, f"compute: internal error ({type(exc).__name__})"
-                _repeats.exception("computing %s failed", self._ids[number], key=self._ids[number])
+                _repeats.exception("computing %s failed", self._ids[number])
             last = self._last.get(number)
             if last is not None and last[0] is reading and last[1].value == value:
                 out[number] = last[1]  # the same object as before: encoded once downstream
@@ -117,7 +117,7 @@ class ConfiguredChip:
                 except ComputeError as exc:  # computed again with every plan, once a minute
                     _repeats.debug("%s %s: not computed (%s)", sensor.id, name, exc, key=(sensor.id, name))
                 except Exception:  # a bug: this limit is left out, the sensor and its chip stay
-                    _repeats.exception("computing the %s limit of %s failed", name, sensor.id, key=sensor.id)
+                    _repeats.exception("computing the %s limit of %s failed", name, sensor.id)
         if label is None and not ignored and compute is None:
             return sensor
         return replace(sensor, label=sensor.label if label is None else label, ignored=ignored, thresholds=thresholds)

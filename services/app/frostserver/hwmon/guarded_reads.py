@@ -189,7 +189,8 @@ class GuardedReads:
         self._slow_read = slow_read
         self._logger = logger
         # A read that times out at every sample (and comes back late each time) would log two
-        # lines per sample: each path's stuck and returned lines at most once per 5 minutes.
+        # lines per sample: each of the two at most once per 5 minutes, naming the path it met
+        # first and counting the rest (frost_hwmon_stuck_reads counts them all).
         self._repeats = RepeatLimiter(logger, clock=clock)
         self._in_flight: dict[int, str | None] = {}  # thread id -> path being read
         self._stuck: dict[str, float] = {}  # path -> when it was abandoned
@@ -258,10 +259,7 @@ class GuardedReads:
                 self._stuck.pop(path, None)
         for path in marked:
             self._repeats.warning(
-                "read of %s did not finish within %.2f s; not reading it again until it returns",
-                path,
-                deadline,
-                key=("stuck", path),
+                "read of %s did not finish within %.2f s; not reading it again until it returns", path, deadline
             )
         return len(marked)
 
@@ -283,9 +281,7 @@ class GuardedReads:
         if abandoned_at is None:
             return
         self._late[path] = result
-        self._repeats.info(
-            "stuck read of %s returned after %.2f s", path, self._clock() - abandoned_at, key=("returned", path)
-        )
+        self._repeats.info("stuck read of %s returned after %.2f s", path, self._clock() - abandoned_at)
 
     def _log_slow(self, path: str, elapsed: float) -> None:
         now = self._clock()
@@ -400,7 +396,7 @@ class ChipPool:
                 self._work(chip, run)
             except Exception:  # never let one chip kill a worker
                 path = getattr(chip, "hwmon_path", chip)
-                self._repeats.exception("reading %s failed", path, key=path)
+                self._repeats.exception("reading %s failed", path)
             with run.done:
                 run.remaining -= 1
                 if not run.remaining:
