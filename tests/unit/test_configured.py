@@ -82,6 +82,42 @@ def test_computes_that_refer_to_each_other_end_in_an_error_not_a_hang(tmp_path):
     assert found["nct6798-isa-0290/in2"][1].status == ERROR
 
 
+HOSTILE = """
+chip "nct6798-*"
+    label in0 "Vcore"
+    compute temp1 @""" + "+1" * 3000 + """, @
+    compute temp2 ^^^^@, @
+    compute in1 @*12, @/12
+    compute in2 @/(in0 - in0), @
+    compute fan1 `(0-@), @
+    compute in0 @*2, @/2
+"""
+
+
+def test_hostile_computes_fail_one_sensor_each_and_spare_the_rest(tmp_path):
+    def two_chips(tree):
+        return chips.nct6798(tree) + chips.it87_old_layout(tree)
+
+    plain, _ = sample(tmp_path / "plain", "", fixture=two_chips)
+    found, again = sample(tmp_path / "hostile", HOSTILE, fixture=two_chips)
+    assert found.keys() == plain.keys() == again.keys()  # no sensor lost, none of either chip
+    # The 3,000-term statement was refused when parsed: temp1 is read as if it had none.
+    assert found["nct6798-isa-0290/temp1"][1] == plain["nct6798-isa-0290/temp1"][1]
+    for channel, reason in (("temp2", "computed value is not finite"), ("in2", "division by zero"),
+                            ("fan1", "needs a positive argument")):
+        sensor, reading = found[f"nct6798-isa-0290/{channel}"]
+        assert (reading.value, reading.status) == (None, ERROR), channel
+        assert reading.error.startswith("compute: board.conf:") and reason in reading.error
+        assert reading.uncomputed == plain[f"nct6798-isa-0290/{channel}"][1].value
+    # temp2's limits overflow too: left out, never served as infinity.
+    assert found["nct6798-isa-0290/temp2"][0].thresholds == {}
+    assert found["nct6798-isa-0290/in1"][1].value == pytest.approx(1.008 * 12)
+    assert found["nct6798-isa-0290/in0"][1].value == pytest.approx(2.08)
+    for sensor_id, (sensor, reading) in again.items():
+        if not sensor_id.startswith("nct6798-isa-0290/") or sensor.channel not in ("temp2", "in2", "fan1"):
+            assert reading.status != ERROR, sensor_id
+
+
 def test_an_unchanged_reading_is_the_same_object(tmp_path):
     # Downstream encodes each Reading once (store/latest.py): a compute must not defeat that.
     first, second = sample(tmp_path, BOARD)
@@ -149,3 +185,26 @@ def test_set_statements_are_one_notice_per_file_and_errors_one_line_each():
     assert len(errors) == 1 and errors[0].startswith("board.conf:4:")
     assert notices == ["board.conf: 2 `set` statement(s) not applied, FrostServer never writes to the hardware "
                        "(lines 2, 3)"]
+
+
+def test_a_compute_failing_in_an_unforeseen_way_is_still_only_its_own_sensors_error(tmp_path):
+    from types import MappingProxyType
+
+    from frostserver.hwmon.configured import ConfiguredChip
+    from frostserver.lmsensors import ChipConfig, Compute
+    from frostserver.model import Reading
+
+    class Broken(Compute):
+        def from_raw(self, raw, lookup):
+            raise RuntimeError("a bug nobody foresaw")
+
+    good = parse_config('chip "*"\n compute in1 @*2, @/2\n').blocks[0].computes[0]
+    config = ChipConfig(computes=MappingProxyType({"in0": Broken("in0", None, None), "in1": good}))
+    found, _ = sample(tmp_path, "")
+    sensors = [found[f"nct6798-isa-0290/{channel}"][0] for channel in ("in0", "in1", "in2")]
+    chip = ConfiguredChip(config, sensors)  # in0's limits fail too: left out, not raised
+    assert sensors[0].thresholds and chip.sensors[0].thresholds == {}
+    readings = chip.readings([Reading(1.0), Reading(2.0), Reading(3.0)])
+    assert (readings[0].value, readings[0].status) == (None, ERROR)
+    assert readings[0].error == "compute: internal error (RuntimeError)"
+    assert [reading.value for reading in readings[1:]] == [4.0, 3.0]

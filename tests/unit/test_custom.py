@@ -177,6 +177,32 @@ def test_a_missing_file_is_an_error_reading(tmp_path, start_sensors):
     assert first_reading(sensors) == Reading(None, ERROR, "No such file or directory")
 
 
+@pytest.mark.parametrize("text", ["nan", "NaN\n", "inf", "-inf\n", "Infinity", "1e999", "-1e999\n"])
+def test_a_file_saying_nan_or_infinity_is_an_error_reading_with_a_reason(tmp_path, start_sensors, text):
+    attribute = tmp_path / "value"
+    attribute.write_text(text)
+    sensors = start_sensors(f'[sensors.v]\nfile = {toml_str(str(attribute))}\n')
+
+    assert first_reading(sensors) == Reading(None, ERROR, f"not a finite number: {text.strip()!r}")
+
+
+def test_a_value_that_overflows_with_its_scale_is_an_error_reading(tmp_path, start_sensors):
+    attribute = tmp_path / "value"
+    attribute.write_text("1e300\n")
+    sensors = start_sensors(f'[sensors.v]\nfile = {toml_str(str(attribute))}\nscale = 1e10\n')
+
+    reading = first_reading(sensors)
+    assert (reading.value, reading.status) == (None, ERROR)
+    assert reading.error.startswith("not a finite number after scale and offset")
+
+
+def test_a_command_printing_an_infinite_number_is_an_error_reading(start_sensors):
+    command = python("print('T=1e999 C')")
+    sensors = start_sensors(f"[sensors.cli]\n{command}\n")
+
+    assert first_reading(sensors) == Reading(None, ERROR, "not a finite number: '1e999'")
+
+
 def test_a_file_is_read_again_every_interval(tmp_path, start_sensors):
     attribute = tmp_path / "value"
     attribute.write_text("1\n")

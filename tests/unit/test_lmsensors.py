@@ -11,14 +11,17 @@ from frostserver.hwmon.chipname import ChipName
 from frostserver.lmsensors import (
     EMPTY,
     ChipConfig,
+    NOT_FINITE,
     ComputeError,
     Problem,
     SensorsConfig,
+    describe,
     load_sensors_config,
     parse_config,
 )
 from frostserver.lmsensors.chip_patterns import InvalidChipPattern, parse_chip_pattern
-from frostserver.lmsensors.expressions import to_text
+from frostserver.lmsensors.evaluation import evaluate
+from frostserver.lmsensors.expressions import MAX_DEPTH, MAX_NODES, Binary, Number, Raw, to_text
 from frostserver.lmsensors.lexer import lex
 
 NCT6779 = ChipName("nct6779", "isa", 0, 0x0A20, "ISA adapter")
@@ -557,7 +560,7 @@ def test_a_compute_error_from_lookup_passes_through() -> None:
         ("compute in0 @*, @", "expected a number, a name, '@' or '(', found ','"),
         ("compute in0 @*2,", "unexpected end of line"),
         ("compute in0 @ ! 2, @", "unexpected character '!'"),
-        ("compute in0 " + "(" * 100 + "@" + ")" * 100 + ", @", "nested more than 64 levels deep"),
+        ("compute in0 " + "(" * 100 + "@" + ")" * 100 + ", @", f"nested more than {MAX_DEPTH} levels deep"),
         ("set in0_min", "unexpected end of line"),
     ],
 )
@@ -567,6 +570,117 @@ def test_malformed_expressions_are_problems(line: str, message: str) -> None:
     assert config.problems[0].line == 2
     assert message in config.problems[0].message
     assert config.for_chip(NCT6779, {}).label("in5") == "still read"
+
+
+# --- Hostile expressions: bounded when parsed, contained when evaluated ------------------------
+
+HOSTILE_FILE = """\
+chip "nct6779-*"
+    label in0 "Vcore"
+    compute in1 @*2, @/2
+    compute temp1 {expression}, @
+    compute in2 @ + 1, @ - 1
+    label in3 "+3.3V"
+"""
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        # A flat chain nests to the left: 3,000 terms are a tree 3,000 deep.
+        ("@" + "+1" * 3000, f"nests operations more than {MAX_DEPTH} deep"),
+        ("@" + "*1" * 3000, f"nests operations more than {MAX_DEPTH} deep"),
+        ("1" + "-@/2" * 3000, f"nests operations more than {MAX_DEPTH} deep"),
+        ("-" * 3000 + "@", f"nested more than {MAX_DEPTH} levels deep"),
+        ("^" * 3000 + "@", f"nested more than {MAX_DEPTH} levels deep"),
+        ("`" * 3000 + "@", f"nested more than {MAX_DEPTH} levels deep"),
+        ("- " * 3000 + "@", f"nested more than {MAX_DEPTH} levels deep"),
+        ("(" * 3000 + "@" + ")" * 3000, f"nested more than {MAX_DEPTH} levels deep"),
+        ("(" * 3000 + "@", f"nested more than {MAX_DEPTH} levels deep"),
+        # Shallow but wide: 4,096 operands in a balanced tree 13 deep.
+        ("+".join(["(" + "+".join(["(@+1)*(@+2)"] * 4) + ")"] * 256), f"more than {MAX_NODES} numbers"),
+        ("9" * 400 + "*@", "is too large"),
+    ],
+)
+def test_an_expression_beyond_the_bounds_is_a_problem_with_file_and_line(expression: str, message: str) -> None:
+    config = parse_config(HOSTILE_FILE.format(expression=expression), "/etc/sensors.d/hostile.conf")
+    assert len(config.problems) == 1, messages(config)
+    problem = config.problems[0]
+    assert (problem.path, problem.line, problem.unapplied) == ("/etc/sensors.d/hostile.conf", 4, False)
+    assert problem.message.startswith("compute statement: ") and message in problem.message
+    assert len(problem.message) < 200  # the message names the bound, it does not repeat the line
+    # The rest of the file applies, the statements below the bad one included.
+    chip = config.for_chip(NCT6779, {})
+    assert chip.compute("temp1") is None
+    assert (chip.label("in0"), chip.label("in3")) == ("Vcore", "+3.3V")
+    in2 = chip.compute("in2")
+    assert in2 is not None and in2.from_raw(1.0, reader(chip, {})) == 2.0
+
+
+def balanced_sum(leaves: int) -> str:
+    """`(@+@)+(@+@)...`: `leaves` operands, 2 * leaves - 1 nodes, about log2(leaves) deep."""
+    if leaves == 1:
+        return "@"
+    half = leaves // 2
+    return f"({balanced_sum(half)}+{balanced_sum(leaves - half)})"
+
+
+def test_expressions_up_to_the_bounds_parse_and_evaluate() -> None:
+    deepest = "@" + "+1" * (MAX_DEPTH - 1)  # MAX_DEPTH - 1 operations over the leaves: MAX_DEPTH deep
+    widest = balanced_sum((MAX_NODES + 1) // 2)
+    assert value_of(deepest, 1.0) == MAX_DEPTH
+    assert value_of("-" * (MAX_DEPTH - 1) + "@", 2.0) == (2.0 if MAX_DEPTH % 2 else -2.0)
+    assert value_of("(" * MAX_DEPTH + "@" + ")" * MAX_DEPTH, 3.0) == 3.0
+    assert value_of(widest, 1.0) == (MAX_NODES + 1) // 2
+    # One more of each is refused.
+    for expression in (deepest + "+1", "-" * MAX_DEPTH + "@", "(" * (MAX_DEPTH + 1) + "@" + ")" * (MAX_DEPTH + 1),
+                       balanced_sum((MAX_NODES + 1) // 2 + 1)):
+        assert len(parse_config(f'chip "nct6779-*"\ncompute in0 {expression}, @').problems) == 1, expression
+
+
+def test_evaluation_walks_the_tree_without_recursion() -> None:
+    # Built by hand, past what the parser allows: depth costs the evaluator no Python stack.
+    tree: Binary | Raw = Raw()
+    for _ in range(20_000):
+        tree = Binary("+", tree, Number(1.0))
+    assert evaluate(tree, 0.5, lambda name: 0.0) == 20_000.5
+
+
+@pytest.mark.parametrize(
+    ("expression", "raw", "message"),
+    [
+        ("^^^^@", 1.0, f"{NOT_FINITE}: ^3.81428e+06 (e to the 3.81428e+06) is too large"),
+        ("^@", 710.0, "too large"),
+        ("@*" + "9" * 300 + "*" + "9" * 300, 1.0, f"{NOT_FINITE}: "),
+        ("@*" + "9" * 300 + "*" + "9" * 300 + "*0", 1.0, "overflows"),  # inf * 0 would be NaN
+        ("@*" + "9" * 300 + "*" + "9" * 300 + "/" + "9" * 300, 1.0, "overflows"),  # inf / big would be inf
+        ("(@*" + "9" * 300 + "*" + "9" * 300 + ") - (@*" + "9" * 300 + "*" + "9" * 300 + ")", 1.0, "overflows"),
+        ("@/0", 1.0, "division by zero"),
+        ("@/(@-@)", 5.0, "division by zero"),
+        ("`(0-@)", 1.0, "natural logarithm) needs a positive argument"),
+        ("``@", 0.5, "needs a positive argument"),  # ln 0.5 < 0
+        ("@ + in1", 1.0, f"{NOT_FINITE}: 'in1' is inf"),
+    ],
+)
+def test_hostile_arithmetic_is_a_compute_error_never_a_value_or_another_exception(
+    expression: str, raw: float, message: str
+) -> None:
+    config = parse_config(f'chip "nct6779-*"\ncompute temp1 {expression}, @\n', "hostile.conf")
+    assert not config.problems, messages(config)
+    compute = config.for_chip(NCT6779, {}).compute("temp1")
+    assert compute is not None
+    with pytest.raises(ComputeError) as raised:
+        compute.from_raw(raw, lambda name: math.inf)
+    assert str(raised.value).startswith("hostile.conf:2: compute temp1: ")
+    assert message in str(raised.value)
+
+
+def test_a_non_finite_value_being_translated_is_a_compute_error() -> None:
+    compute = chip_config('chip "nct6779-*"\ncompute in0 @*2, @/2').compute("in0")
+    assert compute is not None
+    for raw in (math.nan, math.inf, -math.inf):
+        with pytest.raises(ComputeError, match=NOT_FINITE):
+            compute.from_raw(raw, reader(ChipConfig(), {}))
 
 
 # --- Real configuration files -----------------------------------------------------------------
@@ -586,6 +700,17 @@ def test_debians_default_file_parses_without_a_single_parse_problem() -> None:
         chip = config.for_chip(NCT6779, {})
         assert chip.label("in0") == "Vcore"
         assert chip.label("in8") == "Vbat"
+
+
+def test_many_set_statements_are_one_short_notice_naming_the_first_few_lines() -> None:
+    # Debian's default file: 127 `set` lines, all expected; every start logged all 127 numbers.
+    text = 'chip "nct6779-*"\n' + "".join(f"    set in{n}_min 0\n" for n in range(127))
+    errors, notices = describe(parse_config(text, "/etc/sensors3.conf").problems)
+    assert errors == []
+    assert notices == [
+        "/etc/sensors3.conf: 127 `set` statement(s) not applied, FrostServer never writes to the hardware "
+        "(lines 2, 3, 4, 5, 6 and 122 more)"
+    ]
 
 
 # An it87 board file in the style of lm-sensors' configs/ (values our own).

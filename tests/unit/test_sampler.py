@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -99,3 +100,45 @@ def test_the_watchdog_leaves_a_sampler_that_makes_progress_alone():
     watchdog.stopping.set()
     watchdog.join(LONG)
     assert not watchdog.is_alive()
+
+
+class BrokenSource:
+    """A source whose every sample fails, as the hwmon source did on a 3,000-term compute."""
+
+    def sample(self):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    def close(self):
+        pass
+
+
+def test_a_source_failing_at_every_sample_is_logged_once_per_five_minutes_with_a_count(tmp_path, monkeypatch):
+    from frostserver import sampler as sampler_module
+    from frostserver.logs import RepeatLimiter
+    from frostserver.model import Reading, Sensor
+    from frostserver.sampler import Sampler
+    from frostserver.store.writer import StoreWriter
+    from sources import ListSource
+
+    now = [1000.0]
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    sampler_module.log.addHandler(handler)  # its own: the app's logging config may stop propagation
+    monkeypatch.setattr(sampler_module, "repeats", RepeatLimiter(sampler_module.log, clock=lambda: now[0]))
+    good = Sensor(id="a/temp1", chip="a", chip_name="a", channel="temp1", kind="temperature", label="t", unit="°C")
+    store = StoreWriter.open(tmp_path / "run", capacity=8, columns=4, interval=1.0)
+    sampler = Sampler({"hwmon": BrokenSource(), "config": ListSource([(good, Reading(1.0))])}, store)
+    try:
+        for _ in range(600):  # ten minutes of one sample a second
+            sampler.sample_once()
+            now[0] += 1.0
+    finally:
+        sampler.close()
+        sampler_module.log.removeHandler(handler)
+    failures = [r for r in records if r.getMessage().startswith("sensor source hwmon failed")]
+    assert [r.getMessage() for r in failures] == [
+        "sensor source hwmon failed", "sensor source hwmon failed (repeated 299 times in the last 5 min)"]
+    assert all(r.exc_info and r.exc_info[0] is RecursionError for r in failures)  # the traceback, now and then
+    assert sampler.counters.source_failures == {"hwmon": 600}  # every failure still counts in /metrics
+    assert [pair[0].id for pair in StoreReader(tmp_path / "run").latest_sample().pairs] == ["a/temp1"]

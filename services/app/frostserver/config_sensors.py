@@ -274,8 +274,10 @@ def parse_number(token: str) -> float:
 
 
 def scaled(raw: float, spec: SensorSpec) -> float:
-    """Apply a sensor's scale and offset."""
+    """Apply a sensor's scale and offset; a result that overflows is a failed read."""
     value = raw * spec.scale + spec.offset
+    if not math.isfinite(value):  # 1e300 with scale = 1e10: no reading is infinite, and JSON has no inf
+        raise ReadFailed(f"not a finite number after scale and offset: {raw:g} * {spec.scale:g} + {spec.offset:g}")
     # Factors like 0.001 are not exact in binary; 12 significant digits drop the noise
     # (23125 * 0.001 stays 23.125) and keep far more precision than any sensor has.
     return float(f"{value:.12g}")

@@ -22,12 +22,13 @@ from typing import Any, Protocol
 from .alerts.engine import AlertEngine
 from .alerts.journal import AlertJournal, journal_directory
 from .config_sensors import ConfigSensors
+from .finite import FiniteGuard
 from .history import configured_tiers
 from .history.writer import HistoryWriter
 from .hwmon import HwmonReader
 from .lmsensors import EMPTY as NO_SENSORS_CONFIG
 from .lmsensors import SensorsConfig, describe, load_sensors_config
-from .logs import configure_logging
+from .logs import RepeatLimiter, configure_logging
 from .model import ERROR, Chip, Reading, Sensor
 from .rules import apply_rules
 from .settings import Settings, SettingsError, load_settings
@@ -36,6 +37,8 @@ from .store.liveness import SamplerAlreadyRunning, SamplerLock
 from .store.writer import StoreWriter
 
 log = logging.getLogger("frostserver.sampler")  # not __name__: run as __main__
+# What can fail at every sample is logged at most once per 5 minutes, with a count of the rest.
+repeats = RepeatLimiter(log)
 
 # Upper bounds (seconds) of the sample-duration histogram /metrics exports; a sample is all reads
 # of all sources, bounded by the read timeout (0.5 s by default), plus publishing it.
@@ -100,6 +103,7 @@ class Sampler:
         self.counters = SamplerCounters()
         self.history = history  # the history on disk (history/); None: off
         self.alerts = alerts  # the alert rules and their journal (alerts/); None: off
+        self.finite = FiniteGuard()
 
     def sample_once(self) -> int:
         """Read all sources once and publish the sample; return its number."""
@@ -110,10 +114,11 @@ class Sampler:
             try:
                 pairs.extend(source.sample())
             except Exception:  # a source's bug must not stop the other sources or the loop
-                log.exception("sensor source %s failed", name)
+                repeats.exception("sensor source %s failed", name, key=("source", name))
                 self.counters.source_failures[name] = self.counters.source_failures.get(name, 0) + 1
         if self.rules is not None:
             pairs = self.rules(pairs)
+        pairs = self.finite.check(pairs)  # NaN and infinity end here, whatever their source
         pairs.sort(key=lambda pair: pair[0].id)
         # Before publishing: a stream that sees sample N finds the alerts N raised already there.
         self._judge_alerts(self.store.ring.next_seq, sampled_at, pairs)
@@ -159,7 +164,7 @@ class Sampler:
                 try:
                     chips.extend(chips_of())
                 except Exception:  # the sample goes on without them
-                    log.exception("sensor source %s failed to describe its chips", name)
+                    repeats.exception("sensor source %s failed to describe its chips", name, key=("chips", name))
         return chips
 
     def _record_history(self, sampled_at: float, pairs: list[tuple[Sensor, Reading]]) -> None:
@@ -171,7 +176,7 @@ class Sampler:
             # sensors.conf's `ignore`: nothing shows the sensor, so no history keeps it either.
             self.history.observe(sampled_at, [pair for pair in pairs if not pair[0].ignored])
         except Exception:
-            log.exception("the history failed to record a sample")
+            repeats.exception("the history failed to record a sample")
 
     def _judge_alerts(self, seq: int, sampled_at: float, pairs: list[tuple[Sensor, Reading]]) -> None:
         if self.alerts is None:
@@ -180,7 +185,7 @@ class Sampler:
         try:
             journal.record(seq, engine.observe(sampled_at, pairs))
         except Exception:  # a bug in a rule must not stop sampling
-            log.exception("the alert rules failed on a sample")
+            repeats.exception("the alert rules failed on a sample")
 
     def prepare(self, at: float) -> None:
         """Let the sources that can start the next sample's reads at `at` (time.monotonic())."""
@@ -190,7 +195,7 @@ class Sampler:
                 try:
                     prepare(at)
                 except Exception:  # it reads at sample() then, as without
-                    log.exception("sensor source %s failed to prepare", name)
+                    repeats.exception("sensor source %s failed to prepare", name, key=("prepare", name))
 
     def counters_document(self, seq: int) -> dict[str, Any]:
         """Return the sampler's and its sources' counters as plain data."""
@@ -273,12 +278,12 @@ def sample_forever(sampler: Sampler, interval: float, stopping: threading.Event)
         try:
             sampler.sample_once()
         except Exception:
-            log.exception("sample failed")
+            repeats.exception("sample failed")
         next_tick += interval
         now = time.monotonic()
         if next_tick < now:
             missed = int((now - next_tick) / interval) + 1
-            log.warning("sampling is %d interval(s) behind; skipping them", missed)
+            repeats.warning("sampling is %d interval(s) behind; skipping them", missed)
             next_tick += missed * interval
         sampler.prepare(next_tick)
         stopping.wait(next_tick - now)

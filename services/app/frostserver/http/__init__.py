@@ -9,7 +9,7 @@
 - metrics.py: /metrics (node_exporter.py: node_exporter's hwmon series; workers.py: each
   worker's own counters);
 - health.py: /healthz and /readyz;
-- errors.py: every error in one JSON shape.
+- errors.py: every error in one JSON shape; json_text.py: the one JSON encoder (no NaN, no Infinity).
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ from .chips import ChipDocuments
 from .documents import SensorDocuments
 from .errors import json_error, register_error_handlers
 from .history_render import MeanTexts
+from .json_text import StrictJSONProvider
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the Flask app; `test_config` overrides settings (tests pass a tmp tree and run dir)."""
     app = Flask(__name__)
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # Flask's provider has these; its type does not say
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # as above
+    app.json = StrictJSONProvider(app)  # jsonify: strict JSON, keys in the order given, text as is
     register_error_handlers(app)
     _tag_responses_with_worker(app)
     try:

@@ -7,7 +7,6 @@ of the newest sample, since a sampler that has stopped cannot say so.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from ..alerts.rules import SAMPLING_STOPPED, sampling_silence
 from ..settings import Settings
 from ..store.files import DecodedFile
 from ..store.reader import StoreReader
+from .json_text import dumps
 
 bp = Blueprint("alerts", __name__)
 
@@ -92,7 +92,7 @@ class AlertsReader:
 
 def encode_alert_event(state: str, alert: dict[str, Any], seq: int | None) -> bytes:
     """Encode an alert event for the stream: with the id of the sample that raised it, if any."""
-    data = json.dumps({**alert, "state": state}, separators=(",", ":"), ensure_ascii=False)
+    data = dumps({**alert, "state": state}, "the event stream's alerts")
     head = f"id: {seq}\n" if seq is not None else ""
     return f"{head}event: alert\ndata: {data}\n\n".encode()
 
@@ -110,7 +110,7 @@ def stream_events(view: JournalView, first_seq: int, last_seq: int) -> list[byte
 def alerts() -> Response:
     """Return the alerts firing now and the recent ones."""
     reader: AlertsReader = current_app.extensions["frost.alerts"]
-    body = json.dumps(reader.document(), separators=(",", ":"), ensure_ascii=False)
+    body = dumps(reader.document(), "the alerts document")
     response = Response(body, mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -8,7 +8,6 @@ renders it once per version and shares the bytes.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from ..model import Chip
 from ..store.chips import ChipsReader
 from ..store.files import FileIdentity
+from .json_text import dumps
 
 
 def chips_document(chips: Iterable[Chip]) -> dict[str, Any]:
@@ -45,6 +45,6 @@ class ChipDocuments:
         with self._lock:
             current = self.chips.current()
             if self._rendered is None or self._rendered[0] != current.identity:
-                body = json.dumps(chips_document(current.chips), ensure_ascii=False, separators=(",", ":"))
+                body = dumps(chips_document(current.chips), "the chips document")
                 self._rendered = (current.identity, body.encode())
             return self._rendered[1]

@@ -6,8 +6,6 @@ them that is that sensor's object. Nothing parsed is kept between samples, only 
 
 from __future__ import annotations
 
-import json
-import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +14,9 @@ from typing import Any
 from ..model import Reading, Sample, Sensor
 from ..store.files import FileIdentity
 from ..store.reader import StoreReader
+from .json_text import dumps, number
+
+WHERE = "the sensors document"
 
 
 def sensor_metadata(sensor: Sensor) -> dict[str, Any]:
@@ -34,18 +35,18 @@ def sensor_metadata(sensor: Sensor) -> dict[str, Any]:
 
 
 def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return dumps(value, WHERE)
 
 
 def _reading_json(reading: Reading) -> str:
     """Encode a reading's fields: the part of a sensor's object that changes at every sample."""
-    value = reading.value
-    value_json = "null" if value is None or not math.isfinite(value) else repr(float(value))
     error = "null" if reading.error is None else _json(reading.error)
     alarms = _json(list(reading.alarms)) if reading.alarms else "[]"
-    uncomputed = reading.uncomputed
-    raw = "" if uncomputed is None or not math.isfinite(uncomputed) else f',"raw_value":{float(uncomputed)!r}'
-    return f',"value":{value_json}{raw},"status":"{reading.status}","error":{error},"alarms":{alarms}}}'
+    value = number(reading.value, WHERE)
+    # raw_value is a number when present (openapi.json): one that is not finite is left out.
+    raw_value = "null" if reading.uncomputed is None else number(reading.uncomputed, WHERE)
+    raw = "" if raw_value == "null" else f',"raw_value":{raw_value}'
+    return f',"value":{value}{raw},"status":"{reading.status}","error":{error},"alarms":{alarms}}}'
 
 
 @dataclass(frozen=True)

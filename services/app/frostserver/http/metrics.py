@@ -8,6 +8,7 @@ workers' own counters (open streams), rendered again only when those change.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Iterable, Iterator
@@ -89,7 +90,8 @@ def sensor_metrics(pairs: Iterable[tuple[Sensor, Reading]], frost_threshold: flo
             continue
         sources[sensor.source] = sources.get(sensor.source, 0) + 1
         status.add_metric([sensor.id, sensor.chip, sensor.source, reading.status], 1.0)
-        if reading.value is not None:
+        # No value, no sample (never NaN); an infinity the sampler let through is no value either.
+        if reading.value is not None and math.isfinite(reading.value):
             values.add_metric([sensor.id, sensor.chip, sensor.kind, sensor.unit, sensor.label], reading.value)
     count = GaugeMetricFamily("frost_sensors", "Sensors in the latest sample", labels=("source",))
     for source in sorted(sources):

@@ -7,7 +7,6 @@ sampling_stopped, judged from the newest sample's age, comes without an id.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ from ..store.reader import StoreReader
 from ..store.ring import Header, Series
 from .alerts import AlertsReader, encode_alert_event, stream_events
 from .errors import json_error
+from .json_text import dumps
 
 bp = Blueprint("stream", __name__)
 RETRY_MS = 3000  # EventSource reconnect advice: quick, but not a hammering loop when the app is down
@@ -141,7 +141,7 @@ def encode_event(seq: int, timestamp: float, window: Series, offset: int) -> byt
         values[sid] = window.value(sid, offset)
         if code != OK:
             status[sid] = code
-    data = json.dumps({"t": timestamp, "values": values, "status": status}, separators=(",", ":"), ensure_ascii=False)
+    data = dumps({"t": timestamp, "values": values, "status": status}, "the event stream")
     return f"id: {seq}\nevent: sample\ndata: {data}\n\n".encode()
 
 

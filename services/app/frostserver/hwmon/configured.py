@@ -14,12 +14,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ..lmsensors import ChipConfig, Compute, ComputeError
+from ..logs import RepeatLimiter
 from ..model import ERROR, Reading, Sensor
 
 # sensors_eval_expr() gives up past this depth of features referring to features (lib/access.c).
 MAX_DEPTH = 8
 
 log = logging.getLogger(__name__)
+# A statement that fails fails again at every sample (or plan): say so once in a while, not each time.
+_repeats = RepeatLimiter(log)
 
 
 class ConfiguredChip:
@@ -27,6 +30,7 @@ class ConfiguredChip:
 
     def __init__(self, config: ChipConfig, sensors: Sequence[Sensor], last_values: dict[str, float] | None = None):
         self._channels = [sensor.channel for sensor in sensors]
+        self._ids = [sensor.id for sensor in sensors]
         self._index = {channel: number for number, channel in enumerate(self._channels)}
         self._computes: dict[int, Compute] = {}
         for number, sensor in enumerate(sensors):
@@ -81,6 +85,9 @@ class ConfiguredChip:
                 error = None
             except ComputeError as exc:
                 value, error = None, f"compute: {exc}"
+            except Exception as exc:  # a bug: still this sensor's error only, never its chip's
+                value, error = None, f"compute: internal error ({type(exc).__name__})"
+                _repeats.exception("computing %s failed", self._ids[number])
             last = self._last.get(number)
             if last is not None and last[0] is reading and last[1].value == value:
                 out[number] = last[1]  # the same object as before: encoded once downstream
@@ -107,8 +114,10 @@ class ConfiguredChip:
             for name, limit in sensor.thresholds.items():
                 try:
                     thresholds[name] = compute.from_raw(limit, lookup)
-                except ComputeError as exc:
-                    log.debug("%s %s: not computed (%s)", sensor.id, name, exc)
+                except ComputeError as exc:  # computed again with every plan, once a minute
+                    _repeats.debug("%s %s: not computed (%s)", sensor.id, name, exc, key=(sensor.id, name))
+                except Exception:  # a bug: this limit is left out, the sensor and its chip stay
+                    _repeats.exception("computing the %s limit of %s failed", name, sensor.id)
         if label is None and not ignored and compute is None:
             return sensor
         return replace(sensor, label=sensor.label if label is None else label, ignored=ignored, thresholds=thresholds)

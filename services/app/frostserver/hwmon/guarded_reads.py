@@ -19,6 +19,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..logs import RepeatLimiter
+
 _PAGE_SIZE = 4096  # a sysfs attribute never exceeds one page
 _SLOW_LOG_INTERVAL = 60.0  # seconds between "slow read" log lines
 _MAX_SPARE_THREADS = 16  # replacement threads for reads stuck in the kernel
@@ -186,6 +188,10 @@ class GuardedReads:
         self._clock = clock
         self._slow_read = slow_read
         self._logger = logger
+        # A read that times out at every sample (and comes back late each time) would log two
+        # lines per sample: each of the two at most once per 5 minutes, naming the path it met
+        # first and counting the rest (frost_hwmon_stuck_reads counts them all).
+        self._repeats = RepeatLimiter(logger, clock=clock)
         self._in_flight: dict[int, str | None] = {}  # thread id -> path being read
         self._stuck: dict[str, float] = {}  # path -> when it was abandoned
         self._late: dict[str, str | ReadFailure] = {}  # results of stuck reads that returned
@@ -252,7 +258,7 @@ class GuardedReads:
             else:  # it returned meanwhile
                 self._stuck.pop(path, None)
         for path in marked:
-            self._logger.warning(
+            self._repeats.warning(
                 "read of %s did not finish within %.2f s; not reading it again until it returns", path, deadline
             )
         return len(marked)
@@ -275,7 +281,7 @@ class GuardedReads:
         if abandoned_at is None:
             return
         self._late[path] = result
-        self._logger.info("stuck read of %s returned after %.2f s", path, self._clock() - abandoned_at)
+        self._repeats.info("stuck read of %s returned after %.2f s", path, self._clock() - abandoned_at)
 
     def _log_slow(self, path: str, elapsed: float) -> None:
         now = self._clock()
@@ -312,6 +318,7 @@ class ChipPool:
         self._work = work
         self._escalate_after = escalate_after
         self._logger = logger
+        self._repeats = RepeatLimiter(logger)  # a chip whose reading fails fails at every sample
         self._tasks: queue.SimpleQueue[SampleRun | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads: set[threading.Thread] = set()
@@ -388,7 +395,8 @@ class ChipPool:
             try:
                 self._work(chip, run)
             except Exception:  # never let one chip kill a worker
-                self._logger.exception("reading %s failed", getattr(chip, "hwmon_path", chip))
+                path = getattr(chip, "hwmon_path", chip)
+                self._repeats.exception("reading %s failed", path)
             with run.done:
                 run.remaining -= 1
                 if not run.remaining:

@@ -12,7 +12,7 @@ to the hardware; it tells the reader what the files say about each chip.
 """
 
 from .config import EMPTY, ChipConfig, SensorsConfig
-from .evaluation import ComputeError
+from .evaluation import NOT_FINITE, ComputeError
 from .files import load_sensors_config
 from .parser import parse_config
 from .problem import Problem, describe
@@ -20,6 +20,7 @@ from .statements import Compute
 
 __all__ = [
     "EMPTY",
+    "NOT_FINITE",
     "ChipConfig",
     "Compute",
     "ComputeError",

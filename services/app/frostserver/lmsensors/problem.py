@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+# Line numbers a notice lists before it only counts the rest.
+LINES_SHOWN = 5
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -20,9 +23,10 @@ class Problem:
 
 
 def describe(problems: Iterable[Problem]) -> tuple[list[str], list[str]]:
-    """Return (errors, notices): one line per error, one line per file for its unapplied statements.
+    """Return (errors, notices): one line per error, one short line per file for its unapplied statements.
 
-    Debian's default file alone holds over a hundred `set` lines: a line each would bury the errors.
+    Debian's default file alone holds over a hundred `set` lines, all expected: a line each (or
+    every line number) would bury the errors, so a notice names the first few and counts the rest.
     """
     errors: list[str] = []
     unapplied: dict[str, list[int]] = {}
@@ -33,7 +37,13 @@ def describe(problems: Iterable[Problem]) -> tuple[list[str], list[str]]:
             errors.append(str(problem))
     notices = [
         f"{path}: {len(lines)} `set` statement(s) not applied, FrostServer never writes to the hardware "
-        f"(lines {', '.join(map(str, lines))})"
+        f"(lines {_some(lines)})"
         for path, lines in unapplied.items()
     ]
     return errors, notices
+
+
+def _some(lines: list[int]) -> str:
+    """List the first LINES_SHOWN line numbers and count the others."""
+    shown = ", ".join(map(str, lines[:LINES_SHOWN]))
+    return shown if len(lines) <= LINES_SHOWN else f"{shown} and {len(lines) - LINES_SHOWN} more"

@@ -35,6 +35,10 @@ class Compute:
         except ComputeError as error:
             # Name the statement, so the message leads to the line to fix.
             raise ComputeError(f"{self.path}:{self.line}: compute {self.feature}: {error}") from error
+        except (ArithmeticError, ValueError, RecursionError) as error:
+            # None is expected (evaluate checks each operation), but whatever arithmetic raises
+            # stays this sensor's error: one statement never takes its chip's other sensors along.
+            raise ComputeError(f"{self.path}:{self.line}: compute {self.feature}: {error}") from error
 
 
 @dataclass(frozen=True)
