@@ -27,8 +27,10 @@ provision: ## Install/start what the stack needs here: Docker engine, Compose v2
 build: provision ## Build the three images (with progress)
 	$(COMPOSE) build
 
+# When a container does not come up healthy, say which, with the end of its log (scripts/unhealthy.sh).
 up: build ## Build and start the stack, wait until healthy, print the URL
-	$(COMPOSE) up -d --wait
+	@echo "$(COMPOSE) up -d --wait"
+	@$(COMPOSE) up -d --wait || { scripts/unhealthy.sh $(COMPOSE); exit 1; }
 	@echo
 	@echo "FrostServer is up:  http://localhost:$(HTTP_PORT)/"
 	@ip -o -4 addr show scope global 2>/dev/null | awk '$$2 !~ /^(docker|br-|veth)/ {sub("/.*", "", $$4); print "  on your network:  http://" $$4 ":$(HTTP_PORT)/"}'

@@ -1,10 +1,19 @@
 """Issue 6, nginx: headers, methods, limits, slow clients and the micro-cache, through the published port.
 
-The rate limit has a stack of its own (test_rate_limit.py): the session stack has none.
+The rate limit has a stack of its own (test_rate_limit.py): the session stack has none. What nginx
+does alone (the redirect to HTTPS, HSTS, the probes' rate limit) is tested on an nginx container of
+its own, started from the session stack's image without an app: quicker than a stack.
 """
+import json
+import os
 import re
+import shutil
 import socket
+import subprocess
+import tempfile
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import requests
@@ -100,3 +109,198 @@ def test_the_latest_sample_is_micro_cached_for_at_most_a_second(stack):
 
     wait_until(newer_samples, 15, interval=0.1, what="two newer samples through the micro-cache")
     assert "X-Cache-Status" not in requests.get(stack.url("/api/v1/history?seconds=5"), timeout=5).headers
+
+
+# --- nginx alone: the redirect to HTTPS, HSTS, the probes' own rate limit ------------------------------
+
+NGINX_IMAGE = f"frostserver/nginx:{os.environ.get('FROST_IMAGE_TAG', 'latest')}"
+# s: how long "eventually" may take on a busy 2-core machine; a passing test never waits this long.
+PATIENCE = 60
+
+
+def self_signed(directory: Path) -> None:
+    """Write tls.crt and tls.key for localhost into directory, readable by nginx's user."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", directory / "tls.key",
+                    "-out", directory / "tls.crt"], check=True, capture_output=True)
+    for name in ("tls.crt", "tls.key"):
+        (directory / name).chmod(0o644)
+
+
+class LoneNginx:
+    """An nginx container of the stack's image, its ports published on 127.0.0.1, without an app."""
+
+    def __init__(self, container: str):
+        self.container = container
+        self.http = f"http://{self.port(8080)}"
+        self.https = f"https://{self.port(8443)}"
+
+    def port(self, port: int) -> str:
+        return subprocess.run(["docker", "port", self.container, str(port)], capture_output=True, text=True,
+                              check=True).stdout.split()[0]
+
+    def logs(self) -> str:
+        result = subprocess.run(["docker", "logs", self.container], capture_output=True, text=True, check=True)
+        return result.stdout + result.stderr
+
+    def raw(self, request: bytes) -> bytes:
+        """Send a request as is to the plain-HTTP port (requests would fix its Host header); return the answer."""
+        host, port = self.http.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as connection:
+            connection.sendall(request)
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+        return answer
+
+
+@contextmanager
+def lone_nginx(access: Path, **env: str):
+    """Run nginx as compose.yaml does (read-only, no capabilities) with env; always remove it."""
+    options = [arg for name, value in env.items() for arg in ("-e", f"{name}={value}")]
+    container = subprocess.run(
+        ["docker", "run", "--detach", "--read-only", "--tmpfs", "/tmp:size=16m,mode=1777", "--cap-drop", "ALL",
+         "--security-opt", "no-new-privileges:true", "--publish", "127.0.0.1::8080", "--publish", "127.0.0.1::8443",
+         "--volume", f"{access}:/etc/frostserver/access:ro", *options, NGINX_IMAGE],
+        capture_output=True, text=True, check=True).stdout.strip()
+    try:
+        yield LoneNginx(container)
+    finally:
+        subprocess.run(["docker", "rm", "--force", container], capture_output=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def access():
+    """A directory with a self-signed certificate and its key, as config/access would hold them."""
+    directory = Path(tempfile.mkdtemp(prefix="frost-nginx-access-"))
+    directory.chmod(0o755)
+    self_signed(directory)
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def healthy(nginx: LoneNginx) -> bool:
+    return requests.get(nginx.http + "/nginx-health", timeout=5).status_code == 200
+
+
+@pytest.fixture(scope="module")
+def tls_nginx(stack, access):  # the stack: its images are built
+    with lone_nginx(access, FROST_TLS="on", FROST_HTTPS_PORT="8443", FROST_HSTS_MAX_AGE="600",
+                    FROST_PROBE_RATE_LIMIT="1") as nginx:
+        wait_until(lambda: healthy(nginx), PATIENCE, what="nginx to start")
+        yield nginx
+
+
+def redirect(nginx: LoneNginx, host: bytes | None) -> tuple[int, dict[str, str], bytes]:
+    """GET /api/v1/sensors?x=1 over plain HTTP with a Host header as given; return status, headers, body."""
+    header = b"" if host is None else b"Host: " + host + b"\r\n"
+    answer = nginx.raw(b"GET /api/v1/sensors?x=1 HTTP/1.0\r\n" + header + b"\r\n")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    return int(status_line.split()[1]), dict(line.split(": ", 1) for line in lines), body
+
+
+@pytest.mark.parametrize(("host", "target"), [
+    (b"frost.example.org", "https://frost.example.org:8443"),
+    (b"Frost.Example.ORG:8080", "https://frost.example.org:8443"),  # nginx lowercases it and drops the port
+    (b"greenhouse", "https://greenhouse:8443"),
+    (b"192.0.2.7:8080", "https://192.0.2.7:8443"),
+    (b"[2001:db8::7]:8080", "https://[2001:db8::7]:8443"),
+])
+def test_plain_http_redirects_to_the_host_the_client_named(tls_nginx, host, target):
+    status, headers, _ = redirect(tls_nginx, host)
+    assert status == 301 and headers["Location"] == target + "/api/v1/sensors?x=1"
+
+
+@pytest.mark.parametrize("host", [
+    b"evil.example\"><script>", b"user@evil.example", b"evil.example%2f", b"-evil.example", b"evil_example",
+    b"a" * 64 + b".example", b"[evil]", None,
+])
+def test_a_host_header_that_is_no_host_name_is_never_redirected_to(tls_nginx, host):
+    status, headers, body = redirect(tls_nginx, host)
+    assert status == 400 and "Location" not in headers
+    assert headers["Content-Type"] == "application/json"
+    error = json.loads(body)
+    assert error["status"] == 400 and error["message"] in (
+        "The Host header is not a host name or an IP address, so there is nothing to redirect to: use https:// and "
+        "the name or address of this device.",
+        # nginx refuses some of them itself, before any redirect ("/", a bad escape): the same JSON shape
+        "The request is malformed: its request line, a header or the URI could not be read.",
+    ), error
+
+
+def test_a_configured_public_host_is_the_only_redirect_target(stack, access):
+    with lone_nginx(access, FROST_TLS="on", FROST_HTTPS_PORT="443", FROST_PUBLIC_HOST="frost.example.org") as nginx:
+        wait_until(lambda: healthy(nginx), PATIENCE, what="nginx to start")
+        for host in (b"evil.example", b"frost.example.org", b"x_y", None):
+            status, headers, _ = redirect(nginx, host)
+            # Port 443 goes unsaid, as browsers write it.
+            assert status == 301 and headers["Location"] == "https://frost.example.org/api/v1/sensors?x=1", host
+
+
+def test_a_public_host_that_is_no_host_name_stops_nginx_with_a_message(stack, access):
+    result = subprocess.run(["docker", "run", "--rm", "--read-only", "--tmpfs", "/tmp", "-e", "FROST_TLS=on",
+                             "-e", "FROST_PUBLIC_HOST=https://frost.example.org/", NGINX_IMAGE],
+                            capture_output=True, text=True, timeout=PATIENCE)
+    assert result.returncode == 1
+    assert "FROST_PUBLIC_HOST must be a host name (frost.example.org) or an IP address" in result.stderr
+
+
+def test_https_answers_send_strict_transport_security(tls_nginx, access, stack):
+    cert = access / "tls.crt"
+    for path, status in (("/nginx-health", 200), ("/no-such-page", 404), ("/api/v1/sensors", 503)):
+        response = requests.get(tls_nginx.https + path, verify=cert, timeout=5)
+        assert response.status_code == status, path
+        # A modest max-age (FROST_HSTS_MAX_AGE), and for this name only (README, Security).
+        assert response.headers["Strict-Transport-Security"] == "max-age=600", path
+    refused = requests.post(tls_nginx.https + "/api/v1/sensors", verify=cert, timeout=5)
+    assert refused.status_code == 405 and refused.headers["Strict-Transport-Security"] == "max-age=600"
+    # Plain HTTP never sends it: not the redirect, not a stack without TLS.
+    assert "Strict-Transport-Security" not in redirect(tls_nginx, b"frost.example.org")[1]
+    assert "Strict-Transport-Security" not in requests.get(stack.url("/"), timeout=5).headers
+
+
+def test_the_probes_have_a_rate_limit_of_their_own(tls_nginx, access):
+    cert = access / "tls.crt"
+    # FROST_PROBE_RATE_LIMIT=1: one a second, a burst of 2. 30 requests in a row pass the limit
+    # unless each takes nearly a second; a request to nginx on 127.0.0.1 takes milliseconds.
+    with requests.Session() as client:
+        answers = [client.get(tls_nginx.https + path, verify=cert, timeout=5) for path in ["/readyz", "/healthz"] * 15]
+    limited = [answer for answer in answers if answer.status_code == 429]
+    assert limited, [answer.status_code for answer in answers]
+    assert {answer.status_code for answer in answers} <= {429, 503}  # 503: no app behind this nginx
+    assert limited[0].json()["error"] == "Too Many Requests" and limited[0].headers["Retry-After"] == "1"
+    # Its allowance is not the API's: the API answers (the app's 503 here) while the probes are limited.
+    assert requests.get(tls_nginx.https + "/api/v1/sensors", verify=cert, timeout=5).status_code == 503
+
+
+# --- a TLS key nginx cannot read -------------------------------------------------------------------------
+
+UNREADABLE_KEY = ("frostserver nginx: FROST_TLS=on, but nginx runs as uid 10002 (group 10001) and cannot read tls.key "
+                  "(owner uid 0, group 0, mode 0600). On the host, in the directory FROST_ACCESS_DIR names (default "
+                  "./config/access): chown 10002 tls.key && chmod 0400 tls.key, or chgrp 10001 tls.key && chmod 0440 "
+                  "tls.key (see README, Security).")
+
+
+def test_a_tls_key_nginx_cannot_read_is_said_once_with_its_fix_and_nginx_starts_once_fixed(stack):
+    work = Path(tempfile.mkdtemp(prefix="frost-nginx-key-"))
+    try:
+        work.chmod(0o755)
+        self_signed(work)
+        key = work / "tls.key"
+        os.chown(key, 0, 0)
+        key.chmod(0o600)  # root's alone, as `openssl req` or a copy by root leaves it
+        with lone_nginx(work, FROST_TLS="on") as nginx:
+            wait_until(lambda: UNREADABLE_KEY in nginx.logs(), PATIENCE, what="nginx to say what is wrong")
+            # It waits (checking every 5 s) instead of a crash loop that would repeat the message.
+            time.sleep(6)
+            assert nginx.logs().count("cannot read tls.key") == 1, nginx.logs()
+            os.chown(key, 10002, 0)
+            key.chmod(0o400)  # the fix the message gives
+            wait_until(lambda: healthy(nginx), PATIENCE, what="nginx to start by itself once it can read the key")
+            assert "the access files are readable now; starting." in nginx.logs()
+            state = json.loads(subprocess.run(["docker", "inspect", "-f", "{{json .State}}", nginx.container],
+                                              capture_output=True, text=True, check=True).stdout)
+            assert state["Status"] == "running" and state["Pid"] > 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -6,12 +6,14 @@ may signal them), and at their effect through nginx only.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from conftest import wait_until
@@ -137,6 +139,41 @@ def test_a_dead_sampler_makes_readyz_503_until_the_supervisor_restarts_it(stack)
     assert after["samples"] > before  # it continued the same history: the stream's ids go on
     log = stack.compose_cli("logs", "--no-color", "app").stdout
     assert "the sampler exited (killed by SIGKILL)" in log and "restarting it in" in log
+
+
+# A stopped sampler: /readyz says 503 once no sample came for three intervals (3 s here), and the
+# supervisor kills it once its beat is 30 s late (STALL_GRACE) and starts another after its 1 s
+# pause. The bounds below are generous for a busy machine; a passing test waits about 3 s and 35 s.
+READYZ_NOTICES = 30
+REPLACED = 90
+
+
+def test_a_stopped_sampler_makes_readyz_503_and_is_replaced(stack):
+    before = newest_sample(stack)
+    old_host_pid, old_pid = sampler_host_pid(stack), readyz(stack).json()["sampler"]["pid"]
+    # SIGSTOP: alive, holding its lock, its own watchdog frozen with it. Only a watch from outside
+    # can tell.
+    os.kill(old_host_pid, signal.SIGSTOP)
+    try:
+        (stalled,) = wait_until(lambda: (lambda r: [r] if r.status_code == 503 else None)(readyz(stack)),
+                                READYZ_NOTICES, interval=0.2, what="/readyz to say the sampler is stalled")
+        body = stalled.json()
+        assert body["message"].startswith("no sample for") and "is stopped or hung" in body["message"], body
+        assert body["age"] >= 3 and body["sampler"]["pid"] == old_pid, body
+        assert stalled.headers["Retry-After"] == "1"
+        wait_until(lambda: sampler_host_pid_or_none(stack) not in (None, old_host_pid), REPLACED, interval=0.5,
+                   what="a new sampler")
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # gone when the supervisor did its job
+            os.kill(old_host_pid, signal.SIGCONT)
+    with pytest.raises(ProcessLookupError):
+        os.kill(old_host_pid, 0)  # killed and reaped, not left stopped beside the new one
+    after = wait_until(lambda: (lambda r: r.json() if r.status_code == 200 else None)(readyz(stack)), 60,
+                       what="the new sampler to be ready")
+    assert after["sampler"]["pid"] != old_pid
+    assert after["samples"] > before  # samples resume, in the same ring: the stream's ids go on
+    log = stack.compose_cli("logs", "--no-color", "app").stdout
+    assert "the sampler published no sample for" in log and "killing it (SIGKILL) to restart it" in log
 
 
 def test_the_sampler_restarts_are_spaced_out(stack):

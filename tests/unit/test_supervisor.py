@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from frostserver.supervisor import Backoff
+from frostserver.supervisor import Backoff, StallWatch
 
 APP = Path(__file__).resolve().parents[2] / "services" / "app"
 LONG = 120  # s: generous bound for "eventually" on a busy machine; passing tests never wait it
@@ -52,11 +52,13 @@ def starts(log: Path) -> list[float]:
 class Running:
     """A supervisor process over the given web server, sampler and notifier commands."""
 
-    def __init__(self, tmp_path: Path, web: list[str], sampler: list[str], notifier: list[str] | None = None):
+    def __init__(self, tmp_path: Path, web: list[str], sampler: list[str], notifier: list[str] | None = None,
+                 watch: str = "StallWatch()"):
         script = textwrap.dedent(f"""
             import sys
-            from frostserver.supervisor import Backoff, Supervisor
-            supervisor = Supervisor({web!r}, {sampler!r}, {notifier!r}, backoff=Backoff(first=0.2, longest=0.8))
+            from frostserver.supervisor import Backoff, StallWatch, Supervisor
+            supervisor = Supervisor({web!r}, {sampler!r}, {notifier!r}, backoff=Backoff(first=0.2, longest=0.8),
+                                    watch={watch})
             if supervisor.notifier is not None:
                 supervisor.notifier.backoff = Backoff(first=0.2, longest=0.8)
             sys.exit(supervisor.run())
@@ -153,3 +155,92 @@ def test_a_notifier_with_nothing_to_do_is_not_restarted_and_a_dying_one_is(tmp_p
     finally:
         assert dying.stop() == 0
     assert "the notifier exited (status 1)" in dying.stderr.read_text()
+
+
+# --- the watch from outside: a sampler that stops beating is replaced --------------------------------
+
+
+def test_a_beat_gives_the_sampler_until_its_next_beat_is_due_plus_the_grace():
+    watch = StallWatch(grace=30.0, startup=120.0)
+    assert watch.deadline is None and not watch.overdue(10**9)  # not watching anything yet
+    watch.start(now=100.0)
+    assert not watch.overdue(220.0) and watch.overdue(220.1)  # its first sample within its start-up
+    watch.beat(1.5, now=150.0)
+    assert watch.deadline == 181.5
+    assert not watch.overdue(181.5) and watch.overdue(181.6)
+    watch.beat(600.0, now=160.0)  # a sampler of a 10-minute interval: no setting needed to wait for it
+    assert not watch.overdue(789.0) and watch.overdue(790.1)
+    assert watch.describe(800.0) == "published no sample for 640 s (the next was due 600 s after the last)"
+    watch.stop()  # it died: nothing to watch until the next start
+    assert watch.deadline is None
+
+
+def beating(log: Path, then: str = "pass", beats: int = 40) -> list[str]:
+    """A stand-in sampler: records its start, beats every 0.05 s down FROST_HEARTBEAT_FD, then `then`."""
+    return recorder(log, f"""
+        fd = int(os.environ["FROST_HEARTBEAT_FD"])
+        for _ in range({beats}):
+            os.write(fd, b"1 0.05\\n")
+            time.sleep(0.05)
+        {then}
+        time.sleep(3600)
+    """)
+
+
+def pids(log: Path) -> list[int]:
+    return [int(line.split()[1]) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_a_stopped_sampler_is_killed_and_replaced(tmp_path, forever):
+    log = tmp_path / "sampler.starts"
+    supervisor = Running(tmp_path, forever, beating(log), watch=f"StallWatch(grace=0.5, startup={LONG})")
+    try:
+        supervisor.wait_until(lambda: pids(log), "the sampler to start")
+        first = pids(log)[0]
+        os.kill(first, signal.SIGSTOP)  # frozen: its threads, its own watchdog and its beats with it
+        supervisor.wait_until(lambda: len(pids(log)) >= 2, "a new sampler")
+        with pytest.raises(ProcessLookupError):
+            os.kill(first, 0)  # killed and reaped, not left stopped beside the new one
+    finally:
+        assert supervisor.stop() == 0
+    text = supervisor.stderr.read_text()
+    assert "the sampler published no sample for" in text and "killing it (SIGKILL) to restart it" in text
+    assert "the sampler exited (killed by SIGKILL)" in text
+
+
+def test_a_sampler_that_stops_beating_while_alive_is_replaced(tmp_path, forever):
+    # Deadlocked or stuck in a read: alive, asleep, silent.
+    log = tmp_path / "sampler.starts"
+    supervisor = Running(tmp_path, forever, beating(log), watch=f"StallWatch(grace=0.5, startup={LONG})")
+    try:
+        supervisor.wait_until(lambda: len(pids(log)) >= 2, "a new sampler")
+    finally:
+        assert supervisor.stop() == 0
+    assert "the sampler published no sample for" in supervisor.stderr.read_text()
+
+
+def test_a_sampler_that_never_publishes_a_first_sample_is_replaced(tmp_path, forever):
+    log = tmp_path / "sampler.starts"
+    supervisor = Running(tmp_path, forever, recorder(log, "time.sleep(3600)"), watch="StallWatch(startup=0.5)")
+    try:
+        supervisor.wait_until(lambda: len(pids(log)) >= 2, "a new sampler")
+    finally:
+        assert supervisor.stop() == 0
+    assert "the sampler published no first sample in" in supervisor.stderr.read_text()
+
+
+def test_a_beating_sampler_is_left_alone_and_the_pipe_is_its_alone(tmp_path):
+    sampler_log, web_log = tmp_path / "sampler.starts", tmp_path / "web.starts"
+    # The web server checks that it was given no heartbeat; the sampler beats for 3 s, then exits 0
+    # (a sampler that exits is restarted: its second start shows the first ran to its end). Its
+    # beats, not its start-up allowance (2 s: a Python start takes a fraction of that on a busy
+    # machine), keep it alive past 2 s.
+    web = recorder(web_log, "time.sleep(3600)", first='assert "FROST_HEARTBEAT_FD" not in os.environ')
+    supervisor = Running(tmp_path, web, beating(sampler_log, "sys.exit(0)", beats=60),
+                         watch="StallWatch(grace=1.5, startup=2.0)")
+    try:
+        supervisor.wait_until(lambda: len(pids(sampler_log)) >= 2 and starts(web_log), "the sampler's end")
+    finally:
+        assert supervisor.stop() == 0
+    text = supervisor.stderr.read_text()
+    assert "killing it" not in text and "the sampler exited (status 0)" in text

@@ -3,7 +3,8 @@
 Four processes in the app container, one job each (README.md, "Architecture"):
 
 - supervisor.py: the container's PID 1; starts the sampler, the notifier and Gunicorn, restarts
-  the sampler and the notifier with back-off, forwards stop signals, reaps every child;
+  the sampler and the notifier with back-off, replaces a sampler that stops beating (heartbeat.py),
+  forwards stop signals, reaps every child;
 - sampler.py: the sampling process, the store's only writer: it reads every source once per
   interval (hwmon/ for the kernel's sensors, config_sensors.py for files and commands declared in
   the config file), applies rules.py, publishes each sample to store/ and judges the alert rules

@@ -23,6 +23,7 @@ from .alerts.engine import AlertEngine
 from .alerts.journal import AlertJournal, journal_directory
 from .config_sensors import ConfigSensors
 from .finite import FiniteGuard
+from .heartbeat import Heartbeat
 from .history import configured_tiers
 from .history.writer import HistoryWriter
 from .hwmon import HwmonReader
@@ -271,12 +272,20 @@ def read_sensors_config(etc_dir: Path | None) -> SensorsConfig:
     return config
 
 
-def sample_forever(sampler: Sampler, interval: float, stopping: threading.Event) -> None:
-    """Sample on a fixed grid until `stopping` is set; skip the ticks a slow sample overran."""
+def sample_forever(
+    sampler: Sampler, interval: float, stopping: threading.Event, beat: Callable[[float], None] | None = None
+) -> None:
+    """Sample on a fixed grid until `stopping` is set; skip the ticks a slow sample overran.
+
+    `beat(due)` is called after each sample published, with the seconds until the next is due:
+    the supervisor and /readyz know from it that sampling goes on (heartbeat.py, store/liveness.py).
+    """
     next_tick = time.monotonic()
     while not stopping.is_set():
+        published = False
         try:
             sampler.sample_once()
+            published = True
         except Exception:
             repeats.exception("sample failed")
         next_tick += interval
@@ -285,6 +294,8 @@ def sample_forever(sampler: Sampler, interval: float, stopping: threading.Event)
             missed = int((now - next_tick) / interval) + 1
             repeats.warning("sampling is %d interval(s) behind; skipping them", missed)
             next_tick += missed * interval
+        if published and beat is not None:
+            beat(next_tick - now)
         sampler.prepare(next_tick)
         stopping.wait(next_tick - now)
 
@@ -345,9 +356,16 @@ def main() -> int:
     )
     watchdog = Watchdog(lambda: sampler.counters.samples, max(60.0, 10 * settings.sample_interval))
     watchdog.start()
+    pipe = Heartbeat.from_environment()  # the supervisor's watch from outside, which a frozen process cannot fool
+
+    def beat(due: float) -> None:
+        lock.beat()  # for /readyz
+        pipe.beat(due + settings.read_timeout)  # for the supervisor: the next may take its whole read deadline
+
     try:
-        sample_forever(sampler, settings.sample_interval, stopping)
+        sample_forever(sampler, settings.sample_interval, stopping, beat)
     finally:
+        pipe.close()
         watchdog.stopping.set()
         sampler.close()
         lock.release()

@@ -9,8 +9,11 @@
 - restarts the sampler (and the notifier) when it dies, after a pause that doubles from 1 s up to 30 s and starts
   over once a sampler has run for a minute, so a sampler that keeps dying is no restart storm;
   one that exits for a bad configuration (status 78) is not restarted, since it would fail again
-  (the web server goes on answering every request with the error, a JSON 503); a sampler that
-  hangs exits by itself (its watchdog) and is restarted the same way;
+  (the web server goes on answering every request with the error, a JSON 503);
+- watches the sampler from outside: the sampler beats down a pipe after every sample it publishes
+  (heartbeat.py), saying when the next beat is due; one whose beat is STALL_GRACE late (stopped,
+  deadlocked, stuck in a read its own watchdog cannot see, which runs inside it) is killed with
+  SIGKILL and restarted like any sampler that died;
 - stops the sampler and exits with the web server's status when the web server exits, so that
   Docker restarts the container;
 - on SIGTERM or SIGINT (docker stop, Ctrl-C), stops both and exits 0;
@@ -20,7 +23,9 @@ Why not Gunicorn's server hooks: its arbiter reaps every child it did not spawn 
 (waitpid(-1) in reap_workers), so a sampler started from a hook would be reaped, unwatched.
 The web server runs at a lower CPU priority than the sampler: on a busy device, sampling on time
 matters more than answering a request a few milliseconds sooner. The supervisor imports nothing of
-the app (no settings, no store): it stays small, and a bug there cannot take it down.
+the app (no settings, no store; only the log format and the heartbeat's line, both standard library
+alone): it stays small, and a bug there cannot take it down. It needs no setting to judge a beat
+late either: each beat says when the next is due.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from . import heartbeat
 from .logs import configure_logging
 
 log = logging.getLogger("frostserver.supervisor")  # not __name__: run as __main__
@@ -46,6 +52,19 @@ NOTIFIER_COMMAND = (sys.executable, "-m", "frostserver.alerts.notifier")
 EXIT_CONFIG = 78  # the sampler's and the notifier's exit status for a bad configuration
 WEB_NICENESS = 10  # the web server's CPU priority below the sampler's (nice 0)
 STOP_WAIT = 8.0  # s to wait for both after SIGTERM, inside Docker's 10 s before its SIGKILL
+# How late a sampler's beat may be before it is killed: its next sample was due, and 30 s more have
+# passed. /readyz says 503 long before (three intervals): the kill waits longer because it costs
+# the minute of history held in memory, and nothing in a working sampler pauses this long. On a
+# busy 2-core machine the sampler (nice 0, Gunicorn at 10) waits for the CPU for milliseconds, a
+# second at worst; its longest own pause is the history's checkpoint (an fsync every 30 minutes,
+# seconds on a slow SD card). 30 s is ten times that, and still brings a new sampler within a
+# minute of a stop: 30 s + one interval and the read deadline (the beat's "due") + the 1 s restart
+# pause + its start.
+STALL_GRACE = 30.0
+# How long a new sampler may take to publish its first sample: its start (Python and the app's
+# imports, the lm-sensors files, opening the history) takes seconds on a Raspberry Pi and several
+# times that under QEMU (make test-arm).
+STARTUP_GRACE = 120.0
 
 
 @dataclass
@@ -64,6 +83,49 @@ class Backoff:
 
 
 @dataclass
+class StallWatch:
+    """When a sampler's beat is overdue, from the beats it sends and the grace allowed."""
+
+    grace: float = STALL_GRACE  # s past the next sample's due time
+    startup: float = STARTUP_GRACE  # s from its start to its first sample
+    started_at: float | None = None  # time.monotonic() of its start, while it has not beaten
+    beat_at: float | None = None  # when its last beat arrived
+    due: float = 0.0  # s after beat_at its next sample was due
+
+    def start(self, now: float) -> None:
+        """A new sampler started at `now`: it has `startup` seconds to publish its first sample."""
+        self.started_at, self.beat_at, self.due = now, None, 0.0
+
+    def beat(self, due: float, now: float) -> None:
+        """A sample was published (seen at `now`); the next is due `due` seconds later."""
+        self.started_at, self.beat_at, self.due = None, now, due
+
+    def stop(self) -> None:
+        """Stop watching (the sampler died or was killed)."""
+        self.started_at = self.beat_at = None
+
+    @property
+    def deadline(self) -> float | None:
+        """The time.monotonic() after which the sampler counts as hung; None when not watching."""
+        if self.beat_at is not None:
+            return self.beat_at + self.due + self.grace
+        if self.started_at is not None:
+            return self.started_at + self.startup
+        return None
+
+    def overdue(self, now: float) -> bool:
+        """Whether the sampler's beat is later than it may be."""
+        deadline = self.deadline
+        return deadline is not None and now > deadline
+
+    def describe(self, now: float) -> str:
+        """Say how late it is, for the log line before the kill."""
+        if self.beat_at is None:
+            return f"published no first sample in {now - (self.started_at or now):.0f} s since its start"
+        return f"published no sample for {now - self.beat_at:.0f} s (the next was due {self.due:g} s after the last)"
+
+
+@dataclass
 class _Child:
     name: str
     argv: Sequence[str]
@@ -74,6 +136,9 @@ class _Child:
     exit_status: int | None = None
     backoff: Backoff | None = None  # restarted when it dies (not the web server: the container is)
     done_when_ok: bool = False  # an exit with status 0 means it has nothing to do: not restarted
+    watch: StallWatch | None = None  # watched through a heartbeat pipe (the sampler)
+    beats: int | None = None  # the pipe's read end, while it is open
+    beat_reader: heartbeat.BeatReader | None = None
 
     @property
     def alive(self) -> bool:
@@ -90,9 +155,10 @@ class Supervisor:
         notifier: Sequence[str] | None = NOTIFIER_COMMAND,
         *,
         backoff: Backoff | None = None,
+        watch: StallWatch | None = None,
     ):
         self.web = _Child("web server", web, WEB_NICENESS)
-        self.sampler = _Child("sampler", sampler, backoff=backoff or Backoff())
+        self.sampler = _Child("sampler", sampler, backoff=backoff or Backoff(), watch=watch or StallWatch())
         # The notifier at the web server's priority: a sample on time matters more than a message.
         self.notifier = (
             None
@@ -120,6 +186,7 @@ class Supervisor:
             if not self.web.alive:
                 log.error("the web server exited (%s); stopping", _describe(self.web.exit_status))
                 break
+            self._watch()
             self._tend()
         return self._shut_down()
 
@@ -131,15 +198,54 @@ class Supervisor:
         self.stopping = True
 
     def _next_timeout(self) -> float | None:
-        """Seconds until the next restart is due; None (no timeout) while nothing is due."""
+        """Seconds until the next restart or stall deadline is due; None (no timeout) while nothing is."""
         due = [child.restart_at for child in self.tended if child.restart_at is not None]
+        due += [d for child in self.tended if child.watch and (d := child.watch.deadline) is not None]
         return None if not due else max(0.0, min(due) - time.monotonic())
 
     def _wait(self, timeout: float | None) -> None:
-        """Sleep until a signal arrives (SIGCHLD included) or the timeout passes."""
-        readable, _, _ = select.select([self._wakeup_r], [], [], timeout)
-        if readable:
+        """Sleep until a signal arrives (SIGCHLD included), a beat arrives or the timeout passes."""
+        pipes = [child.beats for child in self.tended if child.beats is not None]
+        readable, _, _ = select.select([self._wakeup_r, *pipes], [], [], timeout)
+        if self._wakeup_r in readable:
             os.read(self._wakeup_r, 4096)
+        for child in self.tended:
+            if child.beats is not None and child.beats in readable:
+                self._read_beats(child)
+
+    def _read_beats(self, child: _Child) -> None:
+        """Take every beat the pipe holds; close it at its end (the sampler exited)."""
+        assert child.beats is not None and child.watch is not None and child.beat_reader is not None
+        while True:
+            try:
+                data = os.read(child.beats, 4096)
+            except BlockingIOError:
+                return
+            if not data:  # the sampler's end closed: it is exiting, its death is reaped next
+                self._close_beats(child)
+                return
+            now = time.monotonic()
+            for due in child.beat_reader.feed(data):
+                if due is None:
+                    log.warning("the %s sent a heartbeat that is none: ignored", child.name)
+                else:
+                    child.watch.beat(due, now)
+
+    def _close_beats(self, child: _Child) -> None:
+        if child.beats is not None:
+            os.close(child.beats)
+            child.beats = child.beat_reader = None
+        if child.watch is not None:
+            child.watch.stop()
+
+    def _watch(self) -> None:
+        """Kill a sampler whose beat is overdue; its death restarts it like any other."""
+        now = time.monotonic()
+        for child in self.tended:
+            if child.watch is not None and child.alive and child.watch.overdue(now):
+                log.error("the %s %s; killing it (SIGKILL) to restart it", child.name, child.watch.describe(now))
+                child.watch.stop()  # once: one stuck in the kernel dies when its read returns
+                self._signal(child, signal.SIGKILL)
 
     def _reap(self) -> None:
         """Collect every child that ended: ours, and orphans handed to PID 1."""
@@ -153,6 +259,7 @@ class Supervisor:
             for child in (self.web, *self.tended):
                 if child.process is not None and child.process.pid == pid:
                     child.process.returncode = child.exit_status = os.waitstatus_to_exitcode(status)
+                    self._close_beats(child)
                     if child.backoff is not None:
                         self._died(child)
 
@@ -182,9 +289,16 @@ class Supervisor:
     def _start(self, child: _Child) -> None:
         # preexec_fn runs between fork and exec: safe here, where no other thread exists.
         preexec = functools.partial(os.nice, child.niceness) if child.niceness else None
+        # A new pipe per start: a predecessor stuck in the kernel can never beat for its successor.
+        beats, beat_end = os.pipe() if child.watch is not None else (None, None)
+        passed = () if beat_end is None else (beat_end,)
+        env = None if beat_end is None else {**os.environ, heartbeat.ENV: str(beat_end)}
         try:
-            child.process = subprocess.Popen(child.argv, preexec_fn=preexec)
+            child.process = subprocess.Popen(child.argv, preexec_fn=preexec, pass_fds=passed, env=env)
         except OSError as error:
+            for fd in (beats, beat_end):
+                if fd is not None:
+                    os.close(fd)
             log.critical("cannot start the %s (%s): %s", child.name, " ".join(child.argv), error)
             child.process, child.exit_status = None, 127
             if child.backoff is not None:
@@ -193,6 +307,11 @@ class Supervisor:
             return
         child.started = time.monotonic()
         child.restart_at, child.exit_status = None, None
+        if beats is not None and beat_end is not None and child.watch is not None:
+            os.close(beat_end)  # the sampler's alone: its exit then ends the pipe
+            os.set_blocking(beats, False)
+            child.beats, child.beat_reader = beats, heartbeat.BeatReader()
+            child.watch.start(child.started)
         log.info("started the %s (pid %d)", child.name, child.process.pid)
 
     def _signal(self, child: _Child, signum: int) -> None:

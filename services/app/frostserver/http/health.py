@@ -11,6 +11,19 @@ from .errors import json_error
 
 bp = Blueprint("health", __name__)
 
+# /readyz says 503 once no sample has been published for three intervals (README, "Architecture").
+# Samples are published one interval apart, a few milliseconds late at most: reads start ahead of
+# their tick (the sampler's prepare) under a deadline (FROST_READ_TIMEOUT, 0.5 s), and the sampler
+# runs at nice 0 while Gunicorn runs at 10, so on a busy 2-core machine it gets the CPU within
+# milliseconds. Three intervals means two whole samples missed, which no busy machine causes, only
+# a sampler that has stopped; load balancers and the Docker healthcheck then see it within three
+# intervals. Never less than one interval plus a whole sample at its read deadline plus BUSY_MARGIN
+# (a history write, a scheduling delay): a short interval (0.1 s) or a long deadline would
+# otherwise make a 503 of every slow sample. The supervisor kills and replaces the sampler later
+# (supervisor.py, STALL_GRACE).
+STALE_INTERVALS = 3
+BUSY_MARGIN = 1.5  # s
+
 
 @bp.get("/healthz")
 def healthz() -> Response:
@@ -20,19 +33,20 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    """Say whether the sampler is producing samples: its process is alive and has sampled.
+    """Say whether the sampler is producing samples: its process is alive and has sampled lately.
 
-    Judged by the sampler's liveness (the kernel drops its lock when it dies), not by the age of
-    the newest sample, which a busy machine can stretch without anything being wrong; the
-    supervisor kills and restarts a sampler that hangs. Parts that can degrade without stopping
-    sampling report themselves in the body, never with a 503.
+    Judged by the sampler's liveness (the kernel drops its lock when it dies) and by how long ago,
+    on the monotonic clock, it published its newest sample (a live process can be stopped or
+    hung); a wall clock set by NTP or by hand changes neither. Parts that can degrade without
+    stopping sampling report themselves in the body, never with a 503.
     """
     store: StoreReader = current_app.extensions["frost.store"]
-    pid = store.sampler_pid()
-    if pid is None:
+    liveness = store.sampler()
+    if liveness is None:
         response = json_error(503, "the sampler is not running; it is restarted by itself")
         response.headers["Retry-After"] = "1"
         return response
+    pid = liveness.pid
     header = store.header()
     counters = store.counters.read()
     # The counters carry the pid of the sampler that published them: this sampler has sampled (a
@@ -40,11 +54,29 @@ def readyz() -> Response:
     if header is None or header.seq == 0 or counters.get("pid") != pid:
         return json_error(503, "the sampler has not taken its first sample yet", sampler={"pid": pid})
     clock = current_app.extensions.get("frost.clock", time.time)
+    monotonic = current_app.extensions.get("frost.monotonic", time.monotonic)
+    # The newest sample's age: since it was published when the sampler says (the monotonic clock),
+    # else since it was taken by the wall clock (a sampler between its first sample and its beat).
+    since = liveness.since_published(monotonic())
+    age = round(clock() - header.last_timestamp if since is None else since, 3)
+    read_timeout = current_app.extensions["frost.settings"].read_timeout
+    stale_after = max(STALE_INTERVALS * header.interval, header.interval + read_timeout + BUSY_MARGIN)
+    if since is not None and since > stale_after:
+        response = json_error(
+            503,
+            f"no sample for {since:.0f} s (one is due every {header.interval:g} s): the sampler (pid {pid}) "
+            "is stopped or hung; it is replaced by itself if it does not resume",
+            age=age,
+            samples=header.seq,
+            sampler={"pid": pid},
+        )
+        response.headers["Retry-After"] = str(max(1, round(header.interval)))
+        return response
     # The history on disk: "ok", "degraded" (writing fails; sampling goes on) or "off" (none).
     history = counters.get("history", {}).get("status", "off")
     return jsonify(
         status="ok",
-        age=round(clock() - header.last_timestamp, 3),
+        age=age,
         samples=header.seq,
         sampler={"pid": pid},
         history=history,

@@ -1,8 +1,16 @@
-"""Whether the sampler process is alive: it holds an exclusive lock on sampler.lock while it runs.
+"""Whether the sampler process is alive and sampling: it holds an exclusive lock on sampler.lock while
+it runs, and writes there when it published its newest sample.
 
 The kernel drops the lock the moment the process exits, however it exits (even SIGKILL), so a
-worker's /readyz judges the sampler by its liveness, not by the age of the newest sample. The lock
-also keeps a second sampler from writing the same store.
+worker's /readyz knows at once that no sampler runs. A sampler that lives but no longer samples
+(stopped, deadlocked, stuck in a read) still holds the lock: the time of its newest sample, on the
+monotonic clock every process of the machine shares, tells that (a wall clock set by NTP, or back
+by hand, would make samples look old or new). The lock also keeps a second sampler from writing the
+same store.
+
+    b"1 <pid> <published>\\n"   version 1; published: CLOCK_MONOTONIC in ns, 20 digits (0: none yet)
+
+The record keeps one length for the lock's life, rewritten in place with one pwrite per sample.
 """
 
 from __future__ import annotations
@@ -10,7 +18,36 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class Liveness:
+    """What sampler.lock says of the live sampler."""
+
+    pid: int  # 0 if it has not written it yet
+    published: float | None  # time.monotonic() when it published its newest sample; None: none yet
+
+    def since_published(self, now: float) -> float | None:
+        """Return the seconds since its newest sample at time.monotonic() `now`; None: none yet."""
+        return None if self.published is None else max(0.0, now - self.published)
+
+
+def encode(pid: int, published: float | None) -> bytes:
+    """Return the lock file's record (fixed length for a given pid)."""
+    return b"%d %d %020d\n" % (VERSION, pid, 0 if published is None else round(published * 1e9))
+
+
+def decode(data: bytes) -> Liveness | None:
+    """Return the record's Liveness; None for a record cut short or of another version."""
+    fields = data.split(b"\n", 1)[0].split(b" ")
+    if len(fields) != 3 or not all(field.isdigit() for field in fields) or int(fields[0]) != VERSION:
+        return None
+    published = int(fields[2])
+    return Liveness(int(fields[1]), published / 1e9 if published else None)
 
 
 class SamplerAlreadyRunning(Exception):
@@ -35,16 +72,21 @@ class SamplerLock:
                     os.close(self._fd)
                     raise SamplerAlreadyRunning(f"{self.path}: another sampler (pid {holder}) is running") from None
                 time.sleep(0.01)
+        self._pid = os.getpid()
         os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
+        os.pwrite(self._fd, encode(self._pid, None), 0)
+
+    def beat(self, now: float | None = None) -> None:
+        """Record that a sample was published now (time.monotonic(), or `now` in tests)."""
+        os.pwrite(self._fd, encode(self._pid, time.monotonic() if now is None else now), 0)
 
     def release(self) -> None:
         """Give the lock up (exiting does it too)."""
         os.close(self._fd)
 
 
-def sampler_pid(run_dir: Path, name: str = "sampler.lock") -> int | None:
-    """Return the pid of the live sampler, or None when no process holds its lock."""
+def sampler_liveness(run_dir: Path, name: str = "sampler.lock") -> Liveness | None:
+    """Return what the live sampler's lock says, or None when no process holds it."""
     try:
         fd = os.open(Path(run_dir) / name, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
@@ -53,9 +95,27 @@ def sampler_pid(run_dir: Path, name: str = "sampler.lock") -> int | None:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:  # held exclusively: the sampler is alive
-            text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-            return int(text) if text.isdigit() else 0
+            return _read(fd)
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
     finally:
         os.close(fd)
+
+
+def _read(fd: int) -> Liveness:
+    # The sampler rewrites the record while we read it: two equal reads are not a torn one (a
+    # rewrite comes once per sample; a read takes microseconds).
+    previous = os.pread(fd, 64, 0)
+    for _ in range(4):
+        data = os.pread(fd, 64, 0)
+        if data == previous:
+            return decode(data) or Liveness(0, None)
+        previous = data
+    unsettled = decode(previous)  # rewritten at every read: the pid holds, the time is unsure
+    return Liveness(0 if unsettled is None else unsettled.pid, None)
+
+
+def sampler_pid(run_dir: Path, name: str = "sampler.lock") -> int | None:
+    """Return the pid of the live sampler (0 if it has not written it yet), or None when none is alive."""
+    liveness = sampler_liveness(run_dir, name)
+    return None if liveness is None else liveness.pid

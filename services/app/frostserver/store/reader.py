@@ -10,7 +10,7 @@ from .catalog import CatalogReader
 from .chips import ChipsReader
 from .counters import CountersReader
 from .latest import LatestReader
-from .liveness import sampler_pid
+from .liveness import Liveness, sampler_liveness
 from .ring import Header, RingReader, Series
 
 
@@ -47,4 +47,9 @@ class StoreReader:
 
     def sampler_pid(self) -> int | None:
         """Return the live sampler's pid (0 if it has not written it yet), None when none is alive."""
-        return sampler_pid(self.run_dir, LOCK_FILE)
+        liveness = self.sampler()
+        return None if liveness is None else liveness.pid
+
+    def sampler(self) -> Liveness | None:
+        """Return the live sampler's pid and when it published its newest sample; None when none is alive."""
+        return sampler_liveness(self.run_dir, LOCK_FILE)
