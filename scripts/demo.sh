@@ -6,6 +6,7 @@
 #   restart        restart the app (after an edit of config/frostserver.demo.toml), and the
 #                  simulator if it is not running
 #   notifications  print the notifications the demo's webhook receiver got
+#   logs           follow the demo stack's logs
 #   stop           stop the stack, then the simulator
 #
 # The demo is its own Compose project (frostserver-demo): it never touches the stack of `make up`.
@@ -38,16 +39,22 @@ start_simulator() {
   fi
   command -v python3 >/dev/null || fail "python3 is needed to run the simulator"
   mkdir -p "$demo_dir"
-  rm -f "$FROST_DEMO_SYSFS/.frost-simulator"
+  # The simulator rebuilds only a tree that holds its marker; one without (an older demo.sh
+  # removed it first, or a build was cut short) is still ours: .demo/ is this script's.
+  if [ -d "$FROST_DEMO_SYSFS" ] && [ ! -e "$FROST_DEMO_SYSFS/.frost-simulator" ]; then
+    find "$FROST_DEMO_SYSFS" -mindepth 1 -delete
+  fi
   echo "==> starting the sensor simulator (log: ${log_file#$PWD/})"
   # setsid: its own session, so a Ctrl-C in this terminal later does not stop it.
   setsid python3 tests/simulator.py --root "$FROST_DEMO_SYSFS" --interval 1 \
     --day-seconds "${FROST_DEMO_DAY_SECONDS:-600}" --start-hour "${FROST_DEMO_START_HOUR:-18}" \
     </dev/null >"$log_file" 2>&1 &
-  echo $! >"$pid_file"
-  # The simulator writes its marker file once the whole tree is there.
+  local started=$!
+  echo "$started" >"$pid_file"
+  # The simulator writes its pid into its marker file once the whole tree is there. The marker
+  # of an earlier run stays until then: it is what lets the new run wipe that run's tree.
   for _ in $(seq 50); do
-    [ -e "$FROST_DEMO_SYSFS/.frost-simulator" ] && return
+    [ "$(cat "$FROST_DEMO_SYSFS/.frost-simulator" 2>/dev/null)" = "$started" ] && return
     simulator_pid >/dev/null || { cat "$log_file" >&2; fail "the simulator stopped"; }
     sleep 0.2
   done
@@ -60,6 +67,11 @@ stop_simulator() {
     kill "$pid"
   fi
   rm -f "$pid_file"
+}
+
+require_running() {  # require_running SERVICE: fail with what to do if the demo's SERVICE is not up
+  [ -n "$("${compose[@]}" ps -q --status running "$1" 2>/dev/null)" ] ||
+    fail "the demo is not running; start it with: make demo"
 }
 
 wait_healthy() {  # wait_healthy COMPOSE-UP-ARGS...: bring services up, show the app's log if not healthy
@@ -99,6 +111,7 @@ case "${1:-}" in
     echo "Notifications: make demo-notifications    Simulator log: ${log_file#$PWD/}    Stop: make demo-down"
     ;;
   restart)
+    require_running app
     start_simulator  # nothing to do if it runs; after a reboot, a new evening
     echo "==> restarting the app"
     "${compose[@]}" restart app
@@ -106,6 +119,7 @@ case "${1:-}" in
     echo "the app is back with config/frostserver.demo.toml as it is now"
     ;;
   notifications)
+    require_running receiver
     "${compose[@]}" exec -T receiver python3 -c "$read_received"
     ;;
   logs)

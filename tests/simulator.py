@@ -326,8 +326,8 @@ def main(argv: list[str] | None = None) -> int:
     state = simulator.step(0.0)
     (args.root / MARKER).write_text(f"{os.getpid()}\n")
     (args.root / MARKER).chmod(FILE_MODE)
-    print(f"simulator: {len(CHIPS)} chips under {args.root}; a day lasts {args.day_seconds:g} s",
-          flush=True)
+    print(f"simulator: {len(CHIPS)} hwmon chips and a BME280 (IIO) under {args.root}; "
+          f"a day lasts {args.day_seconds:g} s", flush=True)
     _report(state)
     if args.once:
         return 0
