@@ -15,7 +15,8 @@ FLEET_COMPOSE := docker compose -f compose.yaml -f compose.fleet.yaml --profile 
 ARCHS ?= arm64 armhf
 ARCH ?= arm64
 
-.PHONY: help provision build up down notify-test logs ps test lint unit integration sensors-goldens demo demo-down dev \
+.PHONY: help provision build up down notify-test logs ps test lint unit integration sensors-goldens demo demo-restart \
+        demo-notifications demo-logs demo-down dev \
         fleet fleet-down bench bench-history install-service uninstall-service clean build-arch test-arm bundle
 
 help: ## List the targets
@@ -83,6 +84,15 @@ sensors-goldens: build ## Re-record the real `sensors -j` goldens of the parity 
 
 demo: provision ## Run the stack on simulated sensors (tests/simulator.py): no hardware needed
 	@scripts/demo.sh start
+
+demo-restart: ## Restart the demo's app, e.g. after editing config/frostserver.demo.toml
+	@scripts/demo.sh restart
+
+demo-notifications: ## Show the notifications the demo's webhook receiver got
+	@scripts/demo.sh notifications
+
+demo-logs: ## Follow the demo stack's logs
+	@scripts/demo.sh logs
 
 demo-down: ## Stop the demo stack and its sensor simulator
 	@scripts/demo.sh stop

@@ -12,6 +12,10 @@ rewrites their values every `interval` seconds:
 - the outdoor DS18B20 (hwmon temp1_input and its 1-Wire `w1_slave` file) and the SHT3x follow a
   night-time frost curve: +10 °C at 15:00, -4 °C at 03:00, below 0 °C from about 22:40 to 07:20.
   A whole day lasts `day-seconds` (600: ten minutes), starting at `start-hour`;
+- a BME280 in a heated greenhouse warms up in the sun and is kept at 4 °C at night by its frost
+  heater. Its driver (bmp280) is an IIO one, not hwmon: it shows only under
+  /sys/bus/iio/devices/iio:device0 (in_temp_input in m°C, in_humidityrelative_input in m%RH,
+  in_pressure_input in kPa), so only a config-file sensor reads it, as the demo's config does;
 - voltages jitter; the +3.3 V rail sags below its minimum (with in2_alarm) for 6 s every 4 minutes,
   and the SHT3x raises humidity1_alarm in the small hours, when the air is near saturation.
 
@@ -54,6 +58,15 @@ FROST_MEAN = 3.0  # °C
 FROST_AMPLITUDE = 7.0  # °C: +10 at 15:00, -4 at 03:00
 WARMEST_HOUR = 15.0
 
+# The greenhouse: the sun adds up to SUN_GAIN between sunrise and sunset; at night a thermostat
+# heater keeps it at HEATER_SETPOINT, well above frost.
+HEATER_SETPOINT = 4.0  # °C
+SUN_GAIN = 12.0  # °C at solar noon (13:00)
+SUNRISE, SUNSET = 6.0, 20.0  # hours
+# The BME280 at 0x76 on the i2c bus of the SHT3x and INA219, and the IIO device its driver makes.
+BME280_DEVICE = "platform/soc/fe804000.i2c/i2c-1/1-0076"
+BME280_IIO = f"{BME280_DEVICE}/iio:device0"
+
 LOAD_BURST_EVERY, LOAD_BURST_LENGTH = 90.0, 20.0  # s (real time): a periodic job on the CPU
 SAG_EVERY, SAG_LENGTH = 240.0, 6.0  # s (real time): the +3.3 V rail sags below its minimum
 
@@ -65,6 +78,7 @@ class State:
     t: float  # seconds since the start
     hour: float  # simulated time of day, 0 <= hour < 24
     outdoor: float  # °C, the frost curve (before sensor noise)
+    greenhouse: float  # °C, the greenhouse (before sensor noise)
     load: tuple[float, float]  # CPU load of each socket, 0..1
     sag: bool  # the +3.3 V rail is below its minimum
 
@@ -72,6 +86,12 @@ class State:
 def frost_curve(hour: float) -> float:
     """Return the outdoor temperature (°C) at a time of day: a clear, still night with frost."""
     return FROST_MEAN + FROST_AMPLITUDE * math.cos(2 * math.pi * (hour - WARMEST_HOUR) / 24)
+
+
+def greenhouse_curve(hour: float) -> float:
+    """Return the heated greenhouse's temperature (°C) at a time of day: sun by day, heater by night."""
+    sun = math.sin(math.pi * (hour - SUNRISE) / (SUNSET - SUNRISE)) if SUNRISE < hour < SUNSET else 0.0
+    return max(HEATER_SETPOINT, frost_curve(hour) + 3.0 + SUN_GAIN * sun)
 
 
 def cpu_load(t: float, phase: float = 0.0) -> float:
@@ -138,6 +158,9 @@ class Simulator:
         self.seed = seed
         self.chips: dict[str, list[FakeChip]] = {name: FIXTURES[name](tree) for name in CHIPS}
         self._written: dict[Path, str] = {}
+        # After the chips: the SHT3x made the i2c adapter the BME280 hangs off.
+        tree.add_device(BME280_DEVICE, subsystem="bus/i2c", driver="bmp280")
+        self.greenhouse_dir = tree.add_device(BME280_IIO, subsystem="bus/iio", attributes={"name": "bme280"})
         # Limits a healthy machine would have, where the fixtures show an alarm on purpose.
         nct = self.chips["nct6798"][0]
         nct.write_all({"in1_max": 1744, "in1_alarm": 0, "fan2_min": 300})
@@ -156,7 +179,7 @@ class Simulator:
         """Write every sensor's value for t seconds after the start; the same t, the same values."""
         rng = random.Random(f"{self.seed}/{t!r}")
         hour = self.hour_at(t)
-        state = State(t=t, hour=hour, outdoor=frost_curve(hour),
+        state = State(t=t, hour=hour, outdoor=frost_curve(hour), greenhouse=greenhouse_curve(hour),
                       load=(cpu_load(t), cpu_load(t, phase=31.0)),
                       sag=t % SAG_EVERY >= SAG_EVERY - SAG_LENGTH)
         packages = self._coretemp(state, rng)
@@ -164,6 +187,7 @@ class Simulator:
         self._acpitz(state, rng)
         self._nct6798(state, rng, packages[0])
         self._outdoor(state, rng)
+        self._greenhouse(state, rng)
         self._ina219(state, rng)
         return state
 
@@ -229,6 +253,16 @@ class Simulator:
             "humidity1_alarm": int(humidity > 90),
         })
 
+    def _greenhouse(self, state: State, rng: random.Random) -> None:
+        celsius = state.greenhouse + rng.gauss(0, 0.05)
+        # Damp at night under glass, drier in the warm afternoon.
+        humidity = min(100.0, max(0.0, 95 - 2.2 * (celsius - HEATER_SETPOINT) + rng.gauss(0, 0.3)))
+        pressure = 101.3 + 0.4 * math.sin(2 * math.pi * state.t / 3600) + rng.gauss(0, 0.005)
+        # The IIO units of the bmp280 driver: m°C and m%RH in 1/100 steps, kPa with decimals.
+        self._write(self.greenhouse_dir / "in_temp_input", f"{10 * round(celsius * 100)}\n")
+        self._write(self.greenhouse_dir / "in_humidityrelative_input", f"{10 * round(humidity * 100)}\n")
+        self._write(self.greenhouse_dir / "in_pressure_input", f"{pressure:.9f}\n")
+
     def _ina219(self, state: State, rng: random.Random) -> None:
         bus = 5.040 - 0.050 * state.load[0] + rng.gauss(0, 0.004)  # V
         current = 240 + 600 * state.load[0] + rng.gauss(0, 3)  # mA
@@ -292,8 +326,8 @@ def main(argv: list[str] | None = None) -> int:
     state = simulator.step(0.0)
     (args.root / MARKER).write_text(f"{os.getpid()}\n")
     (args.root / MARKER).chmod(FILE_MODE)
-    print(f"simulator: {len(CHIPS)} chips under {args.root}; a day lasts {args.day_seconds:g} s",
-          flush=True)
+    print(f"simulator: {len(CHIPS)} hwmon chips and a BME280 (IIO) under {args.root}; "
+          f"a day lasts {args.day_seconds:g} s", flush=True)
     _report(state)
     if args.once:
         return 0

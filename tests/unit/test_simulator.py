@@ -5,19 +5,28 @@ import os
 import stat
 import subprocess
 import sys
+import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 import simulator
 from fakesysfs import FakeSysfs
+from frostserver.alerts.engine import AlertEngine
+from frostserver.alerts.messages import FIRING
+from frostserver.config_sensors import read_sensor, sensor_for
 from frostserver.hwmon import HwmonReader
 from frostserver.model import ALARM, OK
-from simulator import MARKER, Simulator, frost_curve, w1_slave_text, write_in_place
+from frostserver.rules import apply_rules
+from frostserver.settings import load_settings
+from simulator import HEATER_SETPOINT, MARKER, Simulator, frost_curve, w1_slave_text, write_in_place
 
 SCRIPT = Path(simulator.__file__)
+DEMO_CONFIG = SCRIPT.parents[1] / "config" / "frostserver.demo.toml"
 GARDEN = "w1_slave_temp-virtual-0/temp1"  # the DS18B20 in the garden, on the frost curve
 AIR = "sht3x-i2c-1-44/temp1"
+GREENHOUSE = "config/greenhouse"  # the BME280 on IIO, read by the demo config's file sensor
 # Nothing in the simulated tree blocks: the app's 0.5 s read deadline would only turn a busy
 # machine's slowness into "timeout" readings.
 UNHURRIED = 60.0
@@ -195,3 +204,107 @@ def test_the_command_line_refuses_a_directory_it_did_not_make(tmp_path):
     assert result.returncode != 0
     assert "not made by the simulator" in result.stderr
     assert (tmp_path / "precious").read_text() == "keep me\n"
+
+
+# --- the demo: config/frostserver.demo.toml over the simulator, judged by the app's alert engine ---
+
+
+class Demo:
+    """The demo's sampler in one thread: the simulator's tree read as the app reads it, on a fake clock.
+
+    The hwmon reader, the demo config's file sensors (read where the container would find them,
+    /host/sys being the simulator's root), the config's relabels and thresholds, then its alert
+    rules: what the app's sampler does at each sample, with t (s since the simulator started) as
+    the clock.
+    """
+
+    def __init__(self, sim: Simulator):
+        self.sim = sim
+        self.settings = load_settings({"FROST_CONFIG": str(DEMO_CONFIG)})
+        root = str(sim.tree.root)
+        self.files = [replace(spec, file=spec.file.replace("/host/sys", root, 1))
+                      for spec in self.settings.sensors if spec.file is not None]
+        self.engine = AlertEngine(self.settings.alerts.rules, frost_threshold=self.settings.frost_threshold,
+                                  interval=self.settings.sample_interval)
+        self.reader = HwmonReader(sim.tree.root, read_timeout=UNHURRIED)
+
+    def sample(self, t: float) -> dict:
+        """Step the simulator to t, take one sample, judge it; return {sensor id: (Sensor, Reading)}."""
+        self.state = self.sim.step(t)
+        pairs = self.reader.sample()
+        pairs += [(sensor_for(spec), read_sensor(spec, threading.Event())) for spec in self.files]
+        pairs = apply_rules(pairs, self.settings.rules)
+        self.events = self.engine.observe(t, pairs)
+        return {sensor.id: (sensor, reading) for sensor, reading in pairs}
+
+    def run(self, first: float, last: float) -> dict[str, float]:
+        """Sample once a second from first to last; return {alert key: when it fired}."""
+        fired = {}
+        t = first
+        while t <= last:
+            self.sample(t)
+            fired.update({e.alert.key: e.alert.fired_at for e in self.events if e.state == FIRING})
+            t += self.settings.sample_interval
+        return fired
+
+
+@pytest.fixture
+def demo(sim):
+    demo = Demo(sim)
+    yield demo
+    demo.reader.close()
+
+
+# The stack takes 1-3 minutes to come up on a slow machine, and scripts/demo.sh starts the
+# simulator just before it: the app's first sample comes that long after the simulated 18:00.
+@pytest.mark.parametrize("first_sample", [0.0, 90.0, 180.0])
+def test_the_demo_s_frost_alert_fires_within_five_minutes_of_its_start(demo, first_sample):
+    fired = demo.run(first_sample, 300.0)
+    garden = fired.get(f"frost/{GARDEN}")
+    assert garden is not None, f"no frost alert on the garden by t=300 s; fired: {fired}"
+    assert garden < 300.0
+    firing = demo.engine.firing[f"frost/{GARDEN}"]
+    assert (firing.label, firing.severity) == ("Garden", "critical")
+    assert firing.value <= demo.settings.frost_threshold
+
+
+def test_the_demo_s_frost_alert_waits_for_frost_and_resolves_at_dawn(demo, sim):
+    # Not at the first cold reading: the garden crosses the threshold at about 22:20 of the
+    # simulated clock, and a rule that fired before it would fire at anything.
+    fired = demo.run(0.0, sim.t_at(12))
+    crossing = next(t for t in range(600) if frost_curve(sim.hour_at(t)) <= demo.settings.frost_threshold)
+    assert crossing < fired[f"frost/{GARDEN}"] < crossing + 60
+    assert f"frost/{GARDEN}" not in demo.engine.firing  # the sun is up again: resolved
+
+
+def test_each_frost_alert_of_the_demo_is_one_probe_and_the_greenhouse_has_none(demo, sim):
+    fired = demo.run(0.0, sim.t_at(12))  # one whole night
+    # The garden probe and the air sensor beside it freeze; the shed and the heated greenhouse do not.
+    assert set(fired) == {f"frost/{GARDEN}", f"frost/{AIR}"}
+    # No config-file sensor reads a file that a hwmon sensor already shows: one probe, one sensor.
+    hwmon_devices = {chip.device_dir.resolve() for chips in sim.chips.values() for chip in chips
+                     if chip.device_dir is not None}
+    for spec in demo.files:
+        assert not {Path(spec.file).resolve().parent, *Path(spec.file).resolve().parents} & hwmon_devices, spec
+
+
+def test_the_greenhouse_is_read_from_iio_by_the_demo_config_and_kept_frost_free(demo, sim):
+    by_hour = {}
+    for hour in range(24):
+        sampled = demo.sample(sim.t_at(hour))
+        # hwmon does not see the BME280 (its driver is an IIO one): only the config file's sensor.
+        assert not [sensor_id for sensor_id in sampled if "bme280" in sensor_id]
+        sensor, reading = sampled[GREENHOUSE]
+        assert (sensor.label, sensor.kind, reading.status) == ("Greenhouse", "temperature", OK), hour
+        assert reading.value == pytest.approx(demo.state.greenhouse, abs=0.3), hour
+        by_hour[hour] = reading.value
+    assert by_hour[13] > 20  # the sun warms it by day
+    assert min(by_hour.values()) > HEATER_SETPOINT - 0.3 > demo.settings.frost_threshold  # its heater, at night
+    assert by_hour[3] == pytest.approx(HEATER_SETPOINT, abs=0.3)
+
+
+def test_the_demo_notifies_its_own_receiver():
+    settings = load_settings({"FROST_CONFIG": str(DEMO_CONFIG)})
+    # compose.demo.yaml runs it as the service `receiver`; /ok/ answers 200 (tests/integration/receiver).
+    assert settings.alerts.targets == ("json://receiver:8000/ok/demo",)
+    assert "\n  receiver:\n" in (SCRIPT.parents[1] / "compose.demo.yaml").read_text()
