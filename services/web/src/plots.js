@@ -127,7 +127,7 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
   const plotHeight = (width) => (width < 480 ? 180 : 220);
 
   function createPlot(group, area) {
-    const { unit, kind } = group.sensors[0];
+    const { unit } = group.sensors[0];
     const count = group.sensors.length;
     const width = Math.floor(area.clientWidth) || 400;
     const axis = { stroke: theme.text, grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.grid, width: 1 } };
@@ -183,8 +183,8 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
         draw: [(u) => drawLimits(u, group, theme)],
         setSelect: [
           (u) => {
-            const { left, width } = u.select;
-            if (width >= 4) onZoom(u.posToVal(left, "x"), u.posToVal(left + width, "x"));
+            const { left, width: span } = u.select;
+            if (span >= 4) onZoom(u.posToVal(left, "x"), u.posToVal(left + span, "x"));
             u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
           },
         ],
@@ -251,7 +251,7 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
       else delete row.dataset.alert;
     });
     const alerting = group.sensors.filter((_, i) => marks[i]);
-    const worst = marks.reduce((worst, mark) => worseSeverity(worst, mark?.severity), undefined);
+    const worst = marks.reduce((soFar, mark) => worseSeverity(soFar, mark?.severity), undefined);
     if (worst) group.card.dataset.alert = worst;
     else delete group.card.dataset.alert;
     group.alertBadge.hidden = alerting.length === 0;
