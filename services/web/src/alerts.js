@@ -35,6 +35,31 @@ export function worseSeverity(a, b) {
   return a === "critical" || b === "critical" ? "critical" : a || b;
 }
 
+/** Order alerts as the banner lists them: oldest firing first, those without a time last. */
+export function byFiredAt(a, b) {
+  return (a.fired_at ?? Infinity) - (b.fired_at ?? Infinity);
+}
+
+/**
+ * Apply one change (an alert read by readAlert, and its state) to `active` (key -> alert).
+ * Returns "firing" or "resolved" when the set changed that way, "updated" when an active alert
+ * got new details, null when nothing changed (a late or unknown change).
+ */
+export function applyChange(active, alert, state) {
+  if (!alert) return null;
+  const current = active.get(alert.key);
+  const older = current && current.fired_at != null && alert.fired_at != null && alert.fired_at < current.fired_at;
+  if (state === "resolved") {
+    if (!current || older) return null; // a late "resolved" of an earlier firing ends nothing
+    active.delete(alert.key);
+    return "resolved";
+  }
+  if (state !== "firing" || older) return null;
+  active.set(alert.key, alert);
+  if (!current) return "firing";
+  return current.fired_at === alert.fired_at ? "updated" : "firing"; // resolved and fired again
+}
+
 /**
  * Keep the active alerts and show them in `banner` (a section with an h2 and a ul, hidden when
  * none are active; its items from the #alert-item template); `announcer` (role="alert") says what changed. `onChange(alerts)` gets the
@@ -54,24 +79,6 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
   let targets = null; // how many notification targets the device has, when it said
   let loaded = false; // a snapshot has been applied: later ones bring news
 
-  // Apply one change of the stream (its alert read by readAlert, and its state); return "firing"
-  // or "resolved" when the set changed that way, "updated" when an active alert got new details,
-  // null when nothing changed.
-  function apply(alert, state) {
-    if (!alert) return null;
-    const current = active.get(alert.key);
-    const older = current && current.fired_at != null && alert.fired_at != null && alert.fired_at < current.fired_at;
-    if (state === "resolved") {
-      if (!current || older) return null; // a late "resolved" of an earlier firing ends nothing
-      active.delete(alert.key);
-      return "resolved";
-    }
-    if (state !== "firing" || older) return null;
-    active.set(alert.key, alert);
-    if (!current) return "firing";
-    return current.fired_at === alert.fired_at ? "updated" : "firing"; // resolved and fired again
-  }
-
   function onEvent(change) {
     if (buffered) {
       buffered.push(change);
@@ -79,7 +86,7 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
     }
     const before = new Map(active);
     const alert = readAlert(change);
-    const result = apply(alert, change.state);
+    const result = applyChange(active, alert, change.state);
     if (!result) return;
     changed(before);
     if (result !== "updated") onNews(alert, result);
@@ -126,7 +133,7 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
     // the snapshot already holds changes nothing again, and so is no news.
     for (const change of changes) {
       const alert = readAlert(change);
-      const result = apply(alert, change.state);
+      const result = applyChange(active, alert, change.state);
       if (result === "firing" || result === "resolved") news.push([alert, result]);
     }
     changed(before);
@@ -156,7 +163,7 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
   }
 
   function render() {
-    const alerts = [...active.values()].sort((a, b) => (a.fired_at ?? Infinity) - (b.fired_at ?? Infinity));
+    const alerts = [...active.values()].sort(byFiredAt);
     banner.hidden = alerts.length === 0;
     banner.dataset.severity = alerts.some((a) => a.severity === "critical") ? "critical" : "warning";
     title.textContent = alerts.length === 1 ? "1 active alert" : `${alerts.length} active alerts`;
