@@ -33,7 +33,7 @@ export default defineConfig([
     languageOptions: { sourceType: "script", globals: globals.serviceworker },
   },
   {
-    files: ["*.config.js", "test/**/*.js", "scripts/**/*.js"],
+    files: ["*.config.js", "bundle-budget.js", "test/**/*.js"],
     languageOptions: { globals: globals.node },
     rules: { "no-console": "off" }, // command-line scripts report on the console
   },
