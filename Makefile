@@ -15,7 +15,7 @@ FLEET_COMPOSE := docker compose -f compose.yaml -f compose.fleet.yaml --profile 
 ARCHS ?= arm64 armhf
 ARCH ?= arm64
 
-.PHONY: help provision build up down notify-test logs ps test lint unit integration sensors-goldens demo demo-down dev \
+.PHONY: help provision build up down notify-test logs ps test lint unit web-lint web-unit integration sensors-goldens demo demo-down dev \
         fleet fleet-down bench bench-history install-service uninstall-service clean build-arch test-arm bundle
 
 help: ## List the targets
@@ -53,15 +53,30 @@ $(VENV)/.installed: tests/requirements.txt services/app/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt -r services/app/requirements.txt
 	@touch $@
 
+# The dashboard's checks (ESLint, node --test) run on this machine's Node.js, 18.18 or newer
+# (scripts/provision.sh --tests installs Debian's); npm ci again whenever the lock changes.
+WEB := services/web
+$(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm is missing, needed for the dashboard's lint and unit tests: run scripts/provision.sh --tests as root (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	@echo "==> installing the dashboard's locked packages in $(WEB)/node_modules"
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 test: lint unit integration ## Run every check: lint and types, unit tests, then the real stack in Docker
 
-lint: $(VENV)/.installed ## Lint and format-check (ruff) and type-check (mypy) the app and the scripts
+lint: $(VENV)/.installed web-lint ## Lint and format-check (ruff) and type-check (mypy) the app and the scripts; lint the dashboard
 	$(VENV)/bin/ruff check services/app scripts
 	$(VENV)/bin/ruff format --check services/app scripts
 	$(VENV)/bin/mypy
 
-unit: $(VENV)/.installed ## Run the unit tests (no Docker)
+unit: $(VENV)/.installed web-unit ## Run the unit tests (no Docker): the dashboard's (node --test), then pytest
 	$(PY) -m pytest tests/unit
+
+web-lint: $(WEB)/node_modules/.installed ## Lint the dashboard's JavaScript (ESLint)
+	cd $(WEB) && npm run --silent lint
+
+web-unit: $(WEB)/node_modules/.installed ## Run the dashboard's unit tests (node --test)
+	cd $(WEB) && npm test --silent
 
 integration: $(VENV)/.installed build ## Run the integration tests against the real stack
 	@scripts/provision.sh --tests >/dev/null

@@ -4,7 +4,8 @@
 #   2. the Compose v2 and buildx CLI plugins,
 #   3. a local debian:trixie-slim base image of this machine's architecture (every FrostServer
 #      image is built FROM it),
-#   4. with --tests: a headless Chromium for the browser tests (Debian's; Playwright drives it),
+#   4. with --tests: a headless Chromium for the browser tests (Debian's; Playwright drives it)
+#      and Node.js with npm for the dashboard's lint and unit tests (Debian's, when missing),
 #   5. with --bench: wrk and node_exporter for `make bench`,
 #   6. with --arch ARCH (arm64, armhf, amd64; repeatable): QEMU user emulation when ARCH is not
 #      this machine's, and a base image of that architecture, frostserver/base:trixie-slim-ARCH
@@ -335,6 +336,21 @@ ensure_browser() {
   step "Chromium: installed ($(/usr/bin/chromium --version 2>/dev/null || echo "version unknown"))"
 }
 
+# The dashboard's lint and unit tests (make lint, make unit) run on this machine's Node.js:
+# ESLint 9 and `node --test` need 18.18 or newer; Debian 12's nodejs is 18.19, Debian 13's 20.
+node_recent_enough() {
+  command -v node >/dev/null && command -v npm >/dev/null \
+    && node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 18 || (a === 18 && b >= 18) ? 0 : 1)'
+}
+
+ensure_node() {
+  if node_recent_enough; then step "Node.js: present ($(node --version))"; return; fi
+  need "Node.js 18.18 or newer with npm, for the dashboard's lint and unit tests" "Install it (Debian: apt-get install nodejs npm)."
+  apt_install nodejs npm
+  node_recent_enough || fail "Node.js is still missing or older than 18.18 after installing nodejs and npm ($(node --version 2>&1))"
+  step "Node.js: installed ($(node --version))"
+}
+
 ensure_bench_tools() {
   local missing=()
   command -v wrk >/dev/null || missing+=(wrk)
@@ -357,5 +373,6 @@ ensure_plugins
 ensure_base_image
 for arch in "${foreign_archs[@]}"; do ensure_arch_base_image "$arch"; done
 $for_tests && ensure_browser
+$for_tests && ensure_node
 $for_bench && ensure_bench_tools
 step "provisioning done"
