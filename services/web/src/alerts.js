@@ -5,11 +5,12 @@
 // alerts already active when the page loads are shown, not notified.
 
 import { fetchAlerts } from "./api.js";
-import { formatAgo, formatTime } from "./format.js";
+import { formatAgo, formatTime, shorten } from "./format.js";
 
 const SEVERITY_WORDS = { critical: "Critical", warning: "Warning" };
 const TICK_MS = 30_000; // "since 3 min ago" is coarse: a redraw each half minute keeps it true
 const RETRY_MS = 15_000; // after a failed snapshot (not a 404: that app has no alerts at all)
+const SUMMARY_CHARS = 240; // a summary quotes its sensor's label: a hostile one stays a few lines
 
 /** Return an alert of the API in the page's shape (unknown fields dropped), or null without a key. */
 export function readAlert(raw) {
@@ -181,8 +182,10 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
     if (alert.sensor) element.dataset.sensor = alert.sensor;
     const part = (name) => element.querySelector(`.alert-${name}`);
     part("severity").textContent = SEVERITY_WORDS[alert.severity];
-    part("label").textContent = alert.label;
-    part("summary").textContent = alert.summary;
+    // The label is cut short by the stylesheet, the summary here: both whole in their titles.
+    part("label").textContent = part("label").title = alert.label;
+    part("summary").textContent = shorten(alert.summary, SUMMARY_CHARS);
+    part("summary").title = alert.summary;
     const since = part("since");
     if (alert.fired_at != null) {
       since.dateTime = new Date(alert.fired_at * 1000).toISOString();

@@ -101,6 +101,15 @@ export function formatTimeTicks(ticks, withDate = false) {
   });
 }
 
+/**
+ * Cut a text to at most `max` characters, ending in "…" when cut: for text that flows inline (an
+ * alert's summary quotes its sensor's label, which may be thousands of characters long).
+ */
+export function shorten(text, max) {
+  const chars = [...text]; // code points: never half of an emoji or other surrogate pair
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join("").trimEnd()}…`;
+}
+
 /** Name a sensor as lm-sensors does: its label, else its channel. */
 export function sensorName(sensor) {
   return sensor.label || sensor.channel || sensor.id;

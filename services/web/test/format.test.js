@@ -2,7 +2,16 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { MISSING, formatAgo, formatTicks, formatTime, formatTimeTicks, formatValue, sensorName } from "../src/format.js";
+import {
+  MISSING,
+  formatAgo,
+  formatTicks,
+  formatTime,
+  formatTimeTicks,
+  formatValue,
+  sensorName,
+  shorten,
+} from "../src/format.js";
 
 const temperature = { kind: "temperature", unit: "°C" };
 const voltage = { kind: "voltage", unit: "V" };
@@ -101,5 +110,19 @@ describe("sensorName", () => {
     assert.equal(sensorName({ label: "Package id 0", channel: "temp1", id: "c/temp1" }), "Package id 0");
     assert.equal(sensorName({ label: "", channel: "temp1", id: "c/temp1" }), "temp1");
     assert.equal(sensorName({ id: "c/temp1" }), "c/temp1");
+  });
+});
+
+describe("shorten", () => {
+  it("leaves a short text alone and cuts a long one to `max` characters ending in an ellipsis", () => {
+    assert.equal(shorten("Garden at -1.0 °C", 40), "Garden at -1.0 °C");
+    const cut = shorten(`${"x".repeat(5000)} at -1.0 °C`, 240);
+    assert.equal([...cut].length, 240);
+    assert.ok(cut.endsWith("…"));
+  });
+
+  it("never splits a character made of two UTF-16 units, nor ends on a space before the ellipsis", () => {
+    assert.equal(shorten("🥶".repeat(10), 4), "🥶🥶🥶…");
+    assert.equal(shorten("ab cd", 4), "ab…");
   });
 });
