@@ -93,6 +93,7 @@ function drawLimits(u, group, theme) {
   }
   // Labels after every line, placed so that close lines' labels never overlap.
   const area = { right: left + width - 4 * dpr, top, bottom: top + height };
+  // Text only, no patch behind it: the newest samples run under these labels at the right edge.
   placeLabels(drawn, area, 12 * dpr, 2 * dpr).forEach((spot, i) => {
     ctx.fillStyle = drawn[i].colour;
     ctx.fillText(drawn[i].text, spot.x, spot.y);
