@@ -54,10 +54,10 @@ $(VENV)/.installed: tests/requirements.txt services/app/requirements.txt
 	@touch $@
 
 # The dashboard's checks (ESLint, node --test) run on this machine's Node.js, 18.18 or newer
-# (scripts/provision.sh --tests installs Debian's); npm ci again whenever the lock changes.
+# (provision.sh --node installs Debian's, or says how); npm ci again whenever the lock changes.
 WEB := services/web
 $(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
-	@command -v npm >/dev/null || { echo "make: npm is missing, needed for the dashboard's lint and unit tests: run scripts/provision.sh --tests as root (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	@scripts/provision.sh --node
 	@echo "==> installing the dashboard's locked packages in $(WEB)/node_modules"
 	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@

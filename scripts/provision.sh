@@ -19,19 +19,22 @@
 # machine's own configuration at run time; no registry host is written down here.
 #
 # Usage: scripts/provision.sh [--check] [--tests] [--bench] [--arch ARCH]...
-#        (--check: report only, change nothing)
+#        scripts/provision.sh [--check] --node
+#        (--check: report only, change nothing; --node: only Node.js, for `make lint` and `make unit`)
 set -euo pipefail
 
-usage() { echo "usage: $0 [--check] [--tests] [--bench] [--arch amd64|arm64|armhf]..." >&2; exit 2; }
+usage() { echo "usage: $0 [--check] [--tests] [--bench] [--arch amd64|arm64|armhf]... | [--check] --node" >&2; exit 2; }
 check_only=false
 for_tests=false
 for_bench=false
+node_only=false
 foreign_archs=()
 while [ $# -gt 0 ]; do
   case $1 in
     --check) check_only=true ;;
     --tests) for_tests=true ;;
     --bench) for_bench=true ;;
+    --node) node_only=true ;;
     --arch) [ $# -ge 2 ] || usage; foreign_archs+=("$2"); shift ;;
     --arch=*) foreign_archs+=("${1#--arch=}") ;;
     *) usage ;;
@@ -368,6 +371,10 @@ ensure_bench_tools() {
   step "wrk and node_exporter: installed"
 }
 
+if $node_only; then  # the dashboard's checks need no Docker
+  ensure_node
+  exit 0
+fi
 ensure_engine
 ensure_plugins
 ensure_base_image
