@@ -15,7 +15,7 @@ FLEET_COMPOSE := docker compose -f compose.yaml -f compose.fleet.yaml --profile 
 ARCHS ?= arm64 armhf
 ARCH ?= arm64
 
-.PHONY: help provision build up down notify-test logs ps test lint unit web-lint web-unit integration sensors-goldens demo demo-down dev \
+.PHONY: help provision build up down notify-test logs ps test lint unit integration sensors-goldens demo demo-down dev \
         fleet fleet-down bench bench-history install-service uninstall-service clean build-arch test-arm bundle
 
 help: ## List the targets
@@ -56,6 +56,7 @@ $(VENV)/.installed: tests/requirements.txt services/app/requirements.txt
 # The dashboard's checks (ESLint, node --test) run on this machine's Node.js, 18.18 or newer
 # (provision.sh --node installs Debian's, or says how); npm ci again whenever the lock changes.
 WEB := services/web
+.PHONY: web-lint web-unit
 $(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
 	@scripts/provision.sh --node
 	@echo "==> installing the dashboard's locked packages in $(WEB)/node_modules"
