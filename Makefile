@@ -56,15 +56,31 @@ $(VENV)/.installed: tests/requirements.txt services/app/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt -r services/app/requirements.txt
 	@touch $@
 
+# The dashboard's checks (ESLint, node --test) run on this machine's Node.js, 18.18 or newer
+# (provision.sh --node installs Debian's, or says how); npm ci again whenever the lock changes.
+WEB := services/web
+.PHONY: web-lint web-unit
+$(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
+	@scripts/provision.sh --node
+	@echo "==> installing the dashboard's locked packages in $(WEB)/node_modules"
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 test: lint unit integration ## Run every check: lint and types, unit tests, then the real stack in Docker
 
-lint: $(VENV)/.installed ## Lint and format-check (ruff) and type-check (mypy) the app and the scripts
+lint: $(VENV)/.installed web-lint ## Lint and format-check (ruff) and type-check (mypy) the app and the scripts; lint the dashboard
 	$(VENV)/bin/ruff check services/app scripts
 	$(VENV)/bin/ruff format --check services/app scripts
 	$(VENV)/bin/mypy
 
-unit: $(VENV)/.installed ## Run the unit tests (no Docker)
+unit: $(VENV)/.installed web-unit ## Run the unit tests (no Docker): the dashboard's (node --test), then pytest
 	$(PY) -m pytest tests/unit
+
+web-lint: $(WEB)/node_modules/.installed ## Lint the dashboard's JavaScript (ESLint)
+	cd $(WEB) && npm run --silent lint
+
+web-unit: $(WEB)/node_modules/.installed ## Run the dashboard's unit tests (node --test)
+	cd $(WEB) && npm test --silent
 
 integration: $(VENV)/.installed build ## Run the integration tests against the real stack
 	@scripts/provision.sh --tests >/dev/null

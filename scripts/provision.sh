@@ -4,7 +4,8 @@
 #   2. the Compose v2 and buildx CLI plugins,
 #   3. a local debian:trixie-slim base image of this machine's architecture (every FrostServer
 #      image is built FROM it),
-#   4. with --tests: a headless Chromium for the browser tests (Debian's; Playwright drives it),
+#   4. with --tests: a headless Chromium for the browser tests (Debian's; Playwright drives it)
+#      and Node.js with npm for the dashboard's lint and unit tests (Debian's, when missing),
 #   5. with --bench: wrk and node_exporter for `make bench`,
 #   6. with --arch ARCH (arm64, armhf, amd64; repeatable): QEMU user emulation when ARCH is not
 #      this machine's, and a base image of that architecture, frostserver/base:trixie-slim-ARCH
@@ -18,19 +19,22 @@
 # machine's own configuration at run time; no registry host is written down here.
 #
 # Usage: scripts/provision.sh [--check] [--tests] [--bench] [--arch ARCH]...
-#        (--check: report only, change nothing)
+#        scripts/provision.sh [--check] --node
+#        (--check: report only, change nothing; --node: only Node.js, for `make lint` and `make unit`)
 set -euo pipefail
 
-usage() { echo "usage: $0 [--check] [--tests] [--bench] [--arch amd64|arm64|armhf]..." >&2; exit 2; }
+usage() { echo "usage: $0 [--check] [--tests] [--bench] [--arch amd64|arm64|armhf]... | [--check] --node" >&2; exit 2; }
 check_only=false
 for_tests=false
 for_bench=false
+node_only=false
 foreign_archs=()
 while [ $# -gt 0 ]; do
   case $1 in
     --check) check_only=true ;;
     --tests) for_tests=true ;;
     --bench) for_bench=true ;;
+    --node) node_only=true ;;
     --arch) [ $# -ge 2 ] || usage; foreign_archs+=("$2"); shift ;;
     --arch=*) foreign_archs+=("${1#--arch=}") ;;
     *) usage ;;
@@ -335,6 +339,21 @@ ensure_browser() {
   step "Chromium: installed ($(/usr/bin/chromium --version 2>/dev/null || echo "version unknown"))"
 }
 
+# The dashboard's lint and unit tests (make lint, make unit) run on this machine's Node.js:
+# ESLint 9 and `node --test` need 18.18 or newer; Debian 12's nodejs is 18.19, Debian 13's 20.
+node_recent_enough() {
+  command -v node >/dev/null && command -v npm >/dev/null \
+    && node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 18 || (a === 18 && b >= 18) ? 0 : 1)'
+}
+
+ensure_node() {
+  if node_recent_enough; then step "Node.js: present ($(node --version))"; return; fi
+  need "Node.js 18.18 or newer with npm, for the dashboard's lint and unit tests" "Install it (Debian: apt-get install nodejs npm)."
+  apt_install nodejs npm
+  node_recent_enough || fail "Node.js is still missing or older than 18.18 after installing nodejs and npm ($(node --version 2>&1))"
+  step "Node.js: installed ($(node --version))"
+}
+
 ensure_bench_tools() {
   local missing=()
   command -v wrk >/dev/null || missing+=(wrk)
@@ -352,10 +371,15 @@ ensure_bench_tools() {
   step "wrk and node_exporter: installed"
 }
 
+if $node_only; then  # the dashboard's checks need no Docker
+  ensure_node
+  exit 0
+fi
 ensure_engine
 ensure_plugins
 ensure_base_image
 for arch in "${foreign_archs[@]}"; do ensure_arch_base_image "$arch"; done
 $for_tests && ensure_browser
+$for_tests && ensure_node
 $for_bench && ensure_bench_tools
 step "provisioning done"

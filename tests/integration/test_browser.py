@@ -194,6 +194,127 @@ def test_no_sensors_shows_the_notice_and_no_empty_table(browser):
         shutil.rmtree(work, ignore_errors=True)
 
 
+# Issue 19: names as long as a hostile config file or driver makes them, with markup in them.
+LONG_LABEL = ("<img src=x onerror=window.__pwned=1> Garden probe by the shed " * 100)[:5000]
+LONG_CHIP = ("hostile-driver-" * 400)[:5000]  # no space to break at
+# Records where the plots write their threshold labels (canvas text is not in the DOM): the last
+# 200 calls, each with its canvas, text, position and width.
+LABEL_PROBE = """
+window.__labels = [];
+const fillText = CanvasRenderingContext2D.prototype.fillText;
+CanvasRenderingContext2D.prototype.fillText = function (text, x, y, ...rest) {
+  if (/^(frost|min|max|lcrit|crit|emergency) /.test(text)) {
+    window.__labels.push({canvas: this.canvas.getAttribute("aria-label"), text, x, y,
+                          width: this.measureText(text).width, size: parseFloat(this.font)});
+    if (window.__labels.length > 200) window.__labels.shift();
+  }
+  return fillText.call(this, text, x, y, ...rest);
+};
+"""
+
+
+def _with_long_names(route):
+    """Serve the real sensor list with coretemp-isa-0000 renamed and Package id 0 relabelled,
+    and a min limit half a degree under the frost line, so that their two lines nearly touch."""
+    response = route.fetch()
+    answer = response.json()
+    for sensor in answer["sensors"]:
+        if sensor["chip"] == "coretemp-isa-0000":
+            sensor["chip"] = LONG_CHIP
+        if sensor["id"] == PACKAGE:
+            sensor["label"] = LONG_LABEL
+            sensor["thresholds"] = {**sensor["thresholds"], "min": answer["frost_threshold"] - 0.5}
+    route.fulfill(response=response, json=answer)
+
+
+@pytest.mark.parametrize("viewport", [{"width": 375, "height": 740}, {"width": 1400, "height": 1000}],
+                         ids=["phone", "desktop"])
+def test_long_names_keep_the_values_in_view_and_limit_labels_apart(browser, stack, viewport):
+    context = browser.new_context(viewport=viewport, base_url=stack.base_url,
+                                  is_mobile=viewport["width"] < 500, device_scale_factor=2)
+    page = context.new_page()
+    page.set_default_timeout(PATIENCE)
+    page.add_init_script(LABEL_PROBE)
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.route("**/api/v1/sensors", _with_long_names)
+    name = f"long-names-{viewport['width']}"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        page.goto("/")
+        row = page.locator("#readings tr").filter(has=page.locator("th[scope=row]", has_text="onerror"))
+        value = row.locator("td.value")
+        expect()(value).to_have_text(re.compile(r"^\d+\.\d °C$"))
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"))  # the first screen, as a person sees it
+        print(f"screenshot: {ARTIFACTS / f'{name}.png'}")
+
+        # The name is text, whole in the DOM and in the title, shown in at most a few lines.
+        name_cell = row.locator("th[scope=row]")
+        assert name_cell.text_content() == LONG_LABEL
+        assert name_cell.get_attribute("title").startswith(LONG_LABEL + "\n")
+        assert page.locator("#readings img, .plot-card img").count() == 0
+        assert page.evaluate("window.__pwned") is None
+        assert name_cell.bounding_box()["height"] < 100, "the name takes at most a few lines"
+        # Only that name is cut short: every other one shows whole.
+        cut = page.evaluate("""() => [...document.querySelectorAll('#readings th[scope=row] .clamp')]
+            .filter((name) => name.scrollHeight > name.clientHeight + 1).map((name) => name.textContent)""")
+        assert cut == [LONG_LABEL], f"names cut short: {[name[:40] for name in cut]}"
+        chip_cell = page.locator("#readings th.chip", has_text="hostile-driver")
+        assert chip_cell.get_attribute("title") == LONG_CHIP
+        assert chip_cell.bounding_box()["height"] < 80
+
+        row.scroll_into_view_if_needed()
+        row.locator("xpath=ancestor::tbody[1]").screenshot(path=str(ARTIFACTS / f"{name}-table.png"))
+        print(f"screenshot: {ARTIFACTS / f'{name}-table.png'}")
+        # The value sits inside the window, and nothing makes the page or the table scroll sideways.
+        box = value.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], box
+        widths = page.evaluate("""() => {
+            const readings = document.querySelector('.readings');
+            const edge = readings.getBoundingClientRect().right;
+            const sticking = [...readings.querySelectorAll('th, td')]
+                .filter((cell) => cell.getBoundingClientRect().right > edge + 1)
+                .slice(0, 5).map((cell) => `${cell.className || cell.tagName}: ${cell.textContent.slice(0, 60)}`);
+            return {page: document.documentElement.scrollWidth, table: readings.scrollWidth - readings.clientWidth,
+                    sticking};
+        }""")
+        assert widths["page"] <= viewport["width"], widths
+        assert widths["table"] <= 0, widths
+
+        # The plot card's title and the legend row are cut short too, the value beside the name.
+        card = page.locator(".plot-card").filter(has=page.locator(".chip", has_text="hostile-driver")).filter(
+            has_text="Temperatures")
+        assert card.locator("h3").bounding_box()["height"] < 80
+        assert card.locator("h3 .chip").get_attribute("title") == LONG_CHIP
+        legend_label = card.locator(".u-legend .u-series:not([hidden]) .u-label", has_text="onerror")
+        assert legend_label.get_attribute("title") == LONG_LABEL
+        legend_value = legend_label.locator("xpath=ancestor::tr[1]").locator(".u-value")
+        expect()(legend_value).to_have_text(re.compile(r"\d °C$"))
+        card_box = card.bounding_box()
+        for part in (legend_label, legend_value):
+            part_box = part.bounding_box()
+            assert part_box["x"] + part_box["width"] <= card_box["x"] + card_box["width"], (part_box, card_box)
+
+        # The frost and min lines are half a degree apart: their labels must not overlap.
+        def labels_drawn():
+            drawn = [d for d in page.evaluate("window.__labels")
+                     if (d["canvas"] or "").startswith("Temperatures of hostile-driver")]
+            last = {d["text"].split()[0]: d for d in drawn}
+            return last if {"frost", "min"} <= last.keys() else None
+
+        last = wait_until(labels_drawn, PATIENCE / 1000, what="the frost and min labels drawn")
+        frost, low = last["frost"], last["min"]
+        boxes = [(d["x"] - d["width"], d["y"] - d["size"], d["x"], d["y"]) for d in (frost, low)]
+        (a_left, a_top, a_right, a_bottom), (b_left, b_top, b_right, b_bottom) = boxes
+        overlap = a_left < b_right and b_left < a_right and a_top < b_bottom and b_top < a_bottom
+        assert not overlap, f"the labels overlap: {frost} and {low}"
+        card.screenshot(path=str(ARTIFACTS / f"{name}-plot.png"))
+        print(f"screenshot: {ARTIFACTS / f'{name}-plot.png'}")
+        assert problems == []
+    finally:
+        context.close()
+
+
 # Keep this one last in the module: it stops and restarts the app container.
 def test_the_page_shows_it_is_reconnecting_while_the_app_is_down_and_recovers(dashboard, stack):
     page = dashboard.page

@@ -5,11 +5,12 @@
 // alerts already active when the page loads are shown, not notified.
 
 import { fetchAlerts } from "./api.js";
-import { formatAgo, formatTime } from "./format.js";
+import { formatAgo, formatTime, shorten } from "./format.js";
 
 const SEVERITY_WORDS = { critical: "Critical", warning: "Warning" };
 const TICK_MS = 30_000; // "since 3 min ago" is coarse: a redraw each half minute keeps it true
 const RETRY_MS = 15_000; // after a failed snapshot (not a 404: that app has no alerts at all)
+const SUMMARY_CHARS = 240; // a summary quotes its sensor's label: a hostile one stays a few lines
 
 /** Return an alert of the API in the page's shape (unknown fields dropped), or null without a key. */
 export function readAlert(raw) {
@@ -35,6 +36,31 @@ export function worseSeverity(a, b) {
   return a === "critical" || b === "critical" ? "critical" : a || b;
 }
 
+/** Order alerts as the banner lists them: oldest firing first, those without a time last. */
+export function byFiredAt(a, b) {
+  return (a.fired_at ?? Infinity) - (b.fired_at ?? Infinity);
+}
+
+/**
+ * Apply one change (an alert read by readAlert, and its state) to `active` (key -> alert).
+ * Returns "firing" or "resolved" when the set changed that way, "updated" when an active alert
+ * got new details, null when nothing changed (a late or unknown change).
+ */
+export function applyChange(active, alert, state) {
+  if (!alert) return null;
+  const current = active.get(alert.key);
+  const older = current && current.fired_at != null && alert.fired_at != null && alert.fired_at < current.fired_at;
+  if (state === "resolved") {
+    if (!current || older) return null; // a late "resolved" of an earlier firing ends nothing
+    active.delete(alert.key);
+    return "resolved";
+  }
+  if (state !== "firing" || older) return null;
+  active.set(alert.key, alert);
+  if (!current) return "firing";
+  return current.fired_at === alert.fired_at ? "updated" : "firing"; // resolved and fired again
+}
+
 /**
  * Keep the active alerts and show them in `banner` (a section with an h2 and a ul, hidden when
  * none are active; its items from the #alert-item template); `announcer` (role="alert") says what changed. `onChange(alerts)` gets the
@@ -54,24 +80,6 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
   let targets = null; // how many notification targets the device has, when it said
   let loaded = false; // a snapshot has been applied: later ones bring news
 
-  // Apply one change of the stream (its alert read by readAlert, and its state); return "firing"
-  // or "resolved" when the set changed that way, "updated" when an active alert got new details,
-  // null when nothing changed.
-  function apply(alert, state) {
-    if (!alert) return null;
-    const current = active.get(alert.key);
-    const older = current && current.fired_at != null && alert.fired_at != null && alert.fired_at < current.fired_at;
-    if (state === "resolved") {
-      if (!current || older) return null; // a late "resolved" of an earlier firing ends nothing
-      active.delete(alert.key);
-      return "resolved";
-    }
-    if (state !== "firing" || older) return null;
-    active.set(alert.key, alert);
-    if (!current) return "firing";
-    return current.fired_at === alert.fired_at ? "updated" : "firing"; // resolved and fired again
-  }
-
   function onEvent(change) {
     if (buffered) {
       buffered.push(change);
@@ -79,7 +87,7 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
     }
     const before = new Map(active);
     const alert = readAlert(change);
-    const result = apply(alert, change.state);
+    const result = applyChange(active, alert, change.state);
     if (!result) return;
     changed(before);
     if (result !== "updated") onNews(alert, result);
@@ -126,7 +134,7 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
     // the snapshot already holds changes nothing again, and so is no news.
     for (const change of changes) {
       const alert = readAlert(change);
-      const result = apply(alert, change.state);
+      const result = applyChange(active, alert, change.state);
       if (result === "firing" || result === "resolved") news.push([alert, result]);
     }
     changed(before);
@@ -156,7 +164,7 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
   }
 
   function render() {
-    const alerts = [...active.values()].sort((a, b) => (a.fired_at ?? Infinity) - (b.fired_at ?? Infinity));
+    const alerts = [...active.values()].sort(byFiredAt);
     banner.hidden = alerts.length === 0;
     banner.dataset.severity = alerts.some((a) => a.severity === "critical") ? "critical" : "warning";
     title.textContent = alerts.length === 1 ? "1 active alert" : `${alerts.length} active alerts`;
@@ -174,8 +182,10 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
     if (alert.sensor) element.dataset.sensor = alert.sensor;
     const part = (name) => element.querySelector(`.alert-${name}`);
     part("severity").textContent = SEVERITY_WORDS[alert.severity];
-    part("label").textContent = alert.label;
-    part("summary").textContent = alert.summary;
+    // The label is cut short by the stylesheet, the summary here: both whole in their titles.
+    part("label").textContent = part("label").title = alert.label;
+    part("summary").textContent = shorten(alert.summary, SUMMARY_CHARS);
+    part("summary").title = alert.summary;
     const since = part("since");
     if (alert.fired_at != null) {
       since.dateTime = new Date(alert.fired_at * 1000).toISOString();

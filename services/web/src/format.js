@@ -66,7 +66,10 @@ export function formatTicks(ticks, unit) {
   const magnitude = Math.max(...ticks.map(Math.abs));
   const [factor, prefix] = prefixFor(unit, magnitude);
   const step = ticks.length > 1 ? Math.abs(ticks[1] - ticks[0]) / factor : 1;
-  const decimals = Math.min(6, Math.max(0, -Math.floor(Math.log10(step || 1) + 1e-9)));
+  let decimals = Math.min(6, Math.max(0, -Math.floor(Math.log10(step || 1) + 1e-9)));
+  // uPlot also steps by 2.5 x 10^n: 0.25 needs two decimals, or 0.75 would read "0.8".
+  const scaledStep = step * 10 ** decimals;
+  if (decimals < 6 && Math.abs(scaledStep - Math.round(scaledStep)) > 1e-6) decimals++;
   return ticks.map((t) => withUnit((t / factor).toFixed(decimals), prefix + unit));
 }
 
@@ -96,6 +99,15 @@ export function formatTimeTicks(ticks, withDate = false) {
     if (daysApart || (withDate && date.getHours() === 0 && date.getMinutes() === 0)) return formatDay(date);
     return date.toLocaleTimeString([], options);
   });
+}
+
+/**
+ * Cut a text to at most `max` characters, ending in "…" when cut: for text that flows inline (an
+ * alert's summary quotes its sensor's label, which may be thousands of characters long).
+ */
+export function shorten(text, max) {
+  const chars = [...text]; // code points: never half of an emoji or other surrogate pair
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join("").trimEnd()}…`;
 }
 
 /** Name a sensor as lm-sensors does: its label, else its channel. */

@@ -9,6 +9,7 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { worseSeverity } from "./alerts.js";
 import { KIND_TITLES, formatTicks, formatTime, formatTimeTicks, formatValue, sensorName } from "./format.js";
+import { placeLabels } from "./limit-labels.js";
 
 // Which thresholds are drawn, and in which colour: warning limits amber, critical ones red.
 const LIMITS = { min: "warn", max: "warn", lcrit: "crit", crit: "crit", emergency: "crit" };
@@ -76,18 +77,27 @@ function drawLimits(u, group, theme) {
   ctx.font = `${11 * dpr}px system-ui, sans-serif`;
   ctx.textAlign = "right";
   ctx.textBaseline = "bottom";
+  const drawn = [];
   for (const line of shownLines(u, group)) {
     const y = Math.round(u.valToPos(line.value, "y", true));
     if (y < top || y > top + height) continue; // off-scale when limits are not kept in view
-    ctx.strokeStyle = ctx.fillStyle = theme[line.tone];
+    ctx.strokeStyle = theme[line.tone];
     ctx.lineWidth = dpr;
     ctx.setLineDash(line.tone === "crit" ? [] : [6 * dpr, 4 * dpr]);
     ctx.beginPath();
     ctx.moveTo(left, y);
     ctx.lineTo(left + width, y);
     ctx.stroke();
-    ctx.fillText(`${line.name} ${formatValue(line.value, group.sensors[0])}`, left + width - 4 * dpr, y - 2 * dpr);
+    const text = `${line.name} ${formatValue(line.value, group.sensors[0])}`;
+    drawn.push({ y, text, width: ctx.measureText(text).width, colour: theme[line.tone] });
   }
+  // Labels after every line, placed so that close lines' labels never overlap.
+  const area = { right: left + width - 4 * dpr, top, bottom: top + height };
+  // Text only, no patch behind it: the newest samples run under these labels at the right edge.
+  placeLabels(drawn, area, 12 * dpr, 2 * dpr).forEach((spot, i) => {
+    ctx.fillStyle = drawn[i].colour;
+    ctx.fillText(drawn[i].text, spot.x, spot.y);
+  });
   ctx.restore();
 }
 
@@ -127,7 +137,7 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
   const plotHeight = (width) => (width < 480 ? 180 : 220);
 
   function createPlot(group, area) {
-    const { unit, kind } = group.sensors[0];
+    const { unit } = group.sensors[0];
     const count = group.sensors.length;
     const width = Math.floor(area.clientWidth) || 400;
     const axis = { stroke: theme.text, grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.grid, width: 1 } };
@@ -183,8 +193,8 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
         draw: [(u) => drawLimits(u, group, theme)],
         setSelect: [
           (u) => {
-            const { left, width } = u.select;
-            if (width >= 4) onZoom(u.posToVal(left, "x"), u.posToVal(left + width, "x"));
+            const { left, width: span } = u.select;
+            if (span >= 4) onZoom(u.posToVal(left, "x"), u.posToVal(left + span, "x"));
             u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
           },
         ],
@@ -204,8 +214,9 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
     card.className = "plot-card";
     const heading = document.createElement("h3");
     const chipName = document.createElement("span");
-    chipName.className = "chip";
+    chipName.className = "chip clamp"; // a driver's name may be thousands of characters long
     chipName.textContent = chip;
+    chipName.title = chip;
     const quantity = document.createElement("span");
     quantity.className = "quantity";
     quantity.textContent = unit ? `${title} (${unit})` : title;
@@ -228,6 +239,11 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
     const rows = [...group.plot.root.querySelectorAll(".u-legend .u-series")].slice(1);
     group.legendRows = rows.slice(0, sensors.length);
     for (const row of rows.slice(sensors.length)) row.hidden = true;
+    // The stylesheet cuts a long name short with an ellipsis: the whole of it on hover.
+    group.legendRows.forEach((row, i) => {
+      const label = row.querySelector(".u-label");
+      if (label) label.title = sensorName(sensors[i]);
+    });
     group.statusKey = "";
     group.alertKey = "";
     markAlerts(group);
@@ -251,13 +267,13 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
       else delete row.dataset.alert;
     });
     const alerting = group.sensors.filter((_, i) => marks[i]);
-    const worst = marks.reduce((worst, mark) => worseSeverity(worst, mark?.severity), undefined);
+    const worst = marks.reduce((soFar, mark) => worseSeverity(soFar, mark?.severity), undefined);
     if (worst) group.card.dataset.alert = worst;
     else delete group.card.dataset.alert;
     group.alertBadge.hidden = alerting.length === 0;
     group.alertBadge.textContent =
       alerting.length === 1 ? `alert: ${sensorName(alerting[0])}` : `${alerting.length} sensors alerting`;
-    group.alertBadge.title = marks.flatMap((mark) => mark?.summaries || []).join("\n");
+    group.alertBadge.title = [group.alertBadge.textContent, ...marks.flatMap((mark) => mark?.summaries || [])].join("\n");
   }
 
   function destroyGroup(group) {

@@ -9,22 +9,53 @@
 import { fetchSensors, probeStream, STREAM_PATH } from "./api.js";
 
 const NO_STREAM = new Set([404, 405, 501]);
-const POLLS_BETWEEN_STREAM_PROBES = 300; // while polling, look for a newly deployed stream now and then
+export const POLLS_BETWEEN_STREAM_PROBES = 300; // while polling, look for a newly deployed stream now and then
 
-function describe(problem) {
+// ---- the feed's decisions, pure (startSampleFeed below does the I/O and the timers) ----------
+
+/** Say in words why the API failed: an HTTP status, or an ApiError ({status, message}). */
+export function describe(problem) {
   const status = typeof problem === "number" ? problem : problem.status;
   if (status === 0) return "the API cannot be reached";
   if (typeof problem === "number") return `the API answers HTTP ${status}`;
   return status ? `the API answers HTTP ${status}: ${problem.message}` : problem.message;
 }
 
-// An event's JSON, or undefined: one garbled event is not worth dropping the connection for.
-function dataOf(event) {
+/** An event's JSON, or undefined: one garbled event is not worth dropping the connection for. */
+export function dataOf(event) {
   try {
     return JSON.parse(event.data);
   } catch {
     return undefined;
   }
+}
+
+/**
+ * How long to wait before the next try after `failures` failures in a row (at least 1):
+ * 1 s, 2 s, 4 s, 8 s, then every 15 s: recovers quickly from a restart without hammering nginx.
+ */
+export function backoffMs(failures) {
+  return Math.min(15, 2 ** Math.min(Math.max(failures, 1) - 1, 4)) * 1000;
+}
+
+/** How long an open stream may bring no sample before it counts as stalled: ten intervals, at least 10 s. */
+export function stalledAfterMs(interval) {
+  return Math.max(10, 10 * interval) * 1000;
+}
+
+/**
+ * What to do once the stream closed and a plain request said why (`status`, 0 for no answer):
+ * {poll: true} when the app has no stream (an older app), else the state to show while retrying.
+ */
+export function afterStreamClosed(status) {
+  if (NO_STREAM.has(status)) return { poll: true };
+  if (status === 200) return { poll: false, name: "reconnecting", detail: "" }; // it answers now
+  return { poll: false, name: "offline", detail: describe(status) };
+}
+
+/** The state to show after `failures` failed polls in a row: one may be a blip, two are an outage. */
+export function afterPollFailed(failures, error) {
+  return { name: failures > 1 ? "offline" : "reconnecting", detail: describe(error) };
 }
 
 /** Convert a /api/v1/sensors answer into the shape of a stream sample. */
@@ -61,8 +92,7 @@ export function startSampleFeed({ onSample, onAlert = () => {}, onSensors, onSta
     onState({ name, mode, detail });
   }
 
-  // 1 s, 2 s, 4 s, 8 s, then every 15 s: recovers quickly from a restart without hammering nginx.
-  const backoff = () => Math.min(15, 2 ** Math.min(failures - 1, 4)) * 1000;
+  const backoff = () => backoffMs(failures);
 
   function schedule(next, ms) {
     clearTimeout(timer);
@@ -118,18 +148,18 @@ export function startSampleFeed({ onSample, onAlert = () => {}, onSensors, onSta
       failures++;
       setState("reconnecting", "no samples received lately");
       schedule(openStream, backoff());
-    }, Math.max(10, 10 * interval) * 1000);
+    }, stalledAfterMs(interval));
   }
 
   async function diagnose() {
-    const status = await probeStream();
+    const next = afterStreamClosed(await probeStream());
     if (stopped) return;
-    if (NO_STREAM.has(status)) {
+    if (next.poll) {
       startPolling();
       return;
     }
     failures++;
-    setState(status === 200 ? "reconnecting" : "offline", status === 200 ? "" : describe(status));
+    setState(next.name, next.detail);
     schedule(openStream, backoff());
   }
 
@@ -150,7 +180,8 @@ export function startSampleFeed({ onSample, onAlert = () => {}, onSensors, onSta
     } catch (err) {
       if (stopped) return;
       failures++;
-      setState(failures > 1 ? "offline" : "reconnecting", describe(err));
+      const next = afterPollFailed(failures, err);
+      setState(next.name, next.detail);
     }
     if (--pollsUntilProbe <= 0) {
       pollsUntilProbe = POLLS_BETWEEN_STREAM_PROBES;

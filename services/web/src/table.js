@@ -61,9 +61,11 @@ export function setupTable(table) {
       if (!current || current.chip !== sensor.chip) {
         const body = document.createElement("tbody");
         const header = document.createElement("tr");
-        const th = cell("th", sensor.chip, "chip");
+        const th = cell("th", "", "chip");
         th.scope = "rowgroup";
         th.colSpan = 4;
+        th.title = sensor.chip;
+        th.append(cell("span", sensor.chip, "clamp"));
         header.append(th);
         body.append(header);
         table.append(body);
@@ -71,8 +73,11 @@ export function setupTable(table) {
         bodies.push(current);
       }
       const row = document.createElement("tr");
-      const name = cell("th", sensorName(sensor));
+      // The name in a span that CSS clamps: a label may be thousands of characters long.
+      const name = cell("th", "");
       name.scope = "row";
+      const nameText = cell("span", sensorName(sensor), "clamp");
+      name.append(nameText);
       const value = cell("td", "—", "value");
       const limits = cell("td", "", "limits");
       // The status in words, then the sensor's active alert if it has one (setAlerts).
@@ -84,7 +89,7 @@ export function setupTable(table) {
       row.append(name, value, limits, status);
       current.body.append(row);
       current.ids.push(sensor.id);
-      const entry = { sensor, row, name, value, limits, statusText: words, alertMark, text: "", state: "", metaKey: "", alert: "" };
+      const entry = { sensor, row, name, nameText, value, limits, statusText: words, alertMark, text: "", state: "", metaKey: "", alert: "" };
       rows.set(sensor.id, entry);
       markAlert(entry);
     }
@@ -119,8 +124,9 @@ export function setupTable(table) {
         const metaKey = JSON.stringify([sensorName(sensor), sensor.chip_name, sensor.source, sensor.thresholds]);
         if (metaKey === entry.metaKey) continue;
         entry.metaKey = metaKey;
-        entry.name.textContent = sensorName(sensor);
-        entry.name.title = `${sensor.id} (${sensor.chip_name}, ${sensor.source})`;
+        entry.nameText.textContent = sensorName(sensor);
+        // The whole name, even when the cell shows only its start; then where it comes from.
+        entry.name.title = `${sensorName(sensor)}\n${sensor.id} (${sensor.chip_name}, ${sensor.source})`;
         entry.limits.replaceChildren(...limitsContent(sensor));
       }
     },
