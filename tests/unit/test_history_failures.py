@@ -277,6 +277,10 @@ def test_a_reader_serves_many_threads_while_the_writer_writes(tmp_path):
     for thread in threads:
         thread.join()
     assert errors == []
+    # Each query borrowed a connection and gave it back: a few are kept, not one per thread that read.
+    from frostserver.history.reader import IDLE_CONNECTIONS
+
+    assert 1 <= len(reader._idle) <= IDLE_CONNECTIONS
 
 
 def test_seed_fills_days_in_seconds(tmp_path):
