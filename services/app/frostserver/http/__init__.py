@@ -29,6 +29,7 @@ from . import alerts, api, health, metrics, stream
 from .chips import ChipDocuments
 from .documents import SensorDocuments
 from .errors import json_error, register_error_handlers
+from .history_gate import HistoryGate
 from .history_render import MeanTexts
 
 
@@ -51,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # The history on disk, read for /api/v1/history; None: off (FROST_HISTORY_DIR unset).
     app.extensions["frost.history"] = None if settings.history_dir is None else HistoryReader(settings.history_dir)
     app.extensions["frost.history_texts"] = MeanTexts()  # the JSON text of the history's means, kept per worker
+    app.extensions["frost.history_gate"] = HistoryGate()  # how many history answers a worker makes at once
     app.extensions["frost.documents"] = SensorDocuments(store, settings.sample_interval, settings.frost_threshold)
     app.extensions["frost.chip_documents"] = ChipDocuments(store.chips)
     app.extensions["frost.notifier"] = stream.SampleNotifier(store)

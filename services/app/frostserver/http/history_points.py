@@ -2,9 +2,14 @@
 
 An answer is made of parts, oldest first, each from the finest source that holds its time: the
 hour tier before the minute tier's oldest bucket, the minute tier before the ring's oldest sample,
-the ring for the rest. A part's points are `step` wide (the asked step, rounded up to a multiple of
-its tier's bucket width) and aligned to multiples of it; each boundary between two parts is a
-point boundary of the coarser one, so no time is counted twice. A point holds the min, max and
+the ring for the rest. A coarser source takes part only where it holds something older than the
+finer ones: on a young history (or one just moved aside and started again) the hour tier's
+oldest bucket is the hour of the minute tier's oldest minute, rolled up from those very minutes,
+and the minutes answer alone (with nulls before their oldest), at their finer resolution.
+
+A part's points are `step` wide (the asked step, rounded up to a multiple of its tier's bucket
+width) and aligned to multiples of it; each boundary between two parts is a point boundary of
+the coarser one, so no time is counted twice. A point holds the min, max and
 count-weighted mean of the samples (or buckets) that start in it; none: null. A ring part whose
 step is the sampling interval keeps the samples as they are (raw).
 """
@@ -111,6 +116,7 @@ def plan(
             sources.append((tier, oldest, max(width, _ceil(step, width))))
     if not sources:
         return [Part(RING, _floor(start, step), end, step, raw=False)]  # nothing held: nulls
+    sources = _covering(sources)
     parts: list[Part] = []
     until = end
     for number, (source, oldest, part_step) in enumerate(sources):
@@ -131,6 +137,25 @@ def plan(
             break
     parts.reverse()
     return parts
+
+
+def _covering(sources: list[tuple[str, float, float]]) -> list[tuple[str, float, float]]:
+    """Keep, finest first, each source that holds something older than every finer one kept.
+
+    A tier's oldest bucket holds something older only when it ends at or before the start of the
+    bucket (of that tier) holding the finer sources' oldest time: the hour tier's bucket of the
+    very hour the minutes start in was rolled up from those minutes (a young history), or holds
+    minutes since pruned together with some still held (then an older hour exists too, unless
+    hours are kept no longer than minutes).
+    """
+    kept = [sources[0]]
+    oldest_held = sources[0][1]
+    for source, oldest, part_step in sources[1:]:
+        width = TIER_WIDTHS[source]
+        if oldest < _floor(oldest_held, width):
+            kept.append((source, oldest, part_step))
+            oldest_held = min(oldest_held, oldest)
+    return kept
 
 
 def aggregate_ring(part: Part, times: Sequence[float], window: Series, ids: Iterable[str]) -> Columns:
