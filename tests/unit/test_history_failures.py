@@ -83,6 +83,56 @@ def test_a_full_disk_degrades_the_history_keeps_minutes_in_memory_and_recovers(t
     assert minute_starts(tiny_volume) == list(range(written[0], int(end) + 60, 60))
 
 
+def test_a_restart_while_the_disk_is_full_loses_none_of_the_minutes_waiting(tiny_volume, tmp_path, caplog):
+    from frostserver.history.pending import PENDING_FILE
+
+    caplog.set_level(logging.INFO, "frostserver.history")
+    run = tmp_path / "run"  # the run directory: a tmpfs of its own in the container
+    run.mkdir()
+    many = {f"t{n}": float(n) for n in range(64)}
+    feeder = Feeder(tiny_volume, pending_dir=run)
+    end = feeder.run(T0, 180, values=lambda at: sample(**many))
+    written = minute_starts(tiny_volume)
+    filler = fill(tiny_volume)
+    feeder.run(end, 600, values=lambda at: sample(**many))  # ten minutes on a full disk
+    feeder.writer.close()  # the sampler stops (SIGTERM): its open minute cannot be written either
+    waiting = feeder.writer.state()["pending_minutes"]
+    assert waiting == 11 and (run / PENDING_FILE).exists()  # the minute open at the fill, then ten
+    assert not [p.name for p in (*run.iterdir(), *tiny_volume.iterdir()) if p.name.endswith(".tmp")]
+    filler.unlink()
+    caplog.clear()
+    restarted = Feeder(tiny_volume, pending_dir=run)  # the supervisor's new sampler, same run directory
+    assert restarted.writer.state()["pending_minutes"] == waiting
+    [line] = history_lines(caplog)
+    assert f"took back {waiting} minute(s)" in line
+    restarted.run(end + 600, 120, values=lambda at: sample(**many))
+    assert restarted.writer.state() == {"status": "ok", "write_errors": 0, "pending_minutes": 0, "dropped_minutes": 0}
+    assert not (run / PENDING_FILE).exists()
+    # Every minute from before the restart is on disk, once: six samples each, never merged twice.
+    assert minute_starts(tiny_volume) == list(range(written[0], int(end) + 660, 60))
+    counts = {b.count for b in HistoryReader(tiny_volume).buckets("minute", ["chip-isa-0000/t1"], 0, 2e9)[
+        "chip-isa-0000/t1"]}
+    assert counts == {6}
+
+
+def test_a_damaged_file_of_saved_minutes_is_removed_and_said_once(tmp_path, caplog):
+    from frostserver.history.pending import PENDING_FILE, decode, encode
+
+    caplog.set_level(logging.INFO, "frostserver.history")
+    for garbage in (b"{not json", b'{"format": 9}', b'{"format": 1, "minutes": [[1, {"a": [1, 2, "x", 1, 0]}]]}'):
+        (tmp_path / PENDING_FILE).write_bytes(garbage)
+        caplog.clear()
+        feeder = Feeder(tmp_path / "history", pending_dir=tmp_path)
+        assert feeder.writer.state()["pending_minutes"] == 0 and not (tmp_path / PENDING_FILE).exists()
+        [line] = history_lines(caplog)
+        assert PENDING_FILE in line and "removing it" in line
+    feeder = Feeder(tmp_path / "history")
+    feeder.run(T0, 90)
+    minutes = feeder.writer.aggregator.closed + [(feeder.writer.aggregator.open_start, feeder.writer.aggregator.open)]
+    assert [(start, {sid: a.row() for sid, a in rows.items()}) for start, rows in decode(encode(minutes))] == [
+        (start, {sid: a.row() for sid, a in rows.items()}) for start, rows in minutes]
+
+
 def test_an_unwritable_directory_keeps_at_most_an_hour_of_minutes_and_sampling_goes_on(tmp_path, caplog):
     caplog.set_level(logging.INFO, "frostserver.history")
     (tmp_path / "file").write_text("not a directory")
