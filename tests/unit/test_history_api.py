@@ -215,6 +215,13 @@ def test_just_after_a_move_aside_the_ring_answers_at_the_step_asked():
         assert [(p.source, p.start, p.end, p.step) for p in parts] == [("ring", T0 - 3600, T0, 60)], tiers
 
 
+def test_a_minute_from_before_a_restart_of_the_container_still_answers_beside_the_new_ring():
+    # The history started at T0 - 70, the container restarted at T0 - 30 (a new ring, empty): the
+    # minute T0 - 60 holds samples the ring never had; its hour was rolled up from the same minutes.
+    parts = plan(T0 - 600, T0, 60.0, 1.0, ring_oldest=T0 - 30, tier_oldest={"minute": T0 - 60, "hour": T0 - 3600})
+    assert [(p.source, p.start, p.end, p.step) for p in parts] == [("minute", T0 - 600, T0, 60), ("ring", T0, T0, 60)]
+
+
 def test_a_history_with_minutes_and_older_hours_uses_each_where_it_is_the_finest():
     # Minutes kept 14 days (pruned to a quarter past), hours for a year: the hour of the oldest
     # minute holds minutes since pruned, so the hour tier answers up to the minutes' first whole hour.

@@ -2,10 +2,10 @@
 
 An answer is made of parts, oldest first, each from the finest source that holds its time: the
 hour tier before the minute tier's oldest bucket, the minute tier before the ring's oldest sample,
-the ring for the rest. A coarser source takes part only where it holds something older than the
-finer ones: on a young history (or one just moved aside and started again) the hour tier's
-oldest bucket is the hour of the minute tier's oldest minute, rolled up from those very minutes,
-and the minutes answer alone (with nulls before their oldest), at their finer resolution.
+the ring for the rest. A tier takes part only where it holds something older than the finer
+sources (_covering): on a young history (or one just moved aside and started again) the hour
+tier's oldest bucket is the hour of the minute tier's oldest minute, rolled up from those very
+minutes, and the minutes answer alone (with nulls before their oldest), at their finer resolution.
 
 A part's points are `step` wide (the asked step, rounded up to a multiple of its tier's bucket
 width) and aligned to multiples of it; each boundary between two parts is a point boundary of
@@ -142,19 +142,20 @@ def plan(
 def _covering(sources: list[tuple[str, float, float]]) -> list[tuple[str, float, float]]:
     """Keep, finest first, each source that holds something older than every finer one kept.
 
-    A tier's oldest bucket holds something older only when it ends at or before the start of the
-    bucket (of that tier) holding the finer sources' oldest time: the hour tier's bucket of the
-    very hour the minutes start in was rolled up from those minutes (a young history), or holds
-    minutes since pruned together with some still held (then an older hour exists too, unless
-    hours are kept no longer than minutes).
+    A tier holds what it was made from: the minutes, the samples (the ring's, and those from
+    before the ring started again with its container), so a minute that starts before the ring's
+    oldest sample may hold samples the ring does not; the hours, the minutes, so the hour holding
+    the oldest minute holds nothing older, unless minutes of it were pruned, and then older hours
+    are there too (hours are kept longer). A young history, or one just moved aside: its first
+    hour was rolled up from the very minutes still held, and takes no part.
     """
     kept = [sources[0]]
-    oldest_held = sources[0][1]
-    for source, oldest, part_step in sources[1:]:
-        width = TIER_WIDTHS[source]
-        if oldest < _floor(oldest_held, width):
-            kept.append((source, oldest, part_step))
-            oldest_held = min(oldest_held, oldest)
+    for number in range(1, len(sources)):
+        source, oldest, _ = sources[number]
+        finer, finer_oldest, _ = sources[number - 1]  # what this one was made from
+        made_from = finer_oldest if finer == RING else _floor(finer_oldest, TIER_WIDTHS[source])
+        if oldest < made_from and oldest < min(held for _, held, _ in kept):
+            kept.append(sources[number])
     return kept
 
 
