@@ -43,6 +43,8 @@ CHUNK_BYTES = 2**20
 # What a row costs in a chunk: its BLOB (at most this much per sensor it holds, uncompressed: a
 # key and a record) and, once unpacked, four Python numbers and their places per sensor asked.
 ROW_BYTES_PER_SENSOR = 4 + RECORD.size
+# And what holding a row costs besides its BLOB: its tuple, its start and point, the bytes object.
+ROW_OVERHEAD = 160
 UNPACKED_BYTES_PER_SENSOR = 4 * (24 + 8)
 # A block is kept in the cache (blocks.py) only when its rows' BLOBs fit in this: it must hold
 # them all to take their digest. The dashboard's ranges do (a day of 256 sensors at the default
@@ -186,9 +188,9 @@ class HistoryReader:
             # else a chunk at a time.
             block: int | None = None
             members: list[tuple[int, int, bytes]] = []
-            held = 0  # bytes of the members' BLOBs
+            held = 0  # bytes of the members (their BLOBs and ROW_OVERHEAD each)
             keep = False  # the block is being gathered whole, for the cache
-            fetch = max(1, CHUNK_BYTES // (ROW_BYTES_PER_SENSOR * max(1, stored)))
+            fetch = max(1, CHUNK_BYTES // (ROW_OVERHEAD + ROW_BYTES_PER_SENSOR * max(1, stored)))
             cursor = db.execute(ROWS_QUERY.format(tier=tier), (_integer(start), _integer(end)))
             try:
                 while rows := cursor.fetchmany(fetch):
@@ -202,7 +204,7 @@ class HistoryReader:
                                 self._finish_block(folder, tier, step, block, first, members, keep)
                             block, members, held, keep = number, [], 0, cacheable(number)
                         members.append((slot, at, blob))
-                        held += len(blob)
+                        held += ROW_OVERHEAD + len(blob)
                         if keep and held > BLOCK_BYTES:
                             keep = False  # too large to keep: folded as it streams from here
                         if not keep and (held >= CHUNK_BYTES or len(members) >= folder.rows_per_chunk):
