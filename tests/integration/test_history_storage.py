@@ -118,6 +118,34 @@ def test_a_corrupt_database_is_moved_aside_and_a_fresh_one_started(stack):
     assert len(re.findall(r"moved it aside", logs)) == 1
 
 
+def test_a_foreign_database_is_moved_aside_untouched(stack):
+    """The issue's file: user_version 0, tables of its own (one named like ours); never stamped or changed."""
+    wait_ready(stack)
+    stack.cli("stop", "app")
+    foreign = (
+        "import hashlib, pathlib, sqlite3\n"
+        "path = pathlib.Path('/var/lib/frostserver/history.db')\n"
+        "for p in path.parent.glob('history.db*'): p.unlink()\n"
+        "db = sqlite3.connect(path)\n"
+        "db.execute('CREATE TABLE minute (id INTEGER, note TEXT)')\n"
+        "db.execute('CREATE TABLE invoices (number INTEGER, total REAL)')\n"
+        "db.execute(\"INSERT INTO invoices VALUES (1, 9.5)\")\n"
+        "db.commit(); db.close()\n"
+        "print(hashlib.sha256(path.read_bytes()).hexdigest())\n"
+    )
+    digest = stack.cli("run", "--rm", "--no-deps", "-T", "app", "python", "-c", foreign).stdout.strip()
+    stack.cli("start", "app")
+    body = wait_ready(stack)
+    assert body["history"] == "ok"
+    answer = database(stack)
+    [aside] = [name for name in answer["files"] if re.fullmatch(r"history\.db\.foreign-\d{8}T\d{6}Z", name)]
+    check = f"import hashlib; print(hashlib.sha256(open('{HISTORY_DIR}/{aside}', 'rb').read()).hexdigest())"
+    assert stack.cli("exec", "-T", "app", "python", "-c", check).stdout.strip() == digest  # byte for byte
+    assert answer["integrity"] == "ok" and answer["version"] == SCHEMA_VERSION  # a fresh one of ours
+    logs = stack.cli("logs", "--no-color", "app").stdout
+    assert "another program's" in logs and "no such column" not in logs
+
+
 def test_a_kill_inside_the_write_transaction_leaves_an_intact_database(stack):
     """The test hook kills the sampler inside its write transaction, before COMMIT."""
     # Recreate the app with the hook on (same volume), then stop its sampler: its last write dies.

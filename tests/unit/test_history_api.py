@@ -109,7 +109,7 @@ def test_a_short_range_older_than_the_ring_is_aggregated_not_raw():
     ({"step": "inf"}, "step", "number of seconds"),
     ({"step": "fast"}, "step", "number of seconds"),
     ({"step": "0.5"}, "step", "sampling interval"),
-    ({"step": "1e12"}, "step", "at most a year"),
+    ({"step": "31622401"}, "step", "at most a year"),
     ({"seconds": "86400", "step": "1"}, "step", f"cap of {MAX_POINTS}"),
     ({"format": "xml"}, "format", "json or csv"),
 ])
@@ -118,6 +118,32 @@ def test_a_bad_parameter_is_named(args, parameter, words):
         query(**args)
     assert raised.value.parameter == parameter
     assert str(raised.value).startswith(parameter + ":") and words in str(raised.value)
+
+
+@pytest.mark.parametrize("parameter", ["seconds", "step", "from", "to"])
+@pytest.mark.parametrize("text", ["١٢٣", "٦٠", "1_000", "+60", " 60", "60 ", "6\u00a00", "1e3", "0x3c", "60.", ".5", "６０"])
+def test_numbers_are_ascii_digits_only(parameter, text):
+    with pytest.raises(BadParameter) as raised:
+        query(**{parameter: text})
+    assert raised.value.parameter == parameter and repr(text) in str(raised.value)
+
+
+@pytest.mark.parametrize("args", [{"to": "0"}, {"to": "0.4", "seconds": "60"}, {"to": "1970-01-01T00:00:00Z"},
+                                  {"to": "0", "from": "0"}])
+def test_a_range_that_ends_at_time_0_is_a_400_that_says_why(args):
+    with pytest.raises(BadParameter) as raised:
+        query(**args)
+    assert raised.value.parameter == "to" and "1970-01-01T00:00:01Z" in str(raised.value)
+    assert query(**{"from": "0", "to": "1"}).end == 1.0  # the first second is a range
+
+
+def test_times_are_kept_to_the_millisecond_and_the_answer_says_from_to_and_seconds_so(client, ring):
+    q = query(**{"from": "2025-12-03T11:59:00.1Z", "to": "2025-12-03T12:00:00.123456789Z"})
+    assert (q.start, q.end, q.seconds) == (T0 - 59.9, T0 + 0.123, 60.023)
+    body = client.get("/api/v1/history?from=2025-12-03T11:59:00.1Z&to=2025-12-03T12:00:00Z&step=30").get_json()
+    assert (body["from"], body["to"], body["seconds"]) == (T0 - 59.9, T0, 59.9)  # 59.9, not 59.899999856...
+    whole = client.get("/api/v1/history?from=2025-12-03T11:59:00Z&to=2025-12-03T12:00:00Z&step=30").get_json()
+    assert [type(whole[key]) for key in ("from", "to", "seconds")] == [int, int, int]
 
 
 def test_the_cap_error_says_the_cap_and_the_smallest_step_that_fits():
@@ -167,6 +193,66 @@ def test_a_range_a_finer_tier_holds_whole_is_not_rounded_to_the_coarser_tier():
 def test_without_the_history_on_disk_the_ring_answers_and_the_rest_is_null():
     parts = plan(T0 - 3600, T0, 5.0, 1.0, ring_oldest=T0 - 900, tier_oldest={})
     assert [(p.source, p.start, p.step) for p in parts] == [("ring", T0 - 3600, 5)]
+
+
+def test_a_young_history_answers_a_step_of_60_from_its_minutes_not_from_its_first_hour():
+    # The issue's case: at 20:04, minutes since 19:48, the hour 19:00 rolled up from them, the
+    # ring's 15 minutes since 19:49. The hour tier holds nothing the minutes do not.
+    now, hour_start = T0 + 4 * 60, T0 - 3600  # 20:04 and 19:00, T0 being 20:00
+    parts = plan(now - 3600, now, 60.0, 1.0, ring_oldest=now - 900,
+                 tier_oldest={"minute": T0 - 12 * 60, "hour": hour_start})
+    assert [(p.source, p.start, p.end, p.step) for p in parts] == [
+        ("minute", now - 3600, now - 900, 60),  # nulls before 19:48, then minutes
+        ("ring", now - 900, now, 60),
+    ]
+
+
+def test_just_after_a_move_aside_the_ring_answers_at_the_step_asked():
+    # Empty tiers (a fresh database), or a minute or two written since: nothing older than the ring.
+    for tiers in ({"minute": None, "hour": None}, {"minute": T0 - 120, "hour": None},
+                  {"minute": T0 - 120, "hour": T0 - 3600}):
+        parts = plan(T0 - 3600, T0, 60.0, 1.0, ring_oldest=T0 - 900, tier_oldest=tiers)
+        assert [(p.source, p.start, p.end, p.step) for p in parts] == [("ring", T0 - 3600, T0, 60)], tiers
+
+
+def test_a_minute_from_before_a_restart_of_the_container_still_answers_beside_the_new_ring():
+    # The history started at T0 - 70, the container restarted at T0 - 30 (a new ring, empty): the
+    # minute T0 - 60 holds samples the ring never had; its hour was rolled up from the same minutes.
+    parts = plan(T0 - 600, T0, 60.0, 1.0, ring_oldest=T0 - 30, tier_oldest={"minute": T0 - 60, "hour": T0 - 3600})
+    assert [(p.source, p.start, p.end, p.step) for p in parts] == [("minute", T0 - 600, T0, 60), ("ring", T0, T0, 60)]
+
+
+def test_a_history_with_minutes_and_older_hours_uses_each_where_it_is_the_finest():
+    # Minutes kept 14 days (pruned to a quarter past), hours for a year: the hour of the oldest
+    # minute holds minutes since pruned, so the hour tier answers up to the minutes' first whole hour.
+    minute_oldest = T0 - 14 * 86400 + 900
+    parts = plan(T0 - 15 * 86400, T0, 60.0, 1.0, ring_oldest=T0 - 900,
+                 tier_oldest={"minute": minute_oldest, "hour": T0 - 365 * 86400})
+    assert [(p.source, p.start, p.end, p.step) for p in parts] == [
+        ("hour", T0 - 15 * 86400, T0 - 14 * 86400 + 3600, 3600),
+        ("minute", T0 - 14 * 86400 + 3600, T0 - 900, 60),
+        ("ring", T0 - 900, T0, 60),
+    ]
+    # The young history of the test above, once its hours are older than its minutes (the minutes
+    # of its first hour pruned): the hour tier takes part again.
+    parts = plan(T0 - 10800, T0, 60.0, 1.0, ring_oldest=T0 - 900,
+                 tier_oldest={"minute": T0 - 7200 + 60, "hour": T0 - 10800})
+    assert [(p.source, p.start, p.end) for p in parts] == [
+        ("hour", T0 - 10800, T0 - 3600), ("minute", T0 - 3600, T0 - 900), ("ring", T0 - 900, T0)]
+
+
+def test_a_young_history_through_the_api_gives_minute_points(app, client):
+    now = T0 + 4 * 60
+    app.extensions["frost.clock"] = Clock(now)
+    app.extensions["frost.history"] = FakeTiers({
+        "minute": {PACKAGE.id: [minute(T0 - 12 * 60 + 60 * m, 10.0 + m, 10.0 + m, 10.0 + m) for m in range(16)]},
+        "hour": {PACKAGE.id: [hour(T0 - 3600, 10.0, 21.0, 15.5, count=720)]},
+    })
+    body = client.get(f"/api/v1/history?seconds=3600&step=60&sensor={PACKAGE.id}").get_json()
+    assert [part["source"] for part in body["parts"]] == ["minute"]  # no ring in this app, no hour
+    means = dict(zip(body["timestamps"], body["series"][PACKAGE.id]["mean"], strict=True))
+    assert len(means) == 61 and means[T0 - 12 * 60] == 10.0 and means[T0 + 3 * 60] == 25.0
+    assert means[T0 - 13 * 60] is None  # before the oldest minute: nothing, not the hour's mean
 
 
 # --- through the API ----------------------------------------------------------------------------
@@ -283,7 +369,7 @@ def test_a_bad_parameter_is_a_400_in_the_error_shape(client, ring):
     response = client.get("/api/v1/history?seconds=60&step=-1")
     assert response.status_code == 400 and response.headers["Cache-Control"] == "no-store"
     assert response.get_json() == {"status": 400, "error": "Bad Request", "parameter": "step",
-                                   "message": "step: must be a number of seconds, got '-1'"}
+                                   "message": "step: must be a number of seconds in ASCII digits (60, 0.5), got '-1'"}
 
 
 def test_csv_has_a_header_iso_times_epoch_seconds_and_values(client, ring):
@@ -311,6 +397,21 @@ def test_aggregated_csv_has_min_max_and_mean_columns_and_empty_cells_for_no_valu
     assert len(rows) - 1 == len(json_body["timestamps"])  # the same points as the JSON
 
 
+def test_csv_header_cells_that_a_spreadsheet_would_run_as_formulas_are_text_and_numbers_stay_numbers(app, client):
+    hostile = ["=HYPERLINK(\"http://x\")-isa-0000/temp1", "+cmd-isa-0000/temp1", "-x-isa-0000/temp1",
+               "@SUM(A1)-isa-0000/temp1", "\tx-isa-0000/temp1", "\rx-isa-0000/temp1", "coretemp-isa-0000/temp9"]
+    app.extensions["frost.clock"] = Clock(T0)
+    app.extensions["frost.history"] = FakeTiers({"minute": {sid: [minute(T0 - 120, -5.5, 1e-7, -2.25)] for sid in hostile}})
+    text = client.get("/api/v1/history?seconds=600&step=60&format=csv").get_data(as_text=True)
+    header, *rows = list(csv.reader(io.StringIO(text)))
+    assert header[:2] == ["time", "epoch"]
+    expected = {sid: [("'" if sid[0] in "=+-@\t\r" else "") + f"{sid} {column}" for column in ("min", "max", "mean")]
+                for sid in hostile}
+    assert sorted(header[2:]) == sorted(cell for cells in expected.values() for cell in cells)
+    [row] = [row for row in rows if row[1] == str(int(T0 - 120))]
+    assert row[2:] == ["-5.5", "1e-07", "-2.25"] * len(hostile)  # data cells: numbers as they are, negative ones too
+
+
 def test_answers_are_made_a_batch_of_sensors_at_a_time(app, client, ring, monkeypatch):
     from frostserver.http import history_render
 
@@ -318,10 +419,15 @@ def test_answers_are_made_a_batch_of_sensors_at_a_time(app, client, ring, monkey
             for n in range(1, 10)}
     fake = FakeTiers({"minute": many})
     app.extensions["frost.history"] = fake
-    monkeypatch.setattr(history_render, "SENSORS_PER_BATCH", 4)
+    points = 61  # an hour at a step of 60 s, both ends
+    monkeypatch.setattr(history_render, "SENSOR_POINTS_PER_BATCH", 4 * points + 3)
     body = client.get("/api/v1/history?seconds=3600&step=60").get_json()
-    assert len(body["series"]) == 10
+    assert len(body["series"]) == 10 and len(body["timestamps"]) == points
     assert len([asked for asked in fake.asked if asked[0] == "minute"]) == 3  # 10 sensors, 4 at a time
+    monkeypatch.setattr(history_render, "SENSOR_POINTS_PER_BATCH", 1)  # fewer than a sensor's points: one at a time
+    fake.asked.clear()
+    assert client.get("/api/v1/history?seconds=3600&step=60").get_json() == body
+    assert len([asked for asked in fake.asked if asked[0] == "minute"]) == 10
 
 
 def test_large_answers_are_streamed(client, ring, tiers):
@@ -360,20 +466,46 @@ def test_iso_times_are_utc_with_milliseconds_only_when_there_are_some():
     assert iso_time(T0 + 0.9996) == "2025-12-03T12:00:01Z"
 
 
-def test_every_answer_gives_its_render_slot_back(client, ring, tiers):
-    # Each request holds one of a worker's two slots from copying the ring until its answer ends;
-    # a slot never given back would stall the history after two such requests.
-    from frostserver.http import api
-
+def test_every_answer_gives_its_turn_back(app, client, ring, tiers):
+    # Each request holds one of its worker's turns from before it reads anything until its answer
+    # ends; a turn never given back would refuse every history request after two such requests.
+    gate = app.extensions["frost.history_gate"]
     for path in ("/api/v1/history?seconds=60", "/api/v1/history?seconds=86400&format=csv",
                  "/api/v1/history?seconds=-5", "/api/v1/history?seconds=60&sensor=no/such"):
         client.get(path).get_data()
-        assert api._HISTORY_RENDERS._value == 2, path
+        assert gate.taken == 0, path
     response = client.get("/api/v1/history?seconds=60")
+    assert gate.taken == 1  # streamed: held until the body is done
     response.close()  # a client that leaves before reading the body
-    assert api._HISTORY_RENDERS._value == 2, "closed unread"
+    assert gate.taken == 0, "closed unread"
     client.head("/api/v1/history?seconds=60").close()  # a WSGI server closes every answer
-    assert api._HISTORY_RENDERS._value == 2, "HEAD"
+    assert gate.taken == 0, "HEAD"
+    assert gate.refused == 0
+
+
+def test_a_request_that_finds_every_turn_taken_waits_a_little_then_gets_a_503_with_retry_after(app, client, ring):
+    from frostserver.http.history_gate import RETRY_AFTER_SECONDS, HistoryGate
+
+    gate = app.extensions["frost.history_gate"] = HistoryGate(at_once=2, wait=0.0)  # no wait: the test's own pace
+    held = [client.get("/api/v1/history?seconds=60"), client.get("/api/v1/history?seconds=30&format=csv")]
+    assert gate.taken == 2
+    refused = client.get("/api/v1/history?seconds=60")
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+    body = refused.get_json()
+    assert body["status"] == 503 and "2 answers" in body["message"] and f"try again in {RETRY_AFTER_SECONDS} s" in body[
+        "message"]
+    assert refused.headers["Cache-Control"] == "no-store" and gate.refused == 1
+    assert client.get("/api/v1/sensors").status_code == 200  # the gate is the history's alone
+    held[0].get_data()  # one answer ends: its turn is free again
+    assert client.get("/api/v1/history?seconds=60").status_code == 200
+    held[1].close()
+    assert gate.taken == 0
+
+
+def test_two_apps_have_gates_of_their_own(tmp_path):
+    first = create_app({"run_dir": tmp_path / "one", "sysfs_root": tmp_path / "sys"})
+    second = create_app({"run_dir": tmp_path / "two", "sysfs_root": tmp_path / "sys"})
+    assert first.extensions["frost.history_gate"] is not second.extensions["frost.history_gate"]
 
 
 def test_numbers_are_written_as_json_writes_them_repeated_or_not():
@@ -383,11 +515,47 @@ def test_numbers_are_written_as_json_writes_them_repeated_or_not():
 
     from frostserver.http.history_render import Numbers
 
-    values = [0.0, -0.0, 45.0, 45.125, 1e-7, 1e16, -1.5e300, 1 / 3, math.nan, 45.125, -0.0, 0.0, math.inf, -math.inf]
+    values = [0.0, -0.0, 45.0, 45.125, 1e-7, 1e16, -1.5e300, 1 / 3, math.nan, 45.125, -0.0, 0.0]
     numbers = Numbers()
     for _ in range(2):  # the second time from what it kept
         assert numbers.array(array("d", values)) == json.dumps(values, separators=(",", ":")).replace("NaN", "null")
-    assert numbers.array([]) == "[]" and set(numbers) == {45.0, 45.125, 1e-7, 1e16, -1.5e300, 1 / 3, math.inf, -math.inf}
+    assert numbers.array([]) == "[]" and set(numbers) == {45.0, 45.125, 1e-7, 1e16, -1.5e300, 1 / 3}
+
+
+def test_numbers_kept_per_answer_are_bounded_and_values_that_never_repeat_still_come_out_right(monkeypatch):
+    import json
+    from array import array
+
+    from frostserver.http import history_render
+
+    monkeypatch.setattr(history_render, "NUMBERS_KEPT", 100)
+    numbers = history_render.Numbers()
+    values = array("d", (20.0 + n / 1000 for n in range(1000)))
+    assert numbers.array(values) == json.dumps(list(values), separators=(",", ":"))
+    assert 0 < len(numbers) <= 100
+
+
+@pytest.mark.parametrize("writer", ["Numbers", "floats", "MeanTexts", "cell"])
+def test_infinities_and_nan_are_never_written_as_bare_words(writer):
+    """No sample should hold an infinity (the sampler refuses them); if one does, it is no value, never invalid JSON."""
+    import json
+    import math
+    from array import array
+
+    from frostserver.http import history_render
+
+    values = array("d", [math.inf, 1.5, -math.inf, math.nan, -2.25])
+    if writer == "cell":
+        assert [history_render._cell(v) for v in values] == ["", "1.5", "", "", "-2.25"]
+        return
+    if writer == "Numbers":
+        text = history_render.Numbers().array(values)
+    elif writer == "floats":
+        text = history_render._floats(values)
+    else:
+        text = "[" + history_render.MeanTexts().text(values) + "]"
+    assert text == "[null,1.5,null,null,-2.25]"
+    assert json.loads(text, parse_constant=lambda word: pytest.fail(f"bare {word}")) == [None, 1.5, None, None, -2.25]
 
 
 def test_a_raw_answer_makes_one_column_per_sensor_not_three(app, client, ring):
@@ -431,3 +599,34 @@ def test_means_are_written_a_stretch_aligned_in_time_at_a_time_and_read_back_the
     for n in range(5):
         assert texts.text(array("d", [n + 0.5]) * 32) == ",".join([str(n + 0.5)] * 32)
     assert 0 < texts.size <= 1000
+
+
+@pytest.mark.parametrize("format", ["json", "csv"])
+def test_the_largest_answer_holds_a_bounded_amount_of_memory(tmp_path, format):
+    """The issue's request: 10,000 points of every sensor. What it holds at once does not grow with points x sensors."""
+    import tracemalloc
+
+    from frostserver.history.seed import seed
+    from frostserver.http.history_render import SENSOR_POINTS_PER_BATCH
+
+    (tmp_path / "history").mkdir()
+    seed(tmp_path / "history" / "history.db", 1, 32, end=T0)
+    app = create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_dir": tmp_path / "history"})
+    app.extensions["frost.clock"] = Clock(T0)
+    client = app.test_client()
+    path = f"/api/v1/history?from=0&to=253402300799&step=25340231&format={format}"
+    client.get("/api/v1/history?seconds=60").get_data()  # the app's first request: imports, caches
+    tracemalloc.start()
+    try:
+        response = client.get(path)
+        size = sum(len(piece) for piece in response.response)
+        response.close()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 200 and size > 1_000_000  # 10,000 points x 32 sensors x 3 values (or cells)
+    # About 64 bytes a sensor-point of a batch, a MiB or two of rows being folded, the text of a piece:
+    # the answer itself is more than that, and it held about 20 MiB before (then every sensor in a batch).
+    bound = 64 * SENSOR_POINTS_PER_BATCH + 4 * 2**20
+    assert peak < bound, f"{peak / 2**20:.1f} MiB"
+    assert app.extensions["frost.history_gate"].taken == 0

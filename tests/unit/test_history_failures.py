@@ -15,6 +15,9 @@ import pytest
 from history_helpers import T0, Feeder, sample
 
 from frostserver.history import HistoryReader
+from frostserver.history.database import APPLICATION_ID, schema
+from frostserver.history.buckets import TIERS
+from frostserver.history.packed import encode
 from frostserver.history.seed import main as seed_main
 from frostserver.history.seed import sensor_ids
 from frostserver.history.writer import KILL_HOOK, MAX_PENDING_MINUTES
@@ -80,6 +83,56 @@ def test_a_full_disk_degrades_the_history_keeps_minutes_in_memory_and_recovers(t
     assert minute_starts(tiny_volume) == list(range(written[0], int(end) + 60, 60))
 
 
+def test_a_restart_while_the_disk_is_full_loses_none_of_the_minutes_waiting(tiny_volume, tmp_path, caplog):
+    from frostserver.history.pending import PENDING_FILE
+
+    caplog.set_level(logging.INFO, "frostserver.history")
+    run = tmp_path / "run"  # the run directory: a tmpfs of its own in the container
+    run.mkdir()
+    many = {f"t{n}": float(n) for n in range(64)}
+    feeder = Feeder(tiny_volume, pending_dir=run)
+    end = feeder.run(T0, 180, values=lambda at: sample(**many))
+    written = minute_starts(tiny_volume)
+    filler = fill(tiny_volume)
+    feeder.run(end, 600, values=lambda at: sample(**many))  # ten minutes on a full disk
+    feeder.writer.close()  # the sampler stops (SIGTERM): its open minute cannot be written either
+    waiting = feeder.writer.state()["pending_minutes"]
+    assert waiting == 11 and (run / PENDING_FILE).exists()  # the minute open at the fill, then ten
+    assert not [p.name for p in (*run.iterdir(), *tiny_volume.iterdir()) if p.name.endswith(".tmp")]
+    filler.unlink()
+    caplog.clear()
+    restarted = Feeder(tiny_volume, pending_dir=run)  # the supervisor's new sampler, same run directory
+    assert restarted.writer.state()["pending_minutes"] == waiting
+    [line] = history_lines(caplog)
+    assert f"took back {waiting} minute(s)" in line
+    restarted.run(end + 600, 120, values=lambda at: sample(**many))
+    assert restarted.writer.state() == {"status": "ok", "write_errors": 0, "pending_minutes": 0, "dropped_minutes": 0}
+    assert not (run / PENDING_FILE).exists()
+    # Every minute from before the restart is on disk, once: six samples each, never merged twice.
+    assert minute_starts(tiny_volume) == list(range(written[0], int(end) + 660, 60))
+    counts = {b.count for b in HistoryReader(tiny_volume).buckets("minute", ["chip-isa-0000/t1"], 0, 2e9)[
+        "chip-isa-0000/t1"]}
+    assert counts == {6}
+
+
+def test_a_damaged_file_of_saved_minutes_is_removed_and_said_once(tmp_path, caplog):
+    from frostserver.history.pending import PENDING_FILE, decode, encode
+
+    caplog.set_level(logging.INFO, "frostserver.history")
+    for garbage in (b"{not json", b'{"format": 9}', b'{"format": 1, "minutes": [[1, {"a": [1, 2, "x", 1, 0]}]]}'):
+        (tmp_path / PENDING_FILE).write_bytes(garbage)
+        caplog.clear()
+        feeder = Feeder(tmp_path / "history", pending_dir=tmp_path)
+        assert feeder.writer.state()["pending_minutes"] == 0 and not (tmp_path / PENDING_FILE).exists()
+        [line] = history_lines(caplog)
+        assert PENDING_FILE in line and "removing it" in line
+    feeder = Feeder(tmp_path / "history")
+    feeder.run(T0, 90)
+    minutes = feeder.writer.aggregator.closed + [(feeder.writer.aggregator.open_start, feeder.writer.aggregator.open)]
+    assert [(start, {sid: a.row() for sid, a in rows.items()}) for start, rows in decode(encode(minutes))] == [
+        (start, {sid: a.row() for sid, a in rows.items()}) for start, rows in minutes]
+
+
 def test_an_unwritable_directory_keeps_at_most_an_hour_of_minutes_and_sampling_goes_on(tmp_path, caplog):
     caplog.set_level(logging.INFO, "frostserver.history")
     (tmp_path / "file").write_text("not a directory")
@@ -112,9 +165,10 @@ def test_a_corrupt_file_is_moved_aside_and_a_fresh_one_started(tmp_path, caplog)
 
 def test_a_database_of_a_newer_schema_is_refused_and_never_written(tmp_path, caplog):
     caplog.set_level(logging.INFO, "frostserver.history")
-    with sqlite3.connect(tmp_path / "history.db") as db:
+    with sqlite3.connect(tmp_path / "history.db") as db:  # a newer FrostServer's: its application id
         db.execute("CREATE TABLE future (x)")
         db.execute("PRAGMA user_version = 99")
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     before = (tmp_path / "history.db").read_bytes()
     feeder = Feeder(tmp_path)
     feeder.run(T0, 300)  # sampling goes on
@@ -141,6 +195,74 @@ def test_a_database_of_the_older_layout_is_moved_aside_and_a_fresh_one_started(t
     [line] = history_lines(caplog)
     assert "schema version 1" in line and aside.name in line
     assert minute_starts(tmp_path) == [T0]
+
+
+def make_database(path: Path, version: int, *statements: str, application: int = 0) -> bytes:
+    """Write a database of these tables and this user_version (rollback journal, as most programs); return its bytes."""
+    with sqlite3.connect(path) as db:
+        for statement in statements:
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version = {version}")
+        db.execute(f"PRAGMA application_id = {application}")
+    db.close()
+    return path.read_bytes()
+
+
+OUR_TABLES = tuple(schema(TIERS))
+
+
+@pytest.mark.parametrize("version, statements, application", [
+    # The issue's file: user_version 0 with tables of its own, one of them named like ours.
+    (0, ("CREATE TABLE minute (id INTEGER, note TEXT)", "CREATE TABLE invoices (number INTEGER, total REAL)"), 0),
+    # Tables named like ours with other columns, at user_version 0 and at ours.
+    (0, ("CREATE TABLE sensors (key INTEGER, id TEXT)", "CREATE TABLE minute (start INTEGER, buckets BLOB)",
+         "CREATE TABLE hour (start INTEGER, buckets BLOB)"), 0),
+    (2, ("CREATE TABLE sensors (key INTEGER, name TEXT, last_seen INTEGER)",
+         "CREATE TABLE minute (start INTEGER PRIMARY KEY, buckets BLOB NOT NULL)",
+         "CREATE TABLE hour (start INTEGER PRIMARY KEY, buckets BLOB NOT NULL)"), 0),
+    # Our very tables with one more of someone else's.
+    (2, (*OUR_TABLES, "CREATE TABLE notes (text TEXT)"), 0),
+    # An unknown version, and another application's id on our very schema.
+    (7, ("CREATE TABLE things (x)",), 0),
+    (-3, (), 0),
+    (2, OUR_TABLES, 0x5042_4152),
+], ids=["version-0-own-tables", "version-0-our-names", "version-2-other-columns", "one-table-more",
+        "unknown-version", "negative-version", "another-application-id"])
+def test_a_foreign_database_is_moved_aside_untouched_and_a_fresh_one_started(tmp_path, caplog, version, statements,
+                                                                             application):
+    caplog.set_level(logging.INFO, "frostserver.history")
+    foreign = make_database(tmp_path / "history.db", version, *statements, application=application)
+    assert HistoryReader(tmp_path).sensor_ids() == []  # the workers do not read it either
+    caplog.clear()
+    feeder = Feeder(tmp_path)
+    assert feeder.writer.status == "ok"
+    [aside] = tmp_path.glob("history.db.foreign-*[0-9]Z")
+    assert aside.read_bytes() == foreign  # never stamped, never switched to WAL, never given our tables
+    assert not list(tmp_path.glob("history.db.foreign-*-wal"))
+    [line] = history_lines(caplog)
+    assert "another program's" in line and f"user_version {version}" in line and aside.name in line
+    feeder.run(T0, 120)
+    assert minute_starts(tmp_path) == [T0]
+    with sqlite3.connect(tmp_path / "history.db") as db:
+        assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+
+
+def test_an_empty_file_is_made_ours_and_so_is_our_schema_from_before_the_application_id(tmp_path, caplog):
+    caplog.set_level(logging.INFO, "frostserver.history")
+    (tmp_path / "history.db").write_bytes(b"")  # created, nothing written yet
+    Feeder(tmp_path).run(T0, 120)
+    assert not history_lines(caplog) and minute_starts(tmp_path) == [T0]
+    older = tmp_path / "older"
+    older.mkdir()
+    make_database(older / "history.db", 2, *OUR_TABLES)
+    with sqlite3.connect(older / "history.db") as db:
+        db.execute("INSERT INTO minute (start, buckets) VALUES (?, ?)", (T0 - 60, encode({})))
+    db.close()
+    Feeder(older).run(T0, 120)
+    assert not history_lines(caplog) and not list(older.glob("history.db.*-*Z"))
+    assert minute_starts(older) == [T0 - 60, T0]  # kept, and written to
+    with sqlite3.connect(older / "history.db") as db:
+        assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID  # now stamped as ours
 
 
 KILLED_WRITER = """
@@ -205,6 +327,10 @@ def test_a_reader_serves_many_threads_while_the_writer_writes(tmp_path):
     for thread in threads:
         thread.join()
     assert errors == []
+    # Each query borrowed a connection and gave it back: a few are kept, not one per thread that read.
+    from frostserver.history.reader import IDLE_CONNECTIONS
+
+    assert 1 <= len(reader._idle) <= IDLE_CONNECTIONS
 
 
 def test_seed_fills_days_in_seconds(tmp_path):

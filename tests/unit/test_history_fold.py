@@ -200,3 +200,46 @@ def test_a_tier_span_is_read_from_the_ends_of_its_table_never_by_a_scan(tmp_path
             assert f"SCAN {tier}" not in plan(db, SPAN_QUERY.format(tier=tier))
             assert f"SCAN {tier}" in plan(db, f"SELECT min(start), max(start) FROM {tier}")  # what it was
     assert HistoryReader(tmp_path / "history.db").span("minute") == (end - 86400, end - 60)
+
+
+@pytest.mark.parametrize("step", [120.0, 900.0, 7 * 86400.0, 25340280.0])
+def test_a_fold_read_a_row_at_a_time_gives_the_same_points(tmp_path, monkeypatch, step):
+    """Rows stream in chunks: a point whose rows are split across chunks folds as one, cached blocks or not."""
+    from frostserver.history import reader as reader_module
+
+    end = 1_700_000_000 // 3600 * 3600
+    seed(tmp_path / "history.db", 2, 6, end=end)
+    ids = sensor_ids(6)[1:]
+    whole = HistoryReader(tmp_path / "history.db")
+    part = Part("minute", math.floor((end - 2 * 86400) / step) * step, end, step, raw=False)
+    expected, where = _fold(whole, ids, part)
+    _assert_folds_to(expected, _expected(whole, ids, where), ids)
+    for chunk, block in ((1, reader_module.BLOCK_BYTES), (3000, reader_module.BLOCK_BYTES), (3000, 5000), (1, 1)):
+        monkeypatch.setattr(reader_module, "CHUNK_BYTES", chunk)  # 1: a row at a time; 3000: a few
+        monkeypatch.setattr(reader_module, "BLOCK_BYTES", block)  # 1: no block is ever gathered for the cache
+        for reader in (HistoryReader(tmp_path / "history.db"), whole):  # cold, then from whole's cache
+            folded, _ = _fold(reader, ids, part)
+            for sid in ids:
+                assert all(same(a, b) for a, b in zip(folded[sid], expected[sid], strict=True)), (chunk, block, sid)
+
+
+def test_what_a_fold_holds_does_not_grow_with_the_rows_it_reads(tmp_path):
+    """A step of months: every minute row of the range is in one point (the issue's largest answer)."""
+    import tracemalloc
+
+    from frostserver.history.reader import BLOCK_BYTES, CHUNK_BYTES, UNPACKED_BYTES_PER_SENSOR
+
+    end = 1_700_000_000 // 3600 * 3600
+    seed(tmp_path / "history.db", 3, 64, end=end)  # 4,320 minute rows of 64 sensors
+    ids = sensor_ids(64)
+    part = Part("minute", 0.0, end, 25340280.0, raw=False)
+    # Every row unpacked at once (as fold did): about 34 MiB here, and more with every day and sensor.
+    assert 4320 * 64 * UNPACKED_BYTES_PER_SENSOR > 4 * (2 * CHUNK_BYTES + BLOCK_BYTES)
+    tracemalloc.start()
+    try:
+        folded, _ = _fold(HistoryReader(tmp_path / "history.db"), ids, part)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * CHUNK_BYTES + BLOCK_BYTES, f"{peak / 2**20:.1f} MiB"
+    assert sum(folded[ids[0]][3]) == 3 * 1440 * 60  # every sample of three days, in the one point

@@ -49,3 +49,23 @@ def test_without_a_history_dir_the_history_is_off(tree):
         process.kill()
         process.wait()
         process.stderr.close()
+
+
+def test_a_sampler_that_cannot_write_the_history_leaves_its_minutes_in_the_run_directory(tree):
+    from frostserver.history.pending import PENDING_FILE, decode
+
+    (tree / "not-a-directory").write_text("")  # the history cannot be created under it
+    process = start_sampler(tree, FROST_HISTORY_DIR=str(tree / "not-a-directory" / "history"))
+    try:
+        store = StoreReader(tree / "run")
+        counters = wait_for(lambda: store.counters.read().get("samples", 0) >= 2 and store.counters.read(), "samples")
+        assert counters["history"]["status"] == "degraded"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        process.stderr.close()
+    minutes = decode((tree / "run" / PENDING_FILE).read_bytes())  # every minute it sampled, the open one included
+    assert sum(rows["coretemp-isa-0000/temp1"].count for _, rows in minutes) >= 2

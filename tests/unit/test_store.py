@@ -272,3 +272,35 @@ def test_chips_survive_the_store_exactly_and_are_rewritten_only_when_they_change
     changed = ChipSetting("pwm1", "pwm1", None, {"enable": 1, "auto_point1_temp": 25000})
     store.chips.update([Chip(chip.id, chip.name, chip.adapter, chip.sysfs_chip, chip.sysfs_chip_name, (changed,))])
     assert reader.chips.current().chips[0].settings[0].attributes["enable"] == 1
+
+
+def test_a_failed_atomic_write_leaves_no_temp_file_behind(tmp_path):
+    from frostserver.store.files import write_atomically
+
+    target = tmp_path / "alerts.json"
+    target.mkdir()  # the rename onto it fails (a directory in its place)
+    (target / "inside").write_text("x")
+    with pytest.raises(OSError):
+        write_atomically(target, b"{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alerts.json"]
+
+
+def test_a_write_that_fills_the_disk_leaves_no_temp_file_behind(tmp_path):
+    """ENOSPC, the issue's `.alerts.json.<pid>.tmp`: a 64 KiB tmpfs (needs root, as the test machine and CI run)."""
+    from frostserver.store.files import write_atomically
+
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(volume)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        write_atomically(volume / "alerts.json", b"old")
+        for durable in (False, True):
+            with pytest.raises(OSError) as raised:
+                write_atomically(volume / "alerts.json", b"x" * 2**20, durable=durable)
+            assert raised.value.errno == 28  # ENOSPC
+            assert sorted(p.name for p in volume.iterdir()) == ["alerts.json"]
+            assert (volume / "alerts.json").read_bytes() == b"old"
+    finally:
+        subprocess.run(["umount", "-l", str(volume)], check=False)

@@ -230,7 +230,11 @@ def build_sampler(settings: Settings) -> Sampler:
     store = StoreWriter.open(
         settings.run_dir, settings.history_capacity, settings.max_sensors, settings.sample_interval
     )
-    history = None if settings.history_dir is None else HistoryWriter(settings.history_dir, configured_tiers(settings))
+    history = (
+        None
+        if settings.history_dir is None
+        else HistoryWriter(settings.history_dir, configured_tiers(settings), pending_dir=settings.run_dir)
+    )
     return Sampler(
         sources,
         store,

@@ -17,14 +17,15 @@ HistoryReader, the interface the API builds on:
                                        None: every sensor; a sensor without buckets there is absent
         .fold(tier, sensor_ids, start, end, origin, step, count) -> {sensor id: (min, max, sum, count)}
                                        the same buckets folded into `count` points `step` wide (the
-                                       API's fast path); blocks of points are kept per reader,
-                                       keyed by a digest of their rows (blocks.py)
+                                       API's fast path), reading rows a chunk at a time; blocks
+                                       of points are kept per reader, keyed by a digest of their
+                                       rows (blocks.py)
         .span(tier) -> (oldest start, newest start) | None
         .sensor_ids() -> [id, ...]     every sensor held, those that vanished included, until
                                        their newest hour ages out
 
-A missing, broken or newer-schema database gives empty answers, never an exception (an unknown
-tier name is a caller's bug: ValueError). TIERS carries the default retention; configured_tiers(
+A missing, broken, foreign or newer-schema database gives empty answers, never an exception (an
+unknown tier name is a caller's bug: ValueError). TIERS carries the default retention; configured_tiers(
 settings) the configured one. A bucket is written when its minute has ended (the open minute lives
 in the sampler's memory only: the API merges the RAM ring for it), an hour once it has ended.
 
@@ -37,7 +38,9 @@ checkpoint) plus the open minute. `make bench-history` (256 sensors, full retent
 of the process, the database, its WAL and its -shm flushed each simulated minute): 56 MiB
 written a day (the issue's target: 64), 129 MiB at full retention (target: 500; at most about
 320 MiB for values that do not compress at all). An older-schema file is moved aside as
-`history.db.schema-<n>-<UTC time>` (schema 1 was never released).
+`history.db.schema-<n>-<UTC time>` (schema 1 was never released), another program's database as
+`history.db.foreign-<UTC time>`, untouched (database.py). Minutes the writer cannot write are also
+saved in the run directory and taken back by the next sampler (pending.py).
 
 `python -m frostserver.history.seed --db PATH --days N --sensors N` fills a database with
 synthetic days in seconds (tests, benchmarks).

@@ -10,7 +10,10 @@ folded again. Nothing has to tell the cache that the database changed, and it ne
 point the database no longer holds.
 
 The newest block (its minutes still being written) changes digest every minute and is folded on
-every request; so are the blocks a range only partly covers, at either end. A cold cache (a
+every request; so are the blocks a range only partly covers, at either end, and a block whose
+rows' BLOBs are more than reader.BLOCK_BYTES (2 MiB: the reader would have to hold them all to
+take their digest; a week at the default step of several hundred sensors, or the one point of a
+step of months), which is folded as its rows stream past. A cold cache (a
 worker just started) folds everything: `make bench` reports that first answer and a warm one.
 """
 

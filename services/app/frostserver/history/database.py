@@ -1,11 +1,23 @@
 """The history's SQLite file: its schema, its version, and opening it for the one writer.
 
 One file, `history.db`, in the history directory (FROST_HISTORY_DIR, a volume in Compose), in WAL
-mode so that the workers read while the sampler writes. PRAGMA user_version is the schema's
-version: a file of a newer schema is refused and never written to; a file of an older schema (1:
-a row per sensor and bucket, never released) is moved aside as `history.db.schema-<n>-<UTC time>`,
-and a file that is not a database (or is malformed) as `history.db.corrupt-<UTC time>`; a fresh
-one is started.
+mode so that the workers read while the sampler writes. A file is FrostServer's when its
+PRAGMA application_id is APPLICATION_ID (set by every FrostServer that creates one, and on every
+file of this schema it opens), or when it has no application id, PRAGMA user_version 2 and
+exactly this schema's tables and columns (files created before the id was set). PRAGMA
+user_version is the schema's version.
+
+What the writer does with the file it finds, before changing anything in it:
+- an empty file (no tables, no other application's id) or none at all: made ours;
+- ours, this schema: opened;
+- ours, a newer schema: refused and never written to (run the newer version);
+- schema 1 (a row per sensor and bucket, never released): moved aside as
+  `history.db.schema-<n>-<UTC time>`;
+- anything else (another application's id, an unknown version, tables or columns that are not
+  ours, user_version 0 with tables): another program's database, moved aside as
+  `history.db.foreign-<UTC time>` and never altered (never stamped, never switched to WAL);
+- not a database, or malformed: moved aside as `history.db.corrupt-<UTC time>`.
+A fresh one is started in place of what was moved aside.
 """
 
 from __future__ import annotations
@@ -22,6 +34,9 @@ log = logging.getLogger("frostserver.history")
 
 HISTORY_FILE = "history.db"
 SCHEMA_VERSION = 2
+# PRAGMA application_id of FrostServer's history files ("FRST"): what tells them from any other
+# SQLite file (sqlite.org/fileformat.html, offset 68). Never change it.
+APPLICATION_ID = 0x46525354
 
 # The pages and the journal, chosen for flash (scripts/bench_history.py measures the bytes written):
 # - WAL: a commit appends the pages it changed; a checkpoint copies them to the database file.
@@ -75,7 +90,7 @@ def schema(tiers: tuple[Tier, ...]) -> list[str]:
 
 
 def open_for_writing(path: Path, tiers: tuple[Tier, ...]) -> sqlite3.Connection:
-    """Open (or create) the database file for the writer, moving a corrupt file aside.
+    """Open (or create) the database file for the writer, moving a corrupt, older or foreign file aside.
 
     Raises NewerSchema for a database of a newer schema, sqlite3.Error or OSError when its
     directory cannot hold it (read-only, full).
@@ -83,25 +98,35 @@ def open_for_writing(path: Path, tiers: tuple[Tier, ...]) -> sqlite3.Connection:
     path = Path(path)
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
+        # Read only, until the file is known to be ours: nothing below changes another's file.
         version = connection.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
+        application = connection.execute("PRAGMA application_id").fetchone()[0]
+        found = _objects(connection)
+        whose = _whose(version, application, found, _expected(connection, tiers, found))
+        if whose == "newer":
             raise NewerSchema(
                 f"{path} has schema version {version}, newer than this FrostServer's ({SCHEMA_VERSION}): "
                 "it is left untouched and no history is written; run the newer version, or move the file away"
             )
-        if 0 < version < SCHEMA_VERSION:
+        if whose in ("older", "foreign"):
             connection.close()
-            move_aside(path, f"schema version {version}, older than {SCHEMA_VERSION}", kind=f"schema-{version}")
+            if whose == "older":
+                move_aside(path, f"schema version {version}, older than {SCHEMA_VERSION}", kind=f"schema-{version}")
+            else:
+                move_aside(path, _foreign_reason(version, application, found), kind="foreign")
             return open_for_writing(path, tiers)
         for pragma in WRITER_PRAGMAS:
             connection.execute(pragma)
-        if version < SCHEMA_VERSION:
+        if whose == "empty":
             # One transaction: a file is either without tables or at SCHEMA_VERSION.
             connection.execute("BEGIN IMMEDIATE")
             for statement in schema(tiers):
                 connection.execute(statement)
             connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            connection.execute(f"PRAGMA application_id={APPLICATION_ID}")
             connection.execute("COMMIT")
+        elif application != APPLICATION_ID:
+            connection.execute(f"PRAGMA application_id={APPLICATION_ID}")  # ours, from before the id
     except sqlite3.Error as error:
         connection.close()
         if not is_corrupt(error):
@@ -112,6 +137,62 @@ def open_for_writing(path: Path, tiers: tuple[Tier, ...]) -> sqlite3.Connection:
         connection.close()
         raise
     return connection
+
+
+# What the schema's tables are made of: a table and its column names, in order.
+Objects = dict[str, tuple[str, ...]]
+
+
+def _objects(connection: sqlite3.Connection) -> Objects:
+    """Return the file's tables, views and triggers with their columns (SQLite's own tables left out)."""
+    found: Objects = {}
+    for kind, name in connection.execute(
+        "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view', 'trigger') AND name NOT LIKE 'sqlite^_%' "
+        "ESCAPE '^' ORDER BY name"
+    ):
+        columns = (
+            ()
+            if kind == "trigger"
+            else tuple(row[1] for row in connection.execute("SELECT * FROM pragma_table_info(?)", (name,)))
+        )
+        found[f"{kind} {name}"] = columns
+    return found
+
+
+def _expected(connection: sqlite3.Connection, tiers: tuple[Tier, ...], found: Objects) -> Objects:
+    """Return the tables and columns of this schema, as _objects() reads them (made in memory, never in the file)."""
+    if not found:
+        return {}  # nothing to compare with
+    model = sqlite3.connect(":memory:")
+    try:
+        for statement in schema(tiers):
+            model.execute(statement)
+        return _objects(model)
+    finally:
+        model.close()
+
+
+def _whose(version: int, application: int, found: Objects, expected: Objects) -> str:
+    """Tell what a file is: "empty", "ours", "newer", "older" or "foreign" (see the module's docstring)."""
+    if application not in (0, APPLICATION_ID):
+        return "foreign"
+    if version == 0:
+        return "empty" if not found else "foreign"
+    if version == SCHEMA_VERSION:
+        return "ours" if found == expected else "foreign"
+    if version > SCHEMA_VERSION and application == APPLICATION_ID:
+        return "newer"
+    if 0 < version < SCHEMA_VERSION:
+        return "older"
+    return "foreign"  # an unknown version without FrostServer's id
+
+
+def _foreign_reason(version: int, application: int, found: Objects) -> str:
+    names = ", ".join(name.split(" ", 1)[1] for name in found) or "none"
+    return (
+        f"another program's: application_id {application}, user_version {version}, tables {names}; "
+        "nothing in it changed"
+    )
 
 
 def move_aside(path: Path, reason: str, kind: str = "corrupt") -> Path:

@@ -9,12 +9,13 @@ import sqlite3
 import threading
 from array import array
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from .blocks import BLOCK_POINTS, FoldedBlocks, digest
 from .buckets import TIERS, WORST_CODE, Bucket, status_name
-from .database import HISTORY_FILE, SCHEMA_VERSION
+from .database import APPLICATION_ID, HISTORY_FILE, SCHEMA_VERSION
 from .packed import HEADER, RECORD, Packed, PackedError, decode, inflate, key_bytes, selector
 
 log = logging.getLogger("frostserver.history")
@@ -30,24 +31,47 @@ SPAN_QUERY = "SELECT (SELECT min(start) FROM {tier}), (SELECT max(start) FROM {t
 # The rows of a tier that start in [start, end), oldest first (buckets() and fold() both read them).
 ROWS_QUERY = "SELECT start, buckets FROM {tier} WHERE start >= ? AND start < ? ORDER BY start"
 
+# Idle read-only connections a reader keeps (each with a page cache of up to 512 KiB): at least as
+# many as the answers a worker makes at once (http/history_gate.py), so that they are reused, and
+# few, so that a worker's hundreds of threads never hold a connection each.
+IDLE_CONNECTIONS = 4
+
+# fold() reads and unpacks rows a chunk at a time: about this many bytes of BLOBs and of unpacked
+# values held at once, whatever the range holds (a step of months puts every row of two years in
+# one point). A chunk is never less than one row.
+CHUNK_BYTES = 2**20
+# What a row costs in a chunk: its BLOB (at most this much per sensor it holds, uncompressed: a
+# key and a record) and, once unpacked, four Python numbers and their places per sensor asked.
+ROW_BYTES_PER_SENSOR = 4 + RECORD.size
+# And what holding a row costs besides its BLOB: its tuple, its start and point, the bytes object.
+ROW_OVERHEAD = 160
+UNPACKED_BYTES_PER_SENSOR = 4 * (24 + 8)
+# A block is kept in the cache (blocks.py) only when its rows' BLOBs fit in this: it must hold
+# them all to take their digest. The dashboard's ranges do (a day of 256 sensors at the default
+# step: 64 rows of about 6 KiB; a week: 480); a larger block is folded as its rows stream past.
+BLOCK_BYTES = 2 * 2**20
+# Sets of sensor keys whose unpacking is kept while folding (a set per hardware change in range).
+SELECTORS_KEPT = 64
+
 # One sensor's points folded from buckets: lowest min, highest max, sum of values, values counted
 # (NaN, NaN, 0, 0 where no bucket had a value).
 Folded = tuple["array[float]", "array[float]", "array[float]", "array[float]"]
 
 
 class HistoryReader:
-    """Answer queries over the history database; any thread, one read-only connection each.
+    """Answer queries over the history database; any thread, each query on a pooled read-only connection.
 
-    A missing, unreadable, corrupt or newer-schema database gives empty answers, never an
-    exception: the history is an extra, the API goes on without it. A database replaced since a
-    thread opened it (moved aside, recreated) is opened again.
+    A missing, unreadable, corrupt, foreign or newer-schema database gives empty answers, never
+    an exception: the history is an extra, the API goes on without it. A database replaced since
+    a connection was opened (moved aside, recreated) is opened again.
     """
 
     def __init__(self, path: Path):
         path = Path(path)
         self.path = path / HISTORY_FILE if path.is_dir() or not path.suffix else path
         self.tier_seconds = {tier.name: tier.seconds for tier in TIERS}
-        self._local = threading.local()
+        self._idle: list[tuple[tuple[int, int], sqlite3.Connection]] = []  # (file identity, connection)
+        self._lock = threading.Lock()
         self._warned: set[str] = set()
         self._blocks = FoldedBlocks()
 
@@ -55,16 +79,19 @@ class HistoryReader:
         """Return each sensor's buckets of a tier that start in [start, end), oldest first.
 
         sensor_ids None: every sensor with buckets there; unknown ids are left out of the answer.
+        Every bucket is an object held until the caller drops them: for tests and tools, not for
+        the API's long ranges (fold() is).
         """
         seconds = self.tier_seconds.get(tier)
         if seconds is None:
             raise ValueError(f"unknown tier {tier!r}; tiers: {', '.join(self.tier_seconds)}")
         out: dict[str, list[Bucket]] = {}
-        db = self._connection()
-        if db is None or (sensor_ids is not None and not sensor_ids):
+        if sensor_ids is not None and not sensor_ids:
             return out
         width = float(seconds)
-        try:
+        with self._reading() as db:
+            if db is None:
+                return out
             names = dict(db.execute("SELECT key, id FROM sensors").fetchall())
             if sensor_ids is not None:
                 wanted = set(sensor_ids)
@@ -107,10 +134,8 @@ class HistoryReader:
                         },
                     )
                     buckets.append(bucket)
-        except sqlite3.Error as error:
-            self._broken(error)
-            return {}
-        return {sid: buckets for sid, buckets in out.items() if buckets}
+            return {sid: buckets for sid, buckets in out.items() if buckets}
+        return {}  # reading failed (_reading said so once)
 
     def fold(
         self, tier: str, sensor_ids: Sequence[str], start: float, end: float, origin: float, step: float, count: int
@@ -119,8 +144,10 @@ class HistoryReader:
 
         What the API does with `buckets()` (http/history_points.py, aggregate_buckets), without a
         Bucket object per sensor and bucket: a day of 64 sensors is 92,160 of them, most of the
-        time of a long-range answer. Blocks of points folded before from the very same rows are
-        taken from this worker's cache (blocks.py). Sensors without buckets there get all-NaN points.
+        time of a long-range answer. Rows stream from the database a chunk at a time (CHUNK_BYTES),
+        so what a fold holds besides its points does not grow with the range. Blocks of points
+        folded before from the very same rows are taken from this worker's cache (blocks.py).
+        Sensors without buckets there get all-NaN points.
         """
         if tier not in self.tier_seconds:
             raise ValueError(f"unknown tier {tier!r}; tiers: {', '.join(self.tier_seconds)}")
@@ -129,112 +156,192 @@ class HistoryReader:
         out: dict[str, Folded] = {
             sid: (array("d", nans), array("d", nans), array("d", zeros), array("d", zeros)) for sid in sensor_ids
         }
-        db = self._connection()
-        if db is None or not out or count <= 0:
+        if not out or count <= 0:
             return out
-        try:
-            wanted = {key: sid for key, sid in db.execute("SELECT key, id FROM sensors") if sid in out}
-            rows = db.execute(ROWS_QUERY.format(tier=tier), (_integer(start), _integer(end))).fetchall()
-        except sqlite3.Error as error:
-            self._broken(error)
-            return out
-        # Blocks are numbered from time 0, so that a range that moves finds the same blocks; a
-        # grid that is not aligned to its step (no answer plans one) is folded without the cache.
-        first = math.floor(origin / step) if math.isfinite(origin / step) else 0
-        aligned = first * step == origin
-        blocks: dict[int, list[tuple[int, int, bytes]]] = {}
-        for at, blob in rows:
-            slot = int((at - origin) // step)
-            if 0 <= slot < count:
-                blocks.setdefault((first + slot) // BLOCK_POINTS, []).append((slot, at, blob))
-        sensors = tuple(sorted(wanted.items()))
-        selectors: Selectors = {}
-        for number, members in blocks.items():
-            low, high = number * BLOCK_POINTS - first, (number + 1) * BLOCK_POINTS - first
-            # Only a block the range holds whole is the same block in another answer.
-            inside = start <= origin + low * step and origin + high * step <= end
-            whole = aligned and low >= 0 and high <= count and inside
-            if whole:
-                key, rows_digest = (tier, step, number, sensors), digest((at, blob) for _, at, blob in members)
-                points = self._blocks.get(key, rows_digest)
-                if points is not None:
-                    for sid, block in points.items():
-                        for column, part in zip(out[sid], block, strict=True):
-                            column[low:high] = part
-                    continue
-            _fold_rows(members, wanted, out, selectors)
-            if whole:
-                self._blocks.put(key, rows_digest, {sid: _block(out[sid], low, high) for sid in wanted.values()})
+        with self._reading() as db:
+            if db is None:
+                return out
+            stored = 0
+            wanted: dict[int, str] = {}
+            for key, sid in db.execute("SELECT key, id FROM sensors"):
+                stored += 1
+                if sid in out:
+                    wanted[key] = sid
+            folder = _Folder(out, wanted)
+            # Blocks are numbered from time 0, so that a range that moves finds the same blocks; a
+            # grid that is not aligned to its step (no answer plans one) is folded without the cache.
+            first = math.floor(origin / step) if math.isfinite(origin / step) else 0
+            aligned = first * step == origin
+
+            def cacheable(number: int) -> bool:
+                # Only a block the range holds whole is the same block in another answer.
+                low, high = number * BLOCK_POINTS - first, (number + 1) * BLOCK_POINTS - first
+                return (
+                    aligned
+                    and low >= 0
+                    and high <= count
+                    and start <= origin + low * step
+                    and origin + high * step <= end
+                )
+
+            # Rows of one block: all of them while it may be cached (its digest needs every row),
+            # else a chunk at a time.
+            block: int | None = None
+            members: list[tuple[int, int, bytes]] = []
+            held = 0  # bytes of the members (their BLOBs and ROW_OVERHEAD each)
+            keep = False  # the block is being gathered whole, for the cache
+            fetch = max(1, CHUNK_BYTES // (ROW_OVERHEAD + ROW_BYTES_PER_SENSOR * max(1, stored)))
+            cursor = db.execute(ROWS_QUERY.format(tier=tier), (_integer(start), _integer(end)))
+            try:
+                while rows := cursor.fetchmany(fetch):
+                    for at, blob in rows:
+                        slot = int((at - origin) // step)
+                        if not 0 <= slot < count:
+                            continue
+                        number = (first + slot) // BLOCK_POINTS
+                        if number != block:
+                            if block is not None:
+                                self._finish_block(folder, tier, step, block, first, members, keep)
+                            block, members, held, keep = number, [], 0, cacheable(number)
+                        members.append((slot, at, blob))
+                        held += ROW_OVERHEAD + len(blob)
+                        if keep and held > BLOCK_BYTES:
+                            keep = False  # too large to keep: folded as it streams from here
+                        if not keep and (held >= CHUNK_BYTES or len(members) >= folder.rows_per_chunk):
+                            folder.fold(members)
+                            members, held = [], 0
+                if block is not None:
+                    self._finish_block(folder, tier, step, block, first, members, keep)
+            finally:
+                cursor.close()
         return out
+
+    def _finish_block(
+        self,
+        folder: _Folder,
+        tier: str,
+        step: float,
+        number: int,
+        first: int,
+        members: list[tuple[int, int, bytes]],
+        keep: bool,
+    ) -> None:
+        """Fold the rows of a block not folded yet: from the cache when it holds a block of these very rows."""
+        if not keep:
+            folder.fold(members)
+            return
+        low, high = number * BLOCK_POINTS - first, (number + 1) * BLOCK_POINTS - first
+        key = (tier, step, number, folder.sensors)
+        rows_digest = digest((at, blob) for _, at, blob in members)
+        points = self._blocks.get(key, rows_digest)
+        if points is not None:
+            for sid, cached in points.items():
+                for column, part in zip(folder.out[sid], cached, strict=True):
+                    column[low:high] = part
+            return
+        folder.fold(members)
+        self._blocks.put(key, rows_digest, {sid: _block(folder.out[sid], low, high) for sid in folder.wanted.values()})
 
     def span(self, tier: str) -> tuple[float, float] | None:
         """Return the oldest and the newest bucket start a tier holds, None when it holds none."""
         if tier not in self.tier_seconds:
             raise ValueError(f"unknown tier {tier!r}; tiers: {', '.join(self.tier_seconds)}")
-        db = self._connection()
-        if db is None:
-            return None
-        try:
+        with self._reading() as db:
+            if db is None:
+                return None
             oldest, newest = db.execute(SPAN_QUERY.format(tier=tier)).fetchone()
-        except sqlite3.Error as error:
-            self._broken(error)
-            return None
-        return None if oldest is None else (float(oldest), float(newest))
+            return None if oldest is None else (float(oldest), float(newest))
+        return None  # reading failed
 
     def sensor_ids(self) -> list[str]:
         """Return the ids of every sensor the history holds buckets of (vanished ones included), sorted."""
-        db = self._connection()
-        if db is None:
-            return []
-        try:
+        with self._reading() as db:
+            if db is None:
+                return []
             return [row[0] for row in db.execute("SELECT id FROM sensors ORDER BY id")]
+        return []  # reading failed
+
+    # -- connections ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection | None]:
+        """Lend a connection to the current file (None: no usable database) for one query.
+
+        An sqlite3.Error inside is not raised: the connection is closed, the error said once, and
+        the caller goes on after its `with` block (where it returns its empty answer).
+        """
+        taken = self._take()
+        if taken is None:
+            yield None
+            return
+        identity, db = taken
+        try:
+            yield db
         except sqlite3.Error as error:
+            db.close()
             self._broken(error)
-            return []
+            return
+        except BaseException:
+            db.close()
+            raise
+        with self._lock:
+            if len(self._idle) < IDLE_CONNECTIONS:
+                self._idle.append((identity, db))
+                return
+        db.close()
 
-    # -- this thread's connection --------------------------------------------------------------------
-
-    def _connection(self) -> sqlite3.Connection | None:
-        """Return this thread's connection to the current file, opening it when needed."""
+    def _take(self) -> tuple[tuple[int, int], sqlite3.Connection] | None:
+        """Return an idle connection to the current file, or a new one; None when there is no usable database."""
         try:
             status = os.stat(self.path)
         except OSError:
-            self._drop()
+            self._close_idle()
             return None
         identity = (status.st_dev, status.st_ino)
-        local = self._local
-        if getattr(local, "identity", None) == identity and local.db is not None:
-            return local.db  # type: ignore[no-any-return]  # threading.local is untyped
-        self._drop()
+        stale: list[sqlite3.Connection] = []
+        found = None
+        with self._lock:
+            while self._idle:
+                held, db = self._idle.pop()
+                if held == identity:
+                    found = (identity, db)
+                    break
+                stale.append(db)  # a file since replaced (moved aside, recreated)
+        for db in stale:
+            db.close()
+        if found is not None:
+            return found
+        # Any thread may use it, one at a time (a connection is lent to one query at a time).
         try:
-            db = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, check_same_thread=True)
+            db = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
         except sqlite3.Error as error:
             self._broken(error)
             return None
         try:
-            db.execute("PRAGMA cache_size=-512")  # KiB; a worker has hundreds of threads
+            db.execute("PRAGMA cache_size=-512")  # KiB
             version = db.execute("PRAGMA user_version").fetchone()[0]
+            application = db.execute("PRAGMA application_id").fetchone()[0]
         except sqlite3.Error as error:
             db.close()
             self._broken(error)
             return None
-        if version != SCHEMA_VERSION:  # 0: being created; newer: not ours to read
+        # 0: being created; newer: not ours to read; another application's id: not ours at all
+        # (the writer moves it aside). 0 as the id: a schema-2 file from before ids were set.
+        if version != SCHEMA_VERSION or application not in (0, APPLICATION_ID):
             db.close()
             return None
-        local.db, local.identity = db, identity
-        return db
+        return identity, db
 
-    def _drop(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
+    def _close_idle(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for _, db in idle:
             db.close()
-        self._local.db = self._local.identity = None
 
     def _broken(self, error: sqlite3.Error) -> None:
-        """Forget this thread's connection and say once per kind of error that reads fail."""
-        self._drop()
+        """Say once per kind of error that reads fail."""
         message = str(error)
-        if message not in self._warned:
+        if message not in self._warned and len(self._warned) < 64:  # a few kinds, not one per row
             self._warned.add(message)
             log.warning("history: cannot read %s: %s; answering without the history", self.path, message)
 
@@ -242,12 +349,39 @@ class HistoryReader:
 Selectors = dict[bytes, tuple[Callable[[bytes], tuple[Any, ...]], list[tuple[int, Folded]]]]
 
 
+class _Folder:
+    """Fold rows into the wanted sensors' points of `out`, a chunk of rows at a time, in order of start."""
+
+    def __init__(self, out: dict[str, Folded], wanted: dict[int, str]):
+        self.out = out
+        self.wanted = wanted  # key -> sensor id, of the sensors asked that the history holds
+        self.sensors = tuple(sorted(wanted.items()))  # what a cached block's points are of
+        self.selectors: Selectors = {}
+        self.previous = -1  # the point of the last row folded: its next rows compare with it
+        # Rows unpacked at once: their values are Python objects until folded.
+        self.rows_per_chunk = max(1, CHUNK_BYTES // (UNPACKED_BYTES_PER_SENSOR * max(1, len(wanted))))
+
+    def fold(self, rows: list[tuple[int, int, bytes]]) -> None:
+        """Fold rows (point, start, BLOB) that follow the rows folded so far."""
+        for first in range(0, len(rows), self.rows_per_chunk):
+            if len(self.selectors) > SELECTORS_KEPT:
+                self.selectors.clear()
+            self.previous = _fold_rows(
+                rows[first : first + self.rows_per_chunk], self.wanted, self.out, self.selectors, self.previous
+            )
+
+
 def _fold_rows(
-    rows: list[tuple[int, int, bytes]], wanted: dict[int, str], out: dict[str, Folded], selectors: Selectors
-) -> None:
+    rows: list[tuple[int, int, bytes]],
+    wanted: dict[int, str],
+    out: dict[str, Folded],
+    selectors: Selectors,
+    previous: int = -1,
+) -> int:
     """Fold rows (point, start, BLOB), in order of point, into the wanted sensors' points of out; skip damaged rows.
 
-    Every row of a point is in `rows` (a block holds whole points), and out's points start empty.
+    `previous`: the point of the row folded last before these (its next rows compare with what it
+    holds); every other point of `rows` starts empty in out. Return the point of the last row.
     """
     unpacked: list[tuple[int, tuple[Any, ...], list[tuple[int, Folded]]]] = []
     for slot, _, blob in rows:
@@ -266,7 +400,7 @@ def _fold_rows(
             )
         unpack, positions = found
         unpacked.append((slot, unpack(data), positions))
-    previous, row, rows_held = -1, 0, len(unpacked)
+    row, rows_held = 0, len(unpacked)
     while row < rows_held:
         slot, values, positions = unpacked[row]
         row += 1
@@ -314,6 +448,7 @@ def _fold_rows(
             if counted > 0:
                 low[slot], high[slot] = values[base], values[base + 1]
                 total[slot], weight[slot] = 0.0 + values[base + 2], counted  # 0.0 +: as += gives it
+    return previous
 
 
 def _block(points: Folded, low: int, high: int) -> Folded:

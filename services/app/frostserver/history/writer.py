@@ -6,7 +6,8 @@ written in one transaction, at most one a minute (MIN_WRITE_GAP), as one row hol
 sensor's bucket (packed.py; a minute written again, after a clock set back, is merged into its
 row), with the roll-up of every hour that has ended and a bounded step of pruning. Nothing blocks
 sampling for long, and a failing disk never stops it: the unwritten minutes wait in memory (at
-most MAX_PENDING_MINUTES) and the next minute retries.
+most MAX_PENDING_MINUTES) and the next minute retries; they are also saved in the run directory
+(pending.py), so that a restarted sampler takes them back.
 
 Test hook: FROST_TEST_KILL_IN_HISTORY_WRITE=1 makes the writer SIGKILL its own process after the
 INSERTs of a write transaction and before its COMMIT (tests of what a crash leaves behind).
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Reading, Sensor
+from ..store.files import write_atomically
+from . import pending
 from .aggregate import MinuteAggregator, MinuteRows
 from .buckets import TIERS, Tier
 from .database import HISTORY_FILE, NewerSchema, is_corrupt, move_aside, open_for_writing
@@ -64,7 +67,9 @@ class HistoryWriter:
         *,
         monotonic: Callable[[], float] = time.monotonic,
         environ: Mapping[str, str] = os.environ,
+        pending_dir: Path | None = None,
     ):
+        """`pending_dir`: where unwritten minutes are saved across a restart (the run directory; None: not saved)."""
         self.directory = Path(directory)
         self.path = self.directory / HISTORY_FILE
         self.minute, self.hour = tiers
@@ -83,6 +88,9 @@ class HistoryWriter:
         self._now = 0.0  # the newest sample's time: retention counts back from it
         self._dropped_when_failing = 0
         self._kill_in_write = environ.get(KILL_HOOK) == "1"
+        self.pending_path = None if pending_dir is None else Path(pending_dir) / pending.PENDING_FILE
+        self._pending_saved = False  # the pending file holds minutes not written yet
+        self._take_back_pending()
         try:
             self._open()
         except NewerSchema as error:
@@ -155,6 +163,9 @@ class HistoryWriter:
                 )
             rolled = self._roll_up(db, self._dirty_hours | hours)
             sensors_pruned = self._prune(db)
+            # Before COMMIT: a saved minute must never be written twice (a restart between COMMIT and
+            # this would merge it into its row again). If COMMIT fails, _fail saves them again.
+            self._forget_pending()
             if self._kill_in_write:  # the test hook (module docstring)
                 os.kill(os.getpid(), signal.SIGKILL)
             db.execute("COMMIT")
@@ -310,6 +321,7 @@ class HistoryWriter:
         if len(closed) > MAX_PENDING_MINUTES:
             self.dropped_minutes += len(closed) - MAX_PENDING_MINUTES
             del closed[: len(closed) - MAX_PENDING_MINUTES]
+        self._save_pending()
         if self.failing is None:
             self.failing = str(error) or type(error).__name__
             self._dropped_when_failing = self.dropped_minutes
@@ -320,6 +332,59 @@ class HistoryWriter:
                 self.failing,
                 MAX_PENDING_MINUTES,
             )
+
+    # -- the minutes waiting, across a restart (pending.py) ------------------------------------------------
+
+    def _take_back_pending(self) -> None:
+        """Put the minutes a previous writer saved before this one's (they are older), at most MAX_PENDING_MINUTES."""
+        if self.pending_path is None:
+            return
+        try:
+            data = self.pending_path.read_bytes()
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            log.warning("history: cannot read the minutes saved in %s (%s); they are lost", self.pending_path, error)
+            return
+        try:
+            minutes = pending.decode(data)
+        except ValueError as error:
+            log.warning("history: %s is not a file of saved minutes (%s); removing it", self.pending_path, error)
+            self.pending_path.unlink(missing_ok=True)
+            return
+        closed = self.aggregator.closed
+        closed[:0] = minutes
+        if len(closed) > MAX_PENDING_MINUTES:
+            self.dropped_minutes += len(closed) - MAX_PENDING_MINUTES
+            del closed[: len(closed) - MAX_PENDING_MINUTES]
+        self._pending_saved = True
+        log.warning(
+            "history: took back %d minute(s) a previous sampler could not write (%s); writing them first",
+            len(minutes),
+            self.pending_path,
+        )
+
+    def _save_pending(self) -> None:
+        """Save the minutes waiting in memory, for the next writer should this one be restarted."""
+        if self.pending_path is None:
+            return
+        if not self.aggregator.closed:
+            self._forget_pending()
+            return
+        try:
+            write_atomically(self.pending_path, pending.encode(self.aggregator.closed))
+        except OSError as error:  # the run directory is a tmpfs; full, they stay in memory only
+            log.debug("history: cannot save the minutes waiting to %s: %s", self.pending_path, error)
+            return
+        self._pending_saved = True
+
+    def _forget_pending(self) -> None:
+        if self._pending_saved and self.pending_path is not None:
+            try:
+                self.pending_path.unlink(missing_ok=True)
+            except OSError as error:  # never a reason to stop writing the history
+                log.debug("history: cannot remove %s: %s", self.pending_path, error)
+            self._pending_saved = False
 
     def _succeed(self) -> None:
         if self.failing is not None:

@@ -3,7 +3,8 @@
 - api.py: the JSON API (/api/v1/...) and the original design's /sensor_reading;
   documents.py renders its sensors document once per sample, chips.py its chips document;
   the history answer's parameters (history_query.py), points from the ring and the tiers on disk
-  (history_points.py, history_answer.py) and its JSON and CSV (history_render.py);
+  (history_points.py, history_answer.py), its JSON and CSV (history_render.py) and how many a
+  worker makes at once (history_gate.py);
 - alerts.py: /api/v1/alerts, and the alerts the stream and /metrics tell of;
 - stream.py: the Server-Sent Events stream;
 - metrics.py: /metrics (node_exporter.py: node_exporter's hwmon series; workers.py: each
@@ -29,6 +30,7 @@ from . import alerts, api, health, metrics, stream
 from .chips import ChipDocuments
 from .documents import SensorDocuments
 from .errors import json_error, register_error_handlers
+from .history_gate import HistoryGate
 from .history_render import MeanTexts
 from .json_text import StrictJSONProvider
 
@@ -51,6 +53,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # The history on disk, read for /api/v1/history; None: off (FROST_HISTORY_DIR unset).
     app.extensions["frost.history"] = None if settings.history_dir is None else HistoryReader(settings.history_dir)
     app.extensions["frost.history_texts"] = MeanTexts()  # the JSON text of the history's means, kept per worker
+    app.extensions["frost.history_gate"] = HistoryGate()  # how many history answers a worker makes at once
     app.extensions["frost.documents"] = SensorDocuments(store, settings.sample_interval, settings.frost_threshold)
     app.extensions["frost.chip_documents"] = ChipDocuments(store.chips)
     app.extensions["frost.notifier"] = stream.SampleNotifier(store)

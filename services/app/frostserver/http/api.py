@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-import threading
 import time
-from collections.abc import Iterator
 from importlib import resources
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -17,6 +15,7 @@ from .chips import ChipDocuments
 from .documents import SensorDocuments
 from .errors import json_error
 from .history_answer import RingRewritten, build_answer, known_sensor_ids
+from .history_gate import RETRY_AFTER_SECONDS, HistoryGate
 from .history_points import Tiers
 from .history_query import BadParameter, Limits, parse_history_query
 from .history_render import csv_filename, render_csv, render_json
@@ -92,59 +91,41 @@ def history() -> Response:
         )
     except BadParameter as error:
         return json_error(400, str(error), parameter=error.parameter)
-    if query.sensors is not None:
-        known = known_sensor_ids(store, tiers)
-        unknown = [sid for sid in query.sensors if sid not in known]
-        if unknown:
-            return json_error(400, f"sensor: unknown sensor id {unknown[0]!r}", parameter="sensor")
-    # The copy of the ring and the rendering hold a slot from here until the answer ends (or the
-    # client leaves): concurrent requests wait instead of each holding a copy.
-    slot = _HistorySlot()
+    # A turn of the worker's gate (history_gate.py) from here until the answer ends (or the client
+    # leaves), before anything is read: what a worker holds for history answers has a ceiling.
+    gate: HistoryGate = current_app.extensions["frost.history_gate"]
+    turn = gate.enter()
+    if turn is None:
+        response = json_error(
+            503,
+            f"history: this worker is already making {gate.at_once} answers, the most it makes at once; "
+            f"try again in {RETRY_AFTER_SECONDS} s",
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     try:
+        if query.sensors is not None:
+            known = known_sensor_ids(store, tiers)
+            unknown = [sid for sid in query.sensors if sid not in known]
+            if unknown:
+                turn.close()
+                return json_error(400, f"sensor: unknown sensor id {unknown[0]!r}", parameter="sensor")
         answer = build_answer(query, settings.sample_interval, store, tiers)
         if query.format == "csv":
             pieces = render_csv(answer)
         else:
             pieces = render_json(answer, current_app.extensions["frost.history_texts"])
     except BaseException:
-        slot.close()
+        turn.close()
         raise
     if query.format == "csv":
-        response = Response(slot.stream(pieces), mimetype="text/csv")
+        response = Response(turn.stream(pieces), mimetype="text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="{csv_filename(answer)}"'
     else:
-        response = Response(slot.stream(pieces), mimetype="application/json")
-    response.call_on_close(slot.close)  # also when the body is never iterated (HEAD, a dropped client)
+        response = Response(turn.stream(pieces), mimetype="application/json")
+    response.call_on_close(turn.close)  # also when the body is never iterated (HEAD, a dropped client)
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-# The answer grows with sensors x points (350 KB for 1024 sensors over a minute): a few at a
-# time per worker use the one core a worker has as well as many would, in a fraction of the memory.
-_HISTORY_RENDERS = threading.BoundedSemaphore(2)
-
-
-class _HistorySlot:
-    """One of the worker's history slots, taken at once and released exactly once."""
-
-    def __init__(self) -> None:
-        _HISTORY_RENDERS.acquire()
-        self._held = True
-        self._lock = threading.Lock()
-
-    def stream(self, pieces: Iterator[bytes]) -> Iterator[bytes]:
-        """Yield the answer's pieces, releasing the slot when they end."""
-        try:
-            yield from pieces
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        """Release the slot if it is still held."""
-        with self._lock:
-            if self._held:
-                self._held = False
-                _HISTORY_RENDERS.release()
 
 
 @bp.errorhandler(RingRewritten)

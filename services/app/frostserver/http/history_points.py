@@ -2,9 +2,14 @@
 
 An answer is made of parts, oldest first, each from the finest source that holds its time: the
 hour tier before the minute tier's oldest bucket, the minute tier before the ring's oldest sample,
-the ring for the rest. A part's points are `step` wide (the asked step, rounded up to a multiple of
-its tier's bucket width) and aligned to multiples of it; each boundary between two parts is a
-point boundary of the coarser one, so no time is counted twice. A point holds the min, max and
+the ring for the rest. A tier takes part only where it holds something older than the finer
+sources (_covering): on a young history (or one just moved aside and started again) the hour
+tier's oldest bucket is the hour of the minute tier's oldest minute, rolled up from those very
+minutes, and the minutes answer alone (with nulls before their oldest), at their finer resolution.
+
+A part's points are `step` wide (the asked step, rounded up to a multiple of its tier's bucket
+width) and aligned to multiples of it; each boundary between two parts is a point boundary of
+the coarser one, so no time is counted twice. A point holds the min, max and
 count-weighted mean of the samples (or buckets) that start in it; none: null. A ring part whose
 step is the sampling interval keeps the samples as they are (raw).
 """
@@ -111,6 +116,7 @@ def plan(
             sources.append((tier, oldest, max(width, _ceil(step, width))))
     if not sources:
         return [Part(RING, _floor(start, step), end, step, raw=False)]  # nothing held: nulls
+    sources = _covering(sources)
     parts: list[Part] = []
     until = end
     for number, (source, oldest, part_step) in enumerate(sources):
@@ -131,6 +137,26 @@ def plan(
             break
     parts.reverse()
     return parts
+
+
+def _covering(sources: list[tuple[str, float, float]]) -> list[tuple[str, float, float]]:
+    """Keep, finest first, each source that holds something older than every finer one kept.
+
+    A tier holds what it was made from: the minutes, the samples (the ring's, and those from
+    before the ring started again with its container), so a minute that starts before the ring's
+    oldest sample may hold samples the ring does not; the hours, the minutes, so the hour holding
+    the oldest minute holds nothing older, unless minutes of it were pruned, and then older hours
+    are there too (hours are kept longer). A young history, or one just moved aside: its first
+    hour was rolled up from the very minutes still held, and takes no part.
+    """
+    kept = [sources[0]]
+    for number in range(1, len(sources)):
+        source, oldest, _ = sources[number]
+        finer, finer_oldest, _ = sources[number - 1]  # what this one was made from
+        made_from = finer_oldest if finer == RING else _floor(finer_oldest, TIER_WIDTHS[source])
+        if oldest < made_from and oldest < min(held for _, held, _ in kept):
+            kept.append(sources[number])
+    return kept
 
 
 def aggregate_ring(part: Part, times: Sequence[float], window: Series, ids: Iterable[str]) -> Columns:

@@ -4,6 +4,12 @@ A range is `from` and `to` (Unix seconds or RFC 3339 times), or `seconds` back f
 parameter: `to` defaults to the newest sample). `step` is the width of an aggregated point, in
 seconds; without it, a range the RAM ring spans is answered raw and a longer one in about
 DEFAULT_POINTS points. An answer has at most MAX_POINTS points per sensor.
+
+Numbers are ASCII digits only, as the README and openapi.json write them: no sign (but a
+time's "-", to say it is out of range), no exponent, no "_", no spaces, no other script's digits
+(Python's int() and float() take `+60`, `1_000`, ` 60 `, `1e3` and `١٢٣`). Times are kept to the
+millisecond (as the CSV's epoch column writes them): `from`, `to` and `seconds` in the answer are
+whole numbers, or have at most three decimals.
 """
 
 from __future__ import annotations
@@ -17,13 +23,21 @@ from datetime import datetime
 MAX_POINTS = 10_000  # per sensor and answer: the stated cap (README, openapi.json)
 DEFAULT_POINTS = 1000  # about this many points per sensor when no step is asked
 LATEST_TIME = 253402300799.0  # 9999-12-31T23:59:59Z, the last time RFC 3339 can write
+# The earliest end of a range: 1970-01-01T00:00:01Z. A range that ends at time 0 holds nothing
+# any clock could have stamped (even a device that boots in 1970 samples after it): a 400 that says
+# so, rather than an empty answer that looks like no data.
+EARLIEST_END = 1.0
 FORMATS = ("json", "csv")
 
 # Default steps: round numbers of seconds, minutes, hours, then whole days.
 NICE_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 
-_NUMBER = re.compile(r"-?\d+(\.\d+)?")
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+# [0-9], not \d: \d matches every script's digits.
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_INTEGER = re.compile(r"[0-9]+")
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
 
 
 class BadParameter(ValueError):
@@ -56,12 +70,13 @@ class HistoryQuery:
 
     @property
     def seconds(self) -> float:
-        return self.end - self.start
+        """Return the range's length: to - from, to the millisecond (as both are)."""
+        return round(self.end - self.start, 3)
 
 
 def parse_time(parameter: str, raw: str) -> float:
-    """Return a time given as Unix seconds or as an RFC 3339 date-time with an offset."""
-    text = raw.strip()
+    """Return a time given as Unix seconds or as an RFC 3339 date-time with an offset, to the millisecond."""
+    text = raw
     value = None
     if _NUMBER.fullmatch(text):
         value = float(text)
@@ -78,7 +93,7 @@ def parse_time(parameter: str, raw: str) -> float:
         )
     if not 0 <= value <= LATEST_TIME:
         raise BadParameter(parameter, f"must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z, got {raw!r}")
-    return value
+    return round(value, 3)
 
 
 def default_step(seconds: float) -> float:
@@ -96,6 +111,12 @@ def parse_history_query(args: Mapping[str, str], sensors: Sequence[str], accept:
     if "seconds" in given and "from" in given:
         raise BadParameter("seconds", "give either seconds or from, not both")
     end = parse_time("to", given["to"]) if "to" in given else limits.newest
+    if end < EARLIEST_END:
+        raise BadParameter(
+            "to",
+            f"must be at least 1 (1970-01-01T00:00:01Z): a range that ends at time 0 holds nothing a clock "
+            f"could have stamped, got {given.get('to', end)!r}",
+        )
     if "from" in given:
         start = parse_time("from", given["from"])
         if start >= end:
@@ -123,22 +144,16 @@ def _seconds(raw: str | None, limits: Limits) -> float:
     longest = int(limits.longest_seconds)
     if raw is None:
         return limits.ring_seconds  # all of the ring, as before the history on disk
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
+    value = int(raw) if _INTEGER.fullmatch(raw) else None
     if value is None or not 1 <= value <= longest:
         raise BadParameter("seconds", f"must be an integer between 1 and {longest}, got {raw!r}")
     return float(value)
 
 
 def _step(raw: str, interval: float) -> float:
-    try:
-        step = float(raw)
-    except ValueError:
-        step = math.nan
+    step = float(raw) if _NUMBER.fullmatch(raw) else math.nan
     if not math.isfinite(step) or step <= 0:
-        raise BadParameter("step", f"must be a number of seconds, got {raw!r}")
+        raise BadParameter("step", f"must be a number of seconds in ASCII digits (60, 0.5), got {raw!r}")
     if step < interval:
         raise BadParameter("step", f"must be at least the sampling interval ({interval:g} s), got {raw!r}")
     if step > 366 * 86400:

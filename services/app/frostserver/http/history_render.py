@@ -7,6 +7,14 @@ JSON, aggregated: the same with "resolution": "aggregated" and each series an ob
     {"min": [...], "max": [...], "mean": [...]} (a raw sample's min, max and mean are its value).
 CSV: a header row, then one row per point: `time` (ISO 8601, UTC), `epoch` (Unix seconds), then
 per sensor `<id>` (raw) or `<id> min`, `<id> max`, `<id> mean` (aggregated); empty: no value.
+
+A value that is not a finite number (NaN: no value; an infinity, which no sample should hold) is
+null in JSON and an empty cell in CSV: never a bare NaN, Infinity or inf.
+
+What an answer holds at once does not grow with its size: the values of at most
+SENSOR_POINTS_PER_BATCH sensor-points (JSON: a batch of sensors, as few as one; CSV: a stretch of
+rows, CSV_SENSOR_POINTS), the text of about PIECE_BYTES (or of one sensor's series), and the
+numbers' texts of NUMBERS_KEPT values. README.md ("Memory per answer") adds it up.
 """
 
 from __future__ import annotations
@@ -23,12 +31,24 @@ from collections.abc import Iterator, Sequence
 from ..history.blocks import BLOCK_POINTS
 from .history_answer import HistoryAnswer
 
-SENSORS_PER_BATCH = 64  # JSON: the values of this many sensors are made, rendered, then dropped
+# JSON: the values of this many sensor-points (sensors x points) are made, rendered, then dropped:
+# 64 sensors of a day at the default step (721 points) in one batch, 6 of the 10,000 points of
+# the longest answer. About 64 bytes a sensor-point while a batch is made (history_points.py:
+# min, max, sum, count, the means, and the parts joined): 4 MiB.
+SENSOR_POINTS_PER_BATCH = 65536
+# CSV: this many sensor-points' rows at a time, at most POINTS_PER_CHUNK rows (their text is about
+# three times the JSON's per value: every row repeats its time).
+CSV_SENSOR_POINTS = 8192
+# The JSON text is yielded in pieces of about this many characters (or one sensor's series, at most
+# 10,000 points x 3 numbers).
+PIECE_BYTES = 65536
+# Numbers: the texts of this many distinct values kept per answer (about 100 bytes each).
+NUMBERS_KEPT = 8192
 # JSON: means are written a stretch of this many points at a time, the reader's blocks: a block
 # served again from its cache is a stretch whose text MeanTexts finds again.
 CHUNK_POINTS = BLOCK_POINTS
 MEAN_TEXT_BYTES = 2 * 2**20  # per worker: a day of 64 sensors' means at the default step is 1.5 MiB
-POINTS_PER_CHUNK = 128  # CSV: this many rows of every sensor are made, rendered, then dropped
+POINTS_PER_CHUNK = 128  # CSV: at most this many rows of every sensor are made, rendered, then dropped
 
 
 def _json(value: object) -> str:
@@ -36,9 +56,11 @@ def _json(value: object) -> str:
 
 
 def _floats(values: Sequence[float]) -> str:
-    """Encode numbers as a JSON array, NaN (no value) as null."""
-    # json's C encoder writes NaN as the bare word NaN, which no number or other token contains.
-    return json.dumps(list(values), separators=(",", ":")).replace("NaN", "null")
+    """Encode numbers as a JSON array, NaN (no value) and infinities as null."""
+    # json's C encoder writes NaN, Infinity and -Infinity as those bare words, which no number
+    # contains (the minus sign goes with the word).
+    text = json.dumps(list(values), separators=(",", ":")).replace("NaN", "null")
+    return text.replace("-Infinity", "null").replace("Infinity", "null") if "Infinity" in text else text
 
 
 class Numbers(dict[float, str]):
@@ -47,19 +69,23 @@ class Numbers(dict[float, str]):
     A reading is a multiple of its sensor's resolution (a millidegree, an eighth of a degree, a
     whole RPM), so the minima and maxima of a day repeat a few hundred values thousands of times;
     looking one up is a fifth of the cost of writing it (float repr), the largest part of a long
-    answer. Means seldom repeat (MeanTexts keeps them a stretch at a time). The text is repr's, as json's.
+    answer. Means seldom repeat (MeanTexts keeps them a stretch at a time). The text is repr's, as
+    json's; NaN and infinities are null. At most NUMBERS_KEPT texts are kept (then it starts
+    again): values that never repeat cannot make it grow with the answer.
     """
 
     def __missing__(self, value: float) -> str:
-        if value != value:  # NaN: no value (never kept: each NaN is a key of its own)
+        if not math.isfinite(value):  # NaN (no value) and infinities: null, never kept (each NaN is a key of its own)
             return "null"
-        text = repr(value) if math.isfinite(value) else json.dumps(value)
+        text = repr(value)
         if value:  # 0.0 and -0.0 are one key, not one text
+            if len(self) >= NUMBERS_KEPT:
+                self.clear()
             self[value] = text
         return text
 
     def array(self, values: Sequence[float]) -> str:
-        """Encode numbers as a JSON array, NaN (no value) as null."""
+        """Encode numbers as a JSON array, NaN (no value) and infinities as null."""
         return f"[{','.join(map(self.__getitem__, values))}]"
 
 
@@ -122,7 +148,14 @@ def _means(values: array[float], spans: list[tuple[int, int, bool]], texts: Mean
 
 
 def _number(value: float) -> float | int:
+    """Return a time or a length in seconds as the answer writes it: to the millisecond, whole ones as integers."""
+    value = round(value, 3)
     return int(value) if value == int(value) else value
+
+
+def sensors_per_batch(points: int) -> int:
+    """Return how many sensors' values of `points` points each are made at once (at least one)."""
+    return max(1, SENSOR_POINTS_PER_BATCH // max(1, points))
 
 
 def render_json(answer: HistoryAnswer, texts: MeanTexts | None = None) -> Iterator[bytes]:
@@ -144,21 +177,31 @@ def render_json(answer: HistoryAnswer, texts: MeanTexts | None = None) -> Iterat
     ids = answer.sensor_ids
     numbers = Numbers()  # this answer's: dropped with it
     spans = [] if answer.raw else stretches(answer)
-    for first in range(0, len(ids), SENSORS_PER_BATCH):
-        batch = ids[first : first + SENSORS_PER_BATCH]
+    per_batch = sensors_per_batch(len(answer.timestamps))
+    pieces: list[str] = []
+    size = 0
+    for first in range(0, len(ids), per_batch):
+        batch = ids[first : first + per_batch]
         columns = answer.columns(batch)
-        pieces = []
         for number, sid in enumerate(batch, start=first):
             comma = "," if number else ""
+            # Each sensor's values are dropped once written: a batch shrinks as it is written.
+            low, high, mean = columns.low.pop(sid), columns.high.pop(sid), columns.mean.pop(sid)
             if answer.raw:
-                pieces.append(f"{comma}{_json(sid)}:{numbers.array(columns.mean[sid])}")  # samples: they repeat
+                text = f"{comma}{_json(sid)}:{numbers.array(mean)}"  # samples: they repeat
             else:
-                pieces.append(
-                    f'{comma}{_json(sid)}:{{"min":{numbers.array(columns.low[sid])},'
-                    f'"max":{numbers.array(columns.high[sid])},"mean":{_means(columns.mean[sid], spans, texts)}}}'
+                text = (
+                    f'{comma}{_json(sid)}:{{"min":{numbers.array(low)},'
+                    f'"max":{numbers.array(high)},"mean":{_means(mean, spans, texts)}}}'
                 )
-        yield "".join(pieces).encode()
-    yield b"}}"
+            del low, high, mean
+            pieces.append(text)
+            size += len(text)
+            if size >= PIECE_BYTES:
+                yield "".join(pieces).encode()
+                pieces, size = [], 0
+    pieces.append("}}")
+    yield "".join(pieces).encode()
 
 
 def iso_time(at: float) -> str:
@@ -176,7 +219,16 @@ def _epoch(at: float) -> str:
 
 
 def _cell(value: float) -> str:
-    return "" if value != value else repr(value)  # NaN: empty
+    return repr(value) if math.isfinite(value) else ""  # NaN (no value), infinities: empty
+
+
+# OWASP's CSV injection: a spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cell(text: str) -> str:
+    """Return a text cell a spreadsheet shows as text: a leading ' before a formula's first character."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 def render_csv(answer: HistoryAnswer) -> Iterator[bytes]:
@@ -186,12 +238,17 @@ def render_csv(answer: HistoryAnswer) -> Iterator[bytes]:
     ids = answer.sensor_ids
     header = ["time", "epoch"]
     for sid in ids:
-        header += [sid] if answer.raw else [f"{sid} min", f"{sid} max", f"{sid} mean"]
+        # The ids are made of chip names (a driver's, or a config file's): text, never a formula.
+        # The cells below are numbers (a negative one starts with "-") and times: never text to neutralise.
+        header += (
+            [text_cell(sid)] if answer.raw else [text_cell(f"{sid} {column}") for column in ("min", "max", "mean")]
+        )
     writer.writerow(header)
     yield buffer.getvalue().encode()
+    rows_per_chunk = max(1, min(POINTS_PER_CHUNK, CSV_SENSOR_POINTS // max(1, len(ids))))
     for part, times in zip(answer.parts, answer.part_times, strict=True):
-        for first in range(0, len(times), POINTS_PER_CHUNK):
-            chunk = times[first : first + POINTS_PER_CHUNK]
+        for first in range(0, len(times), rows_per_chunk):
+            chunk = times[first : first + rows_per_chunk]
             columns = answer.part_columns(part, chunk, ids)
             buffer.seek(0)
             buffer.truncate()

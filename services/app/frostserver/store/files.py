@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable
@@ -18,12 +19,19 @@ def write_atomically(path: Path, data: bytes, *, durable: bool = False) -> None:
     file on a volume that must survive a power cut; a tmpfs needs none.
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        if durable:
-            handle.flush()
-            os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        # A full disk (ENOSPC, often only at close) or a failed rename: no half-written temp file
+        # is left to pile up beside the file, one per process that tried.
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     if durable:
         directory = os.open(path.parent, os.O_RDONLY)
         try:
