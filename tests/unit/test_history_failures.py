@@ -21,7 +21,7 @@ from frostserver.history.packed import encode
 from frostserver.history.seed import main as seed_main
 from frostserver.history.seed import sensor_ids
 from frostserver.history.writer import KILL_HOOK, MAX_PENDING_MINUTES
-from frostserver.settings import ConfigError, SettingsError, load_settings
+from frostserver.config import ConfigError, SettingsError, load_settings
 
 APP = Path(__file__).resolve().parents[2] / "services" / "app"
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..model import STATUSES
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..config import Settings
 
 DAY = 86400.0
 
@@ -51,7 +51,7 @@ def default_tiers() -> tuple[Tier, ...]:
     """Return the tiers with the retention Settings declares by default (for tests and seeding)."""
     # Imported when called, never at import: importing the history (the codec, the reader) must not
     # load the configuration, let alone build Settings.
-    from ..settings import Settings
+    from ..config import Settings
 
     return configured_tiers(Settings())
 
