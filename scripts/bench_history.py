@@ -36,7 +36,7 @@ from urllib.parse import urlencode
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "services" / "app"))
 
-from frostserver.history import HISTORY_FILE, TIERS  # noqa: E402
+from frostserver.history import HISTORY_FILE, default_tiers  # noqa: E402
 from frostserver.history.seed import seed, sensor_ids  # noqa: E402
 from frostserver.history.writer import HistoryWriter  # noqa: E402
 from frostserver.model import Reading, Sensor  # noqa: E402
@@ -134,7 +134,7 @@ def main() -> int:
 
 
 def run(directory: Path, args: argparse.Namespace) -> int:
-    minute, hour = TIERS
+    minute, hour = default_tiers()
     start = int(time.time()) // 3600 * 3600
     progress(
         f"seeding {args.sensors} sensors at full retention ({hour.retention_seconds / 86400:.0f} days of "
@@ -164,7 +164,7 @@ def run(directory: Path, args: argparse.Namespace) -> int:
         for sid in sensor_ids(args.sensors)
     ]
     clock = [1000.0]
-    writer = HistoryWriter(directory, TIERS, monotonic=lambda: clock[0])
+    writer = HistoryWriter(directory, default_tiers(), monotonic=lambda: clock[0])
     steps = int(args.days * 86400 / args.interval)
     before = write_bytes()
     at = float(start)

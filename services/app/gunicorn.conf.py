@@ -3,7 +3,7 @@
 import gc
 import os
 
-from frostserver.settings import SettingsError, load_settings
+from frostserver.config import SettingsError, load_settings
 
 try:
     # Only what Gunicorn needs (workers, threads, log level): the config file is the app's.

@@ -167,12 +167,12 @@ def stack():
 def expected_sensor_ids(tree_dir: Path, config: Path) -> set[str]:
     """The ids the app should list for a tree and a config file, read here with the app's own reader."""
     from frostserver.hwmon import HwmonReader
-    from frostserver.rules import apply_rules
-    from frostserver.settings import load_settings
+    from frostserver.config import load_settings
+    from frostserver.overrides import OverrideApplier
 
     settings = load_settings({"FROST_CONFIG": str(config)})
     with HwmonReader(tree_dir, read_timeout=60) as reader:
-        pairs = apply_rules(reader.sample(), settings.rules)
+        pairs = OverrideApplier(settings.sensor_overrides).apply(reader.sample())
     return {sensor.id for sensor, _ in pairs} | {spec.sensor_id for spec in settings.sensors}
 
 

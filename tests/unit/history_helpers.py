@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from frostserver.history.buckets import TIERS
 from frostserver.history.writer import HistoryWriter
 from frostserver.model import Reading, Sensor
 
@@ -39,7 +38,7 @@ class FakeMonotonic:
 class Feeder:
     """Drive a HistoryWriter with samples on a simulated clock, one sample every `step` seconds."""
 
-    def __init__(self, directory: Path, tiers=TIERS, **kwargs) -> None:
+    def __init__(self, directory: Path, tiers=None, **kwargs) -> None:
         self.monotonic = FakeMonotonic()
         self.writer = HistoryWriter(directory, tiers, monotonic=self.monotonic, **kwargs)
 

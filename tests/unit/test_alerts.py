@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from frostserver.alerts.config import AlertsConfig, display_target, parse_duration
 from frostserver.alerts.engine import AlertEngine
 from frostserver.alerts.journal import JOURNAL_FILE, AlertJournal, decode_view
-from frostserver.alerts.rules import BUILTIN_RULES, AlertRule
-from frostserver.configfile import ConfigError, _Invalid, compile_id_pattern
+from frostserver.config import ConfigError, load_settings
+from frostserver.config.alert_rules import BUILTIN_RULES, MAX_HOLD, AlertRule
+from frostserver.config.alerts import AlertsConfig, display_target
+from frostserver.config.errors import Invalid
+from frostserver.config.id_patterns import compile_id_pattern
+from frostserver.config.validate import duration
 from frostserver.model import ERROR, FAULT, OK, Reading, Sensor
-from frostserver.settings import load_settings
 
 GARDEN = Sensor("w1_slave_temp-virtual-0/temp1", "w1_slave_temp-virtual-0", "w1_slave_temp", "temp1",
                 "temperature", "Garden", "°C")
@@ -118,9 +120,10 @@ def test_a_config_error_never_quotes_a_notification_url(tmp_path):
 
 
 def test_durations_and_how_targets_are_shown():
-    assert [parse_duration(v, ("k",)) for v in (0, 90, "90s", "5m", "1h30m", "2.5m")] == [0, 90, 90, 300, 5400, 150]
-    with pytest.raises(_Invalid):
-        parse_duration("8d", ("k",))
+    durations = [duration(v, ("k",), MAX_HOLD) for v in (0, 90, "90s", "5m", "1h30m", "2.5m")]
+    assert durations == [0, 90, 90, 300, 5400, 150]
+    with pytest.raises(Invalid, match=r"at most 7 days"):
+        duration("8d", ("k",), MAX_HOLD)
     assert display_target("json://user:pw@hooks.example:8000/path?x=1") == "json://hooks.example/…"
     assert display_target("tgram://123456:TOKEN/chat") == "tgram://…"  # a service's host is often its token
 

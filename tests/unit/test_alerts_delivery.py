@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from frostserver.alerts import notifier as notifier_module
-from frostserver.alerts.config import AlertsConfig
 from frostserver.alerts.engine import AlertEngine
 from frostserver.alerts.journal import AlertJournal
 from frostserver.alerts.notifier import CURSOR_FILE, Notifier, send_test
 from frostserver.alerts.send import Message, attempt_with_deadline, child_sender, child_usable, scrub
-from frostserver.alerts.rules import BUILTIN_RULES
 from frostserver.model import Reading, Sensor
-from frostserver.settings import load_settings
+from frostserver.config import load_settings
+from frostserver.config.alert_rules import BUILTIN_RULES
+from frostserver.config.alerts import AlertsConfig
 
 APP = Path(__file__).resolve().parents[2] / "services" / "app"
 

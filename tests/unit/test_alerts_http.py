@@ -7,10 +7,10 @@ from dataclasses import replace
 import pytest
 import schemathesis
 
-from frostserver.alerts.config import AlertsConfig
+from frostserver.config.alerts import AlertsConfig
 from frostserver.alerts.engine import AlertEngine
 from frostserver.alerts.journal import AlertJournal
-from frostserver.alerts.rules import BUILTIN_RULES
+from frostserver.config.alert_rules import BUILTIN_RULES
 from frostserver.http import create_app
 from frostserver.model import Reading, Sensor
 from frostserver.sampler import Sampler

@@ -192,7 +192,7 @@ def test_a_bug_is_never_reported_as_a_configuration_error(tmp_path, monkeypatch)
 
 
 def test_settings_come_from_the_environment(monkeypatch):
-    from frostserver.settings import SettingsError, load_settings
+    from frostserver.config import SettingsError, load_settings
 
     settings = load_settings({"FROST_SYSFS_ROOT": "/host/sys", "FROST_READ_TIMEOUT": "0.25"})
     assert str(settings.sysfs_root) == "/host/sys" and settings.read_timeout == 0.25
@@ -229,7 +229,7 @@ def test_stream_resumes_after_last_event_id(client, source, sampler):
 
 
 def test_the_config_file_comes_from_frost_config():
-    from frostserver.settings import load_settings
+    from frostserver.config import load_settings
 
     settings = load_settings({"FROST_CONFIG": "/etc/frostserver/frostserver.toml"}, read_file=False)
     assert str(settings.config) == "/etc/frostserver/frostserver.toml"

@@ -9,8 +9,8 @@ APP = Path(__file__).resolve().parents[2] / "services" / "app"
 if str(APP) not in sys.path:
     sys.path.insert(0, str(APP))
 
-from frostserver.configfile import ConfigError, compile_id_pattern  # noqa: E402
-from frostserver.settings import Settings, load_settings  # noqa: E402
+from frostserver.config import ConfigError, Settings, load_settings  # noqa: E402
+from frostserver.config.id_patterns import compile_id_pattern  # noqa: E402
 
 EXAMPLE = APP / "frostserver.example.toml"
 
@@ -48,7 +48,7 @@ def test_no_file_gives_the_defaults(path):
     assert (config.sample_interval, config.history_seconds) == (1.0, 900.0)
     assert config.frost_threshold == 0.0
     assert config.sensors == ()
-    assert config.rules.is_empty
+    assert config.sensor_overrides.is_empty
 
 
 def test_an_empty_file_gives_the_defaults_with_its_path(tmp_path):
@@ -73,9 +73,9 @@ def test_the_example_file_loads_and_says_what_it_documents():
     assert iio.interval == config.sample_interval
     assert gpu.command[0] == "nvidia-smi" and gpu.timeout == 3.0
     assert (co2.unit, co2.offset, co2.timeout) == ("ppm", -20.0, 5.0)
-    assert [p.glob for p in config.rules.include] == ["coretemp-*/temp*", "nvme-pci-*/*", "config/*"]
-    assert config.rules.relabel["coretemp-isa-0000/temp1"] == "CPU package"
-    assert dict(config.rules.thresholds[0].limits) == {"max": 85.0, "crit": 95.0}
+    assert [p.glob for p in config.sensor_overrides.include] == ["coretemp-*/temp*", "nvme-pci-*/*", "config/*"]
+    assert config.sensor_overrides.relabel["coretemp-isa-0000/temp1"] == "CPU package"
+    assert dict(config.sensor_overrides.thresholds[0].limits) == {"max": 85.0, "crit": 95.0}
 
 
 def test_a_full_sensor_table_is_parsed(tmp_path):
@@ -130,7 +130,7 @@ def test_the_config_is_frozen(tmp_path):
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.frost_threshold = 3.0  # type: ignore[misc]
     with pytest.raises(TypeError):
-        config.rules.relabel["x/y"] = "z"  # type: ignore[index]
+        config.sensor_overrides.relabel["x/y"] = "z"  # type: ignore[index]
 
 
 @pytest.mark.parametrize(

@@ -171,7 +171,7 @@ def test_metrics_frost_computed_node_hwmon_raw_and_complete(configured_app):
 def test_the_directory_comes_from_the_environment_as_a_path():
     from pathlib import Path
 
-    from frostserver.settings import load_settings
+    from frostserver.config import load_settings
 
     assert load_settings({"FROST_LM_SENSORS_ETC": "/etc"}).lm_sensors_etc == Path("/etc")
     assert load_settings({}).lm_sensors_etc is None  # never the test machine's own files by default

@@ -14,7 +14,7 @@ if str(APP) not in sys.path:
 
 from frostserver.config_sensors import ConfigSensors  # noqa: E402
 from frostserver.model import ERROR, OK, Reading, Sensor  # noqa: E402
-from frostserver.settings import load_settings  # noqa: E402
+from frostserver.config import load_settings  # noqa: E402
 
 W1_GOOD = "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=23125\n"
 W1_BAD_CRC = "72 01 4b 46 7f ff 0e 10 57 : crc=57 NO\n72 01 4b 46 7f ff 0e 10 57 t=23125\n"

@@ -16,12 +16,12 @@ from history_helpers import T0, Feeder, sample
 
 from frostserver.history import HistoryReader
 from frostserver.history.database import APPLICATION_ID, schema
-from frostserver.history.buckets import TIERS
+from frostserver.history.buckets import default_tiers
 from frostserver.history.packed import encode
 from frostserver.history.seed import main as seed_main
 from frostserver.history.seed import sensor_ids
 from frostserver.history.writer import KILL_HOOK, MAX_PENDING_MINUTES
-from frostserver.settings import ConfigError, SettingsError, load_settings
+from frostserver.config import ConfigError, SettingsError, load_settings
 
 APP = Path(__file__).resolve().parents[2] / "services" / "app"
 
@@ -208,7 +208,7 @@ def make_database(path: Path, version: int, *statements: str, application: int =
     return path.read_bytes()
 
 
-OUR_TABLES = tuple(schema(TIERS))
+OUR_TABLES = tuple(schema(default_tiers()))
 
 
 @pytest.mark.parametrize("version, statements, application", [

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from frostserver.hwmon.chipname import ChipName
+from frostserver.lmsensors.chip_name import ChipName
 from frostserver.lmsensors import (
     EMPTY,
     ChipConfig,

@@ -18,8 +18,8 @@ from frostserver.alerts.messages import FIRING
 from frostserver.config_sensors import read_sensor, sensor_for
 from frostserver.hwmon import HwmonReader
 from frostserver.model import ALARM, OK
-from frostserver.rules import apply_rules
-from frostserver.settings import load_settings
+from frostserver.config import load_settings
+from frostserver.overrides import OverrideApplier
 from simulator import HEATER_SETPOINT, MARKER, Simulator, frost_curve, w1_slave_text, write_in_place
 
 SCRIPT = Path(simulator.__file__)
@@ -227,13 +227,14 @@ class Demo:
         self.engine = AlertEngine(self.settings.alerts.rules, frost_threshold=self.settings.frost_threshold,
                                   interval=self.settings.sample_interval)
         self.reader = HwmonReader(sim.tree.root, read_timeout=UNHURRIED)
+        self.overrides = OverrideApplier(self.settings.sensor_overrides)
 
     def sample(self, t: float) -> dict:
         """Step the simulator to t, take one sample, judge it; return {sensor id: (Sensor, Reading)}."""
         self.state = self.sim.step(t)
         pairs = self.reader.sample()
         pairs += [(sensor_for(spec), read_sensor(spec, threading.Event())) for spec in self.files]
-        pairs = apply_rules(pairs, self.settings.rules)
+        pairs = self.overrides.apply(pairs)
         self.events = self.engine.observe(t, pairs)
         return {sensor.id: (sensor, reading) for sensor, reading in pairs}
 

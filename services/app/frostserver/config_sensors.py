@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .configfile import SensorSpec
+from .config.sensors import SensorSpec
 from .model import ERROR, Reading, Sensor
 
 # Most a file read or a command's output may be; sensor values are a few bytes.

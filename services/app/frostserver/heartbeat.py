@@ -27,7 +27,7 @@ log = logging.getLogger("frostserver.heartbeat")
 
 ENV = "FROST_HEARTBEAT_FD"
 VERSION = 1
-LONGEST_DUE = 3600.0  # s: the longest sampling interval (settings.py); a larger "due" is garbage
+LONGEST_DUE = 3600.0  # s: the longest sampling interval (config/settings.py); a larger "due" is garbage
 
 
 def encode(due: float) -> bytes:

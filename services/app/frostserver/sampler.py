@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from .alerts.engine import AlertEngine
 from .alerts.journal import AlertJournal, journal_directory
+from .config import Settings, SettingsError, load_settings
 from .config_sensors import ConfigSensors
 from .finite import FiniteGuard
 from .heartbeat import Heartbeat
@@ -31,8 +32,7 @@ from .lmsensors import EMPTY as NO_SENSORS_CONFIG
 from .lmsensors import SensorsConfig, describe, load_sensors_config
 from .logs import RepeatLimiter, configure_logging
 from .model import ERROR, Chip, Reading, Sensor
-from .rules import apply_rules
-from .settings import Settings, SettingsError, load_settings
+from .overrides import OverrideApplier
 from .store import LOCK_FILE
 from .store.liveness import SamplerAlreadyRunning, SamplerLock
 from .store.writer import StoreWriter
@@ -60,7 +60,8 @@ class SensorSource(Protocol):
     def close(self) -> None: ...
 
 
-Rules = Callable[[list[tuple[Sensor, Reading]]], list[tuple[Sensor, Reading]]]
+# Applies the sensor overrides (overrides.py) to one sample's pairs.
+ApplyOverrides = Callable[[list[tuple[Sensor, Reading]]], list[tuple[Sensor, Reading]]]
 
 
 @dataclass
@@ -92,14 +93,14 @@ class Sampler:
         sources: dict[str, SensorSource],
         store: StoreWriter,
         *,
-        rules: Rules | None = None,
+        overrides: ApplyOverrides | None = None,
         clock: Callable[[], float] = time.time,
         history: HistoryWriter | None = None,
         alerts: tuple[AlertEngine, AlertJournal] | None = None,
     ):
         self.sources = sources
         self.store = store
-        self.rules = rules
+        self.overrides = overrides
         self.clock = clock
         self.counters = SamplerCounters()
         self.history = history  # the history on disk (history/); None: off
@@ -117,8 +118,8 @@ class Sampler:
             except Exception:  # a source's bug must not stop the other sources or the loop
                 repeats.exception("sensor source %s failed", name, key=("source", name))
                 self.counters.source_failures[name] = self.counters.source_failures.get(name, 0) + 1
-        if self.rules is not None:
-            pairs = self.rules(pairs)
+        if self.overrides is not None:
+            pairs = self.overrides(pairs)
         pairs = self.finite.check(pairs)  # NaN and infinity end here, whatever their source
         pairs.sort(key=lambda pair: pair[0].id)
         # Before publishing: a stream that sees sample N finds the alerts N raised already there.
@@ -226,7 +227,7 @@ def build_sampler(settings: Settings) -> Sampler:
     }
     if settings.sensors:
         sources["config"] = ConfigSensors(settings.sensors)
-    rules = settings.rules
+    overrides = settings.sensor_overrides
     store = StoreWriter.open(
         settings.run_dir, settings.history_capacity, settings.max_sensors, settings.sample_interval
     )
@@ -238,7 +239,7 @@ def build_sampler(settings: Settings) -> Sampler:
     return Sampler(
         sources,
         store,
-        rules=None if rules.is_empty else lambda pairs: apply_rules(pairs, rules),
+        overrides=None if overrides.is_empty else OverrideApplier(overrides).apply,
         history=history,
         alerts=build_alerts(settings),
     )

@@ -1,9 +1,9 @@
 """Alerts: rules judged on every sample, and notifications that reach a person.
 
-- rules.py: what a rule is, and the built-in rules (frost, a temperature's own limits, a faulted
-  sensor, sampling stopped; voltage and fan alarms on request); sampling_silence() judges
-  sampling_stopped for both the workers and the notifier;
-- config.py: the config file's [alerts] table (part of reading the config file);
+- what a rule is, the built-in rules (frost, a temperature's own limits, a faulted sensor,
+  sampling stopped; voltage and fan alarms on request) and the config file's [alerts] table are
+  the configuration's: config/alert_rules.py and config/alerts.py;
+- rules.py: sampling_silence() judges sampling_stopped for both the workers and the notifier;
 - engine.py: judges the rules on each sample, in the sampler, with `for` and hysteresis;
 - journal.py: `alerts.json`, the alerts firing and the recent events, written by the sampler alone
   (in the history's directory, so they survive restarts) and read by the workers and the notifier;

@@ -18,9 +18,9 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from ..config.alert_rules import FROST_THRESHOLD, STALE, AlertRule
 from ..model import Reading, Sensor
 from .messages import FIRING, RESOLVED, firing_summary, resolved_summary
-from .rules import FROST_THRESHOLD, STALE, AlertRule
 
 log = logging.getLogger(__name__)
 

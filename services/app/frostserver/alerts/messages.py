@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .rules import FROST_THRESHOLD, STALE, AlertRule
+from ..config.alert_rules import FROST_THRESHOLD, STALE, AlertRule
 
 FIRING, RESOLVED = "firing", "resolved"
 

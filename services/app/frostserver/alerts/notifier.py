@@ -37,15 +37,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..config import Settings, SettingsError, load_settings
+from ..config.alert_rules import SAMPLING_STOPPED
+from ..config.alerts import AlertsConfig, display_target
 from ..logs import configure_logging
-from ..settings import Settings, SettingsError, load_settings
 from ..store.files import DecodedFile, read_json, write_atomically
 from ..store.reader import StoreReader
-from .config import AlertsConfig, display_target
 from .journal import JOURNAL_FILE, JournalView, decode_view, journal_directory
 from .messages import FIRING, RESOLVED, notification, sampling_stopped_summary
 from .notifier_status import NOTIFIER_FILE, NotifierStatus
-from .rules import SAMPLING_STOPPED, sampling_silence
+from .rules import sampling_silence
 from .send import Message, Sender, apprise_sender, attempt_with_deadline, child_sender, child_usable
 
 log = logging.getLogger("frostserver.notifier")  # not __name__: run as __main__

@@ -9,7 +9,7 @@ unset: no history).
 The sampler process is the only writer (writer.py, HistoryWriter); the workers read through
 HistoryReader, the interface the API builds on:
 
-    TIERS: tuple[Tier, ...]            Tier(name, seconds, retention_seconds): "minute", "hour"
+    configured_tiers(settings) -> (Tier, Tier)  Tier(name, seconds, retention_seconds): "minute", "hour"
     Bucket(start, seconds, min, max, mean, count, worst_status)
     HistoryReader(path)                path: the history directory or the database file; any thread
         .buckets(tier, sensor_ids, start, end) -> {sensor id: [Bucket, ...]}
@@ -25,9 +25,10 @@ HistoryReader, the interface the API builds on:
                                        their newest hour ages out
 
 A missing, broken, foreign or newer-schema database gives empty answers, never an exception (an
-unknown tier name is a caller's bug: ValueError). TIERS carries the default retention; configured_tiers(
-settings) the configured one. A bucket is written when its minute has ended (the open minute lives
-in the sampler's memory only: the API merges the RAM ring for it), an hour once it has ended.
+unknown tier name is a caller's bug: ValueError). The tiers' retention comes from the settings
+passed in (configured_tiers; default_tiers() for tests and seeding): importing the history never
+loads the configuration. A bucket is written when its minute has ended (the open minute lives in
+the sampler's memory only: the API merges the RAM ring for it), an hour once it has ended.
 
 On disk (schema 2, database.py): a table per tier with one row per bucket start, holding every
 sensor's aggregate of that bucket packed in one zlib-compressed BLOB (packed.py), and a table of
@@ -46,8 +47,17 @@ saved in the run directory and taken back by the next sampler (pending.py).
 synthetic days in seconds (tests, benchmarks).
 """
 
-from .buckets import TIERS, Bucket, Tier, configured_tiers
+from .buckets import TIER_SECONDS, Bucket, Tier, configured_tiers, default_tiers
 from .database import HISTORY_FILE, SCHEMA_VERSION
 from .reader import HistoryReader
 
-__all__ = ["HISTORY_FILE", "SCHEMA_VERSION", "TIERS", "Bucket", "HistoryReader", "Tier", "configured_tiers"]
+__all__ = [
+    "HISTORY_FILE",
+    "SCHEMA_VERSION",
+    "TIER_SECONDS",
+    "Bucket",
+    "HistoryReader",
+    "Tier",
+    "configured_tiers",
+    "default_tiers",
+]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..model import STATUSES
-from ..settings import Settings
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 DAY = 86400.0
 
@@ -32,16 +35,26 @@ class Bucket:
     worst_status: str  # the worst status of every sample, in model.STATUSES order (worst last)
 
 
+# The tiers by name, with the width of their buckets in seconds; their retention is configured.
+TIER_SECONDS = {"minute": 60, "hour": 3600}
+
+
 def configured_tiers(settings: Settings) -> tuple[Tier, ...]:
     """Return the tiers with the retention the settings ([history] in the config file) give them."""
     return (
-        Tier("minute", 60, settings.history_minute_days * DAY),
-        Tier("hour", 3600, settings.history_hour_days * DAY),
+        Tier("minute", TIER_SECONDS["minute"], settings.history_minute_days * DAY),
+        Tier("hour", TIER_SECONDS["hour"], settings.history_hour_days * DAY),
     )
 
 
-# The tiers with their default retention (Settings' defaults, declared once in settings.py).
-TIERS: tuple[Tier, ...] = configured_tiers(Settings())
+def default_tiers() -> tuple[Tier, ...]:
+    """Return the tiers with the retention Settings declares by default (for tests and seeding)."""
+    # Imported when called, never at import: importing the history (the codec, the reader) must not
+    # load the configuration, let alone build Settings.
+    from ..config import Settings
+
+    return configured_tiers(Settings())
+
 
 # Statuses are stored as their index in model.STATUSES, so that the worst is the largest.
 STATUS_CODES = {status: code for code, status in enumerate(STATUSES)}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .blocks import BLOCK_POINTS, FoldedBlocks, digest
-from .buckets import TIERS, WORST_CODE, Bucket, status_name
+from .buckets import TIER_SECONDS, WORST_CODE, Bucket, status_name
 from .database import APPLICATION_ID, HISTORY_FILE, SCHEMA_VERSION
 from .packed import HEADER, RECORD, Packed, PackedError, decode, inflate, key_bytes, selector
 
@@ -69,7 +69,7 @@ class HistoryReader:
     def __init__(self, path: Path):
         path = Path(path)
         self.path = path / HISTORY_FILE if path.is_dir() or not path.suffix else path
-        self.tier_seconds = {tier.name: tier.seconds for tier in TIERS}
+        self.tier_seconds = dict(TIER_SECONDS)
         self._idle: list[tuple[tuple[int, int], sqlite3.Connection]] = []  # (file identity, connection)
         self._lock = threading.Lock()
         self._warned: set[str] = set()

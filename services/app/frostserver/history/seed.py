@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .buckets import TIERS, Tier
+from .buckets import Tier, default_tiers
 from .database import open_for_writing
 from .packed import Row, encode
 
@@ -41,10 +41,11 @@ def seed(
     sensors: int,
     *,
     end: float | None = None,
-    tiers: tuple[Tier, ...] = TIERS,
+    tiers: tuple[Tier, ...] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> None:
     """Fill the database at path with `days` of minutes and hours of `sensors` sensors, up to end."""
+    tiers = default_tiers() if tiers is None else tiers
     minute, hour = tiers
     end_minute = int((time.time() if end is None else end) // 60 * 60)
     begin = end_minute - int(days * DAY)

@@ -29,7 +29,7 @@ from ..model import Reading, Sensor
 from ..store.files import write_atomically
 from . import pending
 from .aggregate import MinuteAggregator, MinuteRows
-from .buckets import TIERS, Tier
+from .buckets import Tier, default_tiers
 from .database import HISTORY_FILE, NewerSchema, is_corrupt, move_aside, open_for_writing
 from .packed import PackedError, Row, decode, encode, merge_into
 
@@ -63,7 +63,7 @@ class HistoryWriter:
     def __init__(
         self,
         directory: Path,
-        tiers: tuple[Tier, ...] = TIERS,
+        tiers: tuple[Tier, ...] | None = None,
         *,
         monotonic: Callable[[], float] = time.monotonic,
         environ: Mapping[str, str] = os.environ,
@@ -72,6 +72,7 @@ class HistoryWriter:
         """`pending_dir`: where unwritten minutes are saved across a restart (the run directory; None: not saved)."""
         self.directory = Path(directory)
         self.path = self.directory / HISTORY_FILE
+        tiers = default_tiers() if tiers is None else tiers
         self.minute, self.hour = tiers
         self.tiers = tiers
         self.monotonic = monotonic

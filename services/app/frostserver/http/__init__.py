@@ -22,9 +22,9 @@ from typing import Any
 from flask import Flask, Response
 
 from .. import __version__
+from ..config import SettingsError, load_settings
 from ..history import HistoryReader
 from ..logs import configure_logging
-from ..settings import SettingsError, load_settings
 from ..store.reader import StoreReader
 from . import alerts, api, health, metrics, stream
 from .chips import ChipDocuments

@@ -14,12 +14,13 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app
 
-from ..alerts.config import AlertsConfig
 from ..alerts.journal import JOURNAL_FILE, JournalView, decode_view, journal_directory
 from ..alerts.messages import FIRING, RESOLVED, sampling_stopped_summary
 from ..alerts.notifier_status import NOTIFIER_FILE, NotifierStatus, decode_status
-from ..alerts.rules import SAMPLING_STOPPED, sampling_silence
-from ..settings import Settings
+from ..alerts.rules import sampling_silence
+from ..config import Settings
+from ..config.alert_rules import SAMPLING_STOPPED
+from ..config.alerts import AlertsConfig
 from ..store.files import DecodedFile
 from ..store.reader import StoreReader
 from .json_text import dumps

@@ -8,8 +8,8 @@ from importlib import resources
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from ..config import Settings
 from ..history import configured_tiers
-from ..settings import Settings
 from ..store.reader import StoreReader
 from .chips import ChipDocuments
 from .documents import SensorDocuments

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import TypeVar
 
+from ..lmsensors.chip_name import ChipName
 from ..model import ChipSetting
 from . import attributes as attrs
-from .chipname import ChipName, device_link, name_chip
+from .chipname import device_link, name_chip
 from .exporter_names import clean_metric_name, exporter_chip_label
 from .guarded_reads import RawTexts, ReadFailure
 

@@ -2,7 +2,8 @@
 
 Follows lm-sensors lib/sysfs.c (classify_device, find_bus_type, sensors_read_one_sysfs_chip)
 and lib/data.c (sensors_snprintf_chip_name), so our chip ids match what `sensors` prints:
-coretemp-isa-0000, nvme-pci-0100, sht3x-i2c-1-44, acpitz-acpi-0, cpu_thermal-virtual-0.
+coretemp-isa-0000, nvme-pci-0100, sht3x-i2c-1-44, acpitz-acpi-0, cpu_thermal-virtual-0. The name itself,
+ChipName, is lm-sensors' (lmsensors/chip_name.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from ..lmsensors.chip_name import ChipName
 
 # Device-name patterns, one per sscanf format in lm-sensors classify_device().  sscanf stops
 # at the first mismatch, hence re.match (a prefix match), not fullmatch.
@@ -34,28 +37,6 @@ _ADAPTERS = {
     "mdio": "MDIO adapter",
     "scsi": "SCSI adapter",
 }
-
-
-@dataclass(frozen=True)
-class ChipName:
-    """An lm-sensors chip name: driver prefix, bus type, bus number and address."""
-
-    prefix: str
-    bus: str  # "isa", "pci", "i2c", "spi", "virtual", "acpi", "hid", "mdio", "scsi"
-    bus_nr: int = 0
-    address: int = 0
-    adapter: str = ""  # the "Adapter:" line of `sensors`
-
-    @property
-    def id(self) -> str:
-        """Format the name exactly like sensors_snprintf_chip_name()."""
-        if self.bus in ("isa", "pci"):
-            return f"{self.prefix}-{self.bus}-{self.address:04x}"
-        if self.bus == "i2c":
-            return f"{self.prefix}-i2c-{self.bus_nr}-{self.address:02x}"
-        if self.bus in ("spi", "hid", "scsi"):
-            return f"{self.prefix}-{self.bus}-{self.bus_nr}-{self.address:x}"
-        return f"{self.prefix}-{self.bus}-{self.address:x}"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ to the hardware; it tells the reader what the files say about each chip.
 - files.py: `load_sensors_config`, which files in which order (lib/init.c);
 - lexer.py, tokens.py: text to statements of tokens (lib/conf-lex.l);
 - parser.py: `parse_config`, statements to chip blocks and Problems (lib/conf-parse.y);
+- chip_name.py: `ChipName`, a chip's name (`coretemp-isa-0000`), which hwmon/chipname.py derives;
 - chip_patterns.py: `chip "nct6779-*"` patterns and `bus` statements (lib/data.c);
 - expressions.py, evaluation.py: compute expressions, parsed and evaluated safely (lib/access.c);
 - statements.py: what one chip block says; config.py: `SensorsConfig.for_chip` and the precedence.

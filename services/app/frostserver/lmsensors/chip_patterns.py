@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..hwmon.chipname import ChipName
+from .chip_name import ChipName
 
 BUS_TYPES = frozenset({"i2c", "isa", "pci", "spi", "virtual", "acpi", "hid", "mdio", "scsi"})
 NUMBERED_BUS_TYPES = frozenset({"i2c", "spi", "hid", "scsi"})

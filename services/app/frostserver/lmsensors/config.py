@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from ..hwmon.chipname import ChipName
+from .chip_name import ChipName
 from .problem import Problem
 from .statements import ChipBlock, Compute
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..hwmon.chipname import ChipName
+from .chip_name import ChipName
 from .chip_patterns import ChipPattern, matches
 from .evaluation import ComputeError, Lookup, evaluate
 from .expressions import Expression

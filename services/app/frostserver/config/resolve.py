@@ -1,0 +1,275 @@
+"""Decide each setting's value and where it came from; build the one typed Settings from them.
+
+Sources, lowest precedence first:
+
+- `default`: what settings.py declares (and the built-in alert rules);
+- `file`: the TOML config file FROST_CONFIG names;
+- `browser`: settings set in the browser (a layer of its own, stored on the device; to come);
+- `environment`: FROST_* variables, for the settings that are not the document's (paths, workers);
+- `override`: values a test passes (create_app(test_config)); the app itself never passes any.
+
+Every source of the document's keys is a Layer: a partial document of the config file's shape,
+made by one function from the settings known so far (file_layer reads the file FROST_CONFIG
+names). The layers are merged table by table, a later layer's value winning key by key; the
+merged document is validated once by the schema modules, so a new source is one more function
+in `layers`, never a change to a schema. A mistake is reported by the layer that gave the key
+(ConfigError: where, key, problem), so it names the file, or the browser, whichever set it.
+
+lm-sensors' files are not a source here: their labels and computes are per chip and apply in the
+reader (hwmon/configured.py), under the document's [relabel] and [thresholds].
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from .alerts import display_target
+from .document import parse_document
+from .errors import ConfigError, Invalid, KeyPath, SettingsError, dotted
+from .settings import (
+    STREAM_THREAD_RESERVE,
+    Settings,
+    check_bounds,
+    env_name,
+    env_settings,
+    field_of_key,
+    file_numbers,
+    parse_env,
+)
+from .toml_file import read_toml
+
+# Keys whose values are secrets (notification URLs carry tokens): never shown whole.
+SECRET_KEYS = ("alerts.notify",)
+
+
+class Source(StrEnum):
+    """Where a setting's value came from."""
+
+    DEFAULT = "default"
+    FILE = "file"
+    BROWSER = "browser"  # set in the browser; its layer comes with the settings store
+    ENVIRONMENT = "environment"
+    OVERRIDE = "override"  # a test's value
+
+
+@dataclass(frozen=True)
+class Layer:
+    """The values one source gives: a partial document shaped like the config file."""
+
+    source: Source
+    where: str  # how its mistakes begin: the config file's path
+    document: Mapping[str, Any] = field(repr=False)  # may hold secrets
+
+    def error(self, key: KeyPath, problem: str) -> ConfigError:
+        """Return the one-line error for a mistake at key, naming this layer."""
+        return ConfigError(self.where, dotted(key) or None, problem)
+
+
+# Makes the layer of one source from the settings known before the layers (FROST_CONFIG, ...);
+# None: that source has nothing to say.
+LayerSource = Callable[[Settings], "Layer | None"]
+
+
+def file_layer(settings: Settings) -> Layer | None:
+    """Return the config file's layer, or None when no file is configured."""
+    if settings.config is None:
+        return None
+    return Layer(Source.FILE, str(settings.config), read_toml(settings.config))
+
+
+DEFAULT_LAYERS: tuple[LayerSource, ...] = (file_layer,)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One key's value in force and where it came from."""
+
+    key: str  # a document key, dotted as in TOML ("sampling.interval"), or a variable ("FROST_WORKERS")
+    value: Any  # as its source gave it: the TOML value, or the variable parsed
+    source: Source
+
+    @property
+    def secret(self) -> bool:
+        """Tell whether the value is a secret (a notification URL)."""
+        return any(self.key == key or self.key.startswith((f"{key}.", f"{key}[")) for key in SECRET_KEYS)
+
+    @property
+    def shown(self) -> Any:
+        """Return the value fit to show anyone: secrets masked."""
+        if not self.secret:
+            return self.value
+        if isinstance(self.value, list):
+            return [display_target(url) if isinstance(url, str) else "…" for url in self.value]
+        return display_target(self.value) if isinstance(self.value, str) else "…"
+
+    def __repr__(self) -> str:
+        return f"Setting({self.key!r}, {self.shown!r}, {self.source.value!r})"
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Every setting's value and source, and the typed Settings built from them."""
+
+    settings: Settings
+    entries: Mapping[str, Setting]  # by key; a document key no source set is absent: its default applies
+    layers: tuple[Layer, ...] = field(default=(), repr=False)  # lowest precedence first
+
+    def __getitem__(self, key: str) -> Setting:
+        return self.entries[key]
+
+    def source_of(self, key: str) -> Source:
+        """Return where a key's value comes from: its own entry, a table set as a whole, else the default."""
+        if key in self.entries:
+            return self.entries[key].source
+        for entry in self.entries.values():
+            if key.startswith((f"{entry.key}.", f"{entry.key}[")):
+                return entry.source
+        return Source.DEFAULT
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None, *, read_file: bool = True
+) -> Settings:
+    """Build Settings from FROST_* variables, the config file they name, then overrides (tests).
+
+    read_file=False: the environment and overrides only (Gunicorn's own settings need no file).
+    """
+    return resolve(environ, overrides, layers=DEFAULT_LAYERS if read_file else ()).settings
+
+
+def resolve(
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    layers: Sequence[LayerSource] = DEFAULT_LAYERS,
+) -> Resolved:
+    """Resolve every setting from the environment, the layers (lowest first) and the overrides."""
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    early = from_environment(environ)
+    sources = dict.fromkeys(early, Source.ENVIRONMENT)
+    early.update(overrides)
+    sources.update(dict.fromkeys(overrides, Source.OVERRIDE))
+    known = Settings(**early)
+    found = tuple(layer for make in layers if (layer := make(known)) is not None)
+    merged, origin = merge(found)
+    try:
+        document = parse_document(merged, file_numbers())
+    except Invalid as invalid:
+        raise blame(found, origin, invalid.key).error(invalid.key, invalid.problem) from None
+    by_key = field_of_key()
+    values: dict[str, Any] = {by_key[key]: number for key, number in document.numbers.items()}
+    values.update(sensors=document.sensors, sensor_overrides=document.sensor_overrides)
+    if document.alerts is not None:
+        values["alerts"] = document.alerts
+    values.update(early)
+    settings = Settings(**values)
+    check_bounds(settings)
+    if settings.max_streams == 0:
+        settings = replace(settings, max_streams=settings.threads - STREAM_THREAD_RESERVE)
+    entries = {entry.key: entry for entry in describe(settings, sources, merged, origin)}
+    return Resolved(settings, MappingProxyType(entries), found)
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Return the settings FROST_* variables set, parsed (an empty variable sets nothing)."""
+    types = {f.name: str(f.type) for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    for name in env_settings():
+        raw = environ.get(env_name(name))
+        if raw is not None and raw != "":
+            values[name] = parse_env(name, types[name], raw)
+    return values
+
+
+def merge(layers: Sequence[Layer]) -> tuple[dict[str, Any], dict[tuple[str, ...], Layer]]:
+    """Merge the layers' documents, tables key by key, later layers winning; say which layer gave each leaf."""
+    merged: dict[str, Any] = {}
+    origin: dict[tuple[str, ...], Layer] = {}
+    for layer in layers:
+        merge_table(merged, layer.document, (), layer, origin)
+    return merged, origin
+
+
+def merge_table(
+    into: dict[str, Any], table: Mapping[str, Any], path: tuple[str, ...], layer: Layer, origin: dict[Any, Layer]
+) -> None:
+    """Merge one table of a layer into the merged document, recording the origin of what it sets."""
+    for name, value in table.items():
+        here = (*path, name)
+        below = into.get(name)
+        if isinstance(value, dict):
+            if not isinstance(below, dict):
+                origin.pop(here, None)  # a value below becomes a table
+                into[name] = {}
+            if not value:
+                origin[here] = layer  # an empty table is set too: a mistake in it is this layer's
+            merge_table(into[name], value, here, layer, origin)
+        else:
+            if isinstance(below, dict):
+                forget(origin, here)  # a whole table below becomes one value (a mistake, mostly)
+            into[name] = value
+            origin[here] = layer
+
+
+def forget(origin: dict[Any, Layer], path: tuple[str, ...]) -> None:
+    """Drop the origin of path and of everything under it."""
+    for known in [known for known in origin if known[: len(path)] == path]:
+        del origin[known]
+
+
+def blame(layers: Sequence[Layer], origin: Mapping[tuple[str, ...], Layer], key: KeyPath) -> Layer:
+    """Return the layer a mistake at key belongs to: the one that set it, else the nearest that set around it."""
+    rank = {id(layer): index for index, layer in enumerate(layers)}
+    for size in range(len(key), 0, -1):
+        prefix = key[:size]
+        if prefix in origin:
+            return origin[prefix]  # type: ignore[index]  # a prefix of str parts
+        near = [layer for path, layer in origin.items() if path[:size] == prefix]
+        if near:
+            return max(near, key=lambda layer: rank[id(layer)])
+    if not layers:
+        # The defaults are valid: no layer, no mistake. Say so rather than blame nobody.
+        raise SettingsError(f"{dotted(key)}: the built-in defaults are invalid (a bug)")
+    return layers[-1]
+
+
+def describe(
+    settings: Settings,
+    sources: Mapping[str, Source],
+    merged: Mapping[str, Any],
+    origin: Mapping[tuple[str, ...], Layer],
+) -> Iterator[Setting]:
+    """Yield each setting's entry: the variables, the document's numbers, then every other key a layer set."""
+    overridden_tables: set[str] = set()
+    for declared in fields(Settings):
+        name, key, tables = declared.name, declared.metadata.get("key"), declared.metadata.get("tables")
+        value = getattr(settings, name)
+        if declared.metadata.get("env"):
+            yield Setting(env_name(name), value, sources.get(name, Source.DEFAULT))
+        elif key is not None:
+            layer = origin.get(tuple(key.split(".")))
+            yield Setting(key, value, sources.get(name) or (layer.source if layer else Source.DEFAULT))
+        elif tables and name in sources:
+            # A test's object replaces whole tables: their keys are its.
+            overridden_tables.update(tables)
+            yield from (Setting(table, value, sources[name]) for table in tables)
+    numbers = set(field_of_key())
+    for path, layer in origin.items():
+        value = value_at(merged, path)
+        if path[0] in overridden_tables or dotted(path) in numbers or isinstance(value, dict):
+            continue
+        yield Setting(dotted(path), value, layer.source)
+
+
+def value_at(document: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """Return the value at a key path of the merged document."""
+    value: Any = document
+    for part in path:
+        value = value[part]
+    return value

@@ -1,0 +1,111 @@
+"""Apply the sensor overrides to each sample: keep or drop, relabel, override thresholds.
+
+This runs on every sample over up to ~1024 sensors, and sensor ids are stable, so each id's
+decision is worked out once and kept by the OverrideApplier that applies them (the overrides
+themselves, config/sensor_overrides.py, are frozen); a sample then costs a dict lookup per sensor,
+plus threshold comparisons where an override applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from .config.sensor_overrides import HIGH_LIMITS, LOW_LIMITS, SensorOverrides
+from .model import ALARM, OK, Reading, Sensor
+
+# More distinct ids than this means ids are churning (hot-plugged devices); start the cache over.
+CACHE_LIMIT = 4096
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the overrides do to one sensor: None to drop it, or the sensor to report instead."""
+
+    source: Sensor  # the sensor as the reader reported it when this was decided
+    sensor: Sensor | None
+    limits: tuple[tuple[str, float], ...]  # overridden thresholds, to check readings against
+
+
+class OverrideApplier:
+    """Apply one set of sensor overrides to samples, deciding each sensor id once."""
+
+    def __init__(self, overrides: SensorOverrides):
+        self.overrides = overrides
+        self._decisions: dict[str, Decision] = {}
+
+    def apply(self, pairs: list[tuple[Sensor, Reading]]) -> list[tuple[Sensor, Reading]]:
+        """Return the pairs the overrides keep, relabelled, with overridden thresholds and their alarms."""
+        if self.overrides.is_empty:
+            return list(pairs)
+        kept = []
+        for sensor, reading in pairs:
+            decision = self.decision_for(sensor)
+            if decision.sensor is not None:
+                kept.append((decision.sensor, with_alarms(reading, decision.limits)))
+        return kept
+
+    def decision_for(self, sensor: Sensor) -> Decision:
+        """Return the decision for a sensor, working it out again if the sensor changed."""
+        decision = self._decisions.get(sensor.id)
+        if decision is not None and same_sensor(decision.source, sensor):
+            return decision
+        if len(self._decisions) >= CACHE_LIMIT:
+            self._decisions.clear()
+        decision = self._decisions[sensor.id] = decide(self.overrides, sensor)
+        return decision
+
+
+def same_sensor(a: Sensor, b: Sensor) -> bool:
+    """Tell whether two sensors carry the same metadata, thresholds included."""
+    # Sensor equality ignores thresholds, but a chip may report new ones.
+    return a is b or (a == b and a.thresholds == b.thresholds)
+
+
+def decide(overrides: SensorOverrides, sensor: Sensor) -> Decision:
+    """Work out what the overrides do to one sensor."""
+    if not is_kept(overrides, sensor.id):
+        return Decision(sensor, None, ())
+    limits = overridden_limits(overrides, sensor.id)
+    label = overrides.relabel.get(sensor.id, sensor.label)
+    if label == sensor.label and not limits:
+        return Decision(sensor, sensor, ())
+    changed = replace(sensor, label=label, thresholds={**sensor.thresholds, **limits})
+    return Decision(sensor, changed, tuple(limits.items()))
+
+
+def is_kept(overrides: SensorOverrides, sensor_id: str) -> bool:
+    """Tell whether a sensor id passes the include and exclude patterns."""
+    if overrides.include and not any(pattern.matches(sensor_id) for pattern in overrides.include):
+        return False
+    return not any(pattern.matches(sensor_id) for pattern in overrides.exclude)
+
+
+def overridden_limits(overrides: SensorOverrides, sensor_id: str) -> dict[str, float]:
+    """Merge the threshold overrides matching a sensor id, later tables winning."""
+    limits: dict[str, float] = {}
+    for override in overrides.thresholds:
+        if override.pattern.matches(sensor_id):
+            limits.update(override.limits)
+    return limits
+
+
+def with_alarms(reading: Reading, limits: tuple[tuple[str, float], ...]) -> Reading:
+    """Add an alarm for every overridden threshold the reading's value is beyond."""
+    # Only readings with a value can cross anything; fault, disabled and error stay as they are.
+    if not limits or reading.value is None or reading.status not in (OK, ALARM):
+        return reading
+    crossed = tuple(
+        name for name, limit in limits if is_beyond(name, limit, reading.value) and name not in reading.alarms
+    )
+    if not crossed:
+        return reading
+    return replace(reading, status=ALARM, alarms=reading.alarms + crossed)
+
+
+def is_beyond(name: str, limit: float, value: float) -> bool:
+    """Tell whether a value is past a threshold: above a high one, below a low one."""
+    if name in HIGH_LIMITS:
+        return value > limit
+    if name in LOW_LIMITS:
+        return value < limit
+    return False
