@@ -175,3 +175,13 @@ def test_no_layer_reads_nothing(tmp_path):
     assert resolved.settings.config == path and resolved.settings.sample_interval == 1.0
     assert load_settings({"FROST_CONFIG": str(path)}, read_file=False) == resolved.settings
     assert resolved.settings == Settings(config=path, max_streams=240)
+
+
+def test_no_notification_url_reaches_a_repr_of_the_settings():
+    from frostserver.config.alerts import AlertsConfig
+    from frostserver.config import load_settings
+
+    secret = "tgram://BOTTOKEN123/12345"
+    settings = load_settings({}, {"alerts": AlertsConfig(targets=(secret,))}, read_file=False)
+    assert settings.alerts.targets == (secret,)
+    assert "BOTTOKEN123" not in repr(settings) and "BOTTOKEN123" not in repr(settings.alerts)

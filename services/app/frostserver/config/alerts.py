@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import validate
@@ -34,7 +34,9 @@ class AlertsConfig:
 
     device_name: str = DEFAULT_DEVICE_NAME
     dashboard_url: str | None = None
-    targets: tuple[str, ...] = ()  # Apprise URLs: secrets, never logged or shown whole
+    # Apprise URLs: secrets, never logged or shown whole; out of repr, so that no log line or
+    # traceback that prints a Settings or an AlertsConfig carries them.
+    targets: tuple[str, ...] = field(default=(), repr=False)
     rules: tuple[AlertRule, ...] = BUILTIN_RULES
 
     @property
