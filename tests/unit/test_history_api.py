@@ -6,11 +6,14 @@ import pytest
 
 from frostserver.history import Bucket
 from frostserver.http import create_app
-from frostserver.http.history_points import plan
-from frostserver.http.history_query import MAX_POINTS, BadParameter, Limits, default_step, parse_history_query, parse_time
+from frostserver.history.plan import plan
+from frostserver.history.query import MAX_POINTS, Limits, default_step
+from frostserver.http.history_params import BadParameter, parse_history_request, parse_time
 from frostserver.model import Reading, Sensor
 from frostserver.sampler import Sampler
 from frostserver.store.writer import StoreWriter
+
+from history_helpers import fold_buckets
 
 T0 = 1_764_763_200.0  # 2025-12-03T12:00:00Z, a whole hour
 LIMITS = Limits(interval=1.0, ring_seconds=900.0, longest_seconds=730 * 86400.0, newest=T0)
@@ -26,7 +29,7 @@ VANISHED = "nvme-pci-0100/temp1"  # in the tiers only: a drive that was removed
 
 
 class FakeTiers:
-    """The history package's HistoryReader interface over buckets a test gives."""
+    """The history's Tiers (what an answer reads of HistoryReader) over buckets a test gives, folded by the reference."""
 
     def __init__(self, buckets: dict[str, dict[str, list[Bucket]]]):
         self.held = buckets  # tier -> sensor id -> buckets, oldest first
@@ -37,6 +40,9 @@ class FakeTiers:
         return {sid: [b for b in rows if start <= b.start < end]
                 for sid, rows in self.held.get(tier, {}).items()
                 if (sensor_ids is None or sid in sensor_ids) and any(start <= b.start < end for b in rows)}
+
+    def fold(self, tier, sensor_ids, start, end, origin, step, count):
+        return fold_buckets(self.buckets(tier, sensor_ids, start, end), sensor_ids, start, end, origin, step, count)
 
     def span(self, tier):
         starts = [b.start for rows in self.held.get(tier, {}).values() for b in rows]
@@ -54,18 +60,22 @@ def hour(start, low, high, mean, count=3600):
     return Bucket(start, 3600.0, low, high, mean, count, "ok")
 
 
-def query(**args):
+def request(**args):
     sensors = args.pop("sensor", [])
     accept = args.pop("accept", "")
-    return parse_history_query({k: str(v) for k, v in args.items()}, sensors, accept, LIMITS)
+    return parse_history_request({k: str(v) for k, v in args.items()}, sensors, accept, LIMITS)
+
+
+def query(**args):
+    return request(**args).query
 
 
 # --- parameters ---------------------------------------------------------------------------------
 
 
 def test_seconds_alone_is_todays_raw_request_ending_at_the_newest_sample():
-    q = query(seconds=60)
-    assert (q.start, q.end, q.step, q.format) == (T0 - 60, T0, None, "json")
+    asked = request(seconds=60)
+    assert (asked.query.start, asked.query.end, asked.query.step, asked.format) == (T0 - 60, T0, None, "json")
     assert query().start == T0 - 900  # no parameter: all of the ring, as before
 
 
@@ -154,10 +164,10 @@ def test_the_cap_error_says_the_cap_and_the_smallest_step_that_fits():
 
 
 def test_csv_comes_from_format_or_accept():
-    assert query(format="csv").format == "csv"
-    assert query(accept="text/csv").format == "csv"
-    assert query(accept="application/json, text/csv").format == "json"
-    assert query(accept="text/csv", format="json").format == "json"
+    assert request(format="csv").format == "csv"
+    assert request(accept="text/csv").format == "csv"
+    assert request(accept="application/json, text/csv").format == "json"
+    assert request(accept="text/csv", format="json").format == "json"
 
 
 # --- planning: which source for which stretch ---------------------------------------------------
@@ -560,12 +570,12 @@ def test_infinities_and_nan_are_never_written_as_bare_words(writer):
 
 def test_a_raw_answer_makes_one_column_per_sensor_not_three(app, client, ring):
     """A sample's min, max and mean are its value: columns() of a raw answer shares one array for them."""
-    from frostserver.http.history_answer import build_answer
-    from frostserver.http.history_query import HistoryQuery
+    from frostserver.history.answer import build_answer
+    from frostserver.history.query import HistoryQuery
 
     with app.app_context():
         store = app.extensions["frost.store"]
-        answer = build_answer(HistoryQuery(T0 - 30, T0, None, None, "json"), 1.0, store, None)
+        answer = build_answer(HistoryQuery(T0 - 30, T0, None, None), 1.0, store, None)
     assert answer.raw and answer.sensor_ids
     columns = answer.columns(answer.sensor_ids)
     for sid in answer.sensor_ids:
@@ -578,8 +588,8 @@ def test_means_are_written_a_stretch_aligned_in_time_at_a_time_and_read_back_the
     import math
     from array import array
 
-    from frostserver.http.history_answer import HistoryAnswer
-    from frostserver.http.history_points import Part
+    from frostserver.history.answer import HistoryAnswer
+    from frostserver.history.plan import Part
     from frostserver.http.history_render import CHUNK_POINTS, MeanTexts, _means, stretches
 
     step = 120.0

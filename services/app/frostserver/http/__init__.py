@@ -2,9 +2,9 @@
 
 - api.py: the JSON API (/api/v1/...) and the original design's /sensor_reading;
   documents.py renders its sensors document once per sample, chips.py its chips document;
-  the history answer's parameters (history_query.py), points from the ring and the tiers on disk
-  (history_points.py, history_answer.py), its JSON and CSV (history_render.py) and how many a
-  worker makes at once (history_gate.py);
+  the history answer's parameters (history_params.py), its JSON and CSV (history_render.py) and
+  how many a worker makes at once (history_gate.py); the history package plans and makes it
+  (history/query.py, plan.py, answer.py);
 - alerts.py: /api/v1/alerts, and the alerts the stream and /metrics tell of;
 - stream.py: the Server-Sent Events stream;
 - metrics.py: /metrics (node_exporter.py: node_exporter's hwmon series; workers.py: each

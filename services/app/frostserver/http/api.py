@@ -9,15 +9,15 @@ from importlib import resources
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..history import configured_tiers
+from ..history.answer import RingRewritten, Tiers, build_answer, known_sensor_ids
+from ..history.query import Limits
 from ..settings import Settings
 from ..store.reader import StoreReader
 from .chips import ChipDocuments
 from .documents import SensorDocuments
 from .errors import json_error
-from .history_answer import RingRewritten, build_answer, known_sensor_ids
 from .history_gate import RETRY_AFTER_SECONDS, HistoryGate
-from .history_points import Tiers
-from .history_query import BadParameter, Limits, parse_history_query
+from .history_params import BadParameter, parse_history_request
 from .history_render import csv_filename, render_csv, render_json
 
 bp = Blueprint("api", __name__)
@@ -86,7 +86,7 @@ def history() -> Response:
         longest = max(longest, max(tier.retention_seconds for tier in configured_tiers(settings)))
     limits = Limits(settings.sample_interval, settings.history_seconds, longest, newest)
     try:
-        query = parse_history_query(
+        asked = parse_history_request(
             request.args, request.args.getlist("sensor"), request.headers.get("Accept", ""), limits
         )
     except BadParameter as error:
@@ -104,6 +104,7 @@ def history() -> Response:
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
     try:
+        query = asked.query
         if query.sensors is not None:
             known = known_sensor_ids(store, tiers)
             unknown = [sid for sid in query.sensors if sid not in known]
@@ -111,14 +112,14 @@ def history() -> Response:
                 turn.close()
                 return json_error(400, f"sensor: unknown sensor id {unknown[0]!r}", parameter="sensor")
         answer = build_answer(query, settings.sample_interval, store, tiers)
-        if query.format == "csv":
+        if asked.format == "csv":
             pieces = render_csv(answer)
         else:
             pieces = render_json(answer, current_app.extensions["frost.history_texts"])
     except BaseException:
         turn.close()
         raise
-    if query.format == "csv":
+    if asked.format == "csv":
         response = Response(turn.stream(pieces), mimetype="text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="{csv_filename(answer)}"'
     else:
