@@ -336,6 +336,7 @@ def test_the_stream_notifier_sleeps_until_the_next_sample_is_due():
     assert abs(notifier.delay(sampled(1000.0)) - 0.7) < 1e-9  # the next sample starts at 1001.0
     assert notifier.delay(sampled(999.2)) == SampleNotifier.LOOK_OFTEN  # due 0.1 s ago: being taken
     assert notifier.delay(sampled(990.0)) == SampleNotifier.LOOK_NOW_AND_THEN  # the sampler is late
+    assert notifier.delay(sampled(4600.0)) == 1.0  # the clock went back an hour: one interval, not an hour
 
 
 # --- chips and their settings -------------------------------------------------------------------------

@@ -63,7 +63,9 @@ class SampleNotifier:
         # last_timestamp is when the newest sample started; the next starts one interval later.
         overdue = self.clock() - (header.last_timestamp + header.interval)
         if overdue < 0:
-            return -overdue
+            # Never more than an interval: a wall clock set back (by NTP, by hand) after the newest
+            # sample would otherwise put the streams to sleep for as long as it went back.
+            return min(-overdue, header.interval)
         return self.LOOK_OFTEN if overdue < header.interval else self.LOOK_NOW_AND_THEN
 
     def open_stream(self, limit: int) -> bool:
