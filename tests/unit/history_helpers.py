@@ -1,9 +1,14 @@
-"""Helpers for the history's unit tests: sensors, samples, a fake monotonic clock, a writer."""
+"""Helpers for the history's unit tests: sensors, samples, a fake monotonic clock, a writer, the reference fold."""
 
 from __future__ import annotations
 
+import math
+from array import array
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from frostserver.history import Bucket
+from frostserver.history.buckets import TIER_SECONDS
 from frostserver.history.writer import HistoryWriter
 from frostserver.model import Reading, Sensor
 
@@ -53,3 +58,31 @@ class Feeder:
             self.monotonic.now += step
             at += step
         return at
+
+
+def fold_buckets(buckets: Mapping[str, Iterable[Bucket]], sensor_ids, start, end, origin, step, count):
+    """Fold Buckets into `count` points `step` wide from `origin`, as HistoryReader.fold must: the reference.
+
+    The slow, plain way (a Python object per bucket), kept here only: the tests check the reader's
+    fold against it (test_history_fold.py), and fakes of the history's Tiers answer with it
+    (test_history_api.py). Buckets that start in [start, end) count; each point holds (lowest min,
+    highest max, sum of values, values counted), NaN, NaN, 0, 0 where no bucket had a value.
+    """
+    out = {}
+    for sid in sensor_ids:
+        low, high = array("d", [math.nan]) * count, array("d", [math.nan]) * count
+        total, weight = array("d", [0.0]) * count, array("d", [0.0]) * count
+        for bucket in buckets.get(sid, ()):
+            if not start <= bucket.start < end:
+                continue
+            slot = int((bucket.start - origin) // step)
+            if not 0 <= slot < count or bucket.count <= 0 or bucket.mean is None:
+                continue
+            if bucket.min is not None and not bucket.min >= low[slot]:
+                low[slot] = bucket.min
+            if bucket.max is not None and not bucket.max <= high[slot]:
+                high[slot] = bucket.max
+            total[slot] += bucket.mean * bucket.count
+            weight[slot] += bucket.count
+        out[sid] = (low, high, total, weight)
+    return out

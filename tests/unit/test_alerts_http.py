@@ -12,6 +12,7 @@ from frostserver.alerts.engine import AlertEngine
 from frostserver.alerts.journal import AlertJournal
 from frostserver.config.alert_rules import BUILTIN_RULES
 from frostserver.http import create_app
+from frostserver.http.context import context
 from frostserver.model import Reading, Sensor
 from frostserver.sampler import Sampler
 from frostserver.store.writer import StoreWriter
@@ -32,10 +33,8 @@ def clock():
 def app(tmp_path, clock):
     config = AlertsConfig(device_name="Shed", targets=(SECRET_URL,),
                           rules=tuple(replace(r, hold=0) if r.name == "frost" else r for r in BUILTIN_RULES))
-    app = create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_seconds": 60,
-                      "alerts": config})
-    app.extensions["frost.alerts"].clock = lambda: clock[0]
-    return app
+    return create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_seconds": 60,
+                       "alerts": config}, clock=lambda: clock[0])
 
 
 @pytest.fixture
@@ -45,7 +44,7 @@ def source():
 
 @pytest.fixture
 def sampler(app, source, clock):
-    settings = app.extensions["frost.settings"]
+    settings = context(app).settings
     store = StoreWriter.open(settings.run_dir, capacity=61, columns=16, interval=1.0)
     journal = AlertJournal.open(settings.run_dir, durable=False)
     engine = AlertEngine(settings.alerts.rules, frost_threshold=0.0, interval=1.0)

@@ -5,12 +5,14 @@ import os
 import pytest
 
 from frostserver.http import create_app
+from frostserver.http.context import context
 from frostserver.model import ERROR, OK, Reading, Sensor, SysfsChannel
 from frostserver.sampler import Sampler
 from frostserver.store import LOCK_FILE
 from frostserver.store.liveness import SamplerLock
 from frostserver.store.writer import StoreWriter
 
+from clocks import WallClock
 from sources import ListSource
 
 
@@ -29,13 +31,18 @@ def source():
 
 
 @pytest.fixture
-def app(tmp_path):
-    return create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_seconds": 60})
+def clock():
+    return WallClock()
+
+
+@pytest.fixture
+def app(tmp_path, clock):
+    return create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_seconds": 60}, clock=clock)
 
 
 @pytest.fixture
 def sampler(app, source):
-    settings = app.extensions["frost.settings"]
+    settings = context(app).settings
     clock = iter(range(1000, 100000)).__next__
     store = StoreWriter.open(settings.run_dir, capacity=61, columns=16, interval=1.0)
     s = Sampler({"hwmon": source}, store, clock=lambda: float(clock()))
@@ -46,7 +53,7 @@ def sampler(app, source):
 @pytest.fixture
 def sampler_alive(app):
     """Hold the sampler's lock, as a live sampler process does."""
-    run_dir = app.extensions["frost.settings"].run_dir
+    run_dir = context(app).settings.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     lock = SamplerLock(run_dir / LOCK_FILE)
     yield lock
@@ -147,20 +154,20 @@ def test_wrong_method_is_a_json_405(client):
     assert response.get_json()["status"] == 405
 
 
-def test_healthz_is_ok_and_readyz_follows_the_samplers_life(app, client, source, sampler):
+def test_healthz_is_ok_and_readyz_follows_the_samplers_life(app, client, source, sampler, clock):
     assert client.get("/healthz").status_code == 200
     down = client.get("/readyz")
     assert down.status_code == 503 and down.get_json()["message"].startswith("the sampler is not running")
-    lock = SamplerLock(app.extensions["frost.settings"].run_dir / LOCK_FILE)
+    lock = SamplerLock(context(app).settings.run_dir / LOCK_FILE)
     try:
         starting = client.get("/readyz")
         assert starting.status_code == 503 and "first sample" in starting.get_json()["message"]
-        app.extensions["frost.clock"] = lambda: 1000.5
+        clock.now = 1000.5
         sampler.sample_once()
         ready = client.get("/readyz").get_json()
         assert (ready["status"], ready["samples"], ready["age"], ready["sampler"]) == ("ok", 1, 0.5, {"pid": os.getpid()})
         # However old the newest sample: a live sampler is judged by its liveness, not by a time limit.
-        app.extensions["frost.clock"] = lambda: 1100.0
+        clock.now = 1100.0
         assert client.get("/readyz").status_code == 200
     finally:
         lock.release()
@@ -256,7 +263,7 @@ def test_openapi_document_is_valid_openapi_and_every_reference_resolves(client):
 def test_history_being_rewritten_is_a_503_with_retry_after(app, client, source, sampler, monkeypatch):
     source.pairs = [(PACKAGE, Reading(45.0))]
     sampler.sample_once()
-    monkeypatch.setattr(app.extensions["frost.store"], "window", lambda *args: None)  # a writer lapped the reader
+    monkeypatch.setattr(context(app).store, "window", lambda *args: None)  # a writer lapped the reader
     response = client.get("/api/v1/history")
     assert response.status_code == 503 and response.headers["Retry-After"] == "1"
     assert set(response.get_json()) == {"status", "error", "message"}
@@ -274,7 +281,8 @@ def test_history_being_rewritten_is_a_503_with_retry_after(app, client, source, 
     ("/readyz", {}, {}),
     ("/metrics", {}, {}),
 ])
-def test_answers_match_the_openapi_document(app, source, sampler, sampler_alive, template, path_parameters, query):
+def test_answers_match_the_openapi_document(app, source, sampler, sampler_alive, clock, template, path_parameters,
+                                            query):
     import schemathesis
 
     # A hwmon sensor with node_exporter's labels and raw values: /metrics plumbing, never in the public API.
@@ -282,7 +290,7 @@ def test_answers_match_the_openapi_document(app, source, sampler, sampler_alive,
                                                                    {"max": 80000.0})})
     source.pairs = [(package, Reading(45.0, raw=(("input", 45000),))), (CORE0, Reading(None, ERROR, "EIO"))]
     sampler.sample_once()
-    app.extensions["frost.clock"] = lambda: 1000.5  # the sample is fresh: /readyz says ok
+    clock.now = 1000.5  # the sample is fresh: /readyz says ok
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     case = schema[template]["GET"].Case(path_parameters=path_parameters, query=query)
     case.call_and_validate()
@@ -319,7 +327,7 @@ def test_the_sensors_document_is_rendered_once_per_sample(app, client, source, s
 
 
 def test_the_stream_notifier_sleeps_until_the_next_sample_is_due():
-    from frostserver.http.stream import SampleNotifier
+    from frostserver.http.sample_events import SampleNotifier
     from frostserver.store.ring import Header
 
     notifier = SampleNotifier(store=None, clock=lambda: 1000.3)
@@ -328,6 +336,7 @@ def test_the_stream_notifier_sleeps_until_the_next_sample_is_due():
     assert abs(notifier.delay(sampled(1000.0)) - 0.7) < 1e-9  # the next sample starts at 1001.0
     assert notifier.delay(sampled(999.2)) == SampleNotifier.LOOK_OFTEN  # due 0.1 s ago: being taken
     assert notifier.delay(sampled(990.0)) == SampleNotifier.LOOK_NOW_AND_THEN  # the sampler is late
+    assert notifier.delay(sampled(4600.0)) == 1.0  # the clock went back an hour: one interval, not an hour
 
 
 # --- chips and their settings -------------------------------------------------------------------------
@@ -341,7 +350,7 @@ def test_chips_show_the_settings_of_channels_without_a_reading(tmp_path):
     app = create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "read_timeout": 60.0})
     client = app.test_client()
     assert client.get("/api/v1/chips").get_json() == {"chips": {}}  # before the first sample
-    sampler = build_sampler(app.extensions["frost.settings"])
+    sampler = build_sampler(context(app).settings)
     try:
         sampler.sample_once()
         document = client.get("/api/v1/chips").get_json()

@@ -12,6 +12,7 @@ import pytest
 import chips
 from fakesysfs import FakeSysfs
 from frostserver.http import create_app
+from frostserver.http.context import context
 from frostserver.hwmon import HwmonReader
 from frostserver.lmsensors import parse_config
 from frostserver.model import ERROR, OK
@@ -138,7 +139,7 @@ def configured_app(tmp_path):
     (etc / "sensors.d" / "board.conf").write_text(BOARD)
     app = create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_seconds": 60,
                       "read_timeout": 60.0, "lm_sensors_etc": etc})
-    sampler = build_sampler(app.extensions["frost.settings"])
+    sampler = build_sampler(context(app).settings)
     sampler.sample_once()
     yield app
     sampler.close()

@@ -16,12 +16,14 @@ import time
 from pathlib import Path
 
 import pytest
+from clocks import WallClock
 from history_helpers import FakeMonotonic, sample
 
 import chips
 from frostserver import heartbeat
 from frostserver.heartbeat import BeatReader, Heartbeat
 from frostserver.http import create_app
+from frostserver.http.context import context
 from frostserver.sampler import Sampler, sample_forever
 from frostserver.store import LOCK_FILE
 from frostserver.store.liveness import Liveness, SamplerLock, decode, encode, sampler_liveness
@@ -216,12 +218,16 @@ class ListSource:
 
 
 @pytest.fixture
-def ready(tmp_path):
+def wall():
+    return WallClock()
+
+
+@pytest.fixture
+def ready(tmp_path, wall):
     """A live sampler's lock and store (interval 1 s), two samples taken; yields (app, lock, monotonic)."""
-    app = create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys"})
     monotonic = FakeMonotonic()
-    app.extensions["frost.monotonic"] = monotonic
-    run_dir = app.extensions["frost.settings"].run_dir
+    app = create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys"}, clock=wall, monotonic=monotonic)
+    run_dir = context(app).settings.run_dir
     store = StoreWriter.open(run_dir, capacity=61, columns=16, interval=1.0)
     sampler = Sampler({"hwmon": ListSource()}, store)
     lock = SamplerLock(run_dir / LOCK_FILE)
@@ -257,9 +263,9 @@ def test_readyz_says_503_once_no_sample_came_for_three_intervals(ready):
     assert app.test_client().get("/readyz").status_code == 200
 
 
-def test_a_wall_clock_set_far_ahead_is_no_stalled_sampler(ready):
+def test_a_wall_clock_set_far_ahead_is_no_stalled_sampler(ready, wall):
     app, _, monotonic = ready
-    app.extensions["frost.clock"] = lambda: time.time() + 10 * 365 * 86400  # NTP after a boot in 1970
+    wall.now = time.time() + 10 * 365 * 86400  # NTP after a boot in 1970
     monotonic.now += 0.5
     response = app.test_client().get("/readyz")
     assert response.status_code == 200 and math.isclose(response.get_json()["age"], 0.5)

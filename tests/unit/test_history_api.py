@@ -6,11 +6,16 @@ import pytest
 
 from frostserver.history import Bucket
 from frostserver.http import create_app
-from frostserver.http.history_points import plan
-from frostserver.http.history_query import MAX_POINTS, BadParameter, Limits, default_step, parse_history_query, parse_time
+from frostserver.http.context import context
+from frostserver.history.plan import plan
+from frostserver.history.query import MAX_POINTS, Limits, default_step
+from frostserver.http.history_params import BadParameter, parse_history_request, parse_time
 from frostserver.model import Reading, Sensor
 from frostserver.sampler import Sampler
 from frostserver.store.writer import StoreWriter
+
+from clocks import WallClock
+from history_helpers import fold_buckets
 
 T0 = 1_764_763_200.0  # 2025-12-03T12:00:00Z, a whole hour
 LIMITS = Limits(interval=1.0, ring_seconds=900.0, longest_seconds=730 * 86400.0, newest=T0)
@@ -26,7 +31,7 @@ VANISHED = "nvme-pci-0100/temp1"  # in the tiers only: a drive that was removed
 
 
 class FakeTiers:
-    """The history package's HistoryReader interface over buckets a test gives."""
+    """The history's Tiers (what an answer reads of HistoryReader) over buckets a test gives, folded by the reference."""
 
     def __init__(self, buckets: dict[str, dict[str, list[Bucket]]]):
         self.held = buckets  # tier -> sensor id -> buckets, oldest first
@@ -37,6 +42,9 @@ class FakeTiers:
         return {sid: [b for b in rows if start <= b.start < end]
                 for sid, rows in self.held.get(tier, {}).items()
                 if (sensor_ids is None or sid in sensor_ids) and any(start <= b.start < end for b in rows)}
+
+    def fold(self, tier, sensor_ids, start, end, origin, step, count):
+        return fold_buckets(self.buckets(tier, sensor_ids, start, end), sensor_ids, start, end, origin, step, count)
 
     def span(self, tier):
         starts = [b.start for rows in self.held.get(tier, {}).values() for b in rows]
@@ -54,18 +62,22 @@ def hour(start, low, high, mean, count=3600):
     return Bucket(start, 3600.0, low, high, mean, count, "ok")
 
 
-def query(**args):
+def request(**args):
     sensors = args.pop("sensor", [])
     accept = args.pop("accept", "")
-    return parse_history_query({k: str(v) for k, v in args.items()}, sensors, accept, LIMITS)
+    return parse_history_request({k: str(v) for k, v in args.items()}, sensors, accept, LIMITS)
+
+
+def query(**args):
+    return request(**args).query
 
 
 # --- parameters ---------------------------------------------------------------------------------
 
 
 def test_seconds_alone_is_todays_raw_request_ending_at_the_newest_sample():
-    q = query(seconds=60)
-    assert (q.start, q.end, q.step, q.format) == (T0 - 60, T0, None, "json")
+    asked = request(seconds=60)
+    assert (asked.query.start, asked.query.end, asked.query.step, asked.format) == (T0 - 60, T0, None, "json")
     assert query().start == T0 - 900  # no parameter: all of the ring, as before
 
 
@@ -154,10 +166,10 @@ def test_the_cap_error_says_the_cap_and_the_smallest_step_that_fits():
 
 
 def test_csv_comes_from_format_or_accept():
-    assert query(format="csv").format == "csv"
-    assert query(accept="text/csv").format == "csv"
-    assert query(accept="application/json, text/csv").format == "json"
-    assert query(accept="text/csv", format="json").format == "json"
+    assert request(format="csv").format == "csv"
+    assert request(accept="text/csv").format == "csv"
+    assert request(accept="application/json, text/csv").format == "json"
+    assert request(accept="text/csv", format="json").format == "json"
 
 
 # --- planning: which source for which stretch ---------------------------------------------------
@@ -241,13 +253,12 @@ def test_a_history_with_minutes_and_older_hours_uses_each_where_it_is_the_finest
         ("hour", T0 - 10800, T0 - 3600), ("minute", T0 - 3600, T0 - 900), ("ring", T0 - 900, T0)]
 
 
-def test_a_young_history_through_the_api_gives_minute_points(app, client):
+def test_a_young_history_through_the_api_gives_minute_points(make_app):
     now = T0 + 4 * 60
-    app.extensions["frost.clock"] = Clock(now)
-    app.extensions["frost.history"] = FakeTiers({
+    client = make_app(clock=WallClock(now), tiers=FakeTiers({
         "minute": {PACKAGE.id: [minute(T0 - 12 * 60 + 60 * m, 10.0 + m, 10.0 + m, 10.0 + m) for m in range(16)]},
         "hour": {PACKAGE.id: [hour(T0 - 3600, 10.0, 21.0, 15.5, count=720)]},
-    })
+    })).test_client()
     body = client.get(f"/api/v1/history?seconds=3600&step=60&sensor={PACKAGE.id}").get_json()
     assert [part["source"] for part in body["parts"]] == ["minute"]  # no ring in this app, no hour
     means = dict(zip(body["timestamps"], body["series"][PACKAGE.id]["mean"], strict=True))
@@ -258,26 +269,26 @@ def test_a_young_history_through_the_api_gives_minute_points(app, client):
 # --- through the API ----------------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
+@pytest.fixture
+def make_app(tmp_path):
+    """Make an app over the test's run directory (the ring's), with create_app's fakes (clock, tiers, history_gate)."""
+    def make(**fakes):
+        return create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_seconds": 60}, **fakes)
+    return make
 
 
 @pytest.fixture
-def app(tmp_path):
-    return create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_seconds": 60})
+def app(make_app):
+    """The app without a history on disk."""
+    return make_app()
 
 
 @pytest.fixture
-def ring(app):
+def ring(tmp_path):
     """Sixty samples of PACKAGE in the ring, one a second up to T0: values 0..59 ending at T0."""
-    settings = app.extensions["frost.settings"]
     times = iter(T0 - 59 + i for i in range(1000))
     source = type("Source", (), {"sample": lambda self: self.pairs, "close": lambda self: None})()
-    store = StoreWriter.open(settings.run_dir, capacity=61, columns=16, interval=1.0)
+    store = StoreWriter.open(tmp_path / "run", capacity=61, columns=16, interval=1.0)
     sampler = Sampler({"hwmon": source}, store, clock=lambda: next(times))
     for value in range(60):
         source.pairs = [(PACKAGE, Reading(float(value)))]
@@ -287,7 +298,7 @@ def ring(app):
 
 
 @pytest.fixture
-def tiers(app):
+def tiers():
     """A day of minutes of PACKAGE and a vanished sensor before the ring, a week of hours before that."""
     held = {"minute": {PACKAGE.id: [], VANISHED: []}, "hour": {PACKAGE.id: [], VANISHED: []}}
     for m in range(1, 1441):
@@ -301,9 +312,13 @@ def tiers(app):
             held["hour"][VANISHED].append(hour(T0 - 3600 * h, 40.0, 40.0, 40.0))
     for rows in (r for tier in held.values() for r in tier.values()):
         rows.reverse()
-    fake = FakeTiers(held)
-    app.extensions["frost.history"] = fake
-    return fake
+    return FakeTiers(held)
+
+
+@pytest.fixture
+def tiered(make_app, tiers):
+    """The app with `tiers` as its history on disk."""
+    return make_app(tiers=tiers)
 
 
 @pytest.fixture
@@ -326,7 +341,8 @@ def test_the_ring_re_aggregated_at_a_step_has_min_max_and_mean(client, ring):
                                           "mean": [43.5, 53.5, 59.0]}
 
 
-def test_a_day_merges_the_hours_the_minutes_and_the_ring(client, ring, tiers):
+def test_a_day_merges_the_hours_the_minutes_and_the_ring(tiered, ring):
+    client = tiered.test_client()
     response = client.get(f"/api/v1/history?from={T0 - 86400 - 7200:.0f}&to={T0:.0f}&step=600&sensor={PACKAGE.id}")
     body = response.get_json()
     assert [(p["source"], p["step"]) for p in body["parts"]] == [("hour", 3600), ("minute", 600), ("ring", 600)]
@@ -338,7 +354,8 @@ def test_a_day_merges_the_hours_the_minutes_and_the_ring(client, ring, tiers):
     assert len(body["timestamps"]) == len(series["mean"]) == 2 + 144 + 1
 
 
-def test_an_hour_takes_the_ring_for_what_it_holds_and_minutes_before(client, ring, tiers):
+def test_an_hour_takes_the_ring_for_what_it_holds_and_minutes_before(tiered, ring):
+    client = tiered.test_client()
     body = client.get(f"/api/v1/history?seconds=3600&sensor={PACKAGE.id}").get_json()
     assert body["step"] == 5
     ring_part = body["parts"][-1]
@@ -349,7 +366,8 @@ def test_an_hour_takes_the_ring_for_what_it_holds_and_minutes_before(client, rin
     assert body["series"][PACKAGE.id]["max"][-1] == 59.0  # the newest sample, from the ring
 
 
-def test_a_vanished_sensor_stays_queryable_while_the_tiers_hold_it(client, ring, tiers):
+def test_a_vanished_sensor_stays_queryable_while_the_tiers_hold_it(tiered, ring):
+    client = tiered.test_client()
     body = client.get(f"/api/v1/history?seconds=86400&sensor={VANISHED}").get_json()
     means = body["series"][VANISHED]["mean"]
     assert 40.0 in means and means[-1] is None
@@ -385,7 +403,8 @@ def test_csv_has_a_header_iso_times_epoch_seconds_and_values(client, ring):
                     ["2025-12-03T12:00:00Z", "1764763200", "59.0"]]
 
 
-def test_aggregated_csv_has_min_max_and_mean_columns_and_empty_cells_for_no_value(client, ring, tiers):
+def test_aggregated_csv_has_min_max_and_mean_columns_and_empty_cells_for_no_value(tiered, ring):
+    client = tiered.test_client()
     response = client.get(f"/api/v1/history?seconds=86400&sensor={PACKAGE.id}&sensor={VANISHED}",
                           headers={"Accept": "text/csv"})
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
@@ -397,11 +416,11 @@ def test_aggregated_csv_has_min_max_and_mean_columns_and_empty_cells_for_no_valu
     assert len(rows) - 1 == len(json_body["timestamps"])  # the same points as the JSON
 
 
-def test_csv_header_cells_that_a_spreadsheet_would_run_as_formulas_are_text_and_numbers_stay_numbers(app, client):
+def test_csv_header_cells_that_a_spreadsheet_would_run_as_formulas_are_text_and_numbers_stay_numbers(make_app):
     hostile = ["=HYPERLINK(\"http://x\")-isa-0000/temp1", "+cmd-isa-0000/temp1", "-x-isa-0000/temp1",
                "@SUM(A1)-isa-0000/temp1", "\tx-isa-0000/temp1", "\rx-isa-0000/temp1", "coretemp-isa-0000/temp9"]
-    app.extensions["frost.clock"] = Clock(T0)
-    app.extensions["frost.history"] = FakeTiers({"minute": {sid: [minute(T0 - 120, -5.5, 1e-7, -2.25)] for sid in hostile}})
+    held = FakeTiers({"minute": {sid: [minute(T0 - 120, -5.5, 1e-7, -2.25)] for sid in hostile}})
+    client = make_app(clock=WallClock(T0), tiers=held).test_client()
     text = client.get("/api/v1/history?seconds=600&step=60&format=csv").get_data(as_text=True)
     header, *rows = list(csv.reader(io.StringIO(text)))
     assert header[:2] == ["time", "epoch"]
@@ -412,13 +431,13 @@ def test_csv_header_cells_that_a_spreadsheet_would_run_as_formulas_are_text_and_
     assert row[2:] == ["-5.5", "1e-07", "-2.25"] * len(hostile)  # data cells: numbers as they are, negative ones too
 
 
-def test_answers_are_made_a_batch_of_sensors_at_a_time(app, client, ring, monkeypatch):
+def test_answers_are_made_a_batch_of_sensors_at_a_time(make_app, ring, monkeypatch):
     from frostserver.http import history_render
 
     many = {f"chip-isa-0000/temp{n}": [minute(T0 - 60 * m, 1.0, 2.0, 1.5) for m in range(60, 0, -1)]
             for n in range(1, 10)}
     fake = FakeTiers({"minute": many})
-    app.extensions["frost.history"] = fake
+    client = make_app(tiers=fake).test_client()
     points = 61  # an hour at a step of 60 s, both ends
     monkeypatch.setattr(history_render, "SENSOR_POINTS_PER_BATCH", 4 * points + 3)
     body = client.get("/api/v1/history?seconds=3600&step=60").get_json()
@@ -430,7 +449,8 @@ def test_answers_are_made_a_batch_of_sensors_at_a_time(app, client, ring, monkey
     assert len([asked for asked in fake.asked if asked[0] == "minute"]) == 10
 
 
-def test_large_answers_are_streamed(client, ring, tiers):
+def test_large_answers_are_streamed(tiered, ring):
+    client = tiered.test_client()
     response = client.get("/api/v1/history?seconds=86400")
     assert response.is_streamed
 
@@ -442,18 +462,18 @@ def test_large_answers_are_streamed(client, ring, tiers):
     {"seconds": 60, "step": "0"},
     {"from": "soon"},
 ])
-def test_history_answers_match_the_openapi_document(app, ring, tiers, query):
+def test_history_answers_match_the_openapi_document(tiered, ring, query):
     import schemathesis
 
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", tiered)
     case = schema["/api/v1/history"]["GET"].Case(query=query)
     case.call_and_validate()
 
 
-def test_csv_answers_match_the_openapi_document(app, ring, tiers):
+def test_csv_answers_match_the_openapi_document(tiered, ring):
     import schemathesis
 
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", tiered)
     case = schema["/api/v1/history"]["GET"].Case(query={"seconds": 600, "format": "csv"})
     case.call_and_validate()
 
@@ -466,10 +486,11 @@ def test_iso_times_are_utc_with_milliseconds_only_when_there_are_some():
     assert iso_time(T0 + 0.9996) == "2025-12-03T12:00:01Z"
 
 
-def test_every_answer_gives_its_turn_back(app, client, ring, tiers):
+def test_every_answer_gives_its_turn_back(tiered, ring):
     # Each request holds one of its worker's turns from before it reads anything until its answer
     # ends; a turn never given back would refuse every history request after two such requests.
-    gate = app.extensions["frost.history_gate"]
+    client = tiered.test_client()
+    gate = context(tiered).history_gate
     for path in ("/api/v1/history?seconds=60", "/api/v1/history?seconds=86400&format=csv",
                  "/api/v1/history?seconds=-5", "/api/v1/history?seconds=60&sensor=no/such"):
         client.get(path).get_data()
@@ -483,10 +504,11 @@ def test_every_answer_gives_its_turn_back(app, client, ring, tiers):
     assert gate.refused == 0
 
 
-def test_a_request_that_finds_every_turn_taken_waits_a_little_then_gets_a_503_with_retry_after(app, client, ring):
+def test_a_request_that_finds_every_turn_taken_waits_a_little_then_gets_a_503_with_retry_after(make_app, ring):
     from frostserver.http.history_gate import RETRY_AFTER_SECONDS, HistoryGate
 
-    gate = app.extensions["frost.history_gate"] = HistoryGate(at_once=2, wait=0.0)  # no wait: the test's own pace
+    gate = HistoryGate(at_once=2, wait=0.0)  # no wait: the test's own pace
+    client = make_app(history_gate=gate).test_client()
     held = [client.get("/api/v1/history?seconds=60"), client.get("/api/v1/history?seconds=30&format=csv")]
     assert gate.taken == 2
     refused = client.get("/api/v1/history?seconds=60")
@@ -505,7 +527,7 @@ def test_a_request_that_finds_every_turn_taken_waits_a_little_then_gets_a_503_wi
 def test_two_apps_have_gates_of_their_own(tmp_path):
     first = create_app({"run_dir": tmp_path / "one", "sysfs_root": tmp_path / "sys"})
     second = create_app({"run_dir": tmp_path / "two", "sysfs_root": tmp_path / "sys"})
-    assert first.extensions["frost.history_gate"] is not second.extensions["frost.history_gate"]
+    assert context(first).history_gate is not context(second).history_gate
 
 
 def test_numbers_are_written_as_json_writes_them_repeated_or_not():
@@ -560,12 +582,10 @@ def test_infinities_and_nan_are_never_written_as_bare_words(writer):
 
 def test_a_raw_answer_makes_one_column_per_sensor_not_three(app, client, ring):
     """A sample's min, max and mean are its value: columns() of a raw answer shares one array for them."""
-    from frostserver.http.history_answer import build_answer
-    from frostserver.http.history_query import HistoryQuery
+    from frostserver.history.answer import build_answer
+    from frostserver.history.query import HistoryQuery
 
-    with app.app_context():
-        store = app.extensions["frost.store"]
-        answer = build_answer(HistoryQuery(T0 - 30, T0, None, None, "json"), 1.0, store, None)
+    answer = build_answer(HistoryQuery(T0 - 30, T0, None, None), 1.0, context(app).store, None)
     assert answer.raw and answer.sensor_ids
     columns = answer.columns(answer.sensor_ids)
     for sid in answer.sensor_ids:
@@ -578,8 +598,8 @@ def test_means_are_written_a_stretch_aligned_in_time_at_a_time_and_read_back_the
     import math
     from array import array
 
-    from frostserver.http.history_answer import HistoryAnswer
-    from frostserver.http.history_points import Part
+    from frostserver.history.answer import HistoryAnswer
+    from frostserver.history.plan import Part
     from frostserver.http.history_render import CHUNK_POINTS, MeanTexts, _means, stretches
 
     step = 120.0
@@ -611,8 +631,8 @@ def test_the_largest_answer_holds_a_bounded_amount_of_memory(tmp_path, format):
 
     (tmp_path / "history").mkdir()
     seed(tmp_path / "history" / "history.db", 1, 32, end=T0)
-    app = create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_dir": tmp_path / "history"})
-    app.extensions["frost.clock"] = Clock(T0)
+    app = create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_dir": tmp_path / "history"},
+                     clock=WallClock(T0))
     client = app.test_client()
     path = f"/api/v1/history?from=0&to=253402300799&step=25340231&format={format}"
     client.get("/api/v1/history?seconds=60").get_data()  # the app's first request: imports, caches
@@ -629,4 +649,4 @@ def test_the_largest_answer_holds_a_bounded_amount_of_memory(tmp_path, format):
     # the answer itself is more than that, and it held about 20 MiB before (then every sensor in a batch).
     bound = 64 * SENSOR_POINTS_PER_BATCH + 4 * 2**20
     assert peak < bound, f"{peak / 2**20:.1f} MiB"
-    assert app.extensions["frost.history_gate"].taken == 0
+    assert context(app).history_gate.taken == 0

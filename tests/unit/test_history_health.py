@@ -9,6 +9,7 @@ from history_helpers import FakeMonotonic, sample
 
 from frostserver.history.writer import HistoryWriter
 from frostserver.http import create_app
+from frostserver.http.context import context
 from frostserver.sampler import Sampler
 from frostserver.store import LOCK_FILE
 from frostserver.store.liveness import SamplerLock
@@ -32,7 +33,7 @@ def app(tmp_path):
 
 def sampled(app, history: HistoryWriter | None, samples: int = 2):
     """Take samples with a live sampler's lock held; return (/readyz body, the frost_history_* series)."""
-    settings = app.extensions["frost.settings"]
+    settings = context(app).settings
     clock = iter(range(1_700_000_000, 1_700_100_000, 30)).__next__
     store = StoreWriter.open(settings.run_dir, capacity=61, columns=16, interval=1.0)
     sampler = Sampler({"hwmon": ListSource()}, store, clock=lambda: float(clock()), history=history)

@@ -34,7 +34,8 @@ from prometheus_client.parser import text_string_to_metric_families
 import chips
 from fakesysfs import FakeSysfs
 from frostserver import __version__
-from frostserver.http import create_app, metrics, node_exporter
+from frostserver.http import create_app, exposition, node_exporter
+from frostserver.http.context import context
 from frostserver.http.workers import WORKERS_DIR, read_worker_counters
 from frostserver.model import ERROR, OK, Reading, Sensor, SysfsChannel
 from frostserver.sampler import Sampler, build_sampler
@@ -207,7 +208,7 @@ def test_hwmon_series_are_node_exporters(tmp_path, fixture):
     # 1.9's labels collide on these trees: the golden says its labels were applied by hand
     assert (expected_text.splitlines()[1] == LABELS_NOTE) == (fixture in CHIP_LABELS_1_12)
     app = make_app(tmp_path)
-    sampler = build_sampler(app.extensions["frost.settings"])
+    sampler = build_sampler(context(app).settings)
     try:
         sampler.sample_once()
         ours_text = scrape(app)
@@ -247,12 +248,12 @@ def test_node_exporter_quirks_are_kept():
 def test_a_scrape_reads_no_sysfs(tmp_path):
     chips.build_zoo(tmp_path / "sys", ("coretemp", "broken"))
     app = make_app(tmp_path)
-    sampler = build_sampler(app.extensions["frost.settings"])
+    sampler = build_sampler(context(app).settings)
     try:
         sampler.sample_once()
         before = series(scrape(app))
         shutil.rmtree(tmp_path / "sys")  # whatever /metrics shows now comes from the sample
-        app.extensions["frost.metrics"]._sample_part = (None, b"")  # and not from the cached text either
+        context(app).metrics._sample_part = (None, b"")  # and not from the cached text either
         after = series(scrape(app))
     finally:
         sampler.close()
@@ -276,7 +277,7 @@ def app(tmp_path):
 
 @pytest.fixture
 def config_sampler(app):
-    settings = app.extensions["frost.settings"]
+    settings = context(app).settings
     source = ListSource([(GREENHOUSE, Reading(-1.5)), (OUTSIDE, Reading(None, ERROR, "EIO"))])
     store = StoreWriter.open(settings.run_dir, capacity=61, columns=16, interval=1.0)
     sampler = Sampler({"config": source}, store)
@@ -316,7 +317,7 @@ def test_config_sensors_statuses_and_sampler_counters(app, config_sampler):
 def test_hwmon_counters_come_from_the_sampler_process(tmp_path):
     chips.build_zoo(tmp_path / "sys", ("broken",))
     app = make_app(tmp_path)
-    sampler = build_sampler(app.extensions["frost.settings"])
+    sampler = build_sampler(context(app).settings)
     try:
         sampler.sample_once()
         found = series(scrape(app), "frost_")
@@ -331,8 +332,8 @@ def test_hwmon_counters_come_from_the_sampler_process(tmp_path):
 
 def test_the_rendered_text_is_cached_per_sample(app, config_sampler, monkeypatch):
     renders = []
-    real = metrics.hwmon_metrics
-    monkeypatch.setattr(metrics, "hwmon_metrics", lambda *args: renders.append(1) or real(*args))
+    real = exposition.hwmon_metrics
+    monkeypatch.setattr(exposition, "hwmon_metrics", lambda *args: renders.append(1) or real(*args))
     config_sampler.sample_once()
     first = scrape(app)
     assert scrape(app) == first and len(renders) == 1
@@ -341,7 +342,7 @@ def test_the_rendered_text_is_cached_per_sample(app, config_sampler, monkeypatch
 
 
 def test_counters_are_published_with_each_sample(app, config_sampler):
-    reader = StoreReader(app.extensions["frost.settings"].run_dir)
+    reader = StoreReader(context(app).settings.run_dir)
     assert reader.counters.read() == {}
     seq = config_sampler.sample_once()
     counters = reader.counters.read()
@@ -351,14 +352,14 @@ def test_counters_are_published_with_each_sample(app, config_sampler):
 
 
 def test_stream_clients_of_every_live_worker(app, tmp_path):
-    run_dir = app.extensions["frost.settings"].run_dir
+    run_dir = context(app).settings.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     (run_dir / WORKERS_DIR).mkdir()
     for pid, streams in ((dead.pid, 7), (os.getppid(), 2)):  # a dead worker, and another live process
         write_atomically(run_dir / WORKERS_DIR / f"{pid}.json", json.dumps({"streams": streams}).encode())
-    app.extensions["frost.notifier"].streams = 3  # this worker's count is taken live
+    context(app).sample_events.streams = 3  # this worker's count is taken live
     found = series(scrape(app), "frost_stream_clients")
     assert found == {f'frost_stream_clients{{worker="{os.getppid()}"}}': 2,
                      f'frost_stream_clients{{worker="{os.getpid()}"}}': 3}
@@ -366,13 +367,13 @@ def test_stream_clients_of_every_live_worker(app, tmp_path):
 
 
 def test_a_worker_publishes_its_streams_when_they_change(app):
-    run_dir = app.extensions["frost.settings"].run_dir
+    run_dir = context(app).settings.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
-    publisher = app.extensions["frost.metrics"].publisher
+    publisher = context(app).metrics.publisher
     publisher.every = 0.01
     app.test_client().get("/healthz")  # any request starts the publisher
     assert read_worker_counters(run_dir)[os.getpid()]["streams"] == 0
-    app.extensions["frost.notifier"].streams = 4
+    context(app).sample_events.streams = 4
     deadline = time.monotonic() + 60
     while read_worker_counters(run_dir)[os.getpid()]["streams"] != 4:
         assert time.monotonic() < deadline, "the worker never published its new stream count"
@@ -382,11 +383,11 @@ def test_a_worker_publishes_its_streams_when_they_change(app):
 def test_the_sampler_publishes_what_metrics_need_beside_a_lean_api(tmp_path):
     chips.build_zoo(tmp_path / "sys", ("coretemp",))
     app = make_app(tmp_path)
-    sampler = build_sampler(app.extensions["frost.settings"])
+    sampler = build_sampler(context(app).settings)
     try:
         sampler.sample_once()
         document = app.test_client().get("/api/v1/sensors/coretemp-isa-0000/temp1").get_json()
-        pairs = {s.id: (s, r) for s, r in app.extensions["frost.store"].latest_sample().pairs}
+        pairs = {s.id: (s, r) for s, r in context(app).store.latest_sample().pairs}
     finally:
         sampler.close()
     sensor, reading = pairs["coretemp-isa-0000/temp1"]
@@ -403,7 +404,7 @@ def test_the_sampler_publishes_what_metrics_need_beside_a_lean_api(tmp_path):
 def sample_and_scrape(tmp_path, *fixtures: str) -> dict[str, float]:
     chips.build_zoo(tmp_path / "sys", fixtures)
     app = make_app(tmp_path)
-    sampler = build_sampler(app.extensions["frost.settings"])
+    sampler = build_sampler(context(app).settings)
     try:
         sampler.sample_once()
         return series(scrape(app))

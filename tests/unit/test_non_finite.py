@@ -16,10 +16,11 @@ import pytest
 from frostserver.alerts.messages import FIRING
 from frostserver.finite import FiniteGuard
 from frostserver.http import create_app, json_text
+from frostserver.http.context import context
 from frostserver.http.alerts import encode_alert_event
 from frostserver.http.documents import SensorDocuments
 from frostserver.http.json_text import dumps, number
-from frostserver.http.stream import SampleNotifier, encode_event
+from frostserver.http.sample_events import SampleNotifier, encode_event
 from frostserver.logs import RepeatLimiter
 from frostserver.model import ERROR, OK, Reading, Sample, Sensor
 from frostserver.sampler import Sampler
@@ -74,7 +75,7 @@ def app(tmp_path):
 @pytest.fixture
 def sampled(app):
     """A sample whose source gave NaN, +inf and -inf values and limits, taken by a real Sampler."""
-    settings = app.extensions["frost.settings"]
+    settings = context(app).settings
     store = StoreWriter.open(settings.run_dir, capacity=61, columns=16, interval=1.0)
     source = ListSource([
         (sensor("temp1", max=math.nan, crit=math.inf, min=-math.inf, high=80.0), Reading(math.nan)),
@@ -123,7 +124,7 @@ def test_metrics_leave_a_non_finite_value_out_and_answer_200(sampled):
 
 
 def test_the_stream_event_of_such_a_sample_is_valid_json(app, sampled):
-    (event,) = SampleNotifier(app.extensions["frost.store"]).events(1, 1)
+    (event,) = SampleNotifier(context(app).store).events(1, 1)
     data = event_data(event)
     assert data["values"] == {f"board-isa-0000/temp{n}": None for n in (1, 2, 3)} | {"board-isa-0000/temp4": 45.5}
     assert data["status"] == {f"board-isa-0000/temp{n}": ERROR for n in (1, 2, 3)}
@@ -179,7 +180,7 @@ def test_an_alert_event_and_the_alerts_document_write_non_finite_numbers_as_null
     alert = {"key": "hot/a", "rule": "hot", "value": bad, "limit": bad, "fired_at": 1000.0}
     assert event_data(encode_alert_event(FIRING, alert, 3)) == {**alert, "value": None, "limit": None,
                                                                "state": FIRING}
-    reader = app.extensions["frost.alerts"]
+    reader = context(app).alerts
     reader.document = lambda: {"active": [alert], "recent": [], "notifications": {}}
     response = app.test_client().get("/api/v1/alerts")
     assert response.status_code == 200

@@ -16,13 +16,24 @@ HistoryReader, the interface the API builds on:
                                        buckets starting in [start, end), oldest first; sensor_ids
                                        None: every sensor; a sensor without buckets there is absent
         .fold(tier, sensor_ids, start, end, origin, step, count) -> {sensor id: (min, max, sum, count)}
-                                       the same buckets folded into `count` points `step` wide (the
-                                       API's fast path), reading rows a chunk at a time; blocks
+                                       the same buckets folded into `count` points `step` wide (what
+                                       an answer reads: answer.py), reading rows a chunk at a time; blocks
                                        of points are kept per reader, keyed by a digest of their
                                        rows (blocks.py)
         .span(tier) -> (oldest start, newest start) | None
         .sensor_ids() -> [id, ...]     every sensor held, those that vanished included, until
                                        their newest hour ages out
+
+A query of the history (GET /api/v1/history is its one user; the HTTP side reads the query string
+and renders JSON or CSV) is answered here, from the tiers and the RAM ring together:
+
+    query.py                           HistoryQuery (range, step, sensors), Limits, how a step is
+                                       chosen (answer_step, default_step), MAX_POINTS
+    plan.py                            plan(): which source (the ring, the minutes, the hours)
+                                       answers which stretch of the range, at which step
+    answer.py                          build_answer() -> HistoryAnswer: the plan, its point times,
+                                       values made a batch at a time (the ring's folded there, a
+                                       tier's by Tiers.fold); Tiers: what it reads of HistoryReader
 
 A missing, broken, foreign or newer-schema database gives empty answers, never an exception (an
 unknown tier name is a caller's bug: ValueError). The tiers' retention comes from the settings

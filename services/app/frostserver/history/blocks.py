@@ -29,8 +29,10 @@ BLOCK_POINTS = 32
 # 2 MiB of blocks (measured with tracemalloc); least recently used blocks go first.
 CACHE_BYTES = 4 * 2**20
 
-# (min, max, sum, count) of one sensor over a block's points.
-Points = tuple["array[float]", "array[float]", "array[float]", "array[float]"]
+# One sensor's points folded from buckets: lowest min, highest max, sum of values, values counted
+# (NaN, NaN, 0, 0 where no bucket had a value). What a fold answers (reader.py, answer.py's Tiers)
+# and what a block keeps of its points.
+Folded = tuple["array[float]", "array[float]", "array[float]", "array[float]"]
 # tier, step, block number, and the (key, id) pairs of the sensors asked: what the points are of.
 BlockKey = tuple[str, float, int, tuple[tuple[int, str], ...]]
 
@@ -52,10 +54,10 @@ class FoldedBlocks:
         self.limit = limit
         self.size = 0
         self.hits = self.misses = 0
-        self._entries: OrderedDict[BlockKey, tuple[int, dict[str, Points], int]] = OrderedDict()
+        self._entries: OrderedDict[BlockKey, tuple[int, dict[str, Folded], int]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: BlockKey, rows_digest: int) -> dict[str, Points] | None:
+    def get(self, key: BlockKey, rows_digest: int) -> dict[str, Folded] | None:
         """Return a block's points when it was folded from rows of this digest, else None."""
         with self._lock:
             entry = self._entries.get(key)
@@ -66,7 +68,7 @@ class FoldedBlocks:
             self.hits += 1
             return entry[1]
 
-    def put(self, key: BlockKey, rows_digest: int, points: dict[str, Points]) -> None:
+    def put(self, key: BlockKey, rows_digest: int, points: dict[str, Folded]) -> None:
         """Keep a block's points (never changed afterwards), dropping the least recently used past the limit."""
         # Per sensor: four arrays (64 bytes each and 8 a point), their tuple and its place in the dict.
         size = 256 + sum(4 * (64 + 8 * len(column)) + 200 for column, *_ in points.values())

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .blocks import BLOCK_POINTS, FoldedBlocks, digest
+from .blocks import BLOCK_POINTS, Folded, FoldedBlocks, digest
 from .buckets import TIER_SECONDS, WORST_CODE, Bucket, status_name
 from .database import APPLICATION_ID, HISTORY_FILE, SCHEMA_VERSION
 from .packed import HEADER, RECORD, Packed, PackedError, decode, inflate, key_bytes, selector
@@ -52,10 +52,6 @@ UNPACKED_BYTES_PER_SENSOR = 4 * (24 + 8)
 BLOCK_BYTES = 2 * 2**20
 # Sets of sensor keys whose unpacking is kept while folding (a set per hardware change in range).
 SELECTORS_KEPT = 64
-
-# One sensor's points folded from buckets: lowest min, highest max, sum of values, values counted
-# (NaN, NaN, 0, 0 where no bucket had a value).
-Folded = tuple["array[float]", "array[float]", "array[float]", "array[float]"]
 
 
 class HistoryReader:
@@ -142,7 +138,8 @@ class HistoryReader:
     ) -> dict[str, Folded]:
         """Fold the buckets of a tier that start in [start, end) into `count` points `step` wide from `origin`.
 
-        What the API does with `buckets()` (http/history_points.py, aggregate_buckets), without a
+        The answer's fold of a tier's points (answer.py, Tiers): what folding `buckets()` gives
+        (tests/unit/history_helpers.py, fold_buckets, the reference it is checked against), without a
         Bucket object per sensor and bucket: a day of 64 sensors is 92,160 of them, most of the
         time of a long-range answer. Rows stream from the database a chunk at a time (CHUNK_BYTES),
         so what a fold holds besides its points does not grow with the range. Blocks of points

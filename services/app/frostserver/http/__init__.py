@@ -1,14 +1,16 @@
 """The HTTP side: Gunicorn's workers read the store and render it at the edges.
 
+- context.py: what a worker's requests share (AppContext: the settings, the readers, the caches,
+  the clocks), built here once per app and read through context();
 - api.py: the JSON API (/api/v1/...) and the original design's /sensor_reading;
   documents.py renders its sensors document once per sample, chips.py its chips document;
-  the history answer's parameters (history_query.py), points from the ring and the tiers on disk
-  (history_points.py, history_answer.py), its JSON and CSV (history_render.py) and how many a
-  worker makes at once (history_gate.py);
-- alerts.py: /api/v1/alerts, and the alerts the stream and /metrics tell of;
-- stream.py: the Server-Sent Events stream;
-- metrics.py: /metrics (node_exporter.py: node_exporter's hwmon series; workers.py: each
-  worker's own counters);
+  the history answer's parameters (history_params.py), its JSON and CSV (history_render.py) and
+  how many a worker makes at once (history_gate.py); the history package plans and makes it
+  (history/query.py, plan.py, answer.py); alerts.py reads the alerts (/api/v1/alerts, and what
+  the stream and /metrics tell of them);
+- stream.py: the Server-Sent Events stream (sample_events.py: the samples' events, encoded once);
+- metrics.py: /metrics (exposition.py renders it; node_exporter.py: node_exporter's hwmon series;
+  workers.py: each worker's own counters);
 - health.py: /healthz and /readyz;
 - errors.py: every error in one JSON shape; json_text.py: the one JSON encoder (no NaN, no Infinity).
 """
@@ -16,6 +18,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,19 +27,35 @@ from flask import Flask, Response
 from .. import __version__
 from ..config import SettingsError, load_settings
 from ..history import HistoryReader
+from ..history.answer import Tiers
 from ..logs import configure_logging
 from ..store.reader import StoreReader
-from . import alerts, api, health, metrics, stream
+from . import api, health, metrics, stream
+from .alerts import AlertsReader
 from .chips import ChipDocuments
+from .context import AppContext, Clock, attach
 from .documents import SensorDocuments
 from .errors import json_error, register_error_handlers
+from .exposition import MetricsRenderer
 from .history_gate import HistoryGate
 from .history_render import MeanTexts
 from .json_text import StrictJSONProvider
+from .sample_events import SampleNotifier
 
 
-def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Create the Flask app; `test_config` overrides settings (tests pass a tmp tree and run dir)."""
+def create_app(
+    test_config: Mapping[str, Any] | None = None,
+    *,
+    clock: Clock = time.time,
+    monotonic: Clock = time.monotonic,
+    tiers: Tiers | None = None,
+    history_gate: HistoryGate | None = None,
+) -> Flask:
+    """Create the Flask app; tests pass settings in `test_config` (a tmp tree, a run dir) and fakes by keyword.
+
+    `clock` and `monotonic`: the wall and monotonic clocks; `tiers`: the history on disk (by
+    default read from `history_dir`, none without one); `history_gate`: a gate of other limits.
+    """
     app = Flask(__name__)
     app.json = StrictJSONProvider(app)  # jsonify: strict JSON, keys in the order given, text as is
     register_error_handlers(app)
@@ -48,19 +67,27 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         return _refuse_to_run(app, str(error))
     configure_logging(settings.log_level)
     store = StoreReader(settings.run_dir)
-    app.extensions["frost.settings"] = settings
-    app.extensions["frost.store"] = store
-    # The history on disk, read for /api/v1/history; None: off (FROST_HISTORY_DIR unset).
-    app.extensions["frost.history"] = None if settings.history_dir is None else HistoryReader(settings.history_dir)
-    app.extensions["frost.history_texts"] = MeanTexts()  # the JSON text of the history's means, kept per worker
-    app.extensions["frost.history_gate"] = HistoryGate()  # how many history answers a worker makes at once
-    app.extensions["frost.documents"] = SensorDocuments(store, settings.sample_interval, settings.frost_threshold)
-    app.extensions["frost.chip_documents"] = ChipDocuments(store.chips)
-    app.extensions["frost.notifier"] = stream.SampleNotifier(store)
-    app.extensions["frost.alerts"] = alerts.AlertsReader(settings, store)
-    for blueprint in (api.bp, alerts.bp, health.bp, stream.bp):
+    if tiers is None and settings.history_dir is not None:
+        tiers = HistoryReader(settings.history_dir)
+    sample_events = SampleNotifier(store, clock)
+    alerts = AlertsReader(settings, store, clock)
+    shared = AppContext(
+        settings=settings,
+        store=store,
+        tiers=tiers,
+        history_gate=HistoryGate() if history_gate is None else history_gate,
+        history_texts=MeanTexts(),
+        documents=SensorDocuments(store, settings.sample_interval, settings.frost_threshold),
+        chip_documents=ChipDocuments(store.chips),
+        sample_events=sample_events,
+        alerts=alerts,
+        metrics=MetricsRenderer(store, settings.frost_threshold, sample_events, __version__, alerts),
+        clock=clock,
+        monotonic=monotonic,
+    )
+    attach(app, shared)
+    for blueprint in (api.bp, health.bp, stream.bp, metrics.bp):
         app.register_blueprint(blueprint)
-    metrics.init_app(app, __version__)
     return app
 
 

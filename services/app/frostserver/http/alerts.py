@@ -1,4 +1,4 @@
-"""GET /api/v1/alerts, and what the stream and /metrics tell of alerts: read from the journal.
+"""The alerts as the workers read them, for /api/v1/alerts (api.py), the stream and /metrics: from the journal.
 
 The sampler judges the rules and keeps the journal (alerts/journal.py); the notifier counts what it
 sends (alerts/notifier_status.py). One alert is judged here instead: sampling_stopped, from the age
@@ -12,8 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app
-
 from ..alerts.journal import JOURNAL_FILE, JournalView, decode_view, journal_directory
 from ..alerts.messages import FIRING, RESOLVED, sampling_stopped_summary
 from ..alerts.notifier_status import NOTIFIER_FILE, NotifierStatus, decode_status
@@ -24,8 +22,6 @@ from ..config.alerts import AlertsConfig
 from ..store.files import DecodedFile
 from ..store.reader import StoreReader
 from .json_text import dumps
-
-bp = Blueprint("alerts", __name__)
 
 
 class AlertsReader:
@@ -105,13 +101,3 @@ def stream_events(view: JournalView, first_seq: int, last_seq: int) -> list[byte
         for entry in view.events_of_samples(first_seq, last_seq)
         if entry.get("state") in (FIRING, RESOLVED) and isinstance(entry.get("alert"), dict)
     ]
-
-
-@bp.get("/api/v1/alerts")
-def alerts() -> Response:
-    """Return the alerts firing now and the recent ones."""
-    reader: AlertsReader = current_app.extensions["frost.alerts"]
-    body = dumps(reader.document(), "the alerts document")
-    response = Response(body, mimetype="application/json")
-    response.headers["Cache-Control"] = "no-store"
-    return response

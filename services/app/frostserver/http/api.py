@@ -3,39 +3,21 @@
 from __future__ import annotations
 
 import functools
-import time
 from importlib import resources
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
-from ..config import Settings
 from ..history import configured_tiers
-from ..store.reader import StoreReader
-from .chips import ChipDocuments
-from .documents import SensorDocuments
+from ..history.answer import RingRewritten, build_answer, known_sensor_ids
+from ..history.query import Limits
+from .context import context
 from .errors import json_error
-from .history_answer import RingRewritten, build_answer, known_sensor_ids
-from .history_gate import RETRY_AFTER_SECONDS, HistoryGate
-from .history_points import Tiers
-from .history_query import BadParameter, Limits, parse_history_query
+from .history_gate import RETRY_AFTER_SECONDS
+from .history_params import BadParameter, parse_history_request
 from .history_render import csv_filename, render_csv, render_json
+from .json_text import dumps
 
 bp = Blueprint("api", __name__)
-
-
-def _store() -> StoreReader:
-    store: StoreReader = current_app.extensions["frost.store"]
-    return store
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.extensions["frost.settings"]
-    return settings
-
-
-def _documents() -> SensorDocuments:
-    documents: SensorDocuments = current_app.extensions["frost.documents"]
-    return documents
 
 
 def _json_bytes(body: bytes) -> Response:
@@ -47,7 +29,7 @@ def _json_bytes(body: bytes) -> Response:
 @bp.get("/api/v1/sensors")
 def sensors() -> Response:
     """Return every sensor's metadata and latest reading."""
-    return _json_bytes(_documents().current().body)
+    return _json_bytes(context().documents.current().body)
 
 
 @bp.get("/sensor_reading")
@@ -59,7 +41,7 @@ def sensor_reading() -> Response:
 @bp.get("/api/v1/sensors/<path:sensor_id>")
 def sensor(sensor_id: str) -> Response:
     """Return one sensor's metadata and latest reading."""
-    found = _documents().current().sensor(sensor_id)
+    found = context().documents.current().sensor(sensor_id)
     if found is None:
         return json_error(404, f"No sensor with id {sensor_id!r}")
     return _json_bytes(found)
@@ -68,32 +50,29 @@ def sensor(sensor_id: str) -> Response:
 @bp.get("/api/v1/chips")
 def chips() -> Response:
     """Return every hwmon chip: its name, adapter and the settings of its channels without a reading."""
-    documents: ChipDocuments = current_app.extensions["frost.chip_documents"]
-    return _json_bytes(documents.current())
+    return _json_bytes(context().chip_documents.current())
 
 
 @bp.get("/api/v1/history")
 def history() -> Response:
     """Return the samples (or aggregated points) of a range, columnar, as JSON or CSV."""
-    settings = _settings()
-    store = _store()
-    tiers: Tiers | None = current_app.extensions.get("frost.history")
+    ctx = context()
+    settings, store, tiers = ctx.settings, ctx.store, ctx.tiers
     header = store.header()
-    clock = current_app.extensions.get("frost.clock", time.time)
-    newest = header.last_timestamp if header is not None and header.seq > 0 else float(clock())
+    newest = header.last_timestamp if header is not None and header.seq > 0 else float(ctx.clock())
     longest = settings.history_seconds
     if tiers is not None:
         longest = max(longest, max(tier.retention_seconds for tier in configured_tiers(settings)))
     limits = Limits(settings.sample_interval, settings.history_seconds, longest, newest)
     try:
-        query = parse_history_query(
+        asked = parse_history_request(
             request.args, request.args.getlist("sensor"), request.headers.get("Accept", ""), limits
         )
     except BadParameter as error:
         return json_error(400, str(error), parameter=error.parameter)
     # A turn of the worker's gate (history_gate.py) from here until the answer ends (or the client
     # leaves), before anything is read: what a worker holds for history answers has a ceiling.
-    gate: HistoryGate = current_app.extensions["frost.history_gate"]
+    gate = ctx.history_gate
     turn = gate.enter()
     if turn is None:
         response = json_error(
@@ -104,6 +83,7 @@ def history() -> Response:
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
     try:
+        query = asked.query
         if query.sensors is not None:
             known = known_sensor_ids(store, tiers)
             unknown = [sid for sid in query.sensors if sid not in known]
@@ -111,14 +91,11 @@ def history() -> Response:
                 turn.close()
                 return json_error(400, f"sensor: unknown sensor id {unknown[0]!r}", parameter="sensor")
         answer = build_answer(query, settings.sample_interval, store, tiers)
-        if query.format == "csv":
-            pieces = render_csv(answer)
-        else:
-            pieces = render_json(answer, current_app.extensions["frost.history_texts"])
+        pieces = render_csv(answer) if asked.format == "csv" else render_json(answer, ctx.history_texts)
     except BaseException:
         turn.close()
         raise
-    if query.format == "csv":
+    if asked.format == "csv":
         response = Response(turn.stream(pieces), mimetype="text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="{csv_filename(answer)}"'
     else:
@@ -126,6 +103,12 @@ def history() -> Response:
     response.call_on_close(turn.close)  # also when the body is never iterated (HEAD, a dropped client)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/api/v1/alerts")
+def alerts() -> Response:
+    """Return the alerts firing now and the recent ones."""
+    return _json_bytes(dumps(context().alerts.document(), "the alerts document").encode())
 
 
 @bp.errorhandler(RingRewritten)

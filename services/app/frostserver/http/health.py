@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
+from flask import Blueprint, Response, jsonify
 
-from flask import Blueprint, Response, current_app, jsonify
-
-from ..store.reader import StoreReader
+from .context import context
 from .errors import json_error
 
 bp = Blueprint("health", __name__)
@@ -40,7 +38,8 @@ def readyz() -> Response:
     hung); a wall clock set by NTP or by hand changes neither. Parts that can degrade without
     stopping sampling report themselves in the body, never with a 503.
     """
-    store: StoreReader = current_app.extensions["frost.store"]
+    ctx = context()
+    store = ctx.store
     liveness = store.sampler()
     if liveness is None:
         response = json_error(503, "the sampler is not running; it is restarted by itself")
@@ -53,13 +52,11 @@ def readyz() -> Response:
     # restarted one finds its predecessor's samples in the ring, but not its own).
     if header is None or header.seq == 0 or counters.get("pid") != pid:
         return json_error(503, "the sampler has not taken its first sample yet", sampler={"pid": pid})
-    clock = current_app.extensions.get("frost.clock", time.time)
-    monotonic = current_app.extensions.get("frost.monotonic", time.monotonic)
     # The newest sample's age: since it was published when the sampler says (the monotonic clock),
     # else since it was taken by the wall clock (a sampler between its first sample and its beat).
-    since = liveness.since_published(monotonic())
-    age = round(clock() - header.last_timestamp if since is None else since, 3)
-    read_timeout = current_app.extensions["frost.settings"].read_timeout
+    since = liveness.since_published(ctx.monotonic())
+    age = round(ctx.clock() - header.last_timestamp if since is None else since, 3)
+    read_timeout = ctx.settings.read_timeout
     stale_after = max(STALE_INTERVALS * header.interval, header.interval + read_timeout + BUSY_MARGIN)
     if since is not None and since > stale_after:
         response = json_error(

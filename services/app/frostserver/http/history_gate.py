@@ -7,7 +7,7 @@ the app container's limit. A request that finds every turn taken waits up to `wa
 one (an ordinary answer takes a fraction of a second), then is refused with a JSON 503 and
 Retry-After, never queued without end (each waiting request holds one of the worker's threads).
 
-One gate per app (create_app puts it in app.extensions["frost.history_gate"]), not per module:
+One gate per app (create_app puts it in the app's context, context.py), not per module:
 two apps in one process (the tests make many) each have their own.
 """
 

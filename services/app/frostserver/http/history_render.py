@@ -28,12 +28,12 @@ import time
 from array import array
 from collections.abc import Iterator, Sequence
 
+from ..history.answer import HistoryAnswer
 from ..history.blocks import BLOCK_POINTS
-from .history_answer import HistoryAnswer
 
 # JSON: the values of this many sensor-points (sensors x points) are made, rendered, then dropped:
 # 64 sensors of a day at the default step (721 points) in one batch, 6 of the 10,000 points of
-# the longest answer. About 64 bytes a sensor-point while a batch is made (history_points.py:
+# the longest answer. About 64 bytes a sensor-point while a batch is made (history/answer.py:
 # min, max, sum, count, the means, and the parts joined): 4 MiB.
 SENSOR_POINTS_PER_BATCH = 65536
 # CSV: this many sensor-points' rows at a time, at most POINTS_PER_CHUNK rows (their text is about

@@ -1,9 +1,12 @@
-"""The parameters of GET /api/v1/history, parsed and checked; every fault names its parameter.
+"""The query string of GET /api/v1/history, read and checked; every fault names its parameter.
 
 A range is `from` and `to` (Unix seconds or RFC 3339 times), or `seconds` back from `to` (today's
 parameter: `to` defaults to the newest sample). `step` is the width of an aggregated point, in
-seconds; without it, a range the RAM ring spans is answered raw and a longer one in about
-DEFAULT_POINTS points. An answer has at most MAX_POINTS points per sensor.
+seconds (without it, history/query.py chooses). `format` (or Accept) says JSON or CSV.
+
+This is the HTTP side's: the text of the parameters, the 400s that name one and the answer's
+format; what they ask (a HistoryQuery: range, step, sensors) and how a step is chosen are the
+history package's (history/query.py), which plans and makes the answer.
 
 Numbers are ASCII digits only, as the README and openapi.json write them: no sign (but a
 time's "-", to say it is out of range), no exponent, no "_", no spaces, no other script's digits
@@ -20,17 +23,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-MAX_POINTS = 10_000  # per sensor and answer: the stated cap (README, openapi.json)
-DEFAULT_POINTS = 1000  # about this many points per sensor when no step is asked
+from ..history.query import MAX_POINTS, HistoryQuery, Limits, answer_step, point_count
+
 LATEST_TIME = 253402300799.0  # 9999-12-31T23:59:59Z, the last time RFC 3339 can write
 # The earliest end of a range: 1970-01-01T00:00:01Z. A range that ends at time 0 holds nothing
 # any clock could have stamped (even a device that boots in 1970 samples after it): a 400 that says
 # so, rather than an empty answer that looks like no data.
 EARLIEST_END = 1.0
 FORMATS = ("json", "csv")
-
-# Default steps: round numbers of seconds, minutes, hours, then whole days.
-NICE_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 
 # [0-9], not \d: \d matches every script's digits.
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
@@ -49,29 +49,11 @@ class BadParameter(ValueError):
 
 
 @dataclass(frozen=True)
-class Limits:
-    """What the device can answer: its sampling interval, the ring's span and the longest history."""
+class HistoryRequest:
+    """A checked history request: what it asks, and in which format."""
 
-    interval: float  # s between samples
-    ring_seconds: float  # what the RAM ring spans ([sampling] history)
-    longest_seconds: float  # the longest `seconds` accepted: the ring's, or the history on disk's
-    newest: float  # the newest sample's time (now, before the first sample): the default `to`
-
-
-@dataclass(frozen=True)
-class HistoryQuery:
-    """A checked history request."""
-
-    start: float
-    end: float
-    step: float | None  # None: raw samples (a range the ring spans, no step asked)
-    sensors: tuple[str, ...] | None  # None: every sensor
+    query: HistoryQuery
     format: str  # "json" or "csv"
-
-    @property
-    def seconds(self) -> float:
-        """Return the range's length: to - from, to the millisecond (as both are)."""
-        return round(self.end - self.start, 3)
 
 
 def parse_time(parameter: str, raw: str) -> float:
@@ -96,16 +78,9 @@ def parse_time(parameter: str, raw: str) -> float:
     return round(value, 3)
 
 
-def default_step(seconds: float) -> float:
-    """Return the round step that gives about DEFAULT_POINTS points over `seconds`."""
-    wanted = seconds / DEFAULT_POINTS
-    for step in NICE_STEPS:
-        if step >= wanted:
-            return float(step)
-    return math.ceil(wanted / 86400) * 86400.0
-
-
-def parse_history_query(args: Mapping[str, str], sensors: Sequence[str], accept: str, limits: Limits) -> HistoryQuery:
+def parse_history_request(
+    args: Mapping[str, str], sensors: Sequence[str], accept: str, limits: Limits
+) -> HistoryRequest:
     """Check the query string of a history request (`sensors`: its repeated `sensor` values)."""
     given = {name: args[name] for name in ("from", "to", "seconds", "step", "format") if name in args}
     if "seconds" in given and "from" in given:
@@ -124,12 +99,9 @@ def parse_history_query(args: Mapping[str, str], sensors: Sequence[str], accept:
     else:
         seconds = _seconds(given.get("seconds"), limits)
         start = max(0.0, end - seconds)
-    step = _step(given["step"], limits.interval) if "step" in given else None
-    # Raw only where the ring can hold the whole range; anything older or longer is aggregated.
-    if step is None and (end - start > limits.ring_seconds or start < limits.newest - limits.ring_seconds):
-        step = max(default_step(end - start), limits.interval)
+    step = answer_step(start, end, _step(given["step"], limits.interval) if "step" in given else None, limits)
     if step is not None:
-        points = math.floor((end - start) / step) + 1
+        points = point_count(start, end, step)
         if points > MAX_POINTS:
             least = (end - start) / (MAX_POINTS - 1)
             raise BadParameter(
@@ -137,7 +109,8 @@ def parse_history_query(args: Mapping[str, str], sensors: Sequence[str], accept:
                 f"{end - start:g} s at a step of {step:g} s is {points} points per sensor, over the cap of "
                 f"{MAX_POINTS}; ask a step of at least {math.ceil(least)} s or a shorter range",
             )
-    return HistoryQuery(start, end, step, tuple(dict.fromkeys(sensors)) or None, _format(given, accept))
+    query = HistoryQuery(start, end, step, tuple(dict.fromkeys(sensors)) or None)
+    return HistoryRequest(query, _format(given, accept))
 
 
 def _seconds(raw: str | None, limits: Limits) -> float:

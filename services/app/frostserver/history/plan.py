@@ -1,4 +1,4 @@
-"""The points of a history answer: the RAM ring and the tiers on disk, merged and re-aggregated.
+"""The plan of a history answer: which source answers which stretch of the range, at which step.
 
 An answer is made of parts, oldest first, each from the finest source that holds its time: the
 hour tier before the minute tier's oldest bucket, the minute tier before the ring's oldest sample,
@@ -17,29 +17,15 @@ step is the sampling interval keeps the samples as they are (raw).
 from __future__ import annotations
 
 import math
-from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from operator import truediv
-from typing import Protocol
+from types import MappingProxyType
 
-from ..history import Bucket
-from ..store.ring import Series
+from .buckets import TIER_SECONDS
 
 RING = "ring"
-TIER_WIDTHS = {"minute": 60.0, "hour": 3600.0}  # the history package's tiers, finest first
-
-
-class Tiers(Protocol):
-    """What the API reads of the history on disk (frostserver.history.HistoryReader)."""
-
-    def buckets(
-        self, tier: str, sensor_ids: Sequence[str] | None, start: float, end: float
-    ) -> dict[str, list[Bucket]]: ...
-
-    def span(self, tier: str) -> tuple[float, float] | None: ...
-
-    def sensor_ids(self) -> list[str]: ...
+# Each tier's bucket width, finest first; read-only, as every module-level constant.
+TIER_WIDTHS: Mapping[str, float] = MappingProxyType({name: float(seconds) for name, seconds in TIER_SECONDS.items()})
 
 
 @dataclass(frozen=True)
@@ -73,15 +59,6 @@ class Part:
             return self.grid()
         first, last = self.bounds()
         return [t for t in ring_timestamps if first <= t < last]
-
-
-@dataclass
-class Columns:
-    """Per sensor: min, max and mean at each point of one stretch (NaN: no value)."""
-
-    low: dict[str, array[float]]
-    high: dict[str, array[float]]
-    mean: dict[str, array[float]]
 
 
 def _floor(value: float, step: float) -> float:
@@ -157,105 +134,6 @@ def _covering(sources: list[tuple[str, float, float]]) -> list[tuple[str, float,
         if oldest < made_from and oldest < min(held for _, held, _ in kept):
             kept.append(sources[number])
     return kept
-
-
-def aggregate_ring(part: Part, times: Sequence[float], window: Series, ids: Iterable[str]) -> Columns:
-    """Return a ring part's points for `ids` from a copy of the ring (ids it lacks: all NaN)."""
-    count = len(times)
-    out = Columns({}, {}, {})
-    stamps = window.timestamps
-    if part.raw:
-        index = {t: row for row, t in enumerate(stamps)}
-        rows = [index[t] for t in times]
-        # Consecutive samples (the usual case) are one slice of each column: no Python float per value.
-        span = slice(rows[0], rows[-1] + 1) if rows and rows == list(range(rows[0], rows[-1] + 1)) else None
-        for sid in ids:
-            values = window.values.get(sid)
-            if values is None:
-                column = array("d", [math.nan]) * count
-            elif span is not None:
-                column = values[span]
-            else:
-                column = array("d", (values[r] for r in rows))
-            out.low[sid] = out.high[sid] = out.mean[sid] = column
-        return out
-    first, last = part.bounds()
-    slots = [(row, int((t - part.start) // part.step)) for row, t in enumerate(stamps) if first <= t < last]
-    slots = [(row, slot) for row, slot in slots if 0 <= slot < count]
-    for sid in ids:
-        values = window.values.get(sid)
-        low, high, total, weight = _empty(count)
-        if values is not None:
-            for row, slot in slots:
-                value = values[row]
-                if value != value:  # NaN: no value at that sample
-                    continue
-                if not value >= low[slot]:
-                    low[slot] = value
-                if not value <= high[slot]:
-                    high[slot] = value
-                total[slot] += value
-                weight[slot] += 1
-        out.low[sid], out.high[sid], out.mean[sid] = low, high, means(total, weight)
-    return out
-
-
-def aggregate_buckets(
-    part: Part, times: Sequence[float], buckets: Mapping[str, list[Bucket]], ids: Iterable[str]
-) -> Columns:
-    """Return a tier part's points for `ids` from its buckets (a sensor without any: all NaN)."""
-    count = len(times)
-    origin, step = (times[0] if times else part.start), part.step
-    first, last = part.bounds()
-    out = Columns({}, {}, {})
-    for sid in ids:
-        low, high, total, weight = _empty(count)
-        for bucket in buckets.get(sid, ()):
-            if not first <= bucket.start < last:
-                continue
-            slot = int((bucket.start - origin) // step)
-            if not 0 <= slot < count or bucket.count <= 0 or bucket.mean is None:
-                continue
-            if bucket.min is not None and not bucket.min >= low[slot]:
-                low[slot] = bucket.min
-            if bucket.max is not None and not bucket.max <= high[slot]:
-                high[slot] = bucket.max
-            total[slot] += bucket.mean * bucket.count
-            weight[slot] += bucket.count
-        out.low[sid], out.high[sid], out.mean[sid] = low, high, means(total, weight)
-    return out
-
-
-def _empty(count: int) -> tuple[array[float], array[float], array[float], array[float]]:
-    nans = array("d", [math.nan]) * count
-    return nans, array("d", nans), array("d", [0.0]) * count, array("d", [0.0]) * count
-
-
-def means(total: array[float], weight: array[float]) -> array[float]:
-    """Return each point's mean: its sum over its count (NaN where it counted nothing)."""
-    if len(total) != len(weight):
-        raise ValueError(f"{len(total)} sums for {len(weight)} counts")
-    # One C loop over the points (no Python per point): the points that counted nothing, usually
-    # few, are found with array.index, divided by 1 and made NaN afterwards.
-    empty = _zeros(weight)
-    if empty:
-        weight = array("d", weight)
-        for point in empty:
-            weight[point] = 1.0
-    out = array("d", map(truediv, total, weight))
-    for point in empty:
-        out[point] = math.nan
-    return out
-
-
-def _zeros(values: array[float]) -> list[int]:
-    """Return the indices of the zeros in values."""
-    found: list[int] = []
-    try:
-        while True:
-            found.append(values.index(0.0, found[-1] + 1 if found else 0))
-    except ValueError:
-        return found
 
 
 def bucket_range(part: Part, times: Sequence[float]) -> tuple[float, float]:

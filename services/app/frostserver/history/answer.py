@@ -1,33 +1,55 @@
-"""A history answer before it is rendered: its parts, its point times, and its values on demand.
+"""A history answer before it is rendered: its plan (plan.py), its point times, and its values on demand.
 
 Values are made a batch of sensors (JSON) or a stretch of points (CSV) at a time, so an answer
 of thousands of sensors never sits whole in a worker's memory. The ring is copied once, up front
 (its size is bounded by the configuration, as before the history on disk), so that a writer
 lapping this reader is a 503 before the first byte, not a broken answer.
+
+A tier's points are folded by the history reader (Tiers.fold: HistoryReader.fold, reader.py),
+a ring part's here (aggregate_ring); both give each point's min, max and count-weighted mean.
 """
 
 from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import truediv
+from typing import Protocol
 
 from ..store.reader import StoreReader
 from ..store.ring import Series
-from .history_points import (
-    RING,
-    TIER_WIDTHS,
-    Columns,
-    Part,
-    Tiers,
-    aggregate_buckets,
-    aggregate_ring,
-    bucket_range,
-    means,
-    plan,
-)
-from .history_query import HistoryQuery
+from .blocks import Folded
+from .plan import RING, TIER_WIDTHS, Part, bucket_range, plan
+from .query import HistoryQuery
+
+
+class Tiers(Protocol):
+    """What an answer reads of the history on disk: HistoryReader (reader.py) is the one implementation."""
+
+    def fold(
+        self, tier: str, sensor_ids: Sequence[str], start: float, end: float, origin: float, step: float, count: int
+    ) -> dict[str, Folded]:
+        """Fold the buckets of a tier that start in [start, end) into `count` points `step` wide from `origin`."""
+        ...
+
+    def span(self, tier: str) -> tuple[float, float] | None:
+        """Return the oldest and the newest bucket start a tier holds, None when it holds none."""
+        ...
+
+    def sensor_ids(self) -> list[str]:
+        """Return the ids of every sensor the tiers hold (vanished ones included)."""
+        ...
+
+
+@dataclass
+class Columns:
+    """Per sensor: min, max and mean at each point of one stretch (NaN: no value)."""
+
+    low: dict[str, array[float]]
+    high: dict[str, array[float]]
+    mean: dict[str, array[float]]
 
 
 class RingRewritten(Exception):
@@ -82,10 +104,7 @@ class HistoryAnswer:
         if self.tiers is None or not times:
             return _nulls(len(times), ids)
         start, end = bucket_range(part, times)
-        fold = getattr(self.tiers, "fold", None)
-        if fold is None:  # a reader without the fast path (a test's fake): from its buckets
-            return aggregate_buckets(part, times, self.tiers.buckets(part.source, list(ids), start, end), ids)
-        folded = fold(part.source, list(ids), start, end, times[0], part.step, len(times))
+        folded = self.tiers.fold(part.source, list(ids), start, end, times[0], part.step, len(times))
         out = Columns({}, {}, {})
         for sid in ids:
             low, high, total, weight = folded[sid]
@@ -147,3 +166,76 @@ def known_sensor_ids(store: StoreReader, tiers: Tiers | None) -> set[str]:
     if tiers is not None:
         known.update(sid for sid in tiers.sensor_ids() if sid not in sensors or not sensors[sid].ignored)
     return known
+
+
+def aggregate_ring(part: Part, times: Sequence[float], window: Series, ids: Iterable[str]) -> Columns:
+    """Return a ring part's points for `ids` from a copy of the ring (ids it lacks: all NaN)."""
+    count = len(times)
+    out = Columns({}, {}, {})
+    stamps = window.timestamps
+    if part.raw:
+        index = {t: row for row, t in enumerate(stamps)}
+        rows = [index[t] for t in times]
+        # Consecutive samples (the usual case) are one slice of each column: no Python float per value.
+        span = slice(rows[0], rows[-1] + 1) if rows and rows == list(range(rows[0], rows[-1] + 1)) else None
+        for sid in ids:
+            values = window.values.get(sid)
+            if values is None:
+                column = array("d", [math.nan]) * count
+            elif span is not None:
+                column = values[span]
+            else:
+                column = array("d", (values[r] for r in rows))
+            out.low[sid] = out.high[sid] = out.mean[sid] = column
+        return out
+    first, last = part.bounds()
+    slots = [(row, int((t - part.start) // part.step)) for row, t in enumerate(stamps) if first <= t < last]
+    slots = [(row, slot) for row, slot in slots if 0 <= slot < count]
+    for sid in ids:
+        values = window.values.get(sid)
+        low, high, total, weight = _empty(count)
+        if values is not None:
+            for row, slot in slots:
+                value = values[row]
+                if value != value:  # NaN: no value at that sample
+                    continue
+                if not value >= low[slot]:
+                    low[slot] = value
+                if not value <= high[slot]:
+                    high[slot] = value
+                total[slot] += value
+                weight[slot] += 1
+        out.low[sid], out.high[sid], out.mean[sid] = low, high, means(total, weight)
+    return out
+
+
+def _empty(count: int) -> tuple[array[float], array[float], array[float], array[float]]:
+    nans = array("d", [math.nan]) * count
+    return nans, array("d", nans), array("d", [0.0]) * count, array("d", [0.0]) * count
+
+
+def means(total: array[float], weight: array[float]) -> array[float]:
+    """Return each point's mean: its sum over its count (NaN where it counted nothing)."""
+    if len(total) != len(weight):
+        raise ValueError(f"{len(total)} sums for {len(weight)} counts")
+    # One C loop over the points (no Python per point): the points that counted nothing, usually
+    # few, are found with array.index, divided by 1 and made NaN afterwards.
+    empty = _zeros(weight)
+    if empty:
+        weight = array("d", weight)
+        for point in empty:
+            weight[point] = 1.0
+    out = array("d", map(truediv, total, weight))
+    for point in empty:
+        out[point] = math.nan
+    return out
+
+
+def _zeros(values: array[float]) -> list[int]:
+    """Return the indices of the zeros in values."""
+    found: list[int] = []
+    try:
+        while True:
+            found.append(values.index(0.0, found[-1] + 1 if found else 0))
+    except ValueError:
+        return found
