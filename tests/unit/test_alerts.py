@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from frostserver.alerts.engine import AlertEngine
-from frostserver.alerts.journal import JOURNAL_FILE, AlertJournal, decode_view
+from frostserver.alerts.journal import JOURNAL_FILE, AlertJournal, decode
 from frostserver.config import ConfigError, load_settings
 from frostserver.config.alert_rules import BUILTIN_RULES, MAX_HOLD, AlertRule
 from frostserver.config.alerts import AlertsConfig, display_target
@@ -221,14 +221,15 @@ def test_the_journal_keeps_active_recent_and_numbered_events_for_the_readers(tmp
     journal = AlertJournal.open(tmp_path, durable=True)
     eng = engine(rules(frost={"hold": 0}))
     journal.record(7, eng.observe(0, [(GARDEN, Reading(-1.0))]))
-    view = decode_view(None, json.loads((tmp_path / JOURNAL_FILE).read_text()))
-    assert [a["key"] for a in view.active] == [f"frost/{GARDEN.id}"]
-    assert [(e["event"], e["seq"], e["state"]) for e in view.events] == [(1, 7, "firing")]
+    view = decode((tmp_path / JOURNAL_FILE).read_bytes())
+    assert [a.key for a in view.active] == [f"frost/{GARDEN.id}"]
+    assert [(e.event, e.seq, e.state) for e in view.events] == [(1, 7, "firing")]
     assert view.events_of_samples(7, 7) == list(view.events) and view.events_of_samples(8, 9) == []
     journal.record(9, eng.observe(2, [(GARDEN, Reading(4.0))]))
-    view = decode_view(None, json.loads((tmp_path / JOURNAL_FILE).read_text()))
-    assert view.active == () and view.recent[0]["resolved_at"] == 2
-    assert [e["event"] for e in view.events_after(1)] == [2]
+    view = decode((tmp_path / JOURNAL_FILE).read_bytes())
+    assert view.active == () and view.recent[0].resolved_at == 2
+    assert [e.event for e in view.events_after(1)] == [2]
+    assert view == journal.view()  # the readers get what the sampler wrote
 
 
 def test_a_reopened_journal_keeps_its_alerts_and_unbinds_its_events_from_sample_numbers(tmp_path):
@@ -237,7 +238,7 @@ def test_a_reopened_journal_keeps_its_alerts_and_unbinds_its_events_from_sample_
     journal.record(7, eng.observe(0, [(GARDEN, Reading(-1.0))]))
     reopened = AlertJournal.open(tmp_path, durable=True)
     assert [a.key for a in reopened.firing()] == [f"frost/{GARDEN.id}"]
-    assert [e["seq"] for e in reopened.events] == [0]  # sample numbers start over with the container
+    assert [e.seq for e in reopened.events] == [0]  # sample numbers start over with the container
     assert reopened.next_event == 2
 
 

@@ -33,7 +33,7 @@ def clock():
 def app(tmp_path, clock):
     config = AlertsConfig(device_name="Shed", targets=(SECRET_URL,),
                           rules=tuple(replace(r, hold=0) if r.name == "frost" else r for r in BUILTIN_RULES))
-    return create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_seconds": 60,
+    return create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "ring_seconds": 60,
                        "alerts": config}, clock=lambda: clock[0])
 
 
