@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from frostserver.alerts.engine import AlertEngine
+from frostserver.alerts.alert import Alert
 from frostserver.alerts.journal import JOURNAL_FILE, AlertJournal, decode
+from frostserver.alerts.sampling_stopped import judge, resumed
 from frostserver.config import ConfigError, load_settings
 from frostserver.config.alert_rules import BUILTIN_RULES, MAX_HOLD, AlertRule
 from frostserver.config.alerts import AlertsConfig, display_target
@@ -253,6 +255,16 @@ def test_an_unreadable_journal_is_moved_aside_and_a_new_one_begun(tmp_path, capl
     assert json.loads((tmp_path / JOURNAL_FILE).read_text())["next_event"] == 3
 
 
+def test_a_journal_of_another_version_is_moved_aside_as_such(tmp_path, caplog):
+    # A FrostServer put back to an older one: its journal is kept aside, not taken for garbage.
+    (tmp_path / JOURNAL_FILE).write_bytes(b'{"version": 2, "alerts": []}')
+    journal = AlertJournal.open(tmp_path, durable=True)
+    assert journal.firing() == []
+    (aside,) = tmp_path.glob(f"{JOURNAL_FILE}.version-*")
+    assert aside.read_bytes() == b'{"version": 2, "alerts": []}'
+    assert "the alerts journal has version 2, and this FrostServer reads version 1" in caplog.text
+
+
 def test_a_journal_that_cannot_be_written_degrades_once_and_recovers_by_itself(tmp_path, caplog):
     caplog.set_level(logging.INFO)
     journal = AlertJournal.open(tmp_path, durable=True)
@@ -279,3 +291,21 @@ def test_a_reading_handed_back_unchanged_is_still_judged_while_an_alert_is_pendi
     assert eng.observe(0, [(cooler, hot)]) == [] and eng.observe(100, [(cooler, hot)]) == []  # judged quiet
     events = eng.observe(200, [(CPU, hot)]) + eng.observe(260, [(CPU, hot)])  # its max set back to 80
     assert [(e.state, e.alert.key) for e in events] == [("firing", f"temperature_max/{CPU.id}")]
+
+
+# --- sampling_stopped: the one judge ---------------------------------------------------------------
+
+
+def test_sampling_stopped_fires_once_the_newest_sample_is_older_than_for_and_three_intervals():
+    rule = AlertRule("sampling_stopped", hold=120, severity="critical")
+    assert judge(rule, newest=1000.0, interval=1.0, since=0.0, now=1119.9) is None
+    alert = judge(rule, newest=1000.0, interval=1.0, since=0.0, now=1120.0)
+    assert alert == Alert("sampling_stopped", "sampling_stopped", None, "Sampling", "critical",
+                          "No sample for 2 min: sampling has stopped", value=120.0, limit=120.0, unit="s",
+                          fired_at=1120.0)
+    # A slow interval is no stop: never sooner than three intervals, whatever `for` says.
+    assert judge(rule, newest=1000.0, interval=60.0, since=0.0, now=1170.0) is None
+    assert judge(rule, newest=1000.0, interval=60.0, since=0.0, now=1180.0).fired_at == 1180.0
+    # Before any sample: silent since the judge started.
+    assert judge(rule, newest=None, interval=1.0, since=500.0, now=620.0).fired_at == 620.0
+    assert resumed(alert, 1300.0) == replace(alert, summary="Sampling has resumed", resolved_at=1300.0)

@@ -93,67 +93,82 @@ def to_plain(value: Any) -> Any:
     return value
 
 
-def from_plain(kind: Any, data: Any, where: str) -> Any:
-    """Return `data` (plain JSON data) as a value of type `kind`; raise Damaged naming the path to a bad part."""
+def from_plain(kind: Any, data: Any, what: str) -> Any:
+    """Return `data` (plain JSON data) as a value of type `kind`; raise Damaged naming `what` and the bad part."""
+    try:
+        return _typed(kind, data, "")
+    except _Bad as bad:
+        raise Damaged(what, f"{bad.path.lstrip('.')}: {bad.problem}" if bad.path else bad.problem) from None
+
+
+class _Bad(Exception):
+    """A part of a document that is not of its type: where it is (".history.status"), and why."""
+
+    def __init__(self, path: str, problem: str):
+        super().__init__(path, problem)
+        self.path, self.problem = path, problem
+
+
+def _typed(kind: Any, data: Any, where: str) -> Any:
     origin = typing.get_origin(kind)
     if kind is Any:
         return data
     if kind is _NoneType or kind is None:
         if data is None:
             return None
-        raise Damaged(where, f"expected null, got {_shown(data)}")
+        raise _Bad(where, f"expected null, got {_shown(data)}")
     if origin is typing.Union or origin is types.UnionType:
         options = typing.get_args(kind)
         if data is None and _NoneType in options:
             return None
         for option in (o for o in options if o is not _NoneType):
             try:
-                return from_plain(option, data, where)
-            except Damaged:
+                return _typed(option, data, where)
+            except _Bad:
                 continue
-        raise Damaged(where, f"expected {_name(kind)}, got {_shown(data)}")
+        raise _Bad(where, f"expected {_name(kind)}, got {_shown(data)}")
     if kind is bool:
         if isinstance(data, bool):
             return data
-        raise Damaged(where, f"expected true or false, got {_shown(data)}")
+        raise _Bad(where, f"expected true or false, got {_shown(data)}")
     if kind is int:
         if isinstance(data, int) and not isinstance(data, bool):
             return data
-        raise Damaged(where, f"expected an integer, got {_shown(data)}")
+        raise _Bad(where, f"expected an integer, got {_shown(data)}")
     if kind is float:
         if isinstance(data, (int, float)) and not isinstance(data, bool) and math.isfinite(data):
             return float(data)
-        raise Damaged(where, f"expected a number, got {_shown(data)}")
+        raise _Bad(where, f"expected a number, got {_shown(data)}")
     if kind is str:
         if isinstance(data, str):
             return data
-        raise Damaged(where, f"expected text, got {_shown(data)}")
+        raise _Bad(where, f"expected text, got {_shown(data)}")
     if origin in (tuple, list):
         if not isinstance(data, list):
-            raise Damaged(where, f"expected a list, got {_shown(data)}")
+            raise _Bad(where, f"expected a list, got {_shown(data)}")
         args = typing.get_args(kind)
         if origin is list or (len(args) == 2 and args[1] is Ellipsis):
-            items = [from_plain(args[0], item, f"{where}[{index}]") for index, item in enumerate(data)]
+            items = [_typed(args[0], item, f"{where}[{index}]") for index, item in enumerate(data)]
         else:
             if len(data) != len(args):
-                raise Damaged(where, f"expected {len(args)} items, got {len(data)}")
+                raise _Bad(where, f"expected {len(args)} items, got {len(data)}")
             pairs = enumerate(zip(args, data, strict=True))
-            items = [from_plain(arg, item, f"{where}[{index}]") for index, (arg, item) in pairs]
+            items = [_typed(arg, item, f"{where}[{index}]") for index, (arg, item) in pairs]
         return items if origin is list else tuple(items)
     if origin is dict:
         if not isinstance(data, dict):
-            raise Damaged(where, f"expected an object, got {_shown(data)}")
+            raise _Bad(where, f"expected an object, got {_shown(data)}")
         _, value_kind = typing.get_args(kind)
-        return {key: from_plain(value_kind, item, f"{where}.{key}") for key, item in data.items()}
+        return {key: _typed(value_kind, item, f"{where}.{key}") for key, item in data.items()}
     if dataclasses.is_dataclass(kind) and isinstance(kind, type):
         if not isinstance(data, dict):
-            raise Damaged(where, f"expected an object, got {_shown(data)}")
+            raise _Bad(where, f"expected an object, got {_shown(data)}")
         values = {}
         for name, field_kind, required in _fields(kind):
             if name in data:
-                values[name] = from_plain(field_kind, data[name], f"{where}.{name}")
+                values[name] = _typed(field_kind, data[name], f"{where}.{name}")
             elif required:
-                raise Damaged(where, f"{name!r} is missing")
+                raise _Bad(where, f"{name!r} is missing")
         return kind(**values)
     raise TypeError(f"from_plain cannot decode {kind!r}")  # a codec's bug, not a damaged file
 

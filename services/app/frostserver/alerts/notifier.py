@@ -189,7 +189,7 @@ class Notifier:
                 for entry in view.events_after(queued[target.url]):
                     target.put(self._message(entry))
                     queued[target.url] = entry.event
-            self._watch_sampling()
+            self.watch_sampling()
             self.stopping.wait(POLL)
 
     def delivered(self, url: str, event: int) -> None:
@@ -219,7 +219,7 @@ class Notifier:
         title, body = notification(entry.state, entry.alert, self.config.device_name, self.config.dashboard_url)
         return Message(entry.event, entry.state, title, body)
 
-    def _watch_sampling(self) -> None:
+    def watch_sampling(self) -> None:
         """Tell every target when sampling_stopped fires (sampling_stopped.py), and when it ends."""
         if self.sampling.rule is None:
             return

@@ -99,7 +99,7 @@ class CatalogWriter:
         if data is not None:
             try:
                 for sensor, column in decode(data):
-                    self._entries[sensor.id] = _entry(sensor, column)
+                    self._entries[sensor.id] = encode_entry(sensor, column)
                     if column is not None:
                         self.columns[sensor.id] = column
             except Refused as error:  # its columns are unknown: they are given anew
@@ -122,7 +122,7 @@ class CatalogWriter:
                 column = self.columns[sensor.id] = len(self.columns)
             if column is None and not sensor.ignored:
                 self.dropped.add(sensor.id)
-            entry = _entry(sensor, column)
+            entry = encode_entry(sensor, column)
             if self._entries.get(sensor.id) != entry:
                 self._entries[sensor.id] = entry
                 changed = True
@@ -137,13 +137,13 @@ class CatalogReader(DecodedFile[Catalog]):
         super().__init__(path, _decode_catalog, EMPTY)
 
 
-def _entry(sensor: Sensor, column: int | None) -> str:
-    """Return one sensor's entry in the file, encoded (the writer keeps them, to compare and join)."""
+def encode_entry(sensor: Sensor, column: int | None) -> str:
+    """Return one sensor's entry in catalog.json, encoded (the writer keeps them, to compare and join)."""
     return json.dumps({**encode_sensor(sensor), "column": column}, ensure_ascii=False)
 
 
 def encode(entries: Iterable[str]) -> bytes:
-    """Return catalog.json's bytes from the sensors' entries (_entry), in column order."""
+    """Return catalog.json's bytes from the sensors' entries (encode_entry), in column order."""
     return (f'{{"version":{VERSION},"sensors":[' + ",".join(entries) + "]}").encode()
 
 

@@ -34,7 +34,8 @@ class LatestReadings:
     readings: list[tuple[str, Reading]]
 
 
-def _encode(sensor_id: str, reading: Reading) -> str:
+def encode_row(sensor_id: str, reading: Reading) -> str:
+    """Return one reading's row in latest.json, encoded (the writer keeps it while the reading is the same)."""
     value = reading.value
     return json.dumps(
         [
@@ -52,14 +53,15 @@ def _encode(sensor_id: str, reading: Reading) -> str:
     )
 
 
-def _decode(row: list[Any]) -> tuple[str, Reading]:
+def decode_row(row: list[Any]) -> tuple[str, Reading]:
+    """Return the sensor id and Reading of one row (encode_row's)."""
     sensor_id, value, status, error, alarms, raw, uncomputed = row
     numbers = tuple((prop, number) for prop, number in raw)
     return sensor_id, Reading(value, status, error, tuple(alarms), numbers, uncomputed)
 
 
 def encode(seq: int, sampled_at: float, rows: Iterable[str]) -> bytes:
-    """Return latest.json's bytes from its readings' rows (each encoded once, by _encode)."""
+    """Return latest.json's bytes from its readings' rows (each encoded once, by encode_row)."""
     head = json.dumps({"version": VERSION, "seq": seq, "sampled_at": sampled_at}, separators=(",", ":"))
     return f'{head[:-1]},"readings":[{",".join(rows)}]}}'.encode()
 
@@ -69,7 +71,7 @@ def decode(data: bytes) -> LatestReadings:
     document = parse_document(data, VERSION, WHAT)
     try:
         return LatestReadings(
-            int(document["seq"]), float(document["sampled_at"]), [_decode(row) for row in document["readings"]]
+            int(document["seq"]), float(document["sampled_at"]), [decode_row(row) for row in document["readings"]]
         )
     except (KeyError, TypeError, ValueError) as error:  # a field missing or of another type
         raise Damaged(WHAT, f"{type(error).__name__}: {error}") from None
@@ -90,7 +92,7 @@ class LatestWriter:
         for sensor, reading in pairs:
             cached = self._encoded.get(sensor.id)
             if cached is None or cached[0] is not reading:
-                cached = (reading, _encode(sensor.id, reading))
+                cached = (reading, encode_row(sensor.id, reading))
             encoded[sensor.id] = cached
             rows.append(cached[1])
         self._encoded = encoded  # forgets sensors that vanished

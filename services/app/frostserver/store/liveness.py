@@ -54,7 +54,7 @@ def decode(data: bytes) -> Liveness:
         raise Damaged(WHAT, f"{data[:40]!r} is no record")
     if int(fields[0]) != VERSION:
         raise UnknownVersion(WHAT, int(fields[0]), VERSION)
-    if len(fields) != 3 or not all(field.isdigit() for field in fields):
+    if len(fields) != 3 or not all(field.isdigit() for field in fields) or len(fields[2]) != 20:
         raise Damaged(WHAT, f"{data[:40]!r} is no record")
     published = int(fields[2])
     return Liveness(int(fields[1]), published / 1e9 if published else None)
