@@ -63,7 +63,7 @@ class Settings:
     sensor_overrides: SensorOverrides = tables("filter", "relabel", "thresholds", default_factory=SensorOverrides)
     alerts: AlertsConfig = tables("alerts", default_factory=AlertsConfig)  # [alerts]: rules and where to notify
     # The sampler.
-    max_sensors: int = setting(2048, env=True, bounds=(1, 65536))  # columns in the history
+    max_sensors: int = setting(2048, env=True, bounds=(1, 65536))  # columns in the ring of recent samples
     read_timeout: float = setting(0.5, env=True, bounds=(0.01, 60.0))  # s; a slower read is abandoned
     # Serving.
     stream_heartbeat: float = setting(15.0, env=True, bounds=(1.0, 55.0))  # s; well inside nginx's timeout
