@@ -7,8 +7,8 @@ carries a version. This module holds what those pairs share:
 - `encode_document(version, value)` and `decode_document(kind, data, version, what)`: a dataclass
   as a JSON object with its version first, and back, checked field by field against the
   dataclass's type hints;
-- `Refused` (`UnknownVersion`, `Damaged`): what a decoder raises instead of guessing; the reader
-  says so once (store/files.Refusals) and keeps what it had.
+- `Refused` (`UnknownVersion`, `Damaged`, from refused.py): what a decoder raises instead of
+  guessing; the reader says so once (store/files.Refusals) and keeps what it had.
 
 Why hand-written rather than a library (README.md, "Files between processes"): msgspec has no
 wheel for armv7l (a C build under QEMU in the image) and adds about 2.3 MB to each process that
@@ -31,29 +31,24 @@ import types
 import typing
 from typing import Any, TypeVar
 
+# The refusals live in a module of their own, which imports nothing: the supervisor's heartbeat
+# needs them and not what decodes JSON (0.7 MB of RSS in the container's PID 1).
+from .refused import Damaged, Refused, UnknownVersion
+
+__all__ = [
+    "Damaged",
+    "Refused",
+    "UnknownVersion",
+    "decode_document",
+    "encode_document",
+    "from_plain",
+    "parse_document",
+    "to_plain",
+]
+
 T = TypeVar("T")
 
 _NoneType = type(None)
-
-
-class Refused(ValueError):
-    """A file (or line) its reader will not use: of another version, or damaged."""
-
-
-class UnknownVersion(Refused):
-    """A document of a version this FrostServer does not read."""
-
-    def __init__(self, what: str, found: object, known: int):
-        shown = "no version" if found is None else f"version {found!r}"
-        super().__init__(f"{what} has {shown}, and this FrostServer reads version {known} (another one wrote it)")
-        self.found, self.known = found, known
-
-
-class Damaged(Refused):
-    """A document that is not what its writer writes (cut short, edited by hand, a bug)."""
-
-    def __init__(self, what: str, problem: str):
-        super().__init__(f"{what} is damaged: {problem}")
 
 
 def encode_document(version: int, value: Any) -> bytes:

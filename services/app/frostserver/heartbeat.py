@@ -9,7 +9,7 @@ supervisor replaces it.
 
     b"1 0.998\\n"    version 1, the next sample due in 0.998 s (encode, decode: a Beat)
 
-Standard library only: the supervisor imports this, codec.py and logs.py, nothing else of the app. A
+Standard library only: the supervisor imports this, refused.py and logs.py, nothing else of the app. A
 line is far below PIPE_BUF, so each write is atomic and lines never interleave.
 """
 
@@ -24,7 +24,7 @@ import stat
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 
-from .codec import Damaged, Refused, UnknownVersion
+from .refused import Damaged, Refused, UnknownVersion
 
 log = logging.getLogger("frostserver.heartbeat")
 

@@ -23,8 +23,8 @@ Why not Gunicorn's server hooks: its arbiter reaps every child it did not spawn 
 (waitpid(-1) in reap_workers), so a sampler started from a hook would be reaped, unwatched.
 The web server runs at a lower CPU priority than the sampler: on a busy device, sampling on time
 matters more than answering a request a few milliseconds sooner. The supervisor imports nothing of
-the app (no settings, no store; only the log format, the heartbeat's line and the codec it
-shares with every file between processes, all standard library alone): it stays small, and a bug
+the app (no settings, no store; only the log format, the heartbeat's line and what its decoder
+raises, all standard library alone): it stays small, and a bug
 there cannot take it down. It needs no setting to judge a beat late either: each beat says when the
 next is due.
 """
