@@ -40,7 +40,7 @@ def readyz() -> Response:
     """
     ctx = context()
     store = ctx.store
-    liveness = store.sampler()
+    liveness = store.sampler_liveness()
     if liveness is None:
         response = json_error(503, "the sampler is not running; it is restarted by itself")
         response.headers["Retry-After"] = "1"

@@ -49,9 +49,9 @@ class StoreReader:
 
     def sampler_pid(self) -> int | None:
         """Return the live sampler's pid (0 if it has not written it yet), None when none is alive."""
-        liveness = self.sampler()
+        liveness = self.sampler_liveness()
         return None if liveness is None else liveness.pid
 
-    def sampler(self) -> Liveness | None:
+    def sampler_liveness(self) -> Liveness | None:
         """Return the live sampler's pid and when it published its newest sample; None when none is alive."""
         return sampler_liveness(self.run_dir, LOCK_FILE, self._liveness_refusals)
