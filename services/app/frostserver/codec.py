@@ -14,7 +14,7 @@ Why hand-written rather than a library (README.md, "Files between processes"): m
 wheel for armv7l (a C build under QEMU in the image) and adds about 2.3 MB to each process that
 imports it; pydantic about 6 MB, 18 MB once a model is built. These files are small and rare
 (the largest, the alerts journal, changes when an alert fires), so speed does not decide; this
-module is the standard library alone (the supervisor's heartbeat uses it too).
+module is the standard library alone.
 
 Supported field types: bool, int, float (an int is taken for it), str, None, `X | None`,
 `tuple[X, ...]`, `tuple[X, Y]`, `list[X]`, `dict[str, X]` and nested dataclasses. A field the
