@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from frostserver.alerts.engine import AlertEngine
-from frostserver.alerts.journal import JOURNAL_FILE, AlertJournal, decode_view
+from frostserver.alerts.alert import Alert
+from frostserver.alerts.journal import JOURNAL_FILE, AlertJournal, decode
+from frostserver.alerts.sampling_stopped import judge, resumed
 from frostserver.config import ConfigError, load_settings
 from frostserver.config.alert_rules import BUILTIN_RULES, MAX_HOLD, AlertRule
 from frostserver.config.alerts import AlertsConfig, display_target
@@ -221,14 +223,15 @@ def test_the_journal_keeps_active_recent_and_numbered_events_for_the_readers(tmp
     journal = AlertJournal.open(tmp_path, durable=True)
     eng = engine(rules(frost={"hold": 0}))
     journal.record(7, eng.observe(0, [(GARDEN, Reading(-1.0))]))
-    view = decode_view(None, json.loads((tmp_path / JOURNAL_FILE).read_text()))
-    assert [a["key"] for a in view.active] == [f"frost/{GARDEN.id}"]
-    assert [(e["event"], e["seq"], e["state"]) for e in view.events] == [(1, 7, "firing")]
+    view = decode((tmp_path / JOURNAL_FILE).read_bytes())
+    assert [a.key for a in view.active] == [f"frost/{GARDEN.id}"]
+    assert [(e.event, e.seq, e.state) for e in view.events] == [(1, 7, "firing")]
     assert view.events_of_samples(7, 7) == list(view.events) and view.events_of_samples(8, 9) == []
     journal.record(9, eng.observe(2, [(GARDEN, Reading(4.0))]))
-    view = decode_view(None, json.loads((tmp_path / JOURNAL_FILE).read_text()))
-    assert view.active == () and view.recent[0]["resolved_at"] == 2
-    assert [e["event"] for e in view.events_after(1)] == [2]
+    view = decode((tmp_path / JOURNAL_FILE).read_bytes())
+    assert view.active == () and view.recent[0].resolved_at == 2
+    assert [e.event for e in view.events_after(1)] == [2]
+    assert view == journal.view()  # the readers get what the sampler wrote
 
 
 def test_a_reopened_journal_keeps_its_alerts_and_unbinds_its_events_from_sample_numbers(tmp_path):
@@ -237,7 +240,7 @@ def test_a_reopened_journal_keeps_its_alerts_and_unbinds_its_events_from_sample_
     journal.record(7, eng.observe(0, [(GARDEN, Reading(-1.0))]))
     reopened = AlertJournal.open(tmp_path, durable=True)
     assert [a.key for a in reopened.firing()] == [f"frost/{GARDEN.id}"]
-    assert [e["seq"] for e in reopened.events] == [0]  # sample numbers start over with the container
+    assert [e.seq for e in reopened.events] == [0]  # sample numbers start over with the container
     assert reopened.next_event == 2
 
 
@@ -250,6 +253,16 @@ def test_an_unreadable_journal_is_moved_aside_and_a_new_one_begun(tmp_path, capl
     assert "moved aside" in caplog.text
     fire_and_resolve(journal)
     assert json.loads((tmp_path / JOURNAL_FILE).read_text())["next_event"] == 3
+
+
+def test_a_journal_of_another_version_is_moved_aside_as_such(tmp_path, caplog):
+    # A FrostServer put back to an older one: its journal is kept aside, not taken for garbage.
+    (tmp_path / JOURNAL_FILE).write_bytes(b'{"version": 2, "alerts": []}')
+    journal = AlertJournal.open(tmp_path, durable=True)
+    assert journal.firing() == []
+    (aside,) = tmp_path.glob(f"{JOURNAL_FILE}.version-*")
+    assert aside.read_bytes() == b'{"version": 2, "alerts": []}'
+    assert "the alerts journal has version 2, and this FrostServer reads version 1" in caplog.text
 
 
 def test_a_journal_that_cannot_be_written_degrades_once_and_recovers_by_itself(tmp_path, caplog):
@@ -278,3 +291,21 @@ def test_a_reading_handed_back_unchanged_is_still_judged_while_an_alert_is_pendi
     assert eng.observe(0, [(cooler, hot)]) == [] and eng.observe(100, [(cooler, hot)]) == []  # judged quiet
     events = eng.observe(200, [(CPU, hot)]) + eng.observe(260, [(CPU, hot)])  # its max set back to 80
     assert [(e.state, e.alert.key) for e in events] == [("firing", f"temperature_max/{CPU.id}")]
+
+
+# --- sampling_stopped: the one judge ---------------------------------------------------------------
+
+
+def test_sampling_stopped_fires_once_the_newest_sample_is_older_than_for_and_three_intervals():
+    rule = AlertRule("sampling_stopped", hold=120, severity="critical")
+    assert judge(rule, newest=1000.0, interval=1.0, since=0.0, now=1119.9) is None
+    alert = judge(rule, newest=1000.0, interval=1.0, since=0.0, now=1120.0)
+    assert alert == Alert("sampling_stopped", "sampling_stopped", None, "Sampling", "critical",
+                          "No sample for 2 min: sampling has stopped", value=120.0, limit=120.0, unit="s",
+                          fired_at=1120.0)
+    # A slow interval is no stop: never sooner than three intervals, whatever `for` says.
+    assert judge(rule, newest=1000.0, interval=60.0, since=0.0, now=1170.0) is None
+    assert judge(rule, newest=1000.0, interval=60.0, since=0.0, now=1180.0).fired_at == 1180.0
+    # Before any sample: silent since the judge started.
+    assert judge(rule, newest=None, interval=1.0, since=500.0, now=620.0).fired_at == 620.0
+    assert resumed(alert, 1300.0) == replace(alert, summary="Sampling has resumed", resolved_at=1300.0)

@@ -10,8 +10,12 @@ import schemathesis
 from frostserver.config.alerts import AlertsConfig
 from frostserver.alerts.engine import AlertEngine
 from frostserver.alerts.journal import AlertJournal
+from frostserver.alerts.messages import notification
+from frostserver.alerts.notifier import Notifier
+from frostserver.alerts.sampling_stopped import judge, resumed
 from frostserver.config.alert_rules import BUILTIN_RULES
 from frostserver.http import create_app
+from frostserver.http.alerts import alert_document
 from frostserver.http.context import context
 from frostserver.model import Reading, Sensor
 from frostserver.sampler import Sampler
@@ -33,7 +37,7 @@ def clock():
 def app(tmp_path, clock):
     config = AlertsConfig(device_name="Shed", targets=(SECRET_URL,),
                           rules=tuple(replace(r, hold=0) if r.name == "frost" else r for r in BUILTIN_RULES))
-    return create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_seconds": 60,
+    return create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "ring_seconds": 60,
                        "alerts": config}, clock=lambda: clock[0])
 
 
@@ -123,3 +127,64 @@ def test_the_alerts_document_matches_the_openapi_schema(app, sampler, source, cl
     response = client.get("/api/v1/alerts")
     assert len(response.get_json()["active"]) == 2
     operation.validate_response(response)
+
+
+class AlertEvents:
+    """The live stream of an app, read an alert event at a time."""
+
+    def __init__(self, app):
+        self.response = app.test_client().get("/api/v1/stream", buffered=False)
+        self.chunks = iter(self.response.response)
+        self.text = ""
+
+    def next(self) -> dict:
+        """Return the data of the next alert event (sampling_stopped's: after a heartbeat, 1 s, without a sample)."""
+        while "event: alert\ndata: " not in self.text:
+            self.text += next(self.chunks).decode()
+        line = self.text.split("event: alert\ndata: ", 1)[1]
+        self.text = line.split("\n", 1)[1]
+        return json.loads(line.split("\n", 1)[0])
+
+    def close(self) -> None:
+        self.response.close()
+
+
+def test_the_api_the_stream_and_the_notifier_tell_the_same_sampling_stopped_alert(tmp_path, source, clock):
+    # One judge (alerts/sampling_stopped.py), three renderings: the API's and the stream's JSON are
+    # the same document, the notifier's message is worded from the same Alert.
+    config = AlertsConfig(device_name="Shed", targets=(SECRET_URL,))
+    app = create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "ring_seconds": 60,
+                      "alerts": config, "stream_heartbeat": 1.0}, clock=lambda: clock[0])
+    settings = context(app).settings
+    sampler = Sampler({"hwmon": source}, StoreWriter.open(settings.run_dir, capacity=61, columns=16, interval=1.0),
+                      clock=lambda: clock[0])
+    notifier = Notifier(settings, lambda url, message: None, clock=lambda: clock[0])  # its targets' threads not started
+    source.pairs = [(GARDEN, Reading(3.0))]
+    sampler.sample_once()
+    newest = clock[0]
+    clock[0] += 500
+    rule = next(r for r in settings.alerts.rules if r.name == "sampling_stopped")
+    expected = judge(rule, newest, 1.0, since=0.0, now=clock[0])
+    assert expected is not None and expected.summary == "No sample for 8 min: sampling has stopped"
+    stream = AlertEvents(app)
+    try:
+        (api,) = app.test_client().get("/api/v1/alerts").get_json()["active"]
+        streamed = stream.next()
+        notifier.watch_sampling()
+        (told,) = notifier.targets[0].queue
+        assert api == alert_document(expected)
+        assert streamed == {**alert_document(expected), "state": "firing"}
+        assert (told.state, told.title, told.body) == ("firing", *notification("firing", expected, "Shed", None))
+
+        # Its end, at the next sample: the stream and the notifier tell the same resolved alert.
+        sampler.sample_once()
+        ended = resumed(expected, clock[0])
+        streamed = stream.next()
+        notifier.watch_sampling()
+        told = notifier.targets[0].queue[-1]
+        assert streamed == {**alert_document(ended), "state": "resolved"}
+        assert (told.state, told.title, told.body) == ("resolved", *notification("resolved", ended, "Shed", None))
+        assert app.test_client().get("/api/v1/alerts").get_json()["active"] == []
+    finally:
+        stream.close()
+        sampler.close()

@@ -37,7 +37,7 @@ def clock():
 
 @pytest.fixture
 def app(tmp_path, clock):
-    return create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_seconds": 60}, clock=clock)
+    return create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "ring_seconds": 60}, clock=clock)
 
 
 @pytest.fixture
@@ -327,15 +327,15 @@ def test_the_sensors_document_is_rendered_once_per_sample(app, client, source, s
 
 
 def test_the_stream_notifier_sleeps_until_the_next_sample_is_due():
-    from frostserver.http.sample_events import SampleNotifier
+    from frostserver.http.sample_events import SampleWatcher
     from frostserver.store.ring import Header
 
-    notifier = SampleNotifier(store=None, clock=lambda: 1000.3)
+    notifier = SampleWatcher(store=None, clock=lambda: 1000.3)
     sampled = lambda at: Header(capacity=10, columns=4, busy=0, seq=5, last_timestamp=at, interval=1.0)
-    assert notifier.delay(None) == SampleNotifier.LOOK_NOW_AND_THEN
+    assert notifier.delay(None) == SampleWatcher.LOOK_NOW_AND_THEN
     assert abs(notifier.delay(sampled(1000.0)) - 0.7) < 1e-9  # the next sample starts at 1001.0
-    assert notifier.delay(sampled(999.2)) == SampleNotifier.LOOK_OFTEN  # due 0.1 s ago: being taken
-    assert notifier.delay(sampled(990.0)) == SampleNotifier.LOOK_NOW_AND_THEN  # the sampler is late
+    assert notifier.delay(sampled(999.2)) == SampleWatcher.LOOK_OFTEN  # due 0.1 s ago: being taken
+    assert notifier.delay(sampled(990.0)) == SampleWatcher.LOOK_NOW_AND_THEN  # the sampler is late
     assert notifier.delay(sampled(4600.0)) == 1.0  # the clock went back an hour: one interval, not an hour
 
 

@@ -94,7 +94,7 @@ def test_a_later_layer_wins_key_by_key_and_table_by_table(tmp_path):
 
     resolved = resolve({"FROST_CONFIG": str(path)}, layers=(file_layer, above))
 
-    assert (resolved.settings.sample_interval, resolved.settings.history_seconds) == (5.0, 60.0)
+    assert (resolved.settings.sample_interval, resolved.settings.ring_seconds) == (5.0, 60.0)
     assert (resolved["sampling.interval"].source, resolved["sampling.history"].source) == (Source.BROWSER, Source.FILE)
     (garden,) = resolved.settings.sensors
     assert (garden.file, garden.label) == ("/sys/bus/w1/devices/28-0000/w1_slave", "Greenhouse floor")

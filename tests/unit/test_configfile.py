@@ -45,7 +45,7 @@ def test_no_file_gives_the_defaults(path):
 
     assert config == Settings(max_streams=Settings().threads - 16)
     assert config.config is None
-    assert (config.sample_interval, config.history_seconds) == (1.0, 900.0)
+    assert (config.sample_interval, config.ring_seconds) == (1.0, 900.0)
     assert config.frost_threshold == 0.0
     assert config.sensors == ()
     assert config.sensor_overrides.is_empty
@@ -98,7 +98,7 @@ def test_a_full_sensor_table_is_parsed(tmp_path):
     config = load_sensor_config(path)
 
     assert config.frost_threshold == -1.5
-    assert (config.sample_interval, config.history_seconds) == (2.0, 60.0)
+    assert (config.sample_interval, config.ring_seconds) == (2.0, 60.0)
     (shed,) = config.sensors
     assert shed.sensor_id == "config/shed"
     assert shed.command == ("/usr/bin/vendor-cli", "--temp")

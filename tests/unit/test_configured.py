@@ -137,7 +137,7 @@ def configured_app(tmp_path):
     etc = tmp_path / "etc"
     (etc / "sensors.d").mkdir(parents=True)
     (etc / "sensors.d" / "board.conf").write_text(BOARD)
-    app = create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_seconds": 60,
+    app = create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "ring_seconds": 60,
                       "read_timeout": 60.0, "lm_sensors_etc": etc})
     sampler = build_sampler(context(app).settings)
     sampler.sample_once()

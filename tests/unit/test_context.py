@@ -121,4 +121,4 @@ def test_the_context_is_frozen_and_the_clock_given_is_the_one_every_part_reads(t
     shared = context(create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys"}, clock=clock))
     with pytest.raises(dataclasses.FrozenInstanceError):
         shared.clock = time.time
-    assert shared.clock is clock and shared.alerts.clock is clock and shared.sample_events.clock is clock
+    assert shared.clock is clock and shared.alerts.sampling.clock is clock and shared.sample_events.clock is clock

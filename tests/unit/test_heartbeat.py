@@ -21,11 +21,13 @@ from history_helpers import FakeMonotonic, sample
 
 import chips
 from frostserver import heartbeat
-from frostserver.heartbeat import BeatReader, Heartbeat
+from frostserver.codec import Damaged, UnknownVersion
+from frostserver.heartbeat import Beat, BeatReader, Heartbeat
 from frostserver.http import create_app
 from frostserver.http.context import context
 from frostserver.sampler import Sampler, sample_forever
 from frostserver.store import LOCK_FILE
+from frostserver.store.files import Refusals
 from frostserver.store.liveness import Liveness, SamplerLock, decode, encode, sampler_liveness
 from frostserver.store.writer import StoreWriter
 
@@ -37,23 +39,30 @@ LONG = 60  # s: generous bound for "eventually" on a busy machine; passing tests
 
 
 def test_a_beat_says_when_the_next_sample_is_due():
-    assert heartbeat.encode(0.9984) == b"1 0.998\n"
-    assert heartbeat.decode(b"1 0.998") == 0.998
-    assert heartbeat.encode(-0.5) == b"1 0.000\n"  # a sample late already: due now
-    assert heartbeat.encode(1e12) == b"1 3600.000\n"  # never more than the longest interval
+    assert heartbeat.encode(Beat(0.9984)) == b"1 0.998\n"
+    assert heartbeat.decode(b"1 0.998") == Beat(0.998)
+    assert heartbeat.encode(Beat(-0.5)) == b"1 0.000\n"  # a sample late already: due now
+    assert heartbeat.encode(Beat(1e12)) == b"1 3600.000\n"  # never more than the longest interval
 
 
-@pytest.mark.parametrize("line", [b"", b"1", b"2 0.5", b"1 x", b"x 0.5", b"1 nan", b"1 inf", b"1 -1", b"1 3601"])
+@pytest.mark.parametrize("line", [b"", b"1", b"1 x", b"x 0.5", b"1 nan", b"1 inf", b"1 -1", b"1 3601"])
 def test_a_line_that_is_no_beat_is_told_apart(line):
-    assert heartbeat.decode(line) is None
+    with pytest.raises(Damaged):
+        heartbeat.decode(line)
+
+
+def test_a_beat_of_another_version_is_refused_as_such():
+    with pytest.raises(UnknownVersion, match="version 2, and this FrostServer reads version 1"):
+        heartbeat.decode(b"2 0.5")
 
 
 def test_beats_cut_across_reads_are_put_together():
     reader = BeatReader()
-    assert reader.feed(b"1 0.5\n1 0.") == [0.5]
-    assert reader.feed(b"25\n") == [0.25]
+    assert reader.feed(b"1 0.5\n1 0.") == [Beat(0.5)]
+    assert reader.feed(b"25\n") == [Beat(0.25)]
     assert reader.feed(b"x" * 10_000) == []  # garbage without an end is not kept whole
-    assert reader.feed(b"\n1 1\n") == [None, 1.0]
+    garbage, beat = reader.feed(b"\n1 1\n")
+    assert isinstance(garbage, Damaged) and beat == Beat(1.0)
 
 
 # --- the sampler's side of the pipe ------------------------------------------------------------------
@@ -75,7 +84,7 @@ def test_the_heartbeat_writes_down_the_pipe_it_is_given_and_hides_it_from_comman
         assert not os.get_inheritable(write_end)
         beat.beat(0.75)
         beat.beat(0.5)
-        assert BeatReader().feed(os.read(read_end, 4096)) == [0.75, 0.5]
+        assert BeatReader().feed(os.read(read_end, 4096)) == [Beat(0.75), Beat(0.5)]
     finally:
         os.close(read_end)
         beat.close()
@@ -169,7 +178,7 @@ def test_a_real_sampler_beats_down_the_pipe_it_is_given(tmp_path):
             assert data, f"the sampler closed the pipe (exit status {process.poll()})"
             beats += reader.feed(data)
         # Each says when the next beat is due at the latest: the next tick, plus the read deadline.
-        assert all(due is not None and 0.5 <= due <= 0.2 + 0.5 for due in beats), beats
+        assert all(isinstance(beat, Beat) and 0.5 <= beat.due <= 0.2 + 0.5 for beat in beats), beats
         liveness = sampler_liveness(tmp_path / "run")
         assert liveness is not None and liveness.pid == process.pid and liveness.published is not None
     finally:
@@ -196,9 +205,29 @@ def test_the_lock_records_the_newest_samples_monotonic_time(tmp_path):
     assert sampler_liveness(tmp_path) is None
 
 
-@pytest.mark.parametrize("record", [b"", b"123\n", b"2 123 00000000000000000005\n", b"1 12", b"1 x 5\n"])
-def test_a_record_cut_short_or_of_another_version_says_nothing(record):
-    assert decode(record) is None
+@pytest.mark.parametrize("record", [b"", b"x 1 2\n", b"1 12", b"1 x 5\n"])
+def test_a_record_cut_short_or_damaged_is_refused(record):
+    with pytest.raises(Damaged):
+        decode(record)
+
+
+@pytest.mark.parametrize("record", [b"123\n", b"2 123 00000000000000000005\n"])
+def test_a_record_of_another_version_is_refused_as_such(record):
+    with pytest.raises(UnknownVersion):
+        decode(record)
+
+
+def test_a_lock_record_of_another_version_reads_as_alive_and_is_said_once(tmp_path, caplog):
+    lock = SamplerLock(tmp_path / LOCK_FILE)
+    try:
+        with open(tmp_path / LOCK_FILE, "r+b") as record:  # as a sampler of another version writes it
+            record.write(b"2 123 00000000000000000005\n")
+        refusals = Refusals()
+        for _ in range(3):  # /readyz polls it
+            assert sampler_liveness(tmp_path, LOCK_FILE, refusals) == Liveness(0, None)
+        assert caplog.text.count("the sampler's liveness record has version 2") == 1
+    finally:
+        lock.release()
 
 
 def test_the_record_round_trips():

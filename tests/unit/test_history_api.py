@@ -273,7 +273,7 @@ def test_a_young_history_through_the_api_gives_minute_points(make_app):
 def make_app(tmp_path):
     """Make an app over the test's run directory (the ring's), with create_app's fakes (clock, tiers, history_gate)."""
     def make(**fakes):
-        return create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_seconds": 60}, **fakes)
+        return create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "ring_seconds": 60}, **fakes)
     return make
 
 

@@ -21,6 +21,7 @@ from frostserver.history.packed import encode
 from frostserver.history.seed import main as seed_main
 from frostserver.history.seed import sensor_ids
 from frostserver.history.writer import KILL_HOOK, MAX_PENDING_MINUTES
+from frostserver.store.counters import HistoryCounters
 from frostserver.config import ConfigError, SettingsError, load_settings
 
 APP = Path(__file__).resolve().parents[2] / "services" / "app"
@@ -70,13 +71,13 @@ def test_a_full_disk_degrades_the_history_keeps_minutes_in_memory_and_recovers(t
     filler = fill(tiny_volume)
     end = feeder.run(end, 600, values=lambda at: sample(**many))  # ten minutes on a full disk
     state = feeder.writer.state()
-    assert state["status"] == "degraded"
-    assert state["write_errors"] >= 2  # one a minute, retried
-    assert state["pending_minutes"] >= 9
+    assert state.status == "degraded"
+    assert state.write_errors >= 2  # one a minute, retried
+    assert state.pending_minutes >= 9
     assert len(history_lines(caplog)) == 1 and "fails" in history_lines(caplog)[0]
     filler.unlink()
     feeder.run(end, 120, values=lambda at: sample(**many))
-    assert feeder.writer.state()["status"] == "ok"
+    assert feeder.writer.state().status == "ok"
     lines = history_lines(caplog)
     assert len(lines) == 2 and "works again (0 minute(s) lost" in lines[1]
     # Nothing lost: every minute but the open one is on disk.
@@ -96,17 +97,17 @@ def test_a_restart_while_the_disk_is_full_loses_none_of_the_minutes_waiting(tiny
     filler = fill(tiny_volume)
     feeder.run(end, 600, values=lambda at: sample(**many))  # ten minutes on a full disk
     feeder.writer.close()  # the sampler stops (SIGTERM): its open minute cannot be written either
-    waiting = feeder.writer.state()["pending_minutes"]
+    waiting = feeder.writer.state().pending_minutes
     assert waiting == 11 and (run / PENDING_FILE).exists()  # the minute open at the fill, then ten
     assert not [p.name for p in (*run.iterdir(), *tiny_volume.iterdir()) if p.name.endswith(".tmp")]
     filler.unlink()
     caplog.clear()
     restarted = Feeder(tiny_volume, pending_dir=run)  # the supervisor's new sampler, same run directory
-    assert restarted.writer.state()["pending_minutes"] == waiting
+    assert restarted.writer.state().pending_minutes == waiting
     [line] = history_lines(caplog)
     assert f"took back {waiting} minute(s)" in line
     restarted.run(end + 600, 120, values=lambda at: sample(**many))
-    assert restarted.writer.state() == {"status": "ok", "write_errors": 0, "pending_minutes": 0, "dropped_minutes": 0}
+    assert restarted.writer.state() == HistoryCounters("ok", write_errors=0, pending_minutes=0, dropped_minutes=0)
     assert not (run / PENDING_FILE).exists()
     # Every minute from before the restart is on disk, once: six samples each, never merged twice.
     assert minute_starts(tiny_volume) == list(range(written[0], int(end) + 660, 60))
@@ -119,11 +120,12 @@ def test_a_damaged_file_of_saved_minutes_is_removed_and_said_once(tmp_path, capl
     from frostserver.history.pending import PENDING_FILE, decode, encode
 
     caplog.set_level(logging.INFO, "frostserver.history")
-    for garbage in (b"{not json", b'{"format": 9}', b'{"format": 1, "minutes": [[1, {"a": [1, 2, "x", 1, 0]}]]}'):
+    for garbage in (b"{not json", b'{"version": 9}', b'{"format": 1}',
+                    b'{"version": 1, "minutes": [[1, {"a": [1, 2, "x", 1, 0]}]]}'):
         (tmp_path / PENDING_FILE).write_bytes(garbage)
         caplog.clear()
         feeder = Feeder(tmp_path / "history", pending_dir=tmp_path)
-        assert feeder.writer.state()["pending_minutes"] == 0 and not (tmp_path / PENDING_FILE).exists()
+        assert feeder.writer.state().pending_minutes == 0 and not (tmp_path / PENDING_FILE).exists()
         [line] = history_lines(caplog)
         assert PENDING_FILE in line and "removing it" in line
     feeder = Feeder(tmp_path / "history")
@@ -140,9 +142,9 @@ def test_an_unwritable_directory_keeps_at_most_an_hour_of_minutes_and_sampling_g
     assert feeder.writer.status == "degraded"
     feeder.run(T0, 70 * 60 + 30, step=30)
     state = feeder.writer.state()
-    assert state["pending_minutes"] == MAX_PENDING_MINUTES
-    assert state["dropped_minutes"] >= 9
-    assert state["write_errors"] >= 60
+    assert state.pending_minutes == MAX_PENDING_MINUTES
+    assert state.dropped_minutes >= 9
+    assert state.write_errors >= 60
     assert len(history_lines(caplog)) == 1
 
 

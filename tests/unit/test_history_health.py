@@ -28,7 +28,7 @@ class ListSource:
 
 @pytest.fixture
 def app(tmp_path):
-    return create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_seconds": 60})
+    return create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "ring_seconds": 60})
 
 
 def sampled(app, history: HistoryWriter | None, samples: int = 2):

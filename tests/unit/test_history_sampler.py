@@ -9,6 +9,7 @@ import pytest
 from test_sampler import start_sampler, wait_for
 
 import chips
+from frostserver.store.counters import HistoryCounters
 from frostserver.history import HistoryReader
 from frostserver.store.reader import StoreReader
 
@@ -23,8 +24,8 @@ def test_the_sampler_records_history_and_writes_the_open_minute_when_stopped(tre
     process = start_sampler(tree, FROST_HISTORY_DIR=str(tree / "history"))
     try:
         store = StoreReader(tree / "run")
-        counters = wait_for(lambda: store.counters.read().get("samples", 0) >= 2 and store.counters.read(), "samples")
-        assert counters["history"] == {"status": "ok", "write_errors": 0, "pending_minutes": 0, "dropped_minutes": 0}
+        counters = wait_for(lambda: (c := store.counters.current()) is not None and c.samples >= 2 and c, "samples")
+        assert counters.history == HistoryCounters("ok", write_errors=0, pending_minutes=0, dropped_minutes=0)
         process.send_signal(signal.SIGTERM)
         assert process.wait(60) == 0
     finally:
@@ -43,8 +44,8 @@ def test_without_a_history_dir_the_history_is_off(tree):
     process = start_sampler(tree)
     try:
         store = StoreReader(tree / "run")
-        counters = wait_for(lambda: store.counters.read().get("samples", 0) >= 1 and store.counters.read(), "a sample")
-        assert counters["history"] == {"status": "off"}
+        counters = wait_for(lambda: (c := store.counters.current()) is not None and c.samples >= 1 and c, "a sample")
+        assert counters.history is None  # off
     finally:
         process.kill()
         process.wait()
@@ -58,8 +59,8 @@ def test_a_sampler_that_cannot_write_the_history_leaves_its_minutes_in_the_run_d
     process = start_sampler(tree, FROST_HISTORY_DIR=str(tree / "not-a-directory" / "history"))
     try:
         store = StoreReader(tree / "run")
-        counters = wait_for(lambda: store.counters.read().get("samples", 0) >= 2 and store.counters.read(), "samples")
-        assert counters["history"]["status"] == "degraded"
+        counters = wait_for(lambda: (c := store.counters.current()) is not None and c.samples >= 2 and c, "samples")
+        assert counters.history is not None and counters.history.status == "degraded"
         process.send_signal(signal.SIGTERM)
         assert process.wait(60) == 0
     finally:

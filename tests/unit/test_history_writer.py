@@ -9,6 +9,7 @@ import time
 import pytest
 from history_helpers import DAY, T0, Feeder, sample, sensor
 
+from frostserver.store.counters import HistoryCounters
 from frostserver.history import Bucket, HistoryReader, Tier
 from frostserver.history.aggregate import Aggregate, MinuteAggregator
 from frostserver.history.packed import decode, encode
@@ -66,7 +67,7 @@ def test_each_minute_is_written_as_the_next_opens_and_read_back_as_buckets(tmp_p
     assert (first.start, first.seconds, first.count, first.worst_status) == (T0, 60, 6, "ok")
     assert (first.min, first.max, first.mean) == (20.0, 25.0, pytest.approx(22.5))
     assert second.start == T0 + 60
-    assert feeder.writer.state() == {"status": "ok", "write_errors": 0, "pending_minutes": 0, "dropped_minutes": 0}
+    assert feeder.writer.state() == HistoryCounters("ok", write_errors=0, pending_minutes=0, dropped_minutes=0)
 
 
 def test_an_ended_hour_is_rolled_up_from_its_minutes(tmp_path):

@@ -36,7 +36,7 @@ from fakesysfs import FakeSysfs
 from frostserver import __version__
 from frostserver.http import create_app, exposition, node_exporter
 from frostserver.http.context import context
-from frostserver.http.workers import WORKERS_DIR, read_worker_counters
+from frostserver.http.workers import WORKERS_DIR, WorkerCounters, encode, read_worker_counters
 from frostserver.model import ERROR, OK, Reading, Sensor, SysfsChannel
 from frostserver.sampler import Sampler, build_sampler
 from frostserver.store.reader import StoreReader
@@ -113,7 +113,7 @@ def types(text: str, prefix: str = "node_hwmon_") -> dict[str, str]:
 def make_app(tmp_path, sysfs_root: Path | None = None):
     # A read deadline no busy machine reaches: these tests compare values, not deadlines.
     return create_app({"run_dir": tmp_path / "run", "sysfs_root": sysfs_root or tmp_path / "sys",
-                       "history_seconds": 60, "read_timeout": 60.0})
+                       "ring_seconds": 60, "read_timeout": 60.0})
 
 
 def scrape(app) -> str:
@@ -343,12 +343,13 @@ def test_the_rendered_text_is_cached_per_sample(app, config_sampler, monkeypatch
 
 def test_counters_are_published_with_each_sample(app, config_sampler):
     reader = StoreReader(context(app).settings.run_dir)
-    assert reader.counters.read() == {}
+    assert reader.counters.current() is None
     seq = config_sampler.sample_once()
-    counters = reader.counters.read()
-    assert (counters["seq"], counters["samples"], counters["pid"]) == (seq, 1, os.getpid())
+    counters = reader.counters.current()
+    assert (counters.seq, counters.samples, counters.pid) == (seq, 1, os.getpid())
+    assert counters == config_sampler.published_counters(seq)  # what the sampler wrote, decoded
     seq = config_sampler.sample_once()
-    assert (reader.counters.read()["seq"], reader.counters.read()["samples"]) == (seq, 2)
+    assert (reader.counters.current().seq, reader.counters.current().samples) == (seq, 2)
 
 
 def test_stream_clients_of_every_live_worker(app, tmp_path):
@@ -358,7 +359,7 @@ def test_stream_clients_of_every_live_worker(app, tmp_path):
     dead.wait()
     (run_dir / WORKERS_DIR).mkdir()
     for pid, streams in ((dead.pid, 7), (os.getppid(), 2)):  # a dead worker, and another live process
-        write_atomically(run_dir / WORKERS_DIR / f"{pid}.json", json.dumps({"streams": streams}).encode())
+        write_atomically(run_dir / WORKERS_DIR / f"{pid}.json", encode(WorkerCounters(pid, streams)))
     context(app).sample_events.streams = 3  # this worker's count is taken live
     found = series(scrape(app), "frost_stream_clients")
     assert found == {f'frost_stream_clients{{worker="{os.getppid()}"}}': 2,
@@ -372,10 +373,10 @@ def test_a_worker_publishes_its_streams_when_they_change(app):
     publisher = context(app).metrics.publisher
     publisher.every = 0.01
     app.test_client().get("/healthz")  # any request starts the publisher
-    assert read_worker_counters(run_dir)[os.getpid()]["streams"] == 0
+    assert read_worker_counters(run_dir)[os.getpid()] == WorkerCounters(os.getpid(), streams=0)
     context(app).sample_events.streams = 4
     deadline = time.monotonic() + 60
-    while read_worker_counters(run_dir)[os.getpid()]["streams"] != 4:
+    while read_worker_counters(run_dir)[os.getpid()].streams != 4:
         assert time.monotonic() < deadline, "the worker never published its new stream count"
         time.sleep(0.01)
 

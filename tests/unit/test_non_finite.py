@@ -17,10 +17,11 @@ from frostserver.alerts.messages import FIRING
 from frostserver.finite import FiniteGuard
 from frostserver.http import create_app, json_text
 from frostserver.http.context import context
-from frostserver.http.alerts import encode_alert_event
+from frostserver.alerts.alert import Alert
+from frostserver.http.alerts import alert_document, encode_alert_event
 from frostserver.http.documents import SensorDocuments
 from frostserver.http.json_text import dumps, number
-from frostserver.http.sample_events import SampleNotifier, encode_event
+from frostserver.http.sample_events import SampleWatcher, encode_event
 from frostserver.logs import RepeatLimiter
 from frostserver.model import ERROR, OK, Reading, Sample, Sensor
 from frostserver.sampler import Sampler
@@ -69,7 +70,7 @@ def edge_warnings(monkeypatch):
 
 @pytest.fixture
 def app(tmp_path):
-    return create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "history_seconds": 60})
+    return create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "ring_seconds": 60})
 
 
 @pytest.fixture
@@ -124,7 +125,7 @@ def test_metrics_leave_a_non_finite_value_out_and_answer_200(sampled):
 
 
 def test_the_stream_event_of_such_a_sample_is_valid_json(app, sampled):
-    (event,) = SampleNotifier(context(app).store).events(1, 1)
+    (event,) = SampleWatcher(context(app).store).events(1, 1)
     data = event_data(event)
     assert data["values"] == {f"board-isa-0000/temp{n}": None for n in (1, 2, 3)} | {"board-isa-0000/temp4": 45.5}
     assert data["status"] == {f"board-isa-0000/temp{n}": ERROR for n in (1, 2, 3)}
@@ -177,11 +178,11 @@ def test_a_stream_event_writes_a_non_finite_value_as_null(bad):
 
 @pytest.mark.parametrize("bad", NON_FINITE)
 def test_an_alert_event_and_the_alerts_document_write_non_finite_numbers_as_null(app, bad):
-    alert = {"key": "hot/a", "rule": "hot", "value": bad, "limit": bad, "fired_at": 1000.0}
-    assert event_data(encode_alert_event(FIRING, alert, 3)) == {**alert, "value": None, "limit": None,
+    alert = Alert("hot/a", "hot", "a", "A", "warning", "A is hot", value=bad, limit=bad, unit="", fired_at=1000.0)
+    assert event_data(encode_alert_event(FIRING, alert, 3)) == {**alert_document(alert), "value": None, "limit": None,
                                                                "state": FIRING}
     reader = context(app).alerts
-    reader.document = lambda: {"active": [alert], "recent": [], "notifications": {}}
+    reader.document = lambda: {"active": [alert_document(alert)], "recent": [], "notifications": {}}
     response = app.test_client().get("/api/v1/alerts")
     assert response.status_code == 200
     assert strict(response.data)["active"][0]["value"] is None

@@ -52,7 +52,7 @@ def test_it_samples_into_the_store_and_holds_the_lock(tmp_path, sampler):
     sample = store.latest_sample()
     assert dict((s.id, r.value) for s, r in sample.pairs)["coretemp-isa-0000/temp1"] == 45.0
     assert store.sampler_pid() == sampler.pid
-    assert store.counters.read()["pid"] == sampler.pid
+    assert store.counters.current().pid == sampler.pid
 
 
 def test_a_second_sampler_on_the_same_store_refuses_to_start(tmp_path, sampler):

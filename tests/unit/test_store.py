@@ -1,6 +1,7 @@
 """The store: the sampler's files in the run directory, one writer each, readers safe across threads."""
 
 import math
+from dataclasses import replace
 import os
 import subprocess
 import sys
@@ -10,7 +11,8 @@ import time
 import pytest
 
 from frostserver.model import ERROR, OK, Reading, Sensor, SysfsChannel
-from frostserver.store import LOCK_FILE
+from frostserver.store import LOCK_FILE, RING_FILE
+from frostserver.store.counters import Counters
 from frostserver.store.liveness import SamplerAlreadyRunning, SamplerLock, sampler_pid
 from frostserver.store.reader import StoreReader
 from frostserver.store.writer import StoreWriter
@@ -43,7 +45,7 @@ def publish(store: StoreWriter, t: float, *pairs) -> int:
     return store.ring.append(t, cells, len(columns))
 
 
-# --- the history ring ---------------------------------------------------------------------------
+# --- the ring of recent samples ------------------------------------------------------------------
 
 
 def values(window) -> dict[str, list[float | None]]:
@@ -90,7 +92,7 @@ def test_nan_never_leaks_out(store, tmp_path):
 
 def test_the_header_is_read_and_written_through_its_struct(store, tmp_path):
     publish(store, 100.0, (A, Reading(1.0)))
-    raw = RingHeader.from_buffer_copy((tmp_path / "history.ring").read_bytes())
+    raw = RingHeader.from_buffer_copy((tmp_path / RING_FILE).read_bytes())
     assert (raw.magic, raw.capacity, raw.columns, raw.seq, raw.last_timestamp) == (b"FROSTv2", 5, 4, 1, 100.0)
 
 
@@ -121,14 +123,14 @@ def test_a_ring_of_another_shape_is_started_afresh(store, tmp_path):
 def test_before_any_sampler_a_reader_answers_nothing(tmp_path):
     reader = StoreReader(tmp_path)
     assert reader.header() is None and reader.latest_sample() is None and reader.window(None, 1) is None
-    assert reader.counters.read() == {} and reader.sampler_pid() is None
+    assert reader.counters.current() is None and reader.sampler_pid() is None
 
 
 def test_window_survives_a_ring_replaced_under_64_threads(tmp_path):
     # A worker's threads share one reader. The code before this test existed closed the old
     # mapping when one thread noticed the file had been replaced, while others were copying out
     # of it: 2,164 "ValueError: mmap closed or invalid" in 20 replacements (a 500 each).
-    path = tmp_path / "history.ring"
+    path = tmp_path / RING_FILE
     columns = {f"c/temp{i}": i for i in range(8)}
 
     def fill(writer: RingWriter, samples: int) -> None:
@@ -218,11 +220,12 @@ def test_the_latest_sample_comes_back_in_domain_terms(store, tmp_path):
 
 def test_counters_are_read_again_only_when_replaced(store, tmp_path):
     reader = StoreReader(tmp_path)
-    store.counters.write({"samples": 1})
-    assert reader.counters.read() == {"samples": 1}
-    assert reader.counters.read() is reader.counters.read()  # decoded once per version
-    store.counters.write({"samples": 2})
-    assert reader.counters.read() == {"samples": 2}
+    first = Counters(pid=1, seq=1, samples=1, durations_sum=0.5, duration_bounds=(1.0,), duration_buckets=(1,))
+    store.counters.write(first)
+    assert reader.counters.current() == first
+    assert reader.counters.current() is reader.counters.current()  # decoded once per version
+    store.counters.write(replace(first, samples=2))
+    assert reader.counters.current() == replace(first, samples=2)
 
 
 # --- the sampler's liveness --------------------------------------------------------------------

@@ -7,10 +7,10 @@ deadline), so the supervisor knows when a beat is late without reading any setti
 stops (SIGSTOP), deadlocks or hangs in a read stops beating, whatever its own threads do, and the
 supervisor replaces it.
 
-    b"1 0.998\\n"    version 1, the next sample due in 0.998 s
+    b"1 0.998\\n"    version 1, the next sample due in 0.998 s (encode, decode: a Beat)
 
-Standard library only: the supervisor imports this and logs.py, nothing else of the app. A line is far
-below PIPE_BUF, so each write is atomic and lines never interleave.
+Standard library only: the supervisor imports this, refused.py and logs.py, nothing else of the app. A
+line is far below PIPE_BUF, so each write is atomic and lines never interleave.
 """
 
 from __future__ import annotations
@@ -22,29 +22,45 @@ import math
 import os
 import stat
 from collections.abc import MutableMapping
+from dataclasses import dataclass
+
+from .refused import Damaged, Refused, UnknownVersion
 
 log = logging.getLogger("frostserver.heartbeat")
 
 ENV = "FROST_HEARTBEAT_FD"
 VERSION = 1
 LONGEST_DUE = 3600.0  # s: the longest sampling interval (config/settings.py); a larger "due" is garbage
+WHAT = "the sampler's heartbeat"
 
 
-def encode(due: float) -> bytes:
-    """Return the beat for a sample just published, the next being due in `due` seconds."""
-    return b"%d %.3f\n" % (VERSION, min(max(due, 0.0), LONGEST_DUE))
+@dataclass(frozen=True)
+class Beat:
+    """A sample was published; the next one is due in `due` seconds."""
+
+    due: float
 
 
-def decode(line: bytes) -> float | None:
-    """Return the "next due in" seconds of one beat (without its newline), None if it is no beat."""
+def encode(beat: Beat) -> bytes:
+    """Return the line of a beat (its `due` kept between 0 and LONGEST_DUE)."""
+    return b"%d %.3f\n" % (VERSION, min(max(beat.due, 0.0), LONGEST_DUE))
+
+
+def decode(line: bytes) -> Beat:
+    """Return the Beat of one line (without its newline); raise codec.Refused for another version or garbage."""
     version, _, due = line.partition(b" ")
+    shown = repr(line[:24])
+    if not version.isdigit():
+        raise Damaged(WHAT, f"{shown} is no beat")
+    if int(version) != VERSION:
+        raise UnknownVersion(WHAT, int(version), VERSION)
     try:
-        if int(version) != VERSION:
-            return None
         seconds = float(due)
     except ValueError:
-        return None
-    return seconds if math.isfinite(seconds) and 0.0 <= seconds <= LONGEST_DUE else None
+        raise Damaged(WHAT, f"{shown} is no beat") from None
+    if not (math.isfinite(seconds) and 0.0 <= seconds <= LONGEST_DUE):
+        raise Damaged(WHAT, f"{shown}: the next beat is due in {seconds} s, past {LONGEST_DUE:g}")
+    return Beat(seconds)
 
 
 class BeatReader:
@@ -53,11 +69,18 @@ class BeatReader:
     def __init__(self) -> None:
         self._partial = b""
 
-    def feed(self, data: bytes) -> list[float | None]:
-        """Return the beats complete in what was read so far (None for a line that is no beat)."""
+    def feed(self, data: bytes) -> list[Beat | Refused]:
+        """Return the beats complete in what was read so far (a Refused for a line that is no beat)."""
         *lines, self._partial = (self._partial + data).split(b"\n")
         self._partial = self._partial[-64:]  # a line never grows past this: garbage, not a beat
-        return [decode(line) for line in lines]
+        return [_beat_or_refused(line) for line in lines]
+
+
+def _beat_or_refused(line: bytes) -> Beat | Refused:
+    try:
+        return decode(line)
+    except Refused as error:
+        return error
 
 
 class Heartbeat:
@@ -95,7 +118,7 @@ class Heartbeat:
         if self.fd is None:
             return
         try:
-            os.write(self.fd, encode(due))
+            os.write(self.fd, encode(Beat(due)))
         except BlockingIOError:
             pass  # the supervisor is not reading (stopped?): this beat is lost, the next may pass
         except OSError as error:

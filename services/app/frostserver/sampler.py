@@ -15,9 +15,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from .alerts.engine import AlertEngine
 from .alerts.journal import AlertJournal, journal_directory
@@ -28,12 +28,14 @@ from .heartbeat import Heartbeat
 from .history import configured_tiers
 from .history.writer import HistoryWriter
 from .hwmon import HwmonReader
+from .hwmon.reader import ReaderStats
 from .lmsensors import EMPTY as NO_SENSORS_CONFIG
 from .lmsensors import SensorsConfig, describe, load_sensors_config
 from .logs import RepeatLimiter, configure_logging
 from .model import ERROR, Chip, Reading, Sensor
 from .overrides import OverrideApplier
 from .store import LOCK_FILE
+from .store.counters import Counters, HwmonCounters
 from .store.liveness import SamplerAlreadyRunning, SamplerLock
 from .store.writer import StoreWriter
 
@@ -131,7 +133,7 @@ class Sampler:
             if reading.status == ERROR:
                 errors[sensor.chip] = errors.get(sensor.chip, 0) + 1
         self.counters.observe(time.perf_counter() - started)
-        self.store.counters.write(self.counters_document(seq))
+        self.store.counters.write(self.published_counters(seq))
         return seq
 
     def _publish(self, sampled_at: float, pairs: list[tuple[Sensor, Reading]]) -> int:
@@ -199,17 +201,26 @@ class Sampler:
                 except Exception:  # it reads at sample() then, as without
                     repeats.exception("sensor source %s failed to prepare", name, key=("prepare", name))
 
-    def counters_document(self, seq: int) -> dict[str, Any]:
-        """Return the sampler's and its sources' counters as plain data."""
-        document = asdict(self.counters)
-        document.update(seq=seq, pid=os.getpid(), duration_bounds=list(DURATION_BUCKETS), sources={})
-        for name, source in self.sources.items():
-            stats = getattr(source, "stats", None)
-            if is_dataclass(stats) and not isinstance(stats, type):
-                document["sources"][name] = asdict(stats)
-        document["history"] = self.history.state() if self.history is not None else {"status": "off"}
-        document["alerts"] = {"journal": self.alerts[1].state() if self.alerts is not None else "off"}
-        return document
+    def published_counters(self, seq: int) -> Counters:
+        """Return the sampler's and its sources' counters as of sample `seq` (store/counters.py)."""
+        counters = self.counters
+        stats = getattr(self.sources.get("hwmon"), "stats", None)
+        return Counters(
+            pid=os.getpid(),
+            seq=seq,
+            samples=counters.samples,
+            durations_sum=counters.durations_sum,
+            duration_bounds=DURATION_BUCKETS,
+            duration_buckets=tuple(counters.duration_buckets),
+            dropped_sensors=counters.dropped_sensors,
+            source_failures=dict(counters.source_failures),
+            read_errors_by_chip=dict(counters.read_errors_by_chip),
+            hwmon=None
+            if not isinstance(stats, ReaderStats)
+            else HwmonCounters(stats.attribute_reads, stats.slow_reads, stats.timeouts, stats.stuck_reads),
+            history=self.history.state() if self.history is not None else None,
+            alert_journal=self.alerts[1].state() if self.alerts is not None else "off",
+        )
 
     def close(self) -> None:
         for source in self.sources.values():
@@ -228,9 +239,7 @@ def build_sampler(settings: Settings) -> Sampler:
     if settings.sensors:
         sources["config"] = ConfigSensors(settings.sensors)
     overrides = settings.sensor_overrides
-    store = StoreWriter.open(
-        settings.run_dir, settings.history_capacity, settings.max_sensors, settings.sample_interval
-    )
+    store = StoreWriter.open(settings.run_dir, settings.ring_capacity, settings.max_sensors, settings.sample_interval)
     history = (
         None
         if settings.history_dir is None

@@ -23,9 +23,10 @@ Why not Gunicorn's server hooks: its arbiter reaps every child it did not spawn 
 (waitpid(-1) in reap_workers), so a sampler started from a hook would be reaped, unwatched.
 The web server runs at a lower CPU priority than the sampler: on a busy device, sampling on time
 matters more than answering a request a few milliseconds sooner. The supervisor imports nothing of
-the app (no settings, no store; only the log format and the heartbeat's line, both standard library
-alone): it stays small, and a bug there cannot take it down. It needs no setting to judge a beat
-late either: each beat says when the next is due.
+the app (no settings, no store; only the log format, the heartbeat's line and what its decoder
+raises, all standard library alone): it stays small, and a bug
+there cannot take it down. It needs no setting to judge a beat late either: each beat says when the
+next is due.
 """
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import heartbeat
-from .logs import configure_logging
+from .logs import RepeatLimiter, configure_logging
 
 log = logging.getLogger("frostserver.supervisor")  # not __name__: run as __main__
+repeats = RepeatLimiter(log)  # what can come at every sample is said once every 5 minutes
 
 SAMPLER_COMMAND = (sys.executable, "-m", "frostserver.sampler")
 NOTIFIER_COMMAND = (sys.executable, "-m", "frostserver.alerts.notifier")
@@ -225,11 +227,12 @@ class Supervisor:
                 self._close_beats(child)
                 return
             now = time.monotonic()
-            for due in child.beat_reader.feed(data):
-                if due is None:
-                    log.warning("the %s sent a heartbeat that is none: ignored", child.name)
-                else:
-                    child.watch.beat(due, now)
+            for beat in child.beat_reader.feed(data):
+                if isinstance(beat, heartbeat.Beat):
+                    child.watch.beat(beat.due, now)
+                else:  # at most once in a while: a sampler that beats wrong does so at every sample
+                    what = type(beat).__name__
+                    repeats.warning("the %s's heartbeat is refused: %s; ignored", child.name, beat, key=what)
 
     def _close_beats(self, child: _Child) -> None:
         if child.beats is not None:

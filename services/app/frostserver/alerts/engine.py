@@ -20,34 +20,10 @@ from dataclasses import dataclass, replace
 
 from ..config.alert_rules import FROST_THRESHOLD, STALE, AlertRule
 from ..model import Reading, Sensor
+from .alert import Alert, AlertEvent
 from .messages import FIRING, RESOLVED, firing_summary, resolved_summary
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One alert, as the journal keeps it and the API shows it."""
-
-    key: str  # "<rule>/<sensor id>", or the rule alone for a device-wide alert
-    rule: str
-    sensor: str | None
-    label: str
-    severity: str
-    summary: str
-    value: float | None
-    limit: float | None
-    unit: str
-    fired_at: float
-    resolved_at: float | None = None
-
-
-@dataclass(frozen=True)
-class AlertEvent:
-    """An alert that fired or resolved at one sample."""
-
-    state: str  # FIRING or RESOLVED
-    alert: Alert
 
 
 @dataclass(frozen=True)

@@ -9,29 +9,33 @@ directory and lasts as long as the container.
 It changes only when an alert fires or resolves, so it is written whole, atomically and, on the
 volume, with fsync: rare writes, each one durable. A write that fails (a full disk) keeps the
 journal in memory, says so once, and is retried once a minute until it succeeds. A file that cannot
-be read at start is moved aside (alerts.json.corrupt-<time>) and a new one begun.
+be read at start is moved aside (alerts.json.corrupt-<time>, or alerts.json.version-<time> for one
+of another version: a FrostServer put back to an older one) and a new one begun.
 
-    {"version": 1, "next_event": 8,
+The file (encode/decode: a JournalView, whose alerts are alert.Alert):
+
+    {"version": 1,
      "active": [Alert, ...],                 oldest first
      "recent": [Alert, ...],                 the last 50 that fired, newest first
-     "events": [{"event": 7, "seq": 1234, "state": "firing", "alert": Alert}, ...]}
+     "events": [{"event": 7, "seq": 1234, "state": "firing", "alert": Alert}, ...],
                                              the last 200, oldest first; seq: the sample that
                                              raised it (0: from an earlier run of the container)
+     "next_event": 8}
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
-from ..store.files import write_atomically
-from .engine import Alert, AlertEvent
+from ..codec import Damaged, Refused, UnknownVersion, decode_document, encode_document
+from ..store.files import FileIdentity, write_atomically
+from .alert import Alert, AlertEvent
+from .messages import FIRING, RESOLVED
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +44,7 @@ VERSION = 1
 KEEP_EVENTS = 200
 KEEP_RECENT = 50
 RETRY_EVERY = 60.0  # s between attempts to write a journal that failed to be written
-ALERT_FIELDS = tuple(f.name for f in fields(Alert))
+WHAT = "the alerts journal"
 
 
 def journal_directory(history_dir: Path | None, run_dir: Path) -> Path:
@@ -48,49 +52,51 @@ def journal_directory(history_dir: Path | None, run_dir: Path) -> Path:
     return history_dir if history_dir is not None else run_dir
 
 
-def alert_from(document: Any) -> Alert | None:
-    """Return the Alert a journal entry describes, or None if it is not one."""
-    if not isinstance(document, dict):
-        return None
-    try:
-        return Alert(**{name: document[name] for name in ALERT_FIELDS if name in document})
-    except TypeError:
-        return None
+@dataclass(frozen=True)
+class JournalEvent:
+    """An alert that fired or resolved, numbered for the notifier's cursors and the stream's order."""
+
+    event: int  # numbered from 1, never reused
+    seq: int  # the sample that raised it (0: from an earlier run of the container)
+    state: str  # FIRING or RESOLVED
+    alert: Alert
 
 
 @dataclass(frozen=True)
 class JournalView:
-    """The journal as a reader sees it: plain documents, ready to render."""
+    """The journal as its writer wrote it and every reader decodes it."""
 
-    active: tuple[dict[str, Any], ...] = ()
-    recent: tuple[dict[str, Any], ...] = ()
-    events: tuple[dict[str, Any], ...] = ()
+    active: tuple[Alert, ...] = ()  # oldest first
+    recent: tuple[Alert, ...] = ()  # newest first
+    events: tuple[JournalEvent, ...] = ()  # oldest first
     next_event: int = 1
 
-    def events_after(self, event: int) -> list[dict[str, Any]]:
+    def events_after(self, event: int) -> list[JournalEvent]:
         """Return the events numbered after `event`, oldest first."""
-        return [entry for entry in self.events if entry["event"] > event]
+        return [entry for entry in self.events if entry.event > event]
 
-    def events_of_samples(self, first_seq: int, last_seq: int) -> list[dict[str, Any]]:
+    def events_of_samples(self, first_seq: int, last_seq: int) -> list[JournalEvent]:
         """Return the events raised by the samples first_seq..last_seq, oldest first."""
-        return [entry for entry in self.events if first_seq <= entry["seq"] <= last_seq]
+        return [entry for entry in self.events if first_seq <= entry.seq <= last_seq]
 
 
-def decode_view(_identity: object, document: Any) -> JournalView:
-    """Turn the journal's JSON into a JournalView (for store.files.DecodedFile)."""
-    if not isinstance(document, dict) or document.get("version") != VERSION:
-        return JournalView()
-    events = tuple(
-        entry
-        for entry in document.get("events", ())
-        if isinstance(entry, dict) and isinstance(entry.get("event"), int) and isinstance(entry.get("seq"), int)
-    )
-    return JournalView(
-        active=tuple(entry for entry in document.get("active", ()) if isinstance(entry, dict)),
-        recent=tuple(entry for entry in document.get("recent", ()) if isinstance(entry, dict)),
-        events=events,
-        next_event=int(document.get("next_event", 1)),
-    )
+def encode(view: JournalView) -> bytes:
+    """Return alerts.json's bytes."""
+    return encode_document(VERSION, view)
+
+
+def decode(data: bytes) -> JournalView:
+    """Return the JournalView an alerts.json holds; raise codec.Refused for another version or a damaged file."""
+    view: JournalView = decode_document(JournalView, data, VERSION, WHAT)
+    for entry in view.events:
+        if entry.state not in (FIRING, RESOLVED):
+            raise Damaged(WHAT, f"event {entry.event}'s state is {entry.state!r}, neither {FIRING} nor {RESOLVED}")
+    return view
+
+
+def decode_view(_identity: FileIdentity | None, data: bytes) -> JournalView:
+    """Decode the journal for its readers (store.files.DecodedFile)."""
+    return decode(data)
 
 
 @dataclass
@@ -101,7 +107,7 @@ class AlertJournal:
     durable: bool  # fsync each write (on the history's volume); a tmpfs needs none
     active: dict[str, Alert] = field(default_factory=dict)
     recent: list[Alert] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[JournalEvent] = field(default_factory=list)
     next_event: int = 1
     failing: bool = False  # the last write failed; retried every RETRY_EVERY s
     _retry_at: float = 0.0
@@ -132,7 +138,7 @@ class AlertJournal:
                 self.recent = [
                     alert if kept.key == alert.key and kept.resolved_at is None else kept for kept in self.recent
                 ]
-            self.events.append({"event": self.next_event, "seq": seq, "state": event.state, "alert": asdict(alert)})
+            self.events.append(JournalEvent(self.next_event, seq, event.state, alert))
             self.next_event += 1
         if changed:
             del self.recent[KEEP_RECENT:]
@@ -146,17 +152,12 @@ class AlertJournal:
 
     # --- the file ---------------------------------------------------------------------------
 
-    def _document(self) -> dict[str, Any]:
-        return {
-            "version": VERSION,
-            "next_event": self.next_event,
-            "active": [asdict(alert) for alert in self.active.values()],
-            "recent": [asdict(alert) for alert in self.recent],
-            "events": self.events,
-        }
+    def view(self) -> JournalView:
+        """Return the journal as its readers will decode it."""
+        return JournalView(tuple(self.active.values()), tuple(self.recent), tuple(self.events), self.next_event)
 
     def _write(self, now: float) -> None:
-        data = json.dumps(self._document(), separators=(",", ":"), ensure_ascii=False).encode()
+        data = encode(self.view())
         try:
             write_atomically(self.path, data, durable=self.durable)
         except OSError as error:
@@ -181,27 +182,24 @@ class AlertJournal:
             log.error("cannot read %s (%s): starting without the alerts it held", self.path, error.strerror or error)
             return
         try:
-            document = json.loads(raw)
-            if not isinstance(document, dict) or document.get("version") != VERSION:
-                raise ValueError(f"not a version {VERSION} alerts journal")
-            active = [alert_from(entry) for entry in document["active"]]
-            recent = [alert_from(entry) for entry in document["recent"]]
-            events = [entry for entry in document["events"] if isinstance(entry, dict)]
-            next_event = int(document["next_event"])
-        except (ValueError, KeyError, TypeError) as error:
-            self._move_aside(error)
+            view = decode(raw)
+        except UnknownVersion as error:
+            self._move_aside(error, "version")
             return
-        self.active = {alert.key: alert for alert in active if alert is not None}
-        self.recent = [alert for alert in recent if alert is not None]
+        except Refused as error:
+            self._move_aside(error, "corrupt")
+            return
+        self.active = {alert.key: alert for alert in view.active}
+        self.recent = list(view.recent)
         # Sample numbers start over with the container: these are no longer any sample's.
-        self.events = [{**entry, "seq": 0} for entry in events]
-        self.next_event = next_event
+        self.events = [replace(entry, seq=0) for entry in view.events]
+        self.next_event = view.next_event
 
-    def _move_aside(self, error: Exception) -> None:
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
+    def _move_aside(self, error: Refused, why: str) -> None:
+        aside = self.path.with_name(f"{self.path.name}.{why}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
         try:
             os.replace(self.path, aside)
         except OSError as move_error:
-            log.error("%s is unreadable (%s) and cannot be moved aside (%s)", self.path, error, move_error)
+            log.error("%s: %s, and it cannot be moved aside (%s)", self.path, error, move_error)
             return
-        log.error("%s is unreadable (%s): moved aside as %s, starting a new one", self.path, error, aside.name)
+        log.error("%s: %s; moved aside as %s, starting a new one", self.path, error, aside.name)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from ..config.alert_rules import FROST_THRESHOLD, STALE, AlertRule
+from .alert import Alert
 
 FIRING, RESOLVED = "firing", "resolved"
 
@@ -69,17 +68,15 @@ def duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60} min"
 
 
-def notification(
-    state: str, alert: Mapping[str, object], device_name: str, dashboard_url: str | None
-) -> tuple[str, str]:
-    """Return a notification's title and body for an alert event (as the journal keeps it)."""
-    label = alert.get("label") or alert.get("rule")
+def notification(state: str, alert: Alert, device_name: str, dashboard_url: str | None) -> tuple[str, str]:
+    """Return a notification's title and body for an alert that fired or resolved."""
+    label = alert.label or alert.rule
     word = "FIRING" if state == FIRING else "resolved"
     title = f"[{device_name}] {word}: {label}"
-    lines = [str(alert.get("summary", ""))]
-    lines.append(f"Rule: {alert.get('rule')} ({alert.get('severity')})")
-    if alert.get("sensor"):
-        lines.append(f"Sensor: {alert.get('sensor')}")
+    lines = [alert.summary]
+    lines.append(f"Rule: {alert.rule} ({alert.severity})")
+    if alert.sensor:
+        lines.append(f"Sensor: {alert.sensor}")
     lines.append(f"Device: {device_name}")
     if dashboard_url:
         lines.append(f"Dashboard: {dashboard_url}")

@@ -8,13 +8,15 @@ attempt runs in a child process (alerts/send.py) killed at its deadline: Apprise
 while a message is being sent, not carried all day.
 
 - Each target has a thread and a cursor (the last journal event it was sent, or gave up on), kept
-  in `notified.json` beside the journal: after a restart, nothing is sent twice and nothing the
-  journal still holds is lost. A target new to the file starts with the events of the last hour.
+  in `notified.json` beside the journal (Cursors, encode_cursors/decode_cursors): after a restart,
+  nothing is sent twice and nothing the journal still holds is lost. A target new to the file
+  starts with the events of the last hour.
 - A failed attempt (an error, an answer that is not a success, no answer in ATTEMPT_TIMEOUT s) is
   tried again after a pause that doubles from RETRY_FIRST up to RETRY_LONGEST; after MAX_ATTEMPTS
   the message is dropped, so one dead target cannot hold its later messages back for ever.
-- It also tells when sampling has stopped (the newest sample older than the sampling_stopped
-  rule's `for`), which the sampler cannot tell of itself, and when it resumes.
+- It also tells when sampling has stopped, which the sampler cannot tell of itself, and when it
+  resumes: the alert the one judge of sampling_stopped (sampling_stopped.py) returns, as the API
+  and the stream show it.
 - Notification URLs carry secrets: logs name a target by display_target() (its scheme, and the
   host of a plain webhook), and Apprise's own messages are scrubbed of the URL's parts (send.scrub).
 - `--test` sends one test message to every target and prints each result (`make notify-test`).
@@ -34,19 +36,21 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from ..codec import Refused, UnknownVersion, decode_document, encode_document, from_plain
 from ..config import Settings, SettingsError, load_settings
-from ..config.alert_rules import SAMPLING_STOPPED
 from ..config.alerts import AlertsConfig, display_target
 from ..logs import configure_logging
-from ..store.files import DecodedFile, read_json, write_atomically
+from ..store.files import DecodedFile, Refusals, read_bytes, write_atomically
 from ..store.reader import StoreReader
-from .journal import JOURNAL_FILE, JournalView, decode_view, journal_directory
-from .messages import FIRING, RESOLVED, notification, sampling_stopped_summary
+from . import notifier_status
+from .alert import Alert
+from .journal import JOURNAL_FILE, JournalEvent, JournalView, decode_view, journal_directory
+from .messages import FIRING, RESOLVED, notification
 from .notifier_status import NOTIFIER_FILE, NotifierStatus
-from .rules import sampling_silence
+from .sampling_stopped import SamplingJudge, resumed
 from .send import Message, Sender, apprise_sender, attempt_with_deadline, child_sender, child_usable
 
 log = logging.getLogger("frostserver.notifier")  # not __name__: run as __main__
@@ -58,11 +62,50 @@ ATTEMPT_TIMEOUT = 30.0  # s one attempt may take, whatever the service (Apprise'
 RETRY_FIRST, RETRY_LONGEST = 5.0, 300.0  # s
 MAX_ATTEMPTS = 8  # 5 + 10 + ... + 300 s: about a quarter of an hour of trying
 NEW_TARGET_LOOKBACK = 3600.0  # s of journal events a target new to the cursor file is sent
+CURSORS_VERSION = 1
+CURSORS = "the notifier's cursors"
 
 
 def fingerprint(url: str) -> str:
     """Name a target in the cursor file without writing its secret there."""
     return hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Cursors:
+    """notified.json: how far each target was sent, and the sampling_stopped alert told, until its end is told.
+
+    {"version": 1, "targets": {<fingerprint>: <event>, ...}, "sampling_stopped": Alert | null}
+    """
+
+    targets: dict[str, int] = field(default_factory=dict)  # by fingerprint(url): the last event sent or given up
+    sampling_stopped: Alert | None = None
+
+
+@dataclass(frozen=True)
+class _CursorsBeforeVersions:
+    """notified.json as FrostServer wrote it before its files had versions (kept on the history volume)."""
+
+    targets: dict[str, int]
+
+
+def encode_cursors(cursors: Cursors) -> bytes:
+    """Return notified.json's bytes."""
+    return encode_document(CURSORS_VERSION, cursors)
+
+
+def decode_cursors(data: bytes) -> Cursors:
+    """Return the Cursors a notified.json holds; raise codec.Refused for another version or a damaged file."""
+    try:
+        cursors: Cursors = decode_document(Cursors, data, CURSORS_VERSION, CURSORS)
+    except UnknownVersion as error:
+        if error.found is not None:
+            raise
+        # Written before versions, on a volume that outlives the image: its cursors still hold (no
+        # event sent twice). Its sampling_stopped was a time, not an alert: the upgrade restarted the sampler.
+        old = from_plain(_CursorsBeforeVersions, json.loads(data), CURSORS)
+        return Cursors(old.targets)
+    return cursors
 
 
 class Target(threading.Thread):
@@ -127,13 +170,10 @@ class Notifier:
         self.stopping = threading.Event()
         self.lock = threading.Lock()
         self.counters = NotifierStatus(targets=len(self.config.targets))
-        self.stopped_rule = next((r for r in self.config.enabled_rules if r.name == SAMPLING_STOPPED), None)
-        saved = read_json(self.cursor_path)
-        saved = saved if isinstance(saved, dict) else {}
-        self.cursors: dict[str, int] = {k: v for k, v in saved.get("targets", {}).items() if isinstance(v, int)}
-        stopped_at = saved.get("sampling_stopped")
-        self.stopped_at: float | None = float(stopped_at) if isinstance(stopped_at, (int, float)) else None
-        self.started = clock()
+        self.sampling = SamplingJudge(self.config.enabled_rules, self.store.header, clock)
+        saved = self._read_cursors()
+        self.cursors: dict[str, int] = dict(saved.targets)
+        self.stopped: Alert | None = saved.sampling_stopped  # the sampling_stopped alert told, until its end is
         self.targets = [Target(url, send, self) for url in self.config.targets]
 
     def run(self) -> None:
@@ -148,8 +188,8 @@ class Notifier:
             for target in self.targets:
                 for entry in view.events_after(queued[target.url]):
                     target.put(self._message(entry))
-                    queued[target.url] = entry["event"]
-            self._watch_sampling()
+                    queued[target.url] = entry.event
+            self.watch_sampling()
             self.stopping.wait(POLL)
 
     def delivered(self, url: str, event: int) -> None:
@@ -168,52 +208,55 @@ class Notifier:
     def _start_cursors(self) -> None:
         """Give each target new to the cursor file the journal's events of the last hour."""
         view = self.journal.current()
-        recent = [e for e in view.events if e.get("alert", {}).get("fired_at", 0) >= self.clock() - NEW_TARGET_LOOKBACK]
-        start = recent[0]["event"] - 1 if recent else view.next_event - 1
+        recent = [e for e in view.events if e.alert.fired_at >= self.clock() - NEW_TARGET_LOOKBACK]
+        start = recent[0].event - 1 if recent else view.next_event - 1
         for target in self.targets:
             self.cursors.setdefault(fingerprint(target.url), start)
         with self.lock:
             self._write_cursors()
 
-    def _message(self, entry: dict[str, Any]) -> Message:
-        title, body = notification(entry["state"], entry["alert"], self.config.device_name, self.config.dashboard_url)
-        return Message(entry["event"], entry["state"], title, body)
+    def _message(self, entry: JournalEvent) -> Message:
+        title, body = notification(entry.state, entry.alert, self.config.device_name, self.config.dashboard_url)
+        return Message(entry.event, entry.state, title, body)
 
-    def _watch_sampling(self) -> None:
-        """Tell every target when the newest sample grows older than the rule's `for`, and when it is fresh."""
-        rule = self.stopped_rule
-        if rule is None:
+    def watch_sampling(self) -> None:
+        """Tell every target when sampling_stopped fires (sampling_stopped.py), and when it ends."""
+        if self.sampling.rule is None:
             return
-        header = self.store.header()
-        last = header.last_timestamp if header is not None and header.seq else None
-        silent_for = sampling_silence(rule, last, header.interval if header else 1.0, self.started, self.clock())
-        stopped = silent_for is not None
-        if stopped == (self.stopped_at is not None):
+        stopped = self.sampling.current()
+        if (stopped is None) == (self.stopped is None):
             return
-        alert = {
-            "rule": SAMPLING_STOPPED,
-            "label": "Sampling",
-            "severity": rule.severity,
-            "summary": "Sampling has resumed" if silent_for is None else sampling_stopped_summary(silent_for),
-        }
-        state = FIRING if stopped else RESOLVED
-        title, body = notification(state, alert, self.config.device_name, self.config.dashboard_url)
+        if stopped is not None:
+            state, told = FIRING, stopped
+        else:
+            assert self.stopped is not None  # the test above
+            state, told = RESOLVED, resumed(self.stopped, self.clock())
+        title, body = notification(state, told, self.config.device_name, self.config.dashboard_url)
         for target in self.targets:
             target.put(Message(None, state, title, body))
-        self.stopped_at = self.clock() if stopped else None
+        self.stopped = stopped
         with self.lock:
             self._write_cursors()
 
-    def _write_cursors(self) -> None:
-        document = {"targets": self.cursors, "sampling_stopped": self.stopped_at}
+    def _read_cursors(self) -> Cursors:
+        data = read_bytes(self.cursor_path)
+        if data is None:
+            return Cursors()
         try:
-            write_atomically(self.cursor_path, json.dumps(document).encode())
+            return decode_cursors(data)
+        except Refused as error:  # every target starts again with the last hour's events
+            Refusals(log).say(self.cursor_path, error)
+            return Cursors()
+
+    def _write_cursors(self) -> None:
+        try:
+            write_atomically(self.cursor_path, encode_cursors(Cursors(dict(self.cursors), self.stopped)))
         except OSError as error:  # a full disk: sent events may be sent again after a restart
             log.warning("cannot write %s: %s", self.cursor_path, error.strerror or error)
 
     def _write_status(self) -> None:
         try:
-            write_atomically(self.status_path, self.counters.encode())
+            write_atomically(self.status_path, notifier_status.encode(self.counters))
         except OSError as error:
             log.warning("cannot write %s: %s", self.status_path, error.strerror or error)
 

@@ -1,8 +1,12 @@
 """Send one notification with Apprise, in a child process of the notifier, and say how it went.
 
-`python -m frostserver.alerts.send` reads one message as JSON on stdin ({"url", "state", "title",
-"body"}) and prints the outcome as JSON ({"sent": true} or {"sent": false, "problem": "..."});
-with --check it reads {"urls": [...]} and prints which of them Apprise can use.
+`python -m frostserver.alerts.send` reads one message on stdin (a SendRequest) and prints the
+outcome as its last line (an Outcome); with --check it reads a CheckRequest (URLs) and prints which
+of them Apprise can use (a CheckOutcome). Each is a versioned JSON document (codec.py):
+
+    {"version": 1, "url": "...", "state": "firing", "title": "...", "body": "..."}
+        -> {"version": 1, "sent": false, "problem": "..."}
+    {"version": 1, "urls": ["...", ...]}  -> {"version": 1, "usable": [true, ...]}
 
 Why a child: Apprise with its plugins and `requests` costs a Python process about 20 MB more, which
 a device would carry all day for a few messages a month; a child carries it for the seconds it
@@ -13,7 +17,6 @@ running in a thread. The notifier starts one child per attempt (notifier.child_s
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import subprocess
 import sys
@@ -21,8 +24,9 @@ import threading
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from ..codec import Refused, decode_document, encode_document
 from .messages import FIRING
 
 PLAIN_WEBHOOKS = {"json", "jsons", "xml", "xmls", "form", "forms"}  # their host is an address, not a token
@@ -36,6 +40,44 @@ class Message:
     state: str
     title: str
     body: str
+
+
+VERSION = 1  # of the documents between the notifier and its child
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """What the notifier asks its child: send this message to this target."""
+
+    url: str
+    state: str
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the child answers: sent, or why not (scrubbed by the notifier before it logs it)."""
+
+    sent: bool
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """What the notifier asks its child at start: can Apprise use these URLs?"""
+
+    urls: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """Whether Apprise can use each URL, in order."""
+
+    usable: tuple[bool, ...]
+
+
+Document = TypeVar("Document")
 
 
 # (url, message) -> None if sent, else why not. A sender bounds its own time and never raises:
@@ -91,43 +133,45 @@ def child_sender(timeout: float) -> Sender:
     """Return a sender that sends each message from a child process, killed after timeout s."""
 
     def send(url: str, message: Message) -> str | None:
-        request = {"url": url, "state": message.state, "title": message.title, "body": message.body}
-        outcome = _run_child([], request, timeout)
-        if outcome is None:
-            return f"no answer within {timeout:g} s"
-        if outcome.get("sent") is True:
+        request = SendRequest(url, message.state, message.title, message.body)
+        outcome = _run_child([], request, Outcome, timeout)
+        if isinstance(outcome, str):
+            return scrub(outcome, url)
+        if outcome.sent:
             return None
-        return scrub(str(outcome.get("problem", "the sender failed")), url)
+        return scrub(outcome.problem or "the sender failed", url)
 
     return send
 
 
 def child_usable(urls: list[str], timeout: float) -> list[bool] | None:
     """Tell, from a child process, which URLs Apprise can use (None: the child failed)."""
-    outcome = _run_child(["--check"], {"urls": urls}, timeout)
-    usable_ones = outcome.get("usable") if outcome is not None else None
-    return usable_ones if isinstance(usable_ones, list) else None
+    outcome = _run_child(["--check"], CheckRequest(tuple(urls)), CheckOutcome, timeout)
+    if isinstance(outcome, str) or len(outcome.usable) != len(urls):
+        return None
+    return list(outcome.usable)
 
 
-def _run_child(args: list[str], request: dict[str, Any], timeout: float) -> dict[str, Any] | None:
+def _run_child(args: list[str], request: Any, answer: type[Document], timeout: float) -> Document | str:
+    """Run the child with `request` on its stdin; return its answer, or why there is none."""
     try:
         done = subprocess.run(
             [sys.executable, "-m", "frostserver.alerts.send", *args],
-            input=json.dumps(request),
+            input=encode_document(VERSION, request),
             capture_output=True,
-            text=True,
             timeout=timeout,  # run() kills the child when it passes
             check=False,
         )
     except subprocess.TimeoutExpired:
-        return None
+        return f"no answer within {timeout:g} s"
     except OSError as error:  # no process to be had (the container's pids limit, memory): a failed attempt
-        return {"sent": False, "problem": f"cannot start the sender: {error.strerror or error}"}
+        return f"cannot start the sender: {error.strerror or error}"
+    lines = done.stdout.strip().splitlines()
     try:
-        outcome = json.loads(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        return {"sent": False, "problem": f"the sender exited with status {done.returncode}"}
-    return outcome if isinstance(outcome, dict) else None
+        decoded: Document = decode_document(answer, lines[-1] if lines else b"", VERSION, "the sender's answer")
+    except Refused:
+        return f"the sender exited with status {done.returncode}"
+    return decoded
 
 
 def attempt_with_deadline(send: Sender, url: str, message: Message, timeout: float) -> str | None:
@@ -147,17 +191,18 @@ def attempt_with_deadline(send: Sender, url: str, message: Message, timeout: flo
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Send the message on stdin (or --check the URLs on stdin) and print the outcome as JSON."""
+    """Send the message on stdin (or --check the URLs on stdin) and print the outcome as its last line."""
     parser = argparse.ArgumentParser(prog="python -m frostserver.alerts.send", description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="tell which URLs Apprise can use")
     args = parser.parse_args(argv)
-    request = json.loads(sys.stdin.read())
+    data = sys.stdin.buffer.read()
     if args.check:
-        print(json.dumps({"usable": [usable(url) for url in request["urls"]]}))
+        check = decode_document(CheckRequest, data, VERSION, "the notifier's request")
+        print(encode_document(VERSION, CheckOutcome(tuple(usable(url) for url in check.urls))).decode())
         return 0
-    message = Message(None, request["state"], request["title"], request["body"])
-    problem = apprise_sender()(request["url"], message)
-    print(json.dumps({"sent": True} if problem is None else {"sent": False, "problem": problem}))
+    request = decode_document(SendRequest, data, VERSION, "the notifier's request")
+    problem = apprise_sender()(request.url, Message(None, request.state, request.title, request.body))
+    print(encode_document(VERSION, Outcome(problem is None, problem)).decode())
     return 0
 
 

@@ -50,7 +50,9 @@ class Settings:
     history_dir: Path | None = setting(None, env=True)
     # Sampling, from the config file.
     sample_interval: float = setting(1.0, key="sampling.interval", bounds=(0.1, 3600.0))  # s
-    history_seconds: float = setting(900.0, key="sampling.history", bounds=(10.0, 86400.0))  # kept in RAM
+    # What the ring of recent samples (store/ring.py, in RAM) spans. Its key is `[sampling] history`,
+    # a public key written in users' files, kept as it is: "history" in the code is the one on disk.
+    ring_seconds: float = setting(900.0, key="sampling.history", bounds=(10.0, 86400.0))
     frost_threshold: float = setting(0.0, key="frost_threshold", bounds=(-100.0, 100.0))  # °C
     # How long each tier of the history on disk keeps its buckets, in days, from the config file.
     history_minute_days: float = setting(14.0, key="history.minute_days", bounds=(1.0, 90.0))
@@ -61,7 +63,7 @@ class Settings:
     sensor_overrides: SensorOverrides = tables("filter", "relabel", "thresholds", default_factory=SensorOverrides)
     alerts: AlertsConfig = tables("alerts", default_factory=AlertsConfig)  # [alerts]: rules and where to notify
     # The sampler.
-    max_sensors: int = setting(2048, env=True, bounds=(1, 65536))  # columns in the history
+    max_sensors: int = setting(2048, env=True, bounds=(1, 65536))  # columns in the ring of recent samples
     read_timeout: float = setting(0.5, env=True, bounds=(0.01, 60.0))  # s; a slower read is abandoned
     # Serving.
     stream_heartbeat: float = setting(15.0, env=True, bounds=(1.0, 55.0))  # s; well inside nginx's timeout
@@ -71,9 +73,9 @@ class Settings:
     log_level: str = setting("info", env=True)
 
     @property
-    def history_capacity(self) -> int:
-        """Return how many samples the history ring holds."""
-        return max(2, int(self.history_seconds / self.sample_interval) + 1)
+    def ring_capacity(self) -> int:
+        """Return how many samples the ring of recent samples holds."""
+        return max(2, int(self.ring_seconds / self.sample_interval) + 1)
 
 
 def env_name(name: str) -> str:

@@ -10,7 +10,7 @@ is failing).
 
 The file, replaced whole (store/files.py):
 
-    {"format": 1, "minutes": [[start, {sensor id: [low, high, total, count, worst]}], ...]}
+    {"version": 1, "minutes": [[start, {sensor id: [low, high, total, count, worst]}], ...]}
 
 oldest minute first; low and high null: no sample had a value.
 """
@@ -20,16 +20,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..codec import Damaged, parse_document
 from .aggregate import Aggregate, MinuteRows
 
 PENDING_FILE = "history-pending.json"
-FORMAT = 1
+VERSION = 1
+WHAT = "the history's saved minutes"
 
 
 def encode(minutes: list[tuple[int, MinuteRows]]) -> bytes:
     """Return the file holding these minutes."""
     document = {
-        "format": FORMAT,
+        "version": VERSION,
         "minutes": [
             [start, {sid: list(aggregate.row()) for sid, aggregate in rows.items()}] for start, rows in minutes
         ],
@@ -38,16 +40,17 @@ def encode(minutes: list[tuple[int, MinuteRows]]) -> bytes:
 
 
 def decode(data: bytes) -> list[tuple[int, MinuteRows]]:
-    """Return the minutes a file holds, oldest first; raise ValueError when it is not such a file."""
-    document = json.loads(data)
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise ValueError(f"not a file of pending minutes of format {FORMAT}")
+    """Return the minutes a file holds, oldest first; raise codec.Refused for another version or a damaged file."""
+    document = parse_document(data, VERSION, WHAT)
     minutes: list[tuple[int, MinuteRows]] = []
-    for entry in _list(document.get("minutes")):
-        start, rows = _list(entry, 2)
-        if not isinstance(start, int) or isinstance(start, bool) or not isinstance(rows, dict):
-            raise ValueError(f"a minute must be [start, {{id: row}}], got {entry!r:.80}")
-        minutes.append((start, {_text(sid): _aggregate(row) for sid, row in rows.items()}))
+    try:
+        for entry in _list(document.get("minutes")):
+            start, rows = _list(entry, 2)
+            if not isinstance(start, int) or isinstance(start, bool) or not isinstance(rows, dict):
+                raise ValueError(f"a minute must be [start, {{id: row}}], got {entry!r:.80}")
+            minutes.append((start, {_text(sid): _aggregate(row) for sid, row in rows.items()}))
+    except ValueError as error:
+        raise Damaged(WHAT, str(error)) from None
     return sorted(minutes, key=lambda minute: minute[0])
 
 

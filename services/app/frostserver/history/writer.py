@@ -23,9 +23,10 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
+from ..codec import Refused
 from ..model import Reading, Sensor
+from ..store.counters import HistoryCounters
 from ..store.files import write_atomically
 from . import pending
 from .aggregate import MinuteAggregator, MinuteRows
@@ -115,14 +116,9 @@ class HistoryWriter:
         """Return "ok", or "degraded" while writing fails or the database is refused."""
         return "degraded" if self.failing is not None or self.refused is not None else "ok"
 
-    def state(self) -> dict[str, Any]:
-        """Return the writer's status and counters, for the sampler's counters document."""
-        return {
-            "status": self.status,
-            "write_errors": self.write_errors,
-            "pending_minutes": len(self.aggregator.closed),
-            "dropped_minutes": self.dropped_minutes,
-        }
+    def state(self) -> HistoryCounters:
+        """Return the writer's status and counters, for the sampler's counters (store/counters.py)."""
+        return HistoryCounters(self.status, self.write_errors, len(self.aggregator.closed), self.dropped_minutes)
 
     def close(self) -> None:
         """Write every minute held, the open one included (a restart merges into it), and close."""
@@ -349,8 +345,8 @@ class HistoryWriter:
             return
         try:
             minutes = pending.decode(data)
-        except ValueError as error:
-            log.warning("history: %s is not a file of saved minutes (%s); removing it", self.pending_path, error)
+        except Refused as error:
+            log.warning("history: %s: %s; removing it", self.pending_path, error)
             self.pending_path.unlink(missing_ok=True)
             return
         closed = self.aggregator.closed

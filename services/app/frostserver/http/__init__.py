@@ -40,7 +40,7 @@ from .exposition import MetricsRenderer
 from .history_gate import HistoryGate
 from .history_render import MeanTexts
 from .json_text import StrictJSONProvider
-from .sample_events import SampleNotifier
+from .sample_events import SampleWatcher
 
 
 def create_app(
@@ -69,7 +69,7 @@ def create_app(
     store = StoreReader(settings.run_dir)
     if tiers is None and settings.history_dir is not None:
         tiers = HistoryReader(settings.history_dir)
-    sample_events = SampleNotifier(store, clock)
+    sample_events = SampleWatcher(store, clock)
     alerts = AlertsReader(settings, store, clock)
     shared = AppContext(
         settings=settings,

@@ -60,10 +60,10 @@ def history() -> Response:
     settings, store, tiers = ctx.settings, ctx.store, ctx.tiers
     header = store.header()
     newest = header.last_timestamp if header is not None and header.seq > 0 else float(ctx.clock())
-    longest = settings.history_seconds
+    longest = settings.ring_seconds
     if tiers is not None:
         longest = max(longest, max(tier.retention_seconds for tier in configured_tiers(settings)))
-    limits = Limits(settings.sample_interval, settings.history_seconds, longest, newest)
+    limits = Limits(settings.sample_interval, settings.ring_seconds, longest, newest)
     try:
         asked = parse_history_request(
             request.args, request.args.getlist("sensor"), request.headers.get("Accept", ""), limits

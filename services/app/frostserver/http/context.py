@@ -27,7 +27,7 @@ from .documents import SensorDocuments
 from .exposition import MetricsRenderer
 from .history_gate import HistoryGate
 from .history_render import MeanTexts
-from .sample_events import SampleNotifier
+from .sample_events import SampleWatcher
 
 Clock = Callable[[], float]
 
@@ -46,7 +46,7 @@ class AppContext:
     history_texts: MeanTexts  # the JSON text of the history's means, kept per worker
     documents: SensorDocuments  # /api/v1/sensors, rendered once per sample
     chip_documents: ChipDocuments  # /api/v1/chips, rendered once per change
-    sample_events: SampleNotifier  # the stream's events, and what wakes the streams
+    sample_events: SampleWatcher  # the stream's events, and what wakes the streams
     alerts: AlertsReader  # the journal, the notifier's counters, sampling_stopped
     metrics: MetricsRenderer  # /metrics, rendered once per sample
     clock: Clock = time.time  # the wall clock: a sample's age, the default end of a history range

@@ -13,7 +13,6 @@ import os
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -27,11 +26,13 @@ from prometheus_client.utils import floatToGoString
 
 from ..alerts.notifier_status import NotifierStatus
 from ..model import Reading, Sensor
+from ..store.counters import Counters
+from ..store.files import Refusals
 from ..store.reader import StoreReader
 from .alerts import AlertsReader
 from .node_exporter import hwmon_metrics
-from .sample_events import SampleNotifier
-from .workers import WorkerPublisher, read_worker_counters
+from .sample_events import SampleWatcher
+from .workers import WorkerCounters, WorkerPublisher, read_worker_counters
 
 # ---------------------------------------------------------------------------------------------
 # FrostServer's own series.
@@ -72,7 +73,7 @@ def sensor_metrics(pairs: Iterable[tuple[Sensor, Reading]], frost_threshold: flo
     return [values, status, count, threshold]
 
 
-def sampler_metrics(stats: dict[str, Any], sampled_at: float | None) -> list[Metric]:
+def sampler_metrics(stats: Counters | None, sampled_at: float | None) -> list[Metric]:
     """Render the sampler's counters (store/counters.py) and when it took the newest sample."""
     out: list[Metric] = []
     if sampled_at is not None:
@@ -81,76 +82,76 @@ def sampler_metrics(stats: dict[str, Any], sampled_at: float | None) -> list[Met
                 "frost_last_sample_timestamp_seconds", "When the latest sample was taken", value=sampled_at
             )
         )
-    if not stats:
+    if stats is None:
         return out
     out.append(
-        CounterMetricFamily("frost_samples", "Samples taken by the current sampler process", value=stats["samples"])
+        CounterMetricFamily("frost_samples", "Samples taken by the current sampler process", value=stats.samples)
     )
     buckets, cumulative = [], 0
-    for bound, count in zip(stats["duration_bounds"], stats["duration_buckets"], strict=True):
+    for bound, count in zip(stats.duration_bounds, stats.duration_buckets, strict=True):
         cumulative += count
         label = floatToGoString(bound)  # type: ignore[no-untyped-call]  # untyped in the library
         buckets.append((label, cumulative))
-    buckets.append(("+Inf", stats["samples"]))
+    buckets.append(("+Inf", stats.samples))
     out.append(
         HistogramMetricFamily(
             "frost_sample_duration_seconds",
             "Time to read every sensor once and publish the sample",
             buckets=buckets,
-            sum_value=stats["durations_sum"],
+            sum_value=stats.durations_sum,
         )
     )
     errors = CounterMetricFamily(
         "frost_sensor_read_errors", "Readings that failed (status error), by chip", labels=("chip",)
     )
-    for chip, count in sorted(stats["read_errors_by_chip"].items()):
+    for chip, count in sorted(stats.read_errors_by_chip.items()):
         errors.add_metric([chip], count)
     out.append(errors)
     failures = CounterMetricFamily(
         "frost_source_failures", "Samples in which a whole sensor source failed", labels=("source",)
     )
-    for source, count in sorted(stats["source_failures"].items()):
+    for source, count in sorted(stats.source_failures.items()):
         failures.add_metric([source], count)
     out.append(failures)
     out.append(
         GaugeMetricFamily(
             "frost_dropped_sensors",
             "Sensors the history has no room for (FROST_MAX_SENSORS)",
-            value=stats["dropped_sensors"],
+            value=stats.dropped_sensors,
         )
     )
-    history = stats.get("history", {})
-    if "write_errors" in history:
+    history = stats.history
+    if history is not None:
         out += [
             CounterMetricFamily(
                 "frost_history_write_errors",
                 "Writes to the history on disk that failed (full or read-only disk, broken file)",
-                value=history["write_errors"],
+                value=history.write_errors,
             ),
             GaugeMetricFamily(
                 "frost_history_pending_minutes",
                 "Minutes of history held in memory, not yet on disk",
-                value=history["pending_minutes"],
+                value=history.pending_minutes,
             ),
         ]
-    hwmon = stats.get("sources", {}).get("hwmon")
-    if hwmon:
+    hwmon = stats.hwmon
+    if hwmon is not None:
         out += [
             CounterMetricFamily(
-                "frost_hwmon_attribute_reads", "sysfs attribute reads issued", value=hwmon["attribute_reads"]
+                "frost_hwmon_attribute_reads", "sysfs attribute reads issued", value=hwmon.attribute_reads
             ),
             CounterMetricFamily(
-                "frost_hwmon_slow_reads", "sysfs attribute reads slower than 50 ms", value=hwmon["slow_reads"]
+                "frost_hwmon_slow_reads", "sysfs attribute reads slower than 50 ms", value=hwmon.slow_reads
             ),
             CounterMetricFamily(
                 "frost_hwmon_read_timeouts",
                 "sysfs attribute reads abandoned at the read timeout (FROST_READ_TIMEOUT)",
-                value=hwmon["timeouts"],
+                value=hwmon.timeouts,
             ),
             GaugeMetricFamily(
                 "frost_hwmon_stuck_reads",
                 "sysfs attribute reads still blocked in the kernel",
-                value=hwmon.get("stuck_reads", 0),
+                value=hwmon.stuck_reads,
             ),
         ]
     return out
@@ -171,14 +172,14 @@ def alert_metrics(firing_by_rule: dict[str, int], notifier: NotifierStatus) -> l
     return [firing, sent]
 
 
-def worker_metrics(workers: dict[int, dict[str, Any]], version: str) -> list[Metric]:
+def worker_metrics(workers: dict[int, WorkerCounters], version: str) -> list[Metric]:
     """Render the per-worker part: build info and every live worker's open streams."""
     info = InfoMetricFamily("frost_build", "FrostServer's version", value={"version": version})
     streams = GaugeMetricFamily(
         "frost_stream_clients", "Open event streams (/api/v1/stream), by Gunicorn worker", labels=("worker",)
     )
     for pid in sorted(workers):
-        streams.add_metric([str(pid)], workers[pid].get("streams", 0))
+        streams.add_metric([str(pid)], workers[pid].streams)
     return [info, streams]
 
 
@@ -198,7 +199,7 @@ class SampleCollector:
         pairs = sample.pairs if sample else ()
         yield from hwmon_metrics(pairs, self.store.chips.current().chips)
         yield from sensor_metrics(pairs, self.frost_threshold)
-        yield from sampler_metrics(self.store.counters.read(), sample.sampled_at if sample else None)
+        yield from sampler_metrics(self.store.counters.current(), sample.sampled_at if sample else None)
 
 
 class WorkersCollector:
@@ -208,14 +209,15 @@ class WorkersCollector:
         self.run_dir = run_dir
         self.own = own
         self.version = version
-        self.workers: dict[int, dict[str, Any]] = {}
+        self.workers: dict[int, WorkerCounters] = {}
+        self.refusals = Refusals()  # of other workers' files, said once in a while: /metrics is polled
 
     def refresh(self) -> tuple[object, ...]:
         """Read every worker's counters (this worker's live); return a key that changes with them."""
-        workers = read_worker_counters(self.run_dir)
+        workers = read_worker_counters(self.run_dir, self.refusals)
         workers[os.getpid()] = self.own.counters()
         self.workers = workers
-        return tuple(sorted((pid, tuple(sorted(c.items()))) for pid, c in workers.items()))
+        return tuple(sorted((pid, counters.streams) for pid, counters in workers.items()))
 
     def collect(self) -> Iterator[Metric]:
         yield from worker_metrics(self.workers, self.version)
@@ -228,17 +230,17 @@ class AlertsCollector:
         self.alerts = alerts
 
     def collect(self) -> Iterator[Metric]:
-        yield from alert_metrics(self.alerts.firing_by_rule(), self.alerts.notifier.current())
+        yield from alert_metrics(self.alerts.firing_by_rule(), self.alerts.notifier_status.current())
 
 
 class MetricsRenderer:
     """Render /metrics for one worker: the sample's part once per sample, the workers' part when it changes."""
 
     def __init__(
-        self, store: StoreReader, frost_threshold: float, notifier: SampleNotifier, version: str, alerts: AlertsReader
+        self, store: StoreReader, frost_threshold: float, watcher: SampleWatcher, version: str, alerts: AlertsReader
     ):
         self.store = store
-        self.publisher = WorkerPublisher(store.run_dir, lambda: {"streams": notifier.streams})
+        self.publisher = WorkerPublisher(store.run_dir, lambda: WorkerCounters(streams=watcher.streams))
         self.samples = CollectorRegistry(auto_describe=False)
         self.samples.register(SampleCollector(store, frost_threshold))
         self.workers_collector = WorkersCollector(store.run_dir, self.publisher, version)

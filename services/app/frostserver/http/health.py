@@ -40,17 +40,17 @@ def readyz() -> Response:
     """
     ctx = context()
     store = ctx.store
-    liveness = store.sampler()
+    liveness = store.sampler_liveness()
     if liveness is None:
         response = json_error(503, "the sampler is not running; it is restarted by itself")
         response.headers["Retry-After"] = "1"
         return response
     pid = liveness.pid
     header = store.header()
-    counters = store.counters.read()
+    counters = store.counters.current()
     # The counters carry the pid of the sampler that published them: this sampler has sampled (a
     # restarted one finds its predecessor's samples in the ring, but not its own).
-    if header is None or header.seq == 0 or counters.get("pid") != pid:
+    if header is None or header.seq == 0 or counters is None or counters.pid != pid:
         return json_error(503, "the sampler has not taken its first sample yet", sampler={"pid": pid})
     # The newest sample's age: since it was published when the sampler says (the monotonic clock),
     # else since it was taken by the wall clock (a sampler between its first sample and its beat).
@@ -70,7 +70,7 @@ def readyz() -> Response:
         response.headers["Retry-After"] = str(max(1, round(header.interval)))
         return response
     # The history on disk: "ok", "degraded" (writing fails; sampling goes on) or "off" (none).
-    history = counters.get("history", {}).get("status", "off")
+    history = "off" if counters.history is None else counters.history.status
     return jsonify(
         status="ok",
         age=age,

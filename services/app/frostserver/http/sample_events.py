@@ -1,5 +1,7 @@
 """This worker's samples as Server-Sent Events: encoded once, cached, and a watcher that wakes the streams.
 
+(The alerts' notifier, alerts/notifier.py, is another thing: a process that sends notifications.)
+
 The stream (stream.py) waits on it and sends what it encodes; /metrics counts its open streams.
 """
 
@@ -17,7 +19,7 @@ from .json_text import dumps
 CACHED_EVENTS = 64  # recent events kept encoded per worker: live streams lag a sample or two at most
 
 
-class SampleNotifier:
+class SampleWatcher:
     """Wake this worker's streams when the shared store has a new sample.
 
     One thread per worker watches the store header (a memory read) and wakes every waiting
@@ -43,7 +45,7 @@ class SampleNotifier:
     def _ensure_running(self) -> None:
         with self._lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="frost-notifier", daemon=True)
+                self._thread = threading.Thread(target=self._run, name="frost-sample-watcher", daemon=True)
                 self._thread.start()
 
     def _run(self) -> None:

@@ -2,7 +2,8 @@
 
 An alert event carries the id of the sample that raised it and comes just before that sample's
 event, so a client resuming from Last-Event-ID gets the alerts it missed with the samples.
-sampling_stopped, judged from the newest sample's age, comes without an id.
+sampling_stopped, judged from the newest sample's age (alerts/sampling_stopped.py, as for the API
+and the notifier), comes without an id, and so does its end.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from collections.abc import Iterator
 
 from flask import Blueprint, Response, request, stream_with_context
 
+from ..alerts.alert import Alert
 from ..alerts.messages import FIRING, RESOLVED
+from ..alerts.sampling_stopped import resumed
 from .alerts import encode_alert_event, stream_events
 from .context import context
 from .errors import json_error
@@ -35,8 +38,8 @@ def _last_event_id() -> int | None:
 def stream() -> Response:
     """Stream samples as Server-Sent Events; replay missed ones for a resuming client."""
     ctx = context()
-    notifier, settings, alerts = ctx.sample_events, ctx.settings, ctx.alerts
-    if not notifier.open_stream(settings.max_streams):
+    watcher, settings, alerts = ctx.sample_events, ctx.settings, ctx.alerts
+    if not watcher.open_stream(settings.max_streams):
         response = json_error(503, "too many open streams on this worker; retry later")
         response.headers["Retry-After"] = "5"
         return response
@@ -44,23 +47,23 @@ def stream() -> Response:
     resume_from = _last_event_id()
 
     def events(first: int, last: int) -> list[bytes]:
-        return stream_events(alerts.journal.current(), first, last) + notifier.events(first, last)
+        return stream_events(alerts.journal.current(), first, last) + watcher.events(first, last)
 
     def generate() -> Iterator[bytes]:
-        stopped: dict[str, object] | None = None  # the sampling_stopped alert this stream was told of
+        stopped: Alert | None = None  # the sampling_stopped alert this stream was told of
         try:
             yield f"retry: {RETRY_MS}\n\n".encode()
-            newest = notifier.newest()
+            newest = watcher.newest()
             if resume_from is not None and resume_from < newest:
                 yield from events(resume_from + 1, newest)
             elif newest:
-                yield from notifier.events(newest, newest)
+                yield from watcher.events(newest, newest)
             sent, quiet_since = newest, time.monotonic()
             while True:
-                newest = notifier.wait_for(sent, timeout=heartbeat)
+                newest = watcher.wait_for(sent, timeout=heartbeat)
                 if newest > sent:
                     if stopped is not None:
-                        yield encode_alert_event(RESOLVED, {**stopped, "resolved_at": ctx.clock()}, None)
+                        yield encode_alert_event(RESOLVED, resumed(stopped, ctx.clock()), None)
                         stopped = None
                     yield b"".join(events(sent + 1, newest))
                     sent, quiet_since = newest, time.monotonic()
@@ -73,7 +76,7 @@ def stream() -> Response:
                     yield b": heartbeat\n\n"
                     quiet_since = time.monotonic()
         finally:
-            notifier.close_stream()
+            watcher.close_stream()
 
     response = Response(stream_with_context(generate()), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-store"

@@ -3,27 +3,48 @@
 Every worker owns one file, workers/<pid>.json in the run directory, and rewrites it when its
 counters change (WorkerPublisher); /metrics reads them all (read_worker_counters), removing the
 files of workers that have died.
+
+    {"version": 1, "pid": 42, "streams": 3}
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
-from ..store.files import read_json, write_atomically
+from ..codec import Refused, decode_document, encode_document
+from ..store.files import Refusals, read_bytes, write_atomically
 
 WORKERS_DIR = "workers"
+VERSION = 1
 
 
-def read_worker_counters(run_dir: Path) -> dict[int, dict[str, Any]]:
+@dataclass(frozen=True)
+class WorkerCounters:
+    """One Gunicorn worker's own counters."""
+
+    pid: int = 0  # the worker's (set by the publisher)
+    streams: int = 0  # event streams open on it
+
+
+def encode(counters: WorkerCounters) -> bytes:
+    """Return a workers/<pid>.json's bytes."""
+    return encode_document(VERSION, counters)
+
+
+def decode(data: bytes) -> WorkerCounters:
+    """Return the WorkerCounters a workers/<pid>.json holds; raise codec.Refused for another version or damage."""
+    return decode_document(WorkerCounters, data, VERSION, "a worker's counters")
+
+
+def read_worker_counters(run_dir: Path, refusals: Refusals | None = None) -> dict[int, WorkerCounters]:
     """Return every live worker's published counters by pid, removing those of dead workers."""
     directory = Path(run_dir) / WORKERS_DIR
-    workers: dict[int, dict[str, Any]] = {}
+    workers: dict[int, WorkerCounters] = {}
     try:
         names = os.listdir(directory)
     except OSError:
@@ -36,9 +57,13 @@ def read_worker_counters(run_dir: Path) -> dict[int, dict[str, Any]]:
         if not _alive(pid):
             (directory / name).unlink(missing_ok=True)
             continue
-        document = read_json(directory / name)
-        if isinstance(document, dict):
-            workers[pid] = document
+        data = read_bytes(directory / name)
+        if data is None:
+            continue  # gone meanwhile
+        try:
+            workers[pid] = decode(data)
+        except Refused as error:
+            (refusals or Refusals()).say(directory / name, error)
     return workers
 
 
@@ -55,7 +80,7 @@ def _alive(pid: int) -> bool:
 class WorkerPublisher:
     """Publish this worker's own counters to the run directory when they change."""
 
-    def __init__(self, run_dir: Path, counters: Callable[[], dict[str, Any]], every: float = 1.0):
+    def __init__(self, run_dir: Path, counters: Callable[[], WorkerCounters], every: float = 1.0):
         self.run_dir = Path(run_dir)
         self.counters = counters
         self.every = every
@@ -73,12 +98,12 @@ class WorkerPublisher:
             self.publish()
             threading.Thread(target=self._run, name="frost-worker-counters", daemon=True).start()
 
-    def publish(self) -> dict[str, Any]:
+    def publish(self) -> WorkerCounters:
         current = self.counters()
         directory = self.run_dir / WORKERS_DIR
         try:
             directory.mkdir(exist_ok=True)
-            write_atomically(directory / f"{os.getpid()}.json", json.dumps(dict(current, pid=os.getpid())).encode())
+            write_atomically(directory / f"{os.getpid()}.json", encode(replace(current, pid=os.getpid())))
         except OSError:
             pass  # the run directory is the sampler's to create; the next change retries
         return current

@@ -1,8 +1,10 @@
-"""The catalog: every sensor's metadata and its column in the history ring, in catalog.json.
+"""The catalog: every sensor's metadata and its column in the ring of recent samples, in catalog.json.
 
 The sampler rewrites it (CatalogWriter) only when a sensor appears or its metadata changes, which
 is rare; workers decode it once per version (CatalogReader). Columns are never reused while the
-ring lives: a sensor that vanished keeps its column, so its history stays readable.
+ring lives: a sensor that vanished keeps its column, so its ring columns stay readable.
+
+    {"version": 1, "sensors": [{<encode_sensor's keys>, "column": 3 | null}, ...]}
 """
 
 from __future__ import annotations
@@ -13,8 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..codec import Damaged, Refused, parse_document
 from ..model import Sensor, SysfsChannel
-from .files import DecodedFile, FileIdentity, read_json, write_atomically
+from .files import DecodedFile, FileIdentity, Refusals, read_bytes, write_atomically
+
+VERSION = 1
+WHAT = "the sensor catalog"
 
 
 def encode_sensor(sensor: Sensor) -> dict[str, Any]:
@@ -89,13 +95,18 @@ class CatalogWriter:
         self._entries: dict[str, str] = {}  # id -> its encoded metadata, in column order
         self._known: dict[str, Sensor] = {}  # id -> the Sensor object last published
         self.dropped: set[str] = set()  # ids the ring has no column for
-        if keep:  # the ring was continued: so are its columns
-            document = read_json(self.path) or {}
-            for entry in document.get("sensors", []):
-                self._entries[entry["id"]] = json.dumps(entry, ensure_ascii=False)
-                if entry.get("column") is not None:
-                    self.columns[entry["id"]] = entry["column"]
-        else:
+        data = read_bytes(self.path) if keep else None  # the ring was continued: so are its columns
+        if data is not None:
+            try:
+                for sensor, column in decode(data):
+                    self._entries[sensor.id] = encode_entry(sensor, column)
+                    if column is not None:
+                        self.columns[sensor.id] = column
+            except Refused as error:  # its columns are unknown: they are given anew
+                Refusals().say(self.path, error)
+                self._entries.clear()
+                self.columns.clear()
+        if not self._entries:
             self.path.unlink(missing_ok=True)
 
     def update(self, sensors: Iterable[Sensor]) -> None:
@@ -111,12 +122,12 @@ class CatalogWriter:
                 column = self.columns[sensor.id] = len(self.columns)
             if column is None and not sensor.ignored:
                 self.dropped.add(sensor.id)
-            entry = json.dumps({**encode_sensor(sensor), "column": column}, ensure_ascii=False)
+            entry = encode_entry(sensor, column)
             if self._entries.get(sensor.id) != entry:
                 self._entries[sensor.id] = entry
                 changed = True
         if changed:
-            write_atomically(self.path, ('{"sensors":[' + ",".join(self._entries.values()) + "]}").encode())
+            write_atomically(self.path, encode(self._entries.values()))
 
 
 class CatalogReader(DecodedFile[Catalog]):
@@ -126,7 +137,33 @@ class CatalogReader(DecodedFile[Catalog]):
         super().__init__(path, _decode_catalog, EMPTY)
 
 
-def _decode_catalog(identity: FileIdentity | None, document: Mapping[str, Any]) -> Catalog:
-    sensors = {entry["id"]: decode_sensor(entry) for entry in document["sensors"]}
-    columns = {entry["id"]: entry["column"] for entry in document["sensors"] if entry["column"] is not None}
+def encode_entry(sensor: Sensor, column: int | None) -> str:
+    """Return one sensor's entry in catalog.json, encoded (the writer keeps them, to compare and join)."""
+    return json.dumps({**encode_sensor(sensor), "column": column}, ensure_ascii=False)
+
+
+def encode(entries: Iterable[str]) -> bytes:
+    """Return catalog.json's bytes from the sensors' entries (encode_entry), in column order."""
+    return (f'{{"version":{VERSION},"sensors":[' + ",".join(entries) + "]}").encode()
+
+
+def decode(data: bytes) -> list[tuple[Sensor, int | None]]:
+    """Return every sensor a catalog.json holds with its column; raise codec.Refused for another version or damage."""
+    document = parse_document(data, VERSION, WHAT)
+    try:
+        found = []
+        for entry in document["sensors"]:
+            column = entry["column"]
+            if column is not None and (not isinstance(column, int) or isinstance(column, bool) or column < 0):
+                raise ValueError(f"sensor {entry['id']!r}: column {column!r} is no column")
+            found.append((decode_sensor(entry), column))
+        return found
+    except (KeyError, TypeError, ValueError, AttributeError) as error:  # a field missing or of another type
+        raise Damaged(WHAT, f"{type(error).__name__}: {error}") from None
+
+
+def _decode_catalog(identity: FileIdentity | None, data: bytes) -> Catalog:
+    found = decode(data)
+    sensors = {sensor.id: sensor for sensor, _ in found}
+    columns = {sensor.id: column for sensor, column in found if column is not None}
     return Catalog(identity, sensors, columns)

@@ -5,6 +5,8 @@ settings, such as asus-nb-wmi's lone pwm1_enable or a Super I/O's fan curve with
 sampler replaces the file when a chip appears, vanishes or its metadata changes (ChipsWriter),
 which is rare: settings are read with the chip's metadata, not at every sample. Workers decode
 it once per version (ChipsReader) for /metrics and /api/v1/chips.
+
+    {"version": 1, "chips": [{<encode_chip's keys>}, ...]}
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..codec import Damaged, parse_document
 from ..model import Chip, ChipSetting
 from .files import DecodedFile, FileIdentity, write_atomically
+
+VERSION = 1
+WHAT = "the chips file"
 
 
 def encode_chip(chip: Chip) -> dict[str, Any]:
@@ -66,8 +72,7 @@ class ChipsWriter:
         if chips == self._known:
             return
         self._known = chips
-        document = json.dumps({"chips": [encode_chip(chip) for chip in chips]}, ensure_ascii=False)
-        write_atomically(self.path, document.encode())
+        write_atomically(self.path, encode(chips))
 
 
 class ChipsReader(DecodedFile[Chips]):
@@ -77,5 +82,20 @@ class ChipsReader(DecodedFile[Chips]):
         super().__init__(path, _decode_chips, EMPTY)
 
 
-def _decode_chips(identity: FileIdentity | None, document: Mapping[str, Any]) -> Chips:
-    return Chips(identity, tuple(decode_chip(entry) for entry in document["chips"]))
+def encode(chips: Iterable[Chip]) -> bytes:
+    """Return chips.json's bytes."""
+    document = {"version": VERSION, "chips": [encode_chip(chip) for chip in chips]}
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
+def decode(data: bytes) -> tuple[Chip, ...]:
+    """Return the chips a chips.json holds; raise codec.Refused for another version or a damaged file."""
+    document = parse_document(data, VERSION, WHAT)
+    try:
+        return tuple(decode_chip(entry) for entry in document["chips"])
+    except (KeyError, TypeError, ValueError, AttributeError) as error:  # a field missing or of another type
+        raise Damaged(WHAT, f"{type(error).__name__}: {error}") from None
+
+
+def _decode_chips(identity: FileIdentity | None, data: bytes) -> Chips:
+    return Chips(identity, decode(data))

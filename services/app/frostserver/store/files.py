@@ -1,13 +1,23 @@
-"""Small files replaced whole: written atomically by their one owner, read by anyone at any time."""
+"""Small files replaced whole: written atomically by their one owner, read by anyone at any time.
+
+Each file has a typed codec beside its writer (codec.py says what they share); a reader that
+polls a file reads it through DecodedFile, which decodes each version once and says once when it
+refuses one (of another version, or damaged) rather than at every poll.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import json
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
+
+from ..codec import Refused
+from ..logs import RepeatLimiter
+
+log = logging.getLogger("frostserver.store")
 
 FileIdentity = tuple[int, int, int]  # inode, modification time (ns), size
 
@@ -49,25 +59,45 @@ def identity_of(path: Path) -> FileIdentity | None:
     return status.st_ino, status.st_mtime_ns, status.st_size
 
 
-def read_json(path: Path) -> Any:
-    """Return a file's JSON document, or None when it is missing or unreadable."""
+def read_bytes(path: Path) -> bytes | None:
+    """Return a file's bytes, or None when it is missing or unreadable."""
     try:
-        return json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        return path.read_bytes()
+    except OSError:
         return None
+
+
+class Refusals:
+    """Say that a reader refused a file, once per file and kind of refusal every 5 minutes.
+
+    Readers poll (a worker's /metrics, /readyz, the notifier every second): a refused file would
+    otherwise fill the log with the same line.
+    """
+
+    def __init__(self, logger: logging.Logger = log):
+        self._limiter = RepeatLimiter(logger)
+
+    def say(self, path: Path, error: Refused) -> None:
+        """Log why the file at `path` is refused (rate-limited)."""
+        self._limiter.error("%s: %s; ignored until its writer replaces it", path, error, key=(str(path), type(error)))
 
 
 Decoded = TypeVar("Decoded")
 
 
 class DecodedFile(Generic[Decoded]):
-    """A JSON file its owner replaces whole, decoded once per version for every thread that reads it."""
+    """A file its owner replaces whole, decoded once per version for every thread that reads it.
 
-    def __init__(self, path: Path, decode: Callable[[FileIdentity | None, Any], Decoded], empty: Decoded):
+    A version the decoder refuses (codec.Refused) is said once and skipped: readers keep the last
+    version they decoded (the empty one if none) until the owner replaces the file.
+    """
+
+    def __init__(self, path: Path, decode: Callable[[FileIdentity | None, bytes], Decoded], empty: Decoded):
         self.path = Path(path)
-        self._decode = decode  # (the version's identity, its document) -> what readers get
+        self._decode = decode  # (the version's identity, its bytes) -> what readers get; raises Refused
         self._empty = empty  # what readers get before the first version
         self._current: tuple[FileIdentity | None, Decoded] = (None, empty)  # replaced whole: no lock
+        self.refusals = Refusals()
 
     def identity(self) -> FileIdentity | None:
         """Return what tells this version of the file from the next (None: none yet)."""
@@ -79,9 +109,13 @@ class DecodedFile(Generic[Decoded]):
         known, decoded = self._current
         if identity == known:
             return decoded
-        document = read_json(self.path)
-        if document is None:
+        data = read_bytes(self.path)
+        if data is None:
             return decoded if identity is not None else self._empty  # being replaced: keep the last one
-        decoded = self._decode(identity, document)
+        try:
+            decoded = self._decode(identity, data)
+        except Refused as error:
+            self.refusals.say(self.path, error)
+        # A refused version is remembered too: it is not read again until it is replaced.
         self._current = (identity, decoded)
         return decoded

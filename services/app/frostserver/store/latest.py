@@ -1,8 +1,11 @@
 """The newest sample's readings in full (value, status, error, alarms, raw numbers), in latest.json.
 
-The history ring keeps only values and statuses; this is everything else a reading has, for the
+The ring of recent samples keeps only values and statuses; this is everything else a reading has, for the
 newest sample only. The sampler replaces the file at every sample (LatestWriter); workers decode
 it when they render a new sample (LatestReader), and keep what they rendered, not the readings.
+
+    {"version": 1, "seq": 1234, "sampled_at": 1700000000.0,
+     "readings": [[id, value, status, error, alarms, raw, uncomputed], ...]}
 """
 
 from __future__ import annotations
@@ -14,8 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..codec import Damaged, Refused, parse_document
 from ..model import Reading, Sensor
-from .files import FileIdentity, identity_of, read_json, write_atomically
+from .files import FileIdentity, Refusals, identity_of, read_bytes, write_atomically
+
+VERSION = 1
+WHAT = "the newest readings"
 
 
 @dataclass(frozen=True)
@@ -27,7 +34,8 @@ class LatestReadings:
     readings: list[tuple[str, Reading]]
 
 
-def _encode(sensor_id: str, reading: Reading) -> str:
+def encode_row(sensor_id: str, reading: Reading) -> str:
+    """Return one reading's row in latest.json, encoded (the writer keeps it while the reading is the same)."""
     value = reading.value
     return json.dumps(
         [
@@ -45,10 +53,28 @@ def _encode(sensor_id: str, reading: Reading) -> str:
     )
 
 
-def _decode(row: list[Any]) -> tuple[str, Reading]:
+def decode_row(row: list[Any]) -> tuple[str, Reading]:
+    """Return the sensor id and Reading of one row (encode_row's)."""
     sensor_id, value, status, error, alarms, raw, uncomputed = row
     numbers = tuple((prop, number) for prop, number in raw)
     return sensor_id, Reading(value, status, error, tuple(alarms), numbers, uncomputed)
+
+
+def encode(seq: int, sampled_at: float, rows: Iterable[str]) -> bytes:
+    """Return latest.json's bytes from its readings' rows (each encoded once, by encode_row)."""
+    head = json.dumps({"version": VERSION, "seq": seq, "sampled_at": sampled_at}, separators=(",", ":"))
+    return f'{head[:-1]},"readings":[{",".join(rows)}]}}'.encode()
+
+
+def decode(data: bytes) -> LatestReadings:
+    """Return the readings a latest.json holds; raise codec.Refused for another version or a damaged file."""
+    document = parse_document(data, VERSION, WHAT)
+    try:
+        return LatestReadings(
+            int(document["seq"]), float(document["sampled_at"]), [decode_row(row) for row in document["readings"]]
+        )
+    except (KeyError, TypeError, ValueError) as error:  # a field missing or of another type
+        raise Damaged(WHAT, f"{type(error).__name__}: {error}") from None
 
 
 class LatestWriter:
@@ -66,12 +92,11 @@ class LatestWriter:
         for sensor, reading in pairs:
             cached = self._encoded.get(sensor.id)
             if cached is None or cached[0] is not reading:
-                cached = (reading, _encode(sensor.id, reading))
+                cached = (reading, encode_row(sensor.id, reading))
             encoded[sensor.id] = cached
             rows.append(cached[1])
         self._encoded = encoded  # forgets sensors that vanished
-        head = json.dumps({"seq": seq, "sampled_at": sampled_at}, separators=(",", ":"))
-        write_atomically(self.path, f'{head[:-1]},"readings":[{",".join(rows)}]}}'.encode())
+        write_atomically(self.path, encode(seq, sampled_at, rows))
 
 
 class LatestReader:
@@ -79,14 +104,19 @@ class LatestReader:
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        self.refusals = Refusals()
 
     def identity(self) -> FileIdentity | None:
         """Return what tells this sample's file from the next one's (None before the first)."""
         return identity_of(self.path)
 
     def read(self) -> LatestReadings | None:
-        """Decode the newest sample's readings (None before the first)."""
-        document = read_json(self.path)
-        if document is None:
+        """Decode the newest sample's readings (None before the first, or while the file is refused)."""
+        data = read_bytes(self.path)
+        if data is None:
             return None
-        return LatestReadings(document["seq"], document["sampled_at"], [_decode(row) for row in document["readings"]])
+        try:
+            return decode(data)
+        except Refused as error:
+            self.refusals.say(self.path, error)
+            return None

@@ -10,7 +10,9 @@ same store.
 
     b"1 <pid> <published>\\n"   version 1; published: CLOCK_MONOTONIC in ns, 20 digits (0: none yet)
 
-The record keeps one length for the lock's life, rewritten in place with one pwrite per sample.
+The record keeps one length for the lock's life, rewritten in place with one pwrite per sample
+(encode, decode: a Liveness). A record of another version, or damaged, is said once in a while
+(workers poll it) and read as "alive, nothing known".
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..codec import Damaged, Refused, UnknownVersion
+from .files import Refusals
+
 VERSION = 1
+WHAT = "the sampler's liveness record"
 
 
 @dataclass(frozen=True)
@@ -41,11 +47,15 @@ def encode(pid: int, published: float | None) -> bytes:
     return b"%d %d %020d\n" % (VERSION, pid, 0 if published is None else round(published * 1e9))
 
 
-def decode(data: bytes) -> Liveness | None:
-    """Return the record's Liveness; None for a record cut short or of another version."""
+def decode(data: bytes) -> Liveness:
+    """Return the record's Liveness; raise codec.Refused for a record of another version or damaged."""
     fields = data.split(b"\n", 1)[0].split(b" ")
-    if len(fields) != 3 or not all(field.isdigit() for field in fields) or int(fields[0]) != VERSION:
-        return None
+    if not fields[0].isdigit():
+        raise Damaged(WHAT, f"{data[:40]!r} is no record")
+    if int(fields[0]) != VERSION:
+        raise UnknownVersion(WHAT, int(fields[0]), VERSION)
+    if len(fields) != 3 or not all(field.isdigit() for field in fields) or len(fields[2]) != 20:
+        raise Damaged(WHAT, f"{data[:40]!r} is no record")
     published = int(fields[2])
     return Liveness(int(fields[1]), published / 1e9 if published else None)
 
@@ -85,7 +95,7 @@ class SamplerLock:
         os.close(self._fd)
 
 
-def sampler_liveness(run_dir: Path, name: str = "sampler.lock") -> Liveness | None:
+def sampler_liveness(run_dir: Path, name: str = "sampler.lock", refusals: Refusals | None = None) -> Liveness | None:
     """Return what the live sampler's lock says, or None when no process holds it."""
     try:
         fd = os.open(Path(run_dir) / name, os.O_RDONLY | os.O_CLOEXEC)
@@ -95,24 +105,34 @@ def sampler_liveness(run_dir: Path, name: str = "sampler.lock") -> Liveness | No
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:  # held exclusively: the sampler is alive
-            return _read(fd)
+            return _read(fd, Path(run_dir) / name, refusals or Refusals())
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
     finally:
         os.close(fd)
 
 
-def _read(fd: int) -> Liveness:
+def _read(fd: int, path: Path, refusals: Refusals) -> Liveness:
     # The sampler rewrites the record while we read it: two equal reads are not a torn one (a
     # rewrite comes once per sample; a read takes microseconds).
     previous = os.pread(fd, 64, 0)
     for _ in range(4):
         data = os.pread(fd, 64, 0)
         if data == previous:
-            return decode(data) or Liveness(0, None)
+            return _decode_or_nothing(data, path, refusals)
         previous = data
-    unsettled = decode(previous)  # rewritten at every read: the pid holds, the time is unsure
-    return Liveness(0 if unsettled is None else unsettled.pid, None)
+    # Rewritten at every read: the pid holds, the time is unsure.
+    return Liveness(_decode_or_nothing(previous, path, refusals).pid, None)
+
+
+def _decode_or_nothing(data: bytes, path: Path, refusals: Refusals) -> Liveness:
+    if not data:  # locked, not written yet (the sampler truncates, then writes its first record)
+        return Liveness(0, None)
+    try:
+        return decode(data)
+    except Refused as error:
+        refusals.say(path, error)
+        return Liveness(0, None)
 
 
 def sampler_pid(run_dir: Path, name: str = "sampler.lock") -> int | None:

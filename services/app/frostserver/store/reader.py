@@ -9,6 +9,7 @@ from . import CATALOG_FILE, CHIPS_FILE, COUNTERS_FILE, LATEST_FILE, LOCK_FILE, R
 from .catalog import CatalogReader
 from .chips import ChipsReader
 from .counters import CountersReader
+from .files import Refusals
 from .latest import LatestReader
 from .liveness import Liveness, sampler_liveness
 from .ring import Header, RingReader, Series
@@ -24,6 +25,7 @@ class StoreReader:
         self.latest = LatestReader(self.run_dir / LATEST_FILE)
         self.counters = CountersReader(self.run_dir / COUNTERS_FILE)
         self.chips = ChipsReader(self.run_dir / CHIPS_FILE)
+        self._liveness_refusals = Refusals()  # the lock's record is read at every /readyz
 
     def header(self) -> Header | None:
         """Return the ring's header (None before the first sampler created it)."""
@@ -47,9 +49,9 @@ class StoreReader:
 
     def sampler_pid(self) -> int | None:
         """Return the live sampler's pid (0 if it has not written it yet), None when none is alive."""
-        liveness = self.sampler()
+        liveness = self.sampler_liveness()
         return None if liveness is None else liveness.pid
 
-    def sampler(self) -> Liveness | None:
+    def sampler_liveness(self) -> Liveness | None:
         """Return the live sampler's pid and when it published its newest sample; None when none is alive."""
-        return sampler_liveness(self.run_dir, LOCK_FILE)
+        return sampler_liveness(self.run_dir, LOCK_FILE, self._liveness_refusals)

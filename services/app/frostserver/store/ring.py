@@ -1,4 +1,7 @@
-"""The history ring: the newest samples' values and statuses, in a memory-mapped file on tmpfs.
+"""The ring of recent samples: their values and statuses, in a memory-mapped file on tmpfs.
+
+([sampling] history sets what it spans, Settings.ring_seconds; "the history" is the one on disk,
+history/, which outlives the container.)
 
 The sampler appends (RingWriter); every Gunicorn worker reads (RingReader). The file holds a
 header (RingHeader), then per-sample timestamps, then one column of values and one of status
@@ -132,7 +135,7 @@ class _MappedRing:
         header = RingHeader.from_buffer_copy(self.map) if status.st_size >= _DATA_OFFSET else None
         if header is None or header.magic != MAGIC or layout(header.capacity, header.columns)[3] != status.st_size:
             self.map.close()
-            raise ValueError(f"{path}: not a FrostServer history ring")
+            raise ValueError(f"{path}: not a FrostServer ring of recent samples")
         self.capacity, self.columns = header.capacity, header.columns
         timestamps, values, statuses, _ = layout(self.capacity, self.columns)
         view = memoryview(self.map)
