@@ -6,7 +6,8 @@ import signal
 import sqlite3
 
 import pytest
-from test_sampler import start_sampler, wait_for
+from test_sampler import start_sampler
+from waiting import PATIENCE, eventually
 
 import chips
 from frostserver.history import HistoryReader
@@ -23,10 +24,10 @@ def test_the_sampler_records_history_and_writes_the_open_minute_when_stopped(tre
     process = start_sampler(tree, FROST_HISTORY_DIR=str(tree / "history"))
     try:
         store = StoreReader(tree / "run")
-        counters = wait_for(lambda: store.counters.read().get("samples", 0) >= 2 and store.counters.read(), "samples")
+        counters = eventually(lambda: store.counters.read().get("samples", 0) >= 2 and store.counters.read(), "samples")
         assert counters["history"] == {"status": "ok", "write_errors": 0, "pending_minutes": 0, "dropped_minutes": 0}
         process.send_signal(signal.SIGTERM)
-        assert process.wait(60) == 0
+        assert process.wait(PATIENCE) == 0
     finally:
         if process.poll() is None:
             process.kill()
@@ -43,7 +44,7 @@ def test_without_a_history_dir_the_history_is_off(tree):
     process = start_sampler(tree)
     try:
         store = StoreReader(tree / "run")
-        counters = wait_for(lambda: store.counters.read().get("samples", 0) >= 1 and store.counters.read(), "a sample")
+        counters = eventually(lambda: store.counters.read().get("samples", 0) >= 1 and store.counters.read(), "a sample")
         assert counters["history"] == {"status": "off"}
     finally:
         process.kill()
@@ -58,10 +59,10 @@ def test_a_sampler_that_cannot_write_the_history_leaves_its_minutes_in_the_run_d
     process = start_sampler(tree, FROST_HISTORY_DIR=str(tree / "not-a-directory" / "history"))
     try:
         store = StoreReader(tree / "run")
-        counters = wait_for(lambda: store.counters.read().get("samples", 0) >= 2 and store.counters.read(), "samples")
+        counters = eventually(lambda: store.counters.read().get("samples", 0) >= 2 and store.counters.read(), "samples")
         assert counters["history"]["status"] == "degraded"
         process.send_signal(signal.SIGTERM)
-        assert process.wait(60) == 0
+        assert process.wait(PATIENCE) == 0
     finally:
         if process.poll() is None:
             process.kill()
