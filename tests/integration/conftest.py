@@ -111,7 +111,12 @@ class Stack:
         """Set a sysfs attribute of the tree for the test inside; then put it back and wait until
         the API shows the old value again, so that no other test sees the change."""
         before = chip.path(name).read_text().strip()
-        shown = sensors_by_id(self)[sensor_id]["value"]
+
+        def reading() -> list[float] | None:  # a list: a reading of 0.0 is a reading
+            value = sensors_by_id(self)[sensor_id]["value"]
+            return [value] if value is not None else None  # None: a read cut off on a busy machine
+
+        (shown,) = eventually(reading, f"a reading of {sensor_id}")
         chip.write(name, value)
         try:
             yield
