@@ -5,7 +5,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import requests
 from chips import FIXTURES
 from fakesysfs import FakeChip, FakeSysfs
 from simulator import w1_slave_text
+from waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 # scripts/arch.sh points the suite at images it built for another architecture: FROST_IMAGE_TAG
@@ -92,9 +92,37 @@ class Stack:
     base_url: str
     tree: FakeSysfs
     chips: dict[str, list[FakeChip]]
+    expected: set[str]  # the id of every sensor the tree and the config file give
 
     def url(self, path: str) -> str:
         return self.base_url + path
+
+    def wait_ready(self) -> None:
+        """Wait until the stack serves every sensor, as when the session began.
+
+        After a test stops, kills or restarts a part of it: the next test, whichever it is, finds
+        the stack as the fixture gave it. A first sample may lack a chip whose first read was cut
+        off at the read deadline on a busy machine, hence every sensor, not just an answer.
+        """
+        eventually(lambda: self.expected <= sensors_by_id(self).keys(), "every sensor through nginx")
+
+    @contextmanager
+    def attribute(self, chip: FakeChip, name: str, value: int, sensor_id: str):
+        """Set a sysfs attribute of the tree for the test inside; then put it back and wait until
+        the API shows the old value again, so that no other test sees the change."""
+        before = chip.path(name).read_text().strip()
+
+        def reading() -> list[float] | None:  # a list: a reading of 0.0 is a reading
+            value = sensors_by_id(self)[sensor_id]["value"]
+            return [value] if value is not None else None  # None: a read cut off on a busy machine
+
+        (shown,) = eventually(reading, f"a reading of {sensor_id}")
+        chip.write(name, value)
+        try:
+            yield
+        finally:
+            chip.write(name, before)
+            eventually(lambda: sensors_by_id(self)[sensor_id]["value"] == shown, f"{sensor_id} back at {shown}")
 
     def find_port(self) -> None:
         """Look up nginx's published port again: a restarted nginx gets a new ephemeral one."""
@@ -103,21 +131,6 @@ class Stack:
     def compose_cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """Run `docker compose` on this stack (stop/start a service, read logs)."""
         return self.project.cli(*args, check=check)
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):
-    """Poll `predicate` until it returns a truthy value; fail the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except (requests.RequestException, ValueError, KeyError) as error:
-            last_error = error
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout} s waiting for {what} (last error: {last_error})")
 
 
 def sensors_by_id(stack: Stack, path: str = "/api/v1/sensors") -> dict[str, dict]:
@@ -148,11 +161,9 @@ def stack():
     try:
         compose.start()
         port = compose.get_service_port("nginx", 8080)
-        running = Stack(compose, project, f"http://127.0.0.1:{port}", tree, chips)
-        # `up --wait` saw the healthchecks pass. A first sample may lack a chip whose first read
-        # was cut off at the read deadline on a busy machine: wait for every sensor the tree has.
         expected = expected_sensor_ids(tree_dir, Path(variables["FROST_TEST_CONFIG"]))
-        wait_until(lambda: expected <= sensors_by_id(running).keys(), 120, what="every sensor through nginx")
+        running = Stack(compose, project, f"http://127.0.0.1:{port}", tree, chips, expected)
+        running.wait_ready()  # `up --wait` saw the healthchecks pass; a sample of every sensor is more
         yield running
     except BaseException:
         _print_logs(compose)

@@ -8,12 +8,11 @@ import pytest
 import requests
 
 from chips import coretemp_dual_socket
-from conftest import compose_project, wait_until
+from conftest import compose_project
 from fakesysfs import FakeSysfs
+from waiting import eventually
 
 USER, PASSWORD = "frost", "correct horse battery staple"
-# s: how long "eventually" may take on a busy 2-core machine; a passing test never waits this long.
-PATIENCE = 30
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +64,8 @@ def test_https_with_credentials_serves_the_dashboard_and_the_api(secured):
     auth = (USER, PASSWORD)
     assert "<title>FrostServer sensors</title>" in requests.get(https + "/", auth=auth, verify=cert, timeout=5).text
     # Waited for: a first sample on a busy machine may lack a chip whose read was cut off.
-    wait_until(lambda: any(s["id"] == "coretemp-isa-0000/temp1" for s in requests.get(
-        https + "/api/v1/sensors", auth=auth, verify=cert, timeout=5).json()["sensors"]), PATIENCE,
-        what="coretemp-isa-0000/temp1 over HTTPS")
+    eventually(lambda: any(s["id"] == "coretemp-isa-0000/temp1" for s in requests.get(
+        https + "/api/v1/sensors", auth=auth, verify=cert, timeout=5).json()["sensors"]), "coretemp-isa-0000/temp1 over HTTPS")
     wrong = requests.get(https + "/api/v1/sensors", auth=(USER, "wrong"), verify=cert, timeout=5)
     assert wrong.status_code == 401
 

@@ -17,9 +17,10 @@ import pytest
 import requests
 
 from chips import coretemp_dual_socket, ds18b20
-from conftest import COMPOSE_FILES, compose_project, wait_until
+from conftest import COMPOSE_FILES, compose_project
 from fakesysfs import FakeSysfs
-from test_browser import CHROMIUM, CHROMIUM_ARGS, PATIENCE, Dashboard, expect, reading_row
+from test_browser import CHROMIUM, CHROMIUM_ARGS, Dashboard, expect, reading_row
+from waiting import PATIENCE, eventually
 
 GARDEN = "w1_slave_temp-virtual-0/temp1"
 GARDEN_CHIP = "w1_slave_temp-virtual-0"
@@ -73,8 +74,8 @@ def alert_stack():
         env = {"FROST_TEST_SYSFS": str(tree_dir), "FROST_TEST_CONFIG": str(config)}
         with compose_project("frostalertsui", COMPOSE_FILES, env) as project:
             base = project.url("nginx", 8080)
-            wait_until(lambda: any(s["id"] == GARDEN for s in requests.get(base + "/api/v1/sensors", timeout=5)
-                                   .json()["sensors"]), PATIENCE / 1000, what="the first sample")
+            eventually(lambda: any(s["id"] == GARDEN for s in requests.get(base + "/api/v1/sensors", timeout=5)
+                                   .json()["sensors"]), "the first sample")
             yield base, probe
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -103,7 +104,7 @@ def dashboard_page(browser, base_url: str, *, notifications: bool = False, viewp
     granted = {"permissions": ["notifications"]} if notifications else {}
     context = browser.new_context(viewport=viewport or {"width": 1400, "height": 1000}, base_url=base_url, **granted)
     page = context.new_page()
-    page.set_default_timeout(PATIENCE)
+    page.set_default_timeout(PATIENCE * 1000)
     page.add_init_script(NOTIFY_PROBE)
     board = Dashboard(page)
     # A failed request (the alerts API's 503 below) is logged by Chromium itself: not the page's doing.
@@ -138,8 +139,8 @@ def test_a_frost_alert_shows_in_a_banner_marks_its_sensor_notifies_and_goes(brow
         try:
             probe.write("temp1_input", -1500)
             # The API first (the contract the page relies on), then what the page makes of it.
-            active = wait_until(lambda: [a for a in requests.get(base + "/api/v1/alerts", timeout=5).json()["active"]
-                                         if a["key"] == FROST_KEY], PATIENCE / 1000, what="the frost alert in the API")
+            active = eventually(lambda: [a for a in requests.get(base + "/api/v1/alerts", timeout=5).json()["active"]
+                                         if a["key"] == FROST_KEY], "the frost alert in the API")
             assert active[0]["sensor"] == GARDEN and active[0]["label"] == "Garden"
             expect()(banner).to_be_visible()
             item = banner.locator(f'li.alert[data-key="{FROST_KEY}"]')
@@ -156,8 +157,7 @@ def test_a_frost_alert_shows_in_a_banner_marks_its_sensor_notifies_and_goes(brow
             expect()(card).to_have_attribute("data-alert", re.compile("^(critical|warning)$"))
             expect()(card.locator(".alert-badge")).to_have_text("alert: Garden")
             expect()(page.locator(".plot-card[data-alert]")).to_have_count(1)
-            wait_until(lambda: [n for n in shown(page) if n["tag"] == FROST_KEY], PATIENCE / 1000,
-                       what="a notification of the frost alert")
+            eventually(lambda: [n for n in shown(page) if n["tag"] == FROST_KEY], "a notification of the frost alert")
             assert "Garden" in shown(page)[0]["title"], shown(page)
             first.screenshot("alert-banner")
 
@@ -172,7 +172,7 @@ def test_a_frost_alert_shows_in_a_banner_marks_its_sensor_notifies_and_goes(brow
                 probe.write("temp1_input", 10000)  # +10 °C: far above the threshold plus its hysteresis
                 expect()(banner).to_be_hidden()
                 expect()(second.page.locator("#alerts")).to_be_hidden()
-                wait_until(lambda: len(shown(second.page)) == 1, PATIENCE / 1000, what="the second page's notification")
+                eventually(lambda: len(shown(second.page)) == 1, "the second page's notification")
                 assert [n["title"] for n in shown(second.page)] == ["Resolved: Garden"]
                 assert second.problems == []
         finally:
@@ -180,7 +180,7 @@ def test_a_frost_alert_shows_in_a_banner_marks_its_sensor_notifies_and_goes(brow
         expect()(row).not_to_have_attribute("data-alert", re.compile(".*"))
         expect()(row.locator(".alert-mark")).to_be_hidden()
         expect()(page.locator(".plot-card[data-alert]")).to_have_count(0)
-        wait_until(lambda: len(shown(page)) == 2, PATIENCE / 1000, what="the notification that it resolved")
+        eventually(lambda: len(shown(page)) == 2, "the notification that it resolved")
         # The built-in frost rule is critical: its notification says so, then that it resolved.
         assert [(n["tag"], n["title"].split(":")[0]) for n in shown(page)] == \
             [(FROST_KEY, "Critical"), (FROST_KEY, "Resolved")]
@@ -199,7 +199,7 @@ def test_notifications_are_asked_for_on_a_click_never_on_load(browser, alert_sta
         assert page.evaluate("[window.isSecureContext, Notification.permission, window.__notify.asked]") == \
             [True, "default", 0]
         button.click()
-        wait_until(lambda: page.evaluate("window.__notify.asked") == 1, PATIENCE / 1000, what="the permission asked")
+        eventually(lambda: page.evaluate("window.__notify.asked") == 1, "the permission asked")
         # Headless Chromium answers the prompt itself; whatever it says, the page says what follows.
         if page.evaluate("Notification.permission") == "denied":
             expect()(page.locator("#notify")).to_contain_text("Notifications are blocked")

@@ -8,15 +8,15 @@ import json
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
 from chips import coretemp_dual_socket
-from conftest import COMPOSE_FILES, compose_project, wait_until
+from conftest import COMPOSE_FILES, compose_project
 from fakesysfs import FakeSysfs
+from waiting import PATIENCE, eventually
 
 BAD_CONFIG = """\
 [sensors.w1_garden]
@@ -25,9 +25,9 @@ scael = 0.001
 """
 MOUNTED_AT = "/etc/frostserver/frostserver.toml"  # where compose.yaml mounts the config
 PROBLEM = f"{MOUNTED_AT}: sensors.w1_garden.scael: unknown key; did you mean 'scale'?"
-# The Dockerfile's healthcheck: start period 10 s, then 3 failures 3 s apart, plus a minute for a
+# The Dockerfile's healthcheck: start period 10 s, then 3 failures 3 s apart, plus PATIENCE for a
 # busy machine (the test ends as soon as it is unhealthy; the bound only says "never healthy").
-UNHEALTHY_WITHIN = 10 + 3 * 3 + 60
+UNHEALTHY_WITHIN = 10 + 3 * 3 + PATIENCE
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +68,10 @@ def test_the_api_answers_a_json_503_that_names_the_file_and_the_key(bad_stack):
     def refusal():
         response = requests.get(base_url + "/api/v1/sensors", timeout=5)
         # Until Gunicorn listens, nginx answers its own 503, which knows nothing of the config.
-        # A Response is falsy when its status is an error: wrap it for wait_until.
+        # A Response is falsy when its status is an error: wrap it for eventually.
         return [response] if "scael" in response.text else None
 
-    [response] = wait_until(refusal, 30, what="the app's configuration error through nginx")
+    [response] = eventually(refusal, "the app's configuration error through nginx")
     assert response.status_code == 503
     assert response.headers["Content-Type"].startswith("application/json")
     body = response.json()
@@ -81,8 +81,7 @@ def test_the_api_answers_a_json_503_that_names_the_file_and_the_key(bad_stack):
 
 def test_the_log_says_why_in_one_line_without_a_traceback(bad_stack):
     project, _ = bad_stack
-    wait_until(lambda: "configuration error" in app_log(project), 30,
-               what="the configuration error in the app's log")
+    eventually(lambda: "configuration error" in app_log(project), "the configuration error in the app's log")
     log = app_log(project)
     # "<time> [<pid>] [CRITICAL] frostserver.sampler: configuration error, ...": the sampler says it
     # once and exits for good (the supervisor does not restart it); the workers only answer with it.
@@ -95,12 +94,12 @@ def test_the_log_says_why_in_one_line_without_a_traceback(bad_stack):
 
 def test_the_app_turns_unhealthy_and_keeps_running_instead_of_restarting(bad_stack):
     project, _ = bad_stack
-    deadline = time.monotonic() + UNHEALTHY_WITHIN
-    state = app_state(project)
-    while state["Health"]["Status"] != "unhealthy" and time.monotonic() < deadline:
-        assert state["Health"]["Status"] == "starting", state["Health"]  # never healthy
-        time.sleep(1)
+
+    def unhealthy() -> dict | None:
         state = app_state(project)
-    assert state["Health"]["Status"] == "unhealthy", state["Health"]
+        assert state["Health"]["Status"] in ("starting", "unhealthy"), state["Health"]  # never healthy
+        return state if state["Health"]["Status"] == "unhealthy" else None
+
+    state = eventually(unhealthy, "the app container unhealthy", patience=UNHEALTHY_WITHIN, interval=1)
     assert state["Running"] and state["RestartCount"] == 0  # not a crash loop
     assert "configuration error" in state["Health"]["Log"][-1]["Output"]

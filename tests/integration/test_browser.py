@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import REPO, compose_project, sensors_by_id, wait_until
+from conftest import REPO, compose_project, sensors_by_id
+from waiting import PATIENCE, eventually
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/provision.sh), not Playwright's download
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -18,10 +19,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 PACKAGE = "coretemp-isa-0000/temp1"
 PACKAGE_1 = "coretemp-isa-0001/temp1"
-# ms: how long the page may take to show something on a busy 2-core machine (several times
-# slower than a quiet one). Every wait below is for "eventually", so only a broken page waits
-# this long. How soon it shows things is for `make bench`, not for a verdict here.
-PATIENCE = 30_000
 
 # Records, from the very start of the page, when a plot first shows a value (uPlot fills its
 # legend in the same commit that draws the data) and any CSP violation. An init script runs
@@ -77,7 +74,7 @@ def browser():
 def dashboard(browser, stack):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=stack.base_url)
     page = context.new_page()
-    page.set_default_timeout(PATIENCE)
+    page.set_default_timeout(PATIENCE * 1000)
     page.add_init_script(PAGE_PROBE)
     board = Dashboard(page)
     page.on("console", lambda m: board.problems.append(f"console.{m.type}: {m.text}")
@@ -92,7 +89,7 @@ def dashboard(browser, stack):
 def expect():
     from playwright.sync_api import expect as playwright_expect
 
-    playwright_expect.set_options(timeout=PATIENCE)  # its own default is 5 s
+    playwright_expect.set_options(timeout=PATIENCE * 1000)  # ms; its own default is 5 s
     return playwright_expect
 
 
@@ -118,7 +115,7 @@ def test_dashboard_loads_and_plots_without_console_errors_or_csp_violations(dash
     labels = page.locator(".u-legend .u-series .u-label").all_inner_texts()
     for label in ("Package id 0", "Package id 1", "Core 0", "Composite"):
         assert label in labels, f"{label!r} not among the legend labels {sorted(set(labels))}"
-    wait_until(lambda: dashboard.probe()["firstPlot"], PATIENCE / 1000, what="the first plot drawn with data")
+    eventually(lambda: dashboard.probe()["firstPlot"], "the first plot drawn with data")
     first_plot = dashboard.probe()["firstPlot"]
     print(f"time to first plot (navigation start -> first uPlot drawn with data): {first_plot:.0f} ms")
     box = page.locator(".plot-card canvas").first.bounding_box()
@@ -136,15 +133,9 @@ def test_a_changed_value_in_the_tree_shows_in_the_readings_table(dashboard, stac
     value = reading_row(page, "coretemp-isa-0000", "Package id 0").locator("td.value")
     expect()(value).not_to_have_text("61.0 °C")
     expect()(value).to_have_text(re.compile(r"\d °C$"))
-    chip = stack.chips["coretemp"][0]
-    try:
-        chip.write("temp1_input", 61000)
+    with stack.attribute(stack.chips["coretemp"][0], "temp1_input", 61000, PACKAGE):
         expect()(value).to_have_text("61.0 °C")
         dashboard.screenshot("changed-value")
-    finally:
-        chip.write("temp1_input", 45000)  # as the tree was built: other modules assert it
-        wait_until(lambda: sensors_by_id(stack)[PACKAGE]["value"] == 45.0, PATIENCE / 1000,
-                   what="the value restored")
     assert dashboard.problems == []
 
 
@@ -155,16 +146,10 @@ def test_readings_at_or_below_the_frost_threshold_are_flagged_in_the_table(dashb
     row = reading_row(page, "coretemp-isa-0001", "Package id 1")
     expect()(row.locator("td.value")).to_have_text(re.compile(r"\d °C$"))
     expect()(row).not_to_have_attribute("data-frost", "")
-    chip = stack.chips["coretemp"][1]
-    try:
-        chip.write("temp1_input", int(threshold * 1000) - 2000)
+    with stack.attribute(stack.chips["coretemp"][1], "temp1_input", int(threshold * 1000) - 2000, PACKAGE_1):
         expect()(row).to_have_attribute("data-frost", "")
         expect()(row.locator("td.status")).to_contain_text("frost")
         dashboard.screenshot("frost")
-    finally:
-        chip.write("temp1_input", 51000)  # as the tree was built: test_config_sensors.py asserts it
-        wait_until(lambda: sensors_by_id(stack)[PACKAGE_1]["value"] == 51.0, PATIENCE / 1000,
-                   what="the value restored")
     expect()(row).not_to_have_attribute("data-frost", "")
     assert dashboard.problems == []
 
@@ -233,7 +218,7 @@ def test_long_names_keep_the_values_in_view_and_limit_labels_apart(browser, stac
     context = browser.new_context(viewport=viewport, base_url=stack.base_url,
                                   is_mobile=viewport["width"] < 500, device_scale_factor=2)
     page = context.new_page()
-    page.set_default_timeout(PATIENCE)
+    page.set_default_timeout(PATIENCE * 1000)
     page.add_init_script(LABEL_PROBE)
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
@@ -302,7 +287,7 @@ def test_long_names_keep_the_values_in_view_and_limit_labels_apart(browser, stac
             last = {d["text"].split()[0]: d for d in drawn}
             return last if {"frost", "min"} <= last.keys() else None
 
-        last = wait_until(labels_drawn, PATIENCE / 1000, what="the frost and min labels drawn")
+        last = eventually(labels_drawn, "the frost and min labels drawn")
         frost, low = last["frost"], last["min"]
         boxes = [(d["x"] - d["width"], d["y"] - d["size"], d["x"], d["y"]) for d in (frost, low)]
         (a_left, a_top, a_right, a_bottom), (b_left, b_top, b_right, b_bottom) = boxes
@@ -315,7 +300,6 @@ def test_long_names_keep_the_values_in_view_and_limit_labels_apart(browser, stac
         context.close()
 
 
-# Keep this one last in the module: it stops and restarts the app container.
 def test_the_page_shows_it_is_reconnecting_while_the_app_is_down_and_recovers(dashboard, stack):
     page = dashboard.page
     page.goto("/")
@@ -329,8 +313,8 @@ def test_the_page_shows_it_is_reconnecting_while_the_app_is_down_and_recovers(da
         dashboard.screenshot("app-down")
     finally:
         stack.compose_cli("start", "app")
-    # The app's start, then up to 15 s of the page's back-off between tries.
-    expect()(state).to_have_attribute("data-state", "live", timeout=3 * PATIENCE)
+        stack.wait_ready()  # every sensor served again, whichever test runs next
+    # The app's start, then up to 15 s of the page's back-off between tries: within PATIENCE too.
+    expect()(state).to_have_attribute("data-state", "live")
     expect()(page.locator("#connection-text")).to_have_text("Live")
     dashboard.screenshot("app-back")
-    wait_until(lambda: PACKAGE in sensors_by_id(stack), PATIENCE / 1000, what="sensors after the restart")

@@ -1,12 +1,11 @@
 """Issue 3 through nginx: the sensors and rules of the config file (frostserver.test.toml)."""
 import requests
 
-from conftest import sensors_by_id, wait_until
+from conftest import sensors_by_id
 from simulator import w1_slave_text, write_in_place
+from waiting import eventually
 
 W1 = "config/w1_outdoor"
-# s: how long "eventually" may take on a busy 2-core machine; a passing test never waits this long.
-PATIENCE = 30
 
 
 def read_sensor(stack, sensor_id: str) -> dict:
@@ -16,7 +15,7 @@ def read_sensor(stack, sensor_id: str) -> dict:
         sensor = sensors_by_id(stack)[sensor_id]
         return sensor if sensor["value"] is not None else None
 
-    return wait_until(read, PATIENCE, what=f"a reading of {sensor_id}")
+    return eventually(read, f"a reading of {sensor_id}")
 
 
 def test_a_file_sensor_reads_the_w1_slave_file_and_follows_it(stack):
@@ -27,10 +26,10 @@ def test_a_file_sensor_reads_the_w1_slave_file_and_follows_it(stack):
     w1_slave = stack.chips["ds18b20"][0].device_dir / "w1_slave"
     try:
         write_in_place(w1_slave, w1_slave_text(-1500))
-        wait_until(lambda: sensors_by_id(stack)[W1]["value"] == -1.5, PATIENCE, what="the new w1_slave value")
+        eventually(lambda: sensors_by_id(stack)[W1]["value"] == -1.5, "the new w1_slave value")
     finally:
         write_in_place(w1_slave, w1_slave_text(23125))  # as conftest.py built it
-        wait_until(lambda: sensors_by_id(stack)[W1]["value"] == 23.125, PATIENCE, what="the value restored")
+        eventually(lambda: sensors_by_id(stack)[W1]["value"] == 23.125, "the value restored")
 
 
 def test_a_command_sensor_reports_what_the_command_prints(stack):

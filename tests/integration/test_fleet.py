@@ -12,15 +12,13 @@ import requests
 import yaml
 
 import chips
-from conftest import REPO, compose_project, wait_until
+from conftest import REPO, compose_project
 from fakesysfs import FakeSysfs
+from waiting import PATIENCE, eventually
 
 FILES = ["compose.yaml", "compose.test.yaml", "compose.fleet.yaml", "tests/integration/compose.fleet-test.yaml",
          "tests/integration/compose.receiver.yaml"]
 PROBE = 'chip="w1_bus_master1_28_000005e2fdc3",sensor="temp1"'  # the DS18B20 left out in the cold
-# s: how long Prometheus may take to scrape and evaluate on a busy 2-core machine (it does both
-# every 5 s); a passing test never waits this long.
-PATIENCE = 120
 EVALUATION = 5  # s: evaluation_interval in services/prometheus/prometheus.yml
 # s: FrostRisk's `for:` in the rules this module's Prometheus evaluates (5 min as shipped): long enough
 # to see the alert pending first, short enough that it fires while the tests wait.
@@ -73,8 +71,8 @@ def query(fleet, promql: str) -> list[dict]:
 
 
 def test_prometheus_scrapes_fake_tree_values_through_nginx(fleet):
-    result = wait_until(lambda: query(fleet, 'node_hwmon_temp_celsius{chip="platform_coretemp_0",sensor="temp1"}'),
-                        PATIENCE, interval=1, what="the first scrape")
+    result = eventually(lambda: query(fleet, 'node_hwmon_temp_celsius{chip="platform_coretemp_0",sensor="temp1"}'),
+                        "the first scrape", interval=1)
     assert [float(r["value"][1]) for r in result] == [45.0]
     assert result[0]["metric"]["job"] == "frostserver" and result[0]["metric"]["instance"] == "nginx:8080"
     targets = requests.get(fleet.url("prometheus", 9090, "/api/v1/targets"), timeout=5).json()["data"]
@@ -92,7 +90,7 @@ def test_alerting_rules_load_and_evaluate(fleet):
         # "unknown" until a rule's first evaluation; "err" if its query fails
         return (groups, every) if every and all(rule["health"] == "ok" for rule in every) else None
 
-    groups, every = wait_until(rules, PATIENCE, interval=1, what="every rule evaluated without error")
+    groups, every = eventually(rules, "every rule evaluated without error", interval=1)
     assert {group["name"] for group in groups} == {"frost", "sensor-health"}
     assert {rule["name"] for rule in every} == {
         "FrostRisk", "SensorFault", "SensorAlarm", "SensorReadErrors", "SensorReadsTimingOut",
@@ -117,7 +115,7 @@ def state_by_age(alert: dict, hold: float) -> str:
 
 
 def test_frost_alert_is_active_for_the_cold_probe_only(fleet):
-    frost = wait_until(lambda: alerts(fleet, "FrostRisk"), PATIENCE, interval=1, what="the FrostRisk alert")
+    frost = eventually(lambda: alerts(fleet, "FrostRisk"), "the FrostRisk alert", interval=1)
     # frost_sensor_value: the API's ids; the cold DS18B20 is the first of its two (device-path order).
     assert [(a["labels"]["sensor"], a["labels"]["kind"], a["state"]) for a in frost] == [
         ("w1_slave_temp-virtual-0/temp1", "temperature", state_by_age(frost[0], FROST_HOLD))]
@@ -125,7 +123,7 @@ def test_frost_alert_is_active_for_the_cold_probe_only(fleet):
 
 
 def test_sensor_fault_alert_is_pending_for_the_broken_chip(fleet):
-    faults = wait_until(lambda: alerts(fleet, "SensorFault"), PATIENCE, interval=1, what="the SensorFault alert")
+    faults = eventually(lambda: alerts(fleet, "SensorFault"), "the SensorFault alert", interval=1)
     by_sensor = {a["labels"]["sensor"]: a for a in faults}
     for sensor, status in (("broken-isa-0000/temp6", "fault"), ("broken-isa-0000/temp5", "error")):  # 5: implausible
         alert = by_sensor[sensor]
@@ -139,7 +137,7 @@ def test_prometheus_sends_alerts_to_the_alertmanager(fleet):
         response.raise_for_status()
         return response.json()["data"]["activeAlertmanagers"]
 
-    active = wait_until(alertmanagers, PATIENCE, interval=1, what="Prometheus to discover the Alertmanager")
+    active = eventually(alertmanagers, "Prometheus to discover the Alertmanager", interval=1)
     assert [a["url"] for a in active] == ["http://alertmanager:9093/api/v2/alerts"]
     assert requests.get(fleet.url("alertmanager", 9093, "/-/ready"), timeout=5).status_code == 200
 
@@ -158,8 +156,8 @@ def test_frost_alert_reaches_the_webhook_receiver_through_alertmanager(fleet):
                 and any(alert["labels"]["alertname"] == "FrostRisk" for alert in request["json"]["alerts"])]
 
     # A scrape, FROST_HOLD of `for:`, an evaluation, Alertmanager's 1 s group_wait: seconds on a quiet
-    # machine, but minutes on a busy 2-core one. wait_until returns as soon as the webhook is there.
-    request = wait_until(firing_frost, PATIENCE + FROST_HOLD, interval=1, what="FrostRisk at the webhook")[0]
+    # machine, but minutes on a busy 2-core one. eventually returns as soon as the webhook is there.
+    request = eventually(firing_frost, "FrostRisk at the webhook", patience=PATIENCE + FROST_HOLD, interval=1)[0]
     payload = request["json"]
     # Alertmanager's webhook format (version 4), grouped by alertname and instance as configured.
     assert (payload["version"], payload["receiver"]) == ("4", "test-receiver")

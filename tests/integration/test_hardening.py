@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import requests
 
-from conftest import sensors_by_id, wait_until
+from waiting import eventually
 
 SERVICES = ("app", "nginx", "web")
 
@@ -49,15 +49,14 @@ def test_a_crashed_app_answers_json_503_at_once_and_comes_back_by_itself(stack):
         response = requests.get(stack.url("/api/v1/history?seconds=1"), timeout=5)
         return [response] if response.status_code in (502, 503) else None  # a Response is falsy when not ok
 
-    (down,) = wait_until(down_answer, 30, interval=0.05, what="the API to report the app down")
+    (down,) = eventually(down_answer, "the API to report the app down", interval=0.05)
     assert down.json()["status"] == down.status_code
     assert requests.get(stack.url("/"), timeout=5).status_code == 200
-    wait_until(lambda: inspect(stack, "app")["RestartCount"] > before["RestartCount"], 120,
-               what="Docker to restart the app")
+    eventually(lambda: inspect(stack, "app")["RestartCount"] > before["RestartCount"], "Docker to restart the app")
     # Healthy again by its own healthcheck (not just answered from nginx's one-second cache).
-    wait_until(lambda: inspect(stack, "app")["State"]["Health"]["Status"] == "healthy", 120,
-               what="the restarted app to be healthy")
-    wait_until(lambda: sensors_by_id(stack), 120, what="the API after the restart")
+    eventually(lambda: inspect(stack, "app")["State"]["Health"]["Status"] == "healthy",
+               "the restarted app to be healthy")
+    stack.wait_ready()  # every sensor served again, whichever test runs next
 
 
 def test_stopping_the_stack_is_clean_and_quick_then_it_starts_again(stack):
@@ -71,4 +70,4 @@ def test_stopping_the_stack_is_clean_and_quick_then_it_starts_again(stack):
     finally:
         stack.compose_cli("start")
         stack.find_port()
-    wait_until(lambda: sensors_by_id(stack), 120, what="the stack after a restart")
+        stack.wait_ready()  # every sensor served again, whichever test runs next

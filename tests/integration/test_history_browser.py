@@ -15,9 +15,10 @@ import pytest
 import requests
 
 from chips import coretemp_dual_socket
-from conftest import COMPOSE_FILES, compose_project, wait_until
+from conftest import COMPOSE_FILES, compose_project
 from fakesysfs import FakeSysfs
-from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PATIENCE, expect
+from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, expect
+from waiting import PATIENCE, eventually
 
 # Two days of 20..60 °C for the first coretemp package's sensors, ending two minutes ago (the
 # sampler writes the minutes from its start on; those before it are the seed's).
@@ -46,14 +47,14 @@ def seeded():
         coretemp_dual_socket(FakeSysfs(work))
         with compose_project("frosthistui", COMPOSE_FILES, {"FROST_TEST_SYSFS": str(work)}) as project:
             base = project.url("nginx", 8080)
-            sensors = wait_until(lambda: requests.get(base + "/api/v1/sensors", timeout=5).json()["sensors"],
-                                 PATIENCE / 1000, what="the first sample")
+            sensors = eventually(lambda: requests.get(base + "/api/v1/sensors", timeout=5).json()["sensors"],
+                                 "the first sample")
             ids = sorted(s["id"] for s in sensors if s["chip"] == "coretemp-isa-0000")
             project.cli("stop", "app")
             project.cli("run", "--rm", "--no-deps", "--entrypoint", "python", "app", "-c", SEED.format(ids=ids))
             project.cli("start", "app")
-            wait_until(lambda: requests.get(base + "/readyz", timeout=5).status_code == 200, PATIENCE / 1000,
-                       what="the app back after seeding")
+            eventually(lambda: requests.get(base + "/readyz", timeout=5).status_code == 200,
+                       "the app back after seeding")
             yield base, ids
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -69,7 +70,7 @@ def page(seeded):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000}, base_url=seeded[0])
-            page.set_default_timeout(PATIENCE)
+            page.set_default_timeout(PATIENCE * 1000)
             problems = []
             page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
             yield page
@@ -127,7 +128,7 @@ def test_a_long_range_says_it_is_loading_and_says_why_it_failed(page):
     expect()(status).to_have_attribute("data-state", "loading")
     expect()(status).to_have_text("Loading 7 d…")
     expect()(page.locator("section.plots")).to_have_attribute("aria-busy", "true")
-    wait_until(lambda: held, PATIENCE / 1000, what="the page's request for 7 days")
+    eventually(lambda: held, "the page's request for 7 days")
     held[0].fulfill(status=503, content_type="application/json",
                     body='{"status":503,"error":"Service Unavailable","message":"history is being rewritten; try again"}')
     expect()(status).to_have_attribute("data-state", "error")

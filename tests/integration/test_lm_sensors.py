@@ -17,8 +17,9 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from chips import it87_old_layout, nct6798
-from conftest import COMPOSE_FILES, compose_project, wait_until
+from conftest import COMPOSE_FILES, compose_project
 from fakesysfs import FakeSysfs
+from waiting import eventually
 
 # Written like a board file from lm-sensors' configs/ directory: a divider on in1 (a +12 V rail
 # read as 1.008 V), a label Debian's file does not give this chip, an ignored fan, a `set` (never
@@ -65,7 +66,7 @@ def configured():
     try:
         with compose_project("frostlmsensors", COMPOSE_FILES, env) as project:
             base_url = project.url("nginx", 8080)
-            wait_until(lambda: IN1 in sensors(base_url), 60, what="the first sample with in1")
+            eventually(lambda: IN1 in sensors(base_url), "the first sample with in1")
             yield project, base_url
     finally:
         shutil.rmtree(work, ignore_errors=True)

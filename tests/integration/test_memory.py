@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import wait_until
+from waiting import eventually
 
 # Below this share of its limit, a container has room for a burst (a scrape, a history request).
 HEADROOM = 0.75
@@ -47,7 +47,7 @@ def process_rss(container: str) -> list[str]:
 @pytest.mark.smoke
 def test_every_running_container_stays_well_inside_its_memory_limit(stack):
     # Let the stack settle: every worker started and has served something.
-    wait_until(lambda: stack.compose_cli("ps", "--quiet").stdout.strip(), 30, what="the stack's containers")
+    eventually(lambda: stack.compose_cli("ps", "--quiet").stdout.strip(), "the stack's containers")
     report, crowded = [], []
     for container in container_ids(stack):
         name, used, limit = memory_of(container)

@@ -19,8 +19,9 @@ import pytest
 import requests
 
 from chips import coretemp_dual_socket
-from conftest import COMPOSE_FILES, compose_project, wait_until
+from conftest import COMPOSE_FILES, compose_project
 from fakesysfs import FakeSysfs
+from waiting import PATIENCE, eventually
 
 RATE = 1  # requests per second per client address: the smallest FROST_API_RATE_LIMIT there is
 BURST = 2 * RATE  # frost-nginx-start's burst: twice the rate
@@ -47,8 +48,7 @@ def limited():
         with compose_project("frostrate", COMPOSE_FILES, env) as project:
             base_url = project.url("nginx", 8080)
             # The probes are not rate limited: waiting on them spends none of the allowance.
-            wait_until(lambda: requests.get(base_url + "/readyz", timeout=5).status_code == 200, 30,
-                       what="the first sample")
+            eventually(lambda: requests.get(base_url + "/readyz", timeout=5).status_code == 200, "the first sample")
             yield base_url
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -77,11 +77,10 @@ class EventStream:
             assert head.startswith(b"HTTP/1.1 200 "), head  # streams are not rate limited
             self.ids = [int(i) for i in re.findall(rb"^id: (\d+)\n", body, re.MULTILINE)]
 
-    def wait_for(self, count: int, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.ids) < count:
-            assert time.monotonic() < deadline, f"the stream delivered {self.ids}, expected {count} events"
-            self.poll(wait=0.5)
+    def events(self, count: int) -> bool:
+        """Take what has arrived, waiting up to half a second for it; tell whether count events came."""
+        self.poll(wait=0.5)
+        return len(self.ids) >= count
 
     def close(self) -> None:
         self.socket.close()
@@ -99,18 +98,19 @@ def assert_rate_limited(response: requests.Response) -> None:
 def test_a_flood_gets_json_429s_while_an_open_stream_keeps_flowing(limited):
     stream = EventStream(limited)
     try:
-        stream.wait_for(1, 15)  # open and live before the flood
+        eventually(lambda: stream.events(1), "the stream's first event")  # open and live before the flood
         answers = []
         with requests.Session() as client:  # one keep-alive connection, one request at a time
             # The flood goes on until the stream has delivered a few samples while it lasts.
             during = len(stream.ids) + EVENTS_DURING_FLOOD
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + PATIENCE
             while len(answers) < FLOOD or len(stream.ids) < during:
-                assert time.monotonic() < deadline, f"the stream delivered {stream.ids} during a 30 s flood"
+                assert time.monotonic() < deadline, f"the stream delivered {stream.ids} during a {PATIENCE:g} s flood"
                 path = LIMITED[len(answers) % len(LIMITED)]
                 answers.append((path, client.get(limited + path, timeout=10)))
                 stream.poll()
-        stream.wait_for(len(stream.ids) + 2, 15)  # and after it
+        after = len(stream.ids) + 2
+        eventually(lambda: stream.events(after), "two events after the flood")  # and after it
         assert stream.ids == list(range(stream.ids[0], stream.ids[0] + len(stream.ids))), stream.ids
     finally:
         stream.close()

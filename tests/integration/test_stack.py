@@ -5,11 +5,10 @@ import re
 import pytest
 import requests
 
-from conftest import sensors_by_id, wait_until
+from conftest import sensors_by_id
+from waiting import eventually
 
 PACKAGE = "coretemp-isa-0000/temp1"
-# s: how long "eventually" may take on a busy 2-core machine; a passing test never waits this long.
-PATIENCE = 30
 
 
 def read_package(stack) -> dict:
@@ -18,7 +17,7 @@ def read_package(stack) -> dict:
         package = sensors_by_id(stack)[PACKAGE]
         return package if package["value"] is not None else None
 
-    return wait_until(read, PATIENCE, what=f"a reading of {PACKAGE}")
+    return eventually(read, f"a reading of {PACKAGE}")
 
 
 @pytest.mark.smoke
@@ -53,22 +52,15 @@ def test_sensors_come_from_the_fake_tree_through_nginx(stack):
 def test_sensor_reading_answers_the_same_data(stack):
     # The two answers are micro-cached apart, so on a fresh stack they may come from different
     # samples, and a first sample may lack a chip whose first read was cut off: eventually equal.
-    wait_until(lambda: sensors_by_id(stack, "/sensor_reading").keys() == sensors_by_id(stack).keys(), PATIENCE,
-               what="/sensor_reading to list the sensors of /api/v1/sensors")
+    eventually(lambda: sensors_by_id(stack, "/sensor_reading").keys() == sensors_by_id(stack).keys(),
+               "/sensor_reading to list the sensors of /api/v1/sensors")
 
 
 def test_a_changed_value_in_the_tree_shows_through_nginx(stack):
-    chip = stack.chips["coretemp"][0]
-    try:
-        chip.write("temp1_input", 51500)
-        wait_until(lambda: sensors_by_id(stack)[PACKAGE]["value"] == 51.5, PATIENCE, what="the new value")
-        wait_until(lambda: sensors_by_id(stack, "/sensor_reading")[PACKAGE]["value"] == 51.5, PATIENCE,
-                   what="the new value at /sensor_reading")
-    finally:
-        chip.write("temp1_input", 45000)  # as the tree was built: the test above asserts it
-        for path in ("/api/v1/sensors", "/sensor_reading"):
-            wait_until(lambda: sensors_by_id(stack, path)[PACKAGE]["value"] == 45.0, PATIENCE,
-                       what=f"the value restored at {path}")
+    with stack.attribute(stack.chips["coretemp"][0], "temp1_input", 51500, PACKAGE):
+        eventually(lambda: sensors_by_id(stack)[PACKAGE]["value"] == 51.5, "the new value")
+        eventually(lambda: sensors_by_id(stack, "/sensor_reading")[PACKAGE]["value"] == 51.5,
+                   "the new value at /sensor_reading")
 
 
 @pytest.mark.smoke
@@ -91,7 +83,6 @@ def test_healthz_is_proxied_to_the_app(stack):
     assert requests.get(stack.url("/healthz"), timeout=5).json() == {"status": "ok"}
 
 
-# Keep this one last in the module: it stops and restarts the app container.
 def test_app_down_means_json_503_for_the_api_while_the_dashboard_still_loads(stack):
     stack.compose_cli("stop", "app")
     try:
@@ -100,13 +91,11 @@ def test_app_down_means_json_503_for_the_api_while_the_dashboard_still_loads(sta
             response = requests.get(stack.url("/api/v1/sensors"), timeout=5)
             return [response] if response.status_code != 200 else None  # a Response is falsy when not ok
 
-        (down,) = wait_until(not_ok, PATIENCE, interval=0.1, what="the API to report the app down")
+        (down,) = eventually(not_ok, "the API to report the app down", interval=0.1)
         assert down.status_code in (502, 503)
         assert down.headers["Content-Type"].startswith("application/json")
         assert down.json()["status"] == down.status_code
         assert requests.get(stack.url("/"), timeout=5).status_code == 200
     finally:
         stack.compose_cli("start", "app")
-    wait_until(lambda: requests.get(stack.url("/api/v1/sensors"), timeout=5).status_code == 200, 2 * PATIENCE,
-               what="the API after the app restarted")
-    read_package(stack)  # sampling again, so that whatever runs next finds the stack as it was
+        stack.wait_ready()  # every sensor served again, whichever test runs next

@@ -6,7 +6,8 @@ import signal
 import sqlite3
 
 import pytest
-from test_sampler import start_sampler, wait_for
+from test_sampler import start_sampler
+from waiting import PATIENCE, eventually
 
 import chips
 from frostserver.store.counters import HistoryCounters
@@ -24,10 +25,10 @@ def test_the_sampler_records_history_and_writes_the_open_minute_when_stopped(tre
     process = start_sampler(tree, FROST_HISTORY_DIR=str(tree / "history"))
     try:
         store = StoreReader(tree / "run")
-        counters = wait_for(lambda: (c := store.counters.current()) is not None and c.samples >= 2 and c, "samples")
+        counters = eventually(lambda: (c := store.counters.current()) is not None and c.samples >= 2 and c, "samples")
         assert counters.history == HistoryCounters("ok", write_errors=0, pending_minutes=0, dropped_minutes=0)
         process.send_signal(signal.SIGTERM)
-        assert process.wait(60) == 0
+        assert process.wait(PATIENCE) == 0
     finally:
         if process.poll() is None:
             process.kill()
@@ -44,7 +45,7 @@ def test_without_a_history_dir_the_history_is_off(tree):
     process = start_sampler(tree)
     try:
         store = StoreReader(tree / "run")
-        counters = wait_for(lambda: (c := store.counters.current()) is not None and c.samples >= 1 and c, "a sample")
+        counters = eventually(lambda: (c := store.counters.current()) is not None and c.samples >= 1 and c, "a sample")
         assert counters.history is None  # off
     finally:
         process.kill()
@@ -59,10 +60,10 @@ def test_a_sampler_that_cannot_write_the_history_leaves_its_minutes_in_the_run_d
     process = start_sampler(tree, FROST_HISTORY_DIR=str(tree / "not-a-directory" / "history"))
     try:
         store = StoreReader(tree / "run")
-        counters = wait_for(lambda: (c := store.counters.current()) is not None and c.samples >= 2 and c, "samples")
+        counters = eventually(lambda: (c := store.counters.current()) is not None and c.samples >= 2 and c, "samples")
         assert counters.history is not None and counters.history.status == "degraded"
         process.send_signal(signal.SIGTERM)
-        assert process.wait(60) == 0
+        assert process.wait(PATIENCE) == 0
     finally:
         if process.poll() is None:
             process.kill()

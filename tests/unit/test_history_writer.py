@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import sqlite3
-import time
+import sys
 
 import pytest
 from history_helpers import DAY, T0, Feeder, sample, sensor
@@ -129,26 +128,43 @@ def test_a_damaged_row_spoils_only_its_own_bucket(tmp_path):
     assert [b.start for b in answer["chip-isa-0000/temp1"]] == [T0, T0 + 120]
 
 
-def test_a_day_of_64_sensors_is_read_from_one_row_a_minute(tmp_path):
-    # The API's case. 100 ms is the aim on an idle machine; a shared test machine only guards
-    # against a regression to a query or a function call per bucket (scripts/bench_history.py times it).
+def test_a_day_of_64_sensors_is_read_from_one_row_a_minute(tmp_path, monkeypatch):
+    # The API's case, judged by the work it does rather than by how long a shared machine takes
+    # (scripts/bench_history.py times it): one query for the rows, and a few Python calls per row
+    # of 64 buckets, never one per bucket (92,160 of them) nor a query per bucket.
     feeder = Feeder(tmp_path, (Tier("minute", 60, 2 * DAY), Tier("hour", 3600, 2 * DAY)))
     many = {f"t{n}": 20.0 + n / 7 for n in range(256)}
     feeder.run(T0, 3 * 60, step=60, values=lambda at: sample(**many))
     with sqlite3.connect(tmp_path / "history.db") as db:  # a day of rows, copied from the first
         blob = db.execute("SELECT buckets FROM minute WHERE start = ?", (T0,)).fetchone()[0]
         db.executemany("INSERT OR REPLACE INTO minute VALUES (?, ?)", ((T0 + 60 * n, blob) for n in range(1440)))
+    statements: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args, **kwargs):
+        db = connect(*args, **kwargs)
+        db.set_trace_callback(statements.append)
+        return db
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
     reader = HistoryReader(tmp_path)
     wanted = [f"chip-isa-0000/t{n}" for n in range(0, 256, 4)]
     reader.buckets("minute", wanted[:1], T0, T0 + 60)  # opens the connection
-    best = math.inf
-    for _ in range(3):
-        began = time.perf_counter()
+    statements.clear()
+    calls = [0]
+
+    def count(frame, event, arg):
+        calls[0] += event == "call"  # a Python function called (or a generator resumed)
+
+    sys.setprofile(count)
+    try:
         answer = reader.buckets("minute", wanted, T0, T0 + DAY)
-        best = min(best, time.perf_counter() - began)
+    finally:
+        sys.setprofile(None)
     assert len(answer) == 64 and {len(buckets) for buckets in answer.values()} == {1440}
     assert answer["chip-isa-0000/t4"][5] == Bucket(T0 + 300, 60.0, 20.0 + 4 / 7, 20.0 + 4 / 7, 20.0 + 4 / 7, 1, "ok")
-    assert best < 1.0, f"{best * 1000:.0f} ms"
+    assert len([s for s in statements if "FROM minute" in s]) == 1, statements
+    assert calls[0] <= 10 * 1440, f"{calls[0]} Python calls for 1440 rows of 64 buckets"
 
 
 def test_both_tiers_age_out_and_a_vanished_sensor_with_them(tmp_path):

@@ -11,13 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
+from waiting import PATIENCE, eventually
 
 import chips
 from frostserver.sampler import Watchdog
 from frostserver.store.reader import StoreReader
 
 APP = Path(__file__).resolve().parents[2] / "services" / "app"
-LONG = 60  # s: generous bound for "eventually" on a busy machine; passing tests never wait it
 
 
 def start_sampler(tmp_path: Path, **env: str) -> subprocess.Popen:
@@ -25,14 +25,6 @@ def start_sampler(tmp_path: Path, **env: str) -> subprocess.Popen:
                    "FROST_RUN_DIR": str(tmp_path / "run"), "FROST_CONFIG": "", **env}
     return subprocess.Popen([sys.executable, "-m", "frostserver.sampler"], env=environment,
                             stderr=subprocess.PIPE, text=True)
-
-
-def wait_for(predicate, what: str):
-    deadline = time.monotonic() + LONG
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return value
 
 
 @pytest.fixture
@@ -48,7 +40,7 @@ def sampler(tmp_path):
 
 def test_it_samples_into_the_store_and_holds_the_lock(tmp_path, sampler):
     store = StoreReader(tmp_path / "run")
-    wait_for(lambda: (store.header() or None) and store.header().seq >= 2, "two samples")
+    eventually(lambda: (store.header() or None) and store.header().seq >= 2, "two samples")
     sample = store.latest_sample()
     assert dict((s.id, r.value) for s, r in sample.pairs)["coretemp-isa-0000/temp1"] == 45.0
     assert store.sampler_pid() == sampler.pid
@@ -57,9 +49,9 @@ def test_it_samples_into_the_store_and_holds_the_lock(tmp_path, sampler):
 
 def test_a_second_sampler_on_the_same_store_refuses_to_start(tmp_path, sampler):
     store = StoreReader(tmp_path / "run")
-    wait_for(lambda: store.sampler_pid() == sampler.pid, "the first sampler's lock")
+    eventually(lambda: store.sampler_pid() == sampler.pid, "the first sampler's lock")
     second = start_sampler(tmp_path)
-    _, err = second.communicate(timeout=LONG)
+    _, err = second.communicate(timeout=PATIENCE)
     assert second.returncode == 1
     assert f"another sampler (pid {sampler.pid}) is running" in err
     assert store.sampler_pid() == sampler.pid  # the first one goes on
@@ -67,9 +59,9 @@ def test_a_second_sampler_on_the_same_store_refuses_to_start(tmp_path, sampler):
 
 def test_sigterm_stops_it_and_frees_the_lock(tmp_path, sampler):
     store = StoreReader(tmp_path / "run")
-    wait_for(lambda: store.sampler_pid() == sampler.pid, "the sampler's lock")
+    eventually(lambda: store.sampler_pid() == sampler.pid, "the sampler's lock")
     sampler.send_signal(signal.SIGTERM)
-    assert sampler.wait(LONG) == 0
+    assert sampler.wait(PATIENCE) == 0
     assert store.sampler_pid() is None
 
 
@@ -77,7 +69,7 @@ def test_a_bad_configuration_exits_78_saying_why_once(tmp_path):
     config = tmp_path / "frostserver.toml"
     config.write_text("[sampling]\nintervall = 2\n")
     process = start_sampler(tmp_path, FROST_CONFIG=str(config))
-    _, err = process.communicate(timeout=LONG)
+    _, err = process.communicate(timeout=PATIENCE)
     assert process.returncode == 78  # the supervisor does not restart it
     lines = [line for line in err.splitlines() if "configuration error" in line]
     assert len(lines) == 1 and "sampling.intervall: unknown key; did you mean 'interval'?" in lines[0]
@@ -88,7 +80,7 @@ def test_the_watchdog_ends_a_sampler_that_stopped_making_progress():
     progress = iter([1, 2, 3, 3])  # three samples, then none any more
     watchdog = Watchdog(lambda: next(progress, 3), stall_after=0.2, on_stall=stalls.append)
     watchdog.start()
-    watchdog.join(LONG)
+    watchdog.join(PATIENCE)
     assert not watchdog.is_alive() and len(stalls) == 1 and stalls[0] > 0.2
 
 
@@ -98,7 +90,7 @@ def test_the_watchdog_leaves_a_sampler_that_makes_progress_alone():
     watchdog.start()
     time.sleep(1.0)  # five stall periods: a sampler making progress is never ended
     watchdog.stopping.set()
-    watchdog.join(LONG)
+    watchdog.join(PATIENCE)
     assert not watchdog.is_alive()
 
 

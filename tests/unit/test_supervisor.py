@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 
 import pytest
+from waiting import PATIENCE, eventually
 
 from frostserver.supervisor import Backoff, StallWatch
 
 APP = Path(__file__).resolve().parents[2] / "services" / "app"
-LONG = 120  # s: generous bound for "eventually" on a busy machine; passing tests never wait it
 
 
 def test_the_backoff_doubles_up_to_its_longest_and_starts_over_after_a_healthy_run():
@@ -69,16 +69,22 @@ class Running:
             self.process = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=err)
 
     def wait_until(self, predicate, what: str) -> None:
-        deadline = time.monotonic() + LONG
-        while not predicate():
+        """Wait for predicate while the supervisor runs; print its log if it never holds."""
+
+        def running_and_holds():
             assert self.process.poll() is None, f"the supervisor exited: {self.stderr.read_text()}"
-            assert time.monotonic() < deadline, f"timed out waiting for {what}: {self.stderr.read_text()}"
-            time.sleep(0.05)
+            return predicate()
+
+        try:
+            eventually(running_and_holds, what)
+        except BaseException:
+            print(f"---- the supervisor's log ----\n{self.stderr.read_text()}")
+            raise
 
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(LONG)
+        return self.process.wait(PATIENCE)
 
 
 @pytest.fixture
@@ -119,7 +125,7 @@ def test_when_the_web_server_exits_the_sampler_is_stopped_and_its_status_returne
     sampler_log = tmp_path / "sampler.starts"
     web = recorder(tmp_path / "web.starts", "time.sleep(0.5); sys.exit(5)")
     supervisor = Running(tmp_path, web, recorder(sampler_log, "time.sleep(3600)"))
-    assert supervisor.process.wait(LONG) == 5
+    assert supervisor.process.wait(PATIENCE) == 5
     (sampler_pid,) = [int(line.split()[1]) for line in sampler_log.read_text().splitlines()]
     with pytest.raises(ProcessLookupError):
         os.kill(sampler_pid, 0)  # stopped and reaped, not left behind
@@ -193,7 +199,7 @@ def pids(log: Path) -> list[int]:
 
 def test_a_stopped_sampler_is_killed_and_replaced(tmp_path, forever):
     log = tmp_path / "sampler.starts"
-    supervisor = Running(tmp_path, forever, beating(log), watch=f"StallWatch(grace=0.5, startup={LONG})")
+    supervisor = Running(tmp_path, forever, beating(log), watch=f"StallWatch(grace=0.5, startup={PATIENCE})")
     try:
         supervisor.wait_until(lambda: pids(log), "the sampler to start")
         first = pids(log)[0]
@@ -211,7 +217,7 @@ def test_a_stopped_sampler_is_killed_and_replaced(tmp_path, forever):
 def test_a_sampler_that_stops_beating_while_alive_is_replaced(tmp_path, forever):
     # Deadlocked or stuck in a read: alive, asleep, silent.
     log = tmp_path / "sampler.starts"
-    supervisor = Running(tmp_path, forever, beating(log), watch=f"StallWatch(grace=0.5, startup={LONG})")
+    supervisor = Running(tmp_path, forever, beating(log), watch=f"StallWatch(grace=0.5, startup={PATIENCE})")
     try:
         supervisor.wait_until(lambda: len(pids(log)) >= 2, "a new sampler")
     finally:

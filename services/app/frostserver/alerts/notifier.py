@@ -64,6 +64,7 @@ MAX_ATTEMPTS = 8  # 5 + 10 + ... + 300 s: about a quarter of an hour of trying
 NEW_TARGET_LOOKBACK = 3600.0  # s of journal events a target new to the cursor file is sent
 CURSORS_VERSION = 1
 CURSORS = "the notifier's cursors"
+STOP_WAIT = 5.0  # s for the targets to end their attempts once stopping (the supervisor's STOP_WAIT is 8 s)
 
 
 def fingerprint(url: str) -> str:
@@ -129,31 +130,34 @@ class Target(threading.Thread):
                 self.wake.clear()
                 continue
             message = self.queue[0]
-            self._deliver(message)
+            if not self._deliver(message):
+                return  # stopped before it was sent: the cursor stays before it, a restart sends it
             self.queue.popleft()
             if message.event is not None:
                 self.notifier.delivered(self.url, message.event)
 
-    def _deliver(self, message: Message) -> None:
+    def _deliver(self, message: Message) -> bool:
+        """Send a message, retrying with back-off; False if stopped before it was sent or given up on."""
         pause = RETRY_FIRST
         for attempt in range(1, MAX_ATTEMPTS + 1):
             problem = self.send(self.url, message)  # bounded by the sender (the child's deadline)
             if problem is None:
                 self.notifier.count("sent")
                 log.info("sent %s %r to %s", message.state, message.title, self.shown)
-                return
+                return True
             if attempt == MAX_ATTEMPTS:
                 self.notifier.count("dropped")
                 log.error("gave up sending %r to %s after %d attempts: %s", message.title, self.shown, attempt, problem)
-                return
+                return True
             self.notifier.count("failed")
             log.warning(
                 "sending %r to %s failed (attempt %d of %d: %s); next try in %g s",
                 message.title, self.shown, attempt, MAX_ATTEMPTS, problem, pause,
             )  # fmt: skip
             if self.notifier.stopping.wait(pause):
-                return
+                return False
             pause = min(pause * 2, RETRY_LONGEST)
+        return True  # not reached: the last attempt returns above
 
 
 class Notifier:
@@ -191,6 +195,14 @@ class Notifier:
                     queued[target.url] = entry.event
             self.watch_sampling()
             self.stopping.wait(POLL)
+        # Let each target end the attempt it is in and move its cursor past what it sent: a
+        # message sent but not recorded would be sent again after a restart. Bounded, inside the
+        # supervisor's wait after SIGTERM; an attempt still running then may be sent twice.
+        deadline = time.monotonic() + STOP_WAIT
+        for target in self.targets:
+            target.wake.set()
+        for target in self.targets:
+            target.join(max(0.0, deadline - time.monotonic()))
 
     def delivered(self, url: str, event: int) -> None:
         """Move a target's cursor past an event it was sent (or gave up on)."""
