@@ -30,7 +30,8 @@ log = logging.getLogger("frostserver.accounts")
 
 IDLE_CONNECTIONS = 4  # kept open between requests, per process
 AUDIT_KEPT = 1000  # the newest audit events kept
-FAILURES_KEPT = 10000  # rows of failed sign-ins kept at most (names tried that exist nowhere included)
+FAILURES_KEPT = 10000
+MAX_ROWID = 2**63 - 1  # SQLite's largest integer: an id past it (from a URL) is no row's  # rows of failed sign-ins kept at most (names tried that exist nowhere included)
 
 
 @dataclass(frozen=True)
@@ -352,6 +353,8 @@ class AccountStore:
 
     def revoke_token(self, token_id: int) -> Token:
         """Delete a token and return what it was; NotFound if there is none."""
+        if not 0 <= token_id <= MAX_ROWID:
+            raise NotFound(f"No token with id {token_id}")  # no row has it, and SQLite could not even look
         with self._transaction() as connection:
             row = connection.execute(
                 "SELECT id, name, scope, created, created_by, last_used FROM tokens WHERE id = ?", (token_id,)

@@ -75,14 +75,9 @@ def change_user(name: str) -> Response:
         return json_error(403, "Only an admin may change another user, or a role")
     password = text_field(body, "password") if "password" in body else None
     role = check_role(body["role"]) if "role" in body else None
-    current = body.get("current_password")
+    current = text_field(body, "current_password") if "current_password" in body else None
     user = accounts().change_user(
-        principal,
-        name,
-        client_address(),
-        password=password,
-        role=role,
-        current_password=current if isinstance(current, str) else None,
+        principal, name, client_address(), password=password, role=role, current_password=current
     )
     return answer(user.document())
 
