@@ -30,8 +30,8 @@ log = logging.getLogger("frostserver.accounts")
 
 IDLE_CONNECTIONS = 4  # kept open between requests, per process
 AUDIT_KEPT = 1000  # the newest audit events kept
-FAILURES_KEPT = 10000
-MAX_ROWID = 2**63 - 1  # SQLite's largest integer: an id past it (from a URL) is no row's  # rows of failed sign-ins kept at most (names tried that exist nowhere included)
+FAILURES_KEPT = 10000  # rows of failed sign-ins kept at most (names tried that exist nowhere included)
+MAX_ROWID = 2**63 - 1  # SQLite's largest integer: an id past it (from a URL) is no row's
 
 
 @dataclass(frozen=True)
