@@ -19,6 +19,7 @@ from frostserver.accounts.model import (
     Refused,
     Role,
     Scope,
+    Unavailable,
     Via,
     WrongCredentials,
 )
@@ -251,3 +252,16 @@ def test_cookie_and_token_formats():
     assert sessions.parse_cookie(None) is None
     assert tokens.bearer("Bearer  frost_abc ") == "frost_abc" and tokens.bearer("Basic Zm9v") is None
     assert tokens.bearer(None) is None and tokens.parse_token("frost_abc") is None
+
+
+def test_a_volume_that_takes_no_writes_signs_nobody_out(accounts, clock, monkeypatch):
+    signed = accounts.login("ada", PASSWORD, "192.0.2.1")
+    token = accounts.add_token("ada", "reader", Scope.READ, "local")[1]
+
+    def refuse(*_):
+        raise Unavailable("disk full")
+
+    monkeypatch.setattr(accounts.store, "touch_session", refuse)
+    monkeypatch.setattr(accounts.store, "touch_token", refuse)
+    clock.now += 3600
+    assert accounts.session(signed.cookie) is not None and accounts.token(token) is not None

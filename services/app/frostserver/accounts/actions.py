@@ -8,6 +8,7 @@ HTTP side's check (http/access.py), or the device's shell for the CLI.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,7 @@ from .model import (
     Scope,
     SignedIn,
     Token,
+    Unavailable,
     User,
     Via,
     WrongCredentials,
@@ -182,7 +184,10 @@ class Accounts:
         if record is None or not self.lifetimes.alive(record.created, record.last_seen, now):
             return None
         if self.lifetimes.needs_touch(record.last_seen, now):
-            self.store.touch_session(id_hash, now)
+            # A volume that takes no writes (full, read-only) must not sign anyone out: the idle
+            # expiry then counts from the last use that could be written.
+            with contextlib.suppress(Unavailable):
+                self.store.touch_session(id_hash, now)
         return Principal(record.user, Via.SESSION, record.role, session_hash=id_hash, csrf_token=record.csrf_token)
 
     def token(self, text: str) -> Principal | None:
@@ -195,7 +200,8 @@ class Accounts:
             return None
         now = self.clock()
         if record.last_used is None or self.lifetimes.needs_touch(record.last_used, now):
-            self.store.touch_token(record.id, now)
+            with contextlib.suppress(Unavailable):  # as for sessions: a full volume refuses no token
+                self.store.touch_token(record.id, now)
         role = Role.ADMIN if record.scope is Scope.WRITE else Role.VIEWER
         return Principal(record.name, Via.TOKEN, role, scope=record.scope, token_id=record.id)
 
