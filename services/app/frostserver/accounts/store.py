@@ -380,7 +380,8 @@ class AccountStore:
         """Return the newest audit events, newest first."""
         with self._connection() as connection:
             rows = connection.execute(
-                "SELECT at, actor, action, target, client, outcome FROM audit ORDER BY id DESC LIMIT ?",
+                # By time: two workers stamp their events before one waits for the other's insert.
+                "SELECT at, actor, action, target, client, outcome FROM audit ORDER BY at DESC, id DESC LIMIT ?",
                 (min(limit, AUDIT_KEPT),),
             ).fetchall()
         return [AuditEvent(*row) for row in rows]
