@@ -1,4 +1,9 @@
-"""The `fleet` profile: a real Prometheus scraping the stack through nginx, its alerts reaching a webhook."""
+"""The `fleet` profile: a real Prometheus scraping the stack through nginx, its alerts reaching a webhook.
+
+The device lets no anonymous visitor read (`[access] anonymous = "none"`, issue 21): Prometheus
+scrapes /metrics with a read token made on the device's shell (`make token`), in
+FROST_ACCESS_DIR/prometheus.token, as README.md ("Running a fleet") tells an owner to.
+"""
 from __future__ import annotations
 
 import shutil
@@ -50,12 +55,23 @@ def fleet():
     cold.write("temp1_input", -2500)  # below the default frost threshold (0 °C)
     rules_dir = Path(tempfile.mkdtemp(prefix="frost-fleet-rules-"))
     rules_dir.chmod(0o755)
-    env = {"FROST_TEST_SYSFS": str(tree_dir),
+    access = rules_dir / "access"  # FROST_ACCESS_DIR: where the token goes
+    access.mkdir(mode=0o755)
+    config = rules_dir / "frostserver.toml"
+    config.write_text('[access]\nanonymous = "none"\n')
+    config.chmod(0o644)
+    env = {"FROST_TEST_SYSFS": str(tree_dir), "FROST_TEST_CONFIG": str(config), "FROST_ACCESS_DIR": str(access),
            "FROST_TEST_PROMETHEUS_RULES": str(write_rules_with_short_frost_hold(rules_dir)),
            "FROST_ALERTMANAGER_CONFIG": str(REPO / "tests/integration/alertmanager.test.yml"),
            "FROST_PROMETHEUS_PORT": "", "FROST_ALERTMANAGER_PORT": ""}  # "": any free port
     try:
         with compose_project("frostfleet", FILES, env, profiles=["fleet"]) as project:
+            # As an owner does: a read token on the device's shell, into the file Prometheus reads, then
+            # a restart of Prometheus (its start script adds the token to the scrape job).
+            token = project.accounts("token", "prometheus", "--scope", "read").stdout.strip()
+            (access / "prometheus.token").write_text(token + "\n")
+            (access / "prometheus.token").chmod(0o644)  # Prometheus runs as its package's user
+            project.cli("restart", "prometheus")
             yield project
     finally:
         shutil.rmtree(tree_dir, ignore_errors=True)
@@ -68,6 +84,12 @@ def query(fleet, promql: str) -> list[dict]:
     body = response.json()
     assert body["status"] == "success", body
     return body["data"]["result"]
+
+
+def test_metrics_need_the_token_that_prometheus_scrapes_with(fleet):
+    # Anonymous visitors read nothing; Prometheus, with its read token, scrapes (the next test).
+    response = requests.get(fleet.url("nginx", 8080, "/metrics"), timeout=5)
+    assert response.status_code == 401 and response.headers["WWW-Authenticate"] == 'Bearer realm="FrostServer"'
 
 
 def test_prometheus_scrapes_fake_tree_values_through_nginx(fleet):

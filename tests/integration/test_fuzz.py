@@ -92,3 +92,99 @@ def test_stream_refuses_other_methods_in_the_json_shape(stack, method):
     assert response.status_code == 405 and response.headers["Allow"] == "GET, HEAD"
     assert response.json() == {"status": 405, "error": "Method Not Allowed",
                                "message": "Only GET and HEAD are allowed here."}
+
+
+# --- Issue 21: the accounts' routes, fuzzed with an admin's session and with a read token ---------------------
+# A stack of its own, with `[access] anonymous = "none"` (so every read is fuzzed behind a sign-in
+# too) and an admin made on the device's shell: the session stack stays unclaimed for the other tests.
+
+ACCOUNTS_CONFIG = '[access]\nanonymous = "none"\n'
+FUZZ_ADMIN, FUZZ_PASSWORD = "fuzz-admin", "the fuzzer's own password"
+
+
+@pytest.fixture(scope="module")
+def accounts_stack():
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from chips import coretemp_dual_socket
+    from conftest import compose_project
+    from fakesysfs import FakeSysfs
+
+    work = Path(tempfile.mkdtemp(prefix="frost-fuzz-accounts-"))
+    try:
+        (work / "sys").mkdir()
+        for path in (work, work / "sys"):
+            path.chmod(0o755)
+        coretemp_dual_socket(FakeSysfs(work / "sys"))
+        config = work / "frostserver.toml"
+        config.write_text(ACCOUNTS_CONFIG)
+        config.chmod(0o644)
+        env = {"FROST_TEST_SYSFS": str(work / "sys"), "FROST_TEST_CONFIG": str(config)}
+        with compose_project("frostfuzzaccounts", ["compose.yaml", "compose.test.yaml"], env) as project:
+            project.accounts("add", FUZZ_ADMIN, "--role", "admin", input=FUZZ_PASSWORD + "\n")
+            yield project, project.url("nginx", 8080)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def admin_session(accounts_stack):
+    """The admin's cookie and the headers every change of theirs sends (Origin, X-CSRF-Token)."""
+    _, base = accounts_stack
+    signed = requests.post(base + "/api/v1/session", json={"username": FUZZ_ADMIN, "password": FUZZ_PASSWORD},
+                           headers={"Origin": base}, timeout=30)
+    assert signed.status_code == 200, signed.text
+    cookie = signed.headers["Set-Cookie"]
+    # Plain HTTP: no Secure flag (test_access_control.py checks it is there over TLS).
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
+    return ({"frost_session": signed.cookies["frost_session"]},
+            {"Origin": base, "X-CSRF-Token": signed.json()["csrf_token"]})
+
+
+@pytest.fixture
+def read_token(accounts_stack, admin_session):
+    """A fresh read token for each operation (the session's fuzzing may revoke any token by its id)."""
+    _, base = accounts_stack
+    cookies, headers = admin_session
+    made = requests.post(base + "/api/v1/tokens", json={"name": "fuzz-reader", "scope": "read"}, cookies=cookies,
+                         headers=headers, timeout=10)
+    assert made.status_code == 201, made.text
+    return made.json()["token"]
+
+
+@pytest.fixture(scope="module")
+def accounts_schema(accounts_stack, admin_session):
+    _, base = accounts_stack
+    cookies, _ = admin_session
+    document = requests.get(base + "/api/v1/openapi.json", cookies=cookies, timeout=10).json()
+    schema = schemathesis.openapi.from_dict(document)
+    schema.config.update(base_url=base)
+    # The credentials are the test's (a session, a token): generated ones, or their absence, would
+    # only be overridden by them, and a request "without its cookie" that carries one is no negative case.
+    schema.config.generation.update(with_security_parameters=False)
+    return schema
+
+
+# Left out of the session's run: what would end the fuzzer's own session (tested in test_access_control.py),
+# and the stream (it never ends).
+with_session = (schemathesis.pytest.from_fixture("accounts_schema")
+                .exclude(path="/api/v1/stream")
+                .exclude(method="DELETE", path="/api/v1/session")
+                .exclude(method="DELETE", path="/api/v1/users/{name}/sessions"))
+with_token = schemathesis.pytest.from_fixture("accounts_schema").include(method="GET").exclude(path="/api/v1/stream")
+
+
+@with_session.parametrize()
+@FUZZ_SETTINGS
+def test_every_answer_to_an_admins_session_is_documented(case, admin_session):
+    cookies, headers = admin_session
+    case.call_and_validate(cookies=cookies, headers=headers, excluded_checks=[positive_data_acceptance])
+
+
+@with_token.parametrize()
+@FUZZ_SETTINGS
+def test_every_answer_to_a_read_token_is_documented(case, read_token):
+    case.call_and_validate(headers={"Authorization": f"Bearer {read_token}"},
+                           excluded_checks=[positive_data_acceptance])

@@ -305,3 +305,30 @@ def test_a_tls_key_nginx_cannot_read_is_said_once_with_its_fix_and_nginx_starts_
             assert state["Status"] == "running" and state["Pid"] > 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+# --- basic auth is gone (issue 21) -----------------------------------------------------------------------------
+
+
+def test_basic_auth_left_on_in_env_says_it_is_gone_and_serves_nothing(stack, access):
+    # An old .env's FROST_BASIC_AUTH=on must not leave the device open without a word: nginx says what
+    # to do, once, and waits (no crash loop), so `make up` shows the message of an unhealthy container.
+    with lone_nginx(access, FROST_BASIC_AUTH="on") as nginx:
+        eventually(lambda: "FROST_BASIC_AUTH=on is no longer supported" in nginx.logs(),
+                   "nginx to say basic auth is gone")
+        time.sleep(3)
+        assert nginx.logs().count("FROST_BASIC_AUTH=on is no longer supported") == 1
+        assert 'anonymous = "none"' in nginx.logs() and "make user NAME=... ROLE=admin" in nginx.logs()
+        with pytest.raises(requests.ConnectionError):
+            requests.get(nginx.http + "/nginx-health", timeout=5)
+        state = json.loads(subprocess.run(["docker", "inspect", "-f", "{{json .State}}", nginx.container],
+                                          capture_output=True, text=True, check=True).stdout)
+        assert state["Status"] == "running" and state["Pid"] > 0  # waiting, not exited
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/api/v1/session"), ("DELETE", "/api/v1/session"),
+                                              ("PATCH", "/api/v1/users/x"), ("DELETE", "/api/v1/tokens/1")])
+def test_the_accounts_routes_reach_the_app_whatever_the_method(stack, method, path):
+    # The app answers (its own JSON: an origin refused, a 401), never nginx's "Only GET and HEAD".
+    response = requests.request(method, stack.url(path), timeout=5)
+    assert response.status_code in (401, 403) and "X-Frost-Worker" in response.headers, response.text
