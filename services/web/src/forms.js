@@ -59,10 +59,10 @@ export function retryAfterSeconds(header, now = Date.now()) {
   return Number.isNaN(at) ? null : Math.max(1, Math.ceil((at - now) / 1000));
 }
 
-/** What a 429 tells the person at the form. */
+/** What a 429 tells the person at the form (a no-break space keeps a number with its unit). */
 export function tooManyAttempts(header, now = Date.now()) {
   const seconds = retryAfterSeconds(header, now);
   if (seconds == null) return "Too many attempts, try again in a few minutes.";
-  if (seconds < 120) return `Too many attempts, try again in ${seconds} s.`;
-  return `Too many attempts, try again in ${Math.ceil(seconds / 60)} min.`;
+  if (seconds < 120) return `Too many attempts, try again in ${seconds}\u00a0s.`;
+  return `Too many attempts, try again in ${Math.ceil(seconds / 60)}\u00a0min.`;
 }

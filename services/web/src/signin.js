@@ -34,6 +34,8 @@ export async function startSession({ dashboard, ended }) {
   showAccount();
   setupForm($("signin-form"), signIn);
   setupForm($("claim-form"), claim);
+  // A pasted code shows as printed (XXXX-XXXX-XXXX) once the field is left.
+  $("claim-code").addEventListener("change", (event) => (event.target.value = normalizeCode(event.target.value)));
   $("sign-out").addEventListener("click", signOut);
   addEventListener("hashchange", route);
   route();

@@ -63,9 +63,9 @@ describe("Retry-After", () => {
   });
 
   it("says how long to wait, in seconds, in minutes when long", () => {
-    assert.equal(tooManyAttempts("30"), "Too many attempts, try again in 30 s.");
-    assert.equal(tooManyAttempts("119"), "Too many attempts, try again in 119 s.");
-    assert.equal(tooManyAttempts("121"), "Too many attempts, try again in 3 min.");
+    assert.equal(tooManyAttempts("30"), "Too many attempts, try again in 30\u00a0s.");
+    assert.equal(tooManyAttempts("119"), "Too many attempts, try again in 119\u00a0s.");
+    assert.equal(tooManyAttempts("121"), "Too many attempts, try again in 3\u00a0min.");
     assert.equal(tooManyAttempts(null), "Too many attempts, try again in a few minutes.");
   });
 });

@@ -165,7 +165,7 @@ class AccountsPage {
 
   addUserForm() {
     const name = h("input", { name: "name", autocomplete: "off", autocapitalize: "none", spellcheck: false, required: true });
-    const role = select("role", { viewer: "viewer: reads", admin: "admin: reads, changes the device, manages accounts" }, "viewer");
+    const role = select("role", { viewer: "viewer: reads", admin: "admin: also changes the device and accounts" }, "viewer");
     const password = passwordInput("password");
     const repeat = passwordInput("repeat");
     const error = h("p", { className: "form-error", role: "alert" });
