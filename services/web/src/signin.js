@@ -115,7 +115,7 @@ function setupForm(form, send) {
     button.disabled = true;
     try {
       await send(fields);
-      location.replace(location.pathname + location.search); // a fresh page for the new session
+      reload();
     } catch (err) {
       error.textContent = err instanceof ApiError && err.status === 429 ? tooManyAttempts(err.retryAfter) : err.message;
       const field = form.elements[err.field];
@@ -180,7 +180,13 @@ async function signOut() {
     }
     // 401: the session had already ended; the page still thinks otherwise until it reloads.
   }
-  location.replace(location.pathname + location.search);
+  reload();
+}
+
+// A fresh page for the new session, at the view that was asked for (#accounts), else the first one.
+function reload() {
+  if (location.hash === "#signin" || location.hash === "#claim") location.replace(location.pathname + location.search);
+  else location.reload();
 }
 
 function showError(message) {
