@@ -106,6 +106,10 @@ class AccountsPage {
     role.addEventListener("change", async () => {
       const done = await this.write(this.usersNote, "PATCH", path, { role: role.value }, `${name} is now ${role.value === "admin" ? "an admin" : "a viewer"}.`);
       if (!done) role.value = user.role; // refused (the last admin, a 403): as it was
+      else if (me) {
+        location.reload(); // no longer an admin: this page is not for them any more
+        return;
+      }
       this.loadUsers();
       this.loadAudit();
     });
