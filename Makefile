@@ -15,7 +15,7 @@ FLEET_COMPOSE := docker compose -f compose.yaml -f compose.fleet.yaml --profile 
 ARCHS ?= arm64 armhf
 ARCH ?= arm64
 
-.PHONY: help provision build up down notify-test logs ps test lint unit integration sensors-goldens demo demo-restart \
+.PHONY: help provision build up down user token notify-test logs ps test lint unit integration sensors-goldens demo demo-restart \
         demo-notifications demo-logs demo-down dev \
         fleet fleet-down bench bench-history install-service uninstall-service clean build-arch test-arm bundle
 
@@ -35,8 +35,27 @@ up: build ## Build and start the stack, wait until healthy, print the URL
 	@echo
 	@echo "FrostServer is up:  http://localhost:$(HTTP_PORT)/"
 	@ip -o -4 addr show scope global 2>/dev/null | awk '$$2 !~ /^(docker|br-|veth)/ {sub("/.*", "", $$4); print "  on your network:  http://" $$4 ":$(HTTP_PORT)/"}'
-
+	@code=$$($(COMPOSE) exec -T app python -m frostserver.accounts setup-code 2>/dev/null | tail -n 1); \
+	if [[ $$code =~ ^[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$$ ]]; then \
+	  echo; \
+	  echo "Claim this device: open the page above and enter the setup code $$code"; \
+	  echo "  (or, here: make user NAME=<you> ROLE=admin)"; \
+	fi
+	@echo
 	@echo "Logs: make logs    Stop: make down"
+
+# The accounts, through the running app container (python -m frostserver.accounts). The password
+# is asked twice, or read from stdin when it is not a terminal: printf '%s\n' "$$PW" | make user ...
+# -T when stdin is no terminal: docker compose exec would want one.
+ACCOUNTS = $(COMPOSE) exec $$([ -t 0 ] || echo -T) app python -m frostserver.accounts
+
+user: ## Make a user: make user NAME=ada ROLE=admin (or viewer); the password is asked for
+	@[ -n "$(NAME)" ] || { echo "usage: make user NAME=<name> ROLE=admin|viewer" >&2; exit 2; }
+	@$(ACCOUNTS) add "$(NAME)" --role "$(or $(ROLE),viewer)"
+
+token: ## Make an API token: make token NAME=prometheus SCOPE=read (or write); printed once
+	@[ -n "$(NAME)" ] && [ -n "$(SCOPE)" ] || { echo "usage: make token NAME=<name> SCOPE=read|write" >&2; exit 2; }
+	@$(ACCOUNTS) token "$(NAME)" --scope "$(SCOPE)"
 
 down: ## Stop and remove the stack's containers (keeps images)
 	$(COMPOSE) down --remove-orphans

@@ -49,13 +49,18 @@ class ComposeProject:
     env: dict[str, str]
     profiles: list[str]
 
-    def cli(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-        """Run `docker compose` on this project."""
+    def cli(self, *args: str, check: bool = True, timeout: float = 120,
+            input: str | None = None) -> subprocess.CompletedProcess:
+        """Run `docker compose` on this project (input: its stdin, else none)."""
         options = [arg for name in self.files for arg in ("-f", name)]
         options += [arg for profile in self.profiles for arg in ("--profile", profile)]
         return subprocess.run(["docker", "compose", "-p", self.project, *options, *args], cwd=REPO,
                               env=self.environment(), capture_output=True, text=True, check=check,
-                              timeout=timeout)
+                              timeout=timeout, input=input, stdin=None if input is not None else subprocess.DEVNULL)
+
+    def accounts(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        """Run `python -m frostserver.accounts ARGS` in the app container (as `make user` does)."""
+        return self.cli("exec", "-T", "app", "python", "-m", "frostserver.accounts", *args, input=input, check=check)
 
     def environment(self) -> dict[str, str]:
         inherited = {k: v for k, v in os.environ.items() if k not in SESSION_VARIABLES}

@@ -12,13 +12,24 @@ from types import MappingProxyType
 from typing import Any
 
 from . import validate
+from .access import AccessConfig, parse_access
 from .alerts import AlertsConfig, parse_alerts
 from .sampling import parse_numbers
 from .sensor_overrides import SensorOverrides, check_declared_sensors_kept, parse_sensor_overrides
 from .sensors import SensorSpec, parse_sensors
 from .validate import NumberSpec
 
-TOP_LEVEL_KEYS = ("frost_threshold", "sampling", "history", "sensors", "filter", "relabel", "thresholds", "alerts")
+TOP_LEVEL_KEYS = (
+    "frost_threshold",
+    "sampling",
+    "history",
+    "sensors",
+    "filter",
+    "relabel",
+    "thresholds",
+    "alerts",
+    "access",
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,7 @@ class ConfigDocument:
     sensors: tuple[SensorSpec, ...] = ()
     sensor_overrides: SensorOverrides = field(default_factory=SensorOverrides)
     alerts: AlertsConfig | None = None  # [alerts]; None: the document has none
+    access: AccessConfig = field(default_factory=AccessConfig)  # [access]
 
 
 def parse_document(document: dict[str, Any], numbers: Mapping[str, NumberSpec]) -> ConfigDocument:
@@ -39,4 +51,5 @@ def parse_document(document: dict[str, Any], numbers: Mapping[str, NumberSpec]) 
     overrides = parse_sensor_overrides(document)
     check_declared_sensors_kept(sensors, overrides)
     alerts = parse_alerts(document["alerts"]) if "alerts" in document else None
-    return ConfigDocument(MappingProxyType(values), sensors, overrides, alerts)
+    access = parse_access(document.get("access", {}))
+    return ConfigDocument(MappingProxyType(values), sensors, overrides, alerts, access)

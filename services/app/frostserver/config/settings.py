@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .access import AccessConfig
 from .alerts import AlertsConfig
 from .errors import SettingsError
 from .sensor_overrides import SensorOverrides
@@ -48,6 +49,9 @@ class Settings:
     # The history on disk (history/): its directory, a volume in Compose; None: no history (the
     # image sets /var/lib/frostserver; tests and dev mode write none unless they say where).
     history_dir: Path | None = setting(None, env=True)
+    # The accounts (accounts/): accounts.db in this directory; None: in history_dir (the volume, in
+    # Compose), else in run_dir (tests and dev mode, where the accounts go with the run).
+    accounts_dir: Path | None = setting(None, env=True)
     # Sampling, from the config file.
     sample_interval: float = setting(1.0, key="sampling.interval", bounds=(0.1, 3600.0))  # s
     history_seconds: float = setting(900.0, key="sampling.history", bounds=(10.0, 86400.0))  # kept in RAM
@@ -60,6 +64,7 @@ class Settings:
     # [filter], [relabel], [thresholds]: which sensors to keep, their labels, their thresholds.
     sensor_overrides: SensorOverrides = tables("filter", "relabel", "thresholds", default_factory=SensorOverrides)
     alerts: AlertsConfig = tables("alerts", default_factory=AlertsConfig)  # [alerts]: rules and where to notify
+    access: AccessConfig = tables("access", default_factory=AccessConfig)  # [access]: who reads, sessions, lockouts
     # The sampler.
     max_sensors: int = setting(2048, env=True, bounds=(1, 65536))  # columns in the history
     read_timeout: float = setting(0.5, env=True, bounds=(0.01, 60.0))  # s; a slower read is abandoned
@@ -69,6 +74,11 @@ class Settings:
     threads: int = setting(256, env=True, bounds=(STREAM_THREAD_RESERVE + 1, 4096))  # per worker
     max_streams: int = setting(0, env=True, bounds=(0, 100000))  # per worker; 0: threads - 16
     log_level: str = setting("info", env=True)
+
+    @property
+    def accounts_home(self) -> Path:
+        """Return the directory of accounts.db: accounts_dir, else history_dir, else run_dir."""
+        return self.accounts_dir or self.history_dir or self.run_dir
 
     @property
     def history_capacity(self) -> int:

@@ -12,11 +12,15 @@
 - metrics.py: /metrics (exposition.py renders it; node_exporter.py: node_exporter's hwmon series;
   workers.py: each worker's own counters);
 - health.py: /healthz and /readyz;
+- access.py: who may do what, checked once before every request (sessions, tokens, origins, CSRF);
+  signin.py: signing in and out, claiming the device; accounts.py: users, tokens, the audit log
+  (the accounts themselves: frostserver/accounts/);
 - errors.py: every error in one JSON shape; json_text.py: the one JSON encoder (no NaN, no Infinity).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Mapping
@@ -25,12 +29,17 @@ from typing import Any
 from flask import Flask, Response
 
 from .. import __version__
+from ..accounts.actions import Accounts
+from ..accounts.hash_gate import HashGate
+from ..accounts.model import AccountsError
+from ..accounts.passwords import Passwords
+from ..accounts.store import AccountStore
 from ..config import SettingsError, load_settings
 from ..history import HistoryReader
 from ..history.answer import Tiers
 from ..logs import configure_logging
 from ..store.reader import StoreReader
-from . import api, health, metrics, stream
+from . import access, accounts, api, health, metrics, signin, stream
 from .alerts import AlertsReader
 from .chips import ChipDocuments
 from .context import AppContext, Clock, attach
@@ -42,6 +51,10 @@ from .history_render import MeanTexts
 from .json_text import StrictJSONProvider
 from .sample_events import SampleNotifier
 
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 16 * 1024
+
 
 def create_app(
     test_config: Mapping[str, Any] | None = None,
@@ -50,13 +63,20 @@ def create_app(
     monotonic: Clock = time.monotonic,
     tiers: Tiers | None = None,
     history_gate: HistoryGate | None = None,
+    passwords: Passwords | None = None,
+    hash_gate: HashGate | None = None,
 ) -> Flask:
     """Create the Flask app; tests pass settings in `test_config` (a tmp tree, a run dir) and fakes by keyword.
 
     `clock` and `monotonic`: the wall and monotonic clocks; `tiers`: the history on disk (by
-    default read from `history_dir`, none without one); `history_gate`: a gate of other limits.
+    default read from `history_dir`, none without one); `history_gate`: a gate of other limits;
+    `passwords`: a hasher of other parameters (cheap ones, in tests); `hash_gate`: of other limits.
     """
     app = Flask(__name__)
+    # Only the methods a route declares: no automatic OPTIONS answer (a JSON 405 instead).
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+    # The largest body any route reads (a password of 1024 characters, escaped, twice): 413 past it.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json = StrictJSONProvider(app)  # jsonify: strict JSON, keys in the order given, text as is
     register_error_handlers(app)
     _tag_responses_with_worker(app)
@@ -71,6 +91,9 @@ def create_app(
         tiers = HistoryReader(settings.history_dir)
     sample_events = SampleNotifier(store, clock)
     alerts = AlertsReader(settings, store, clock)
+    gate = HashGate() if hash_gate is None else hash_gate
+    accounts_store = AccountStore(settings.accounts_home)
+    users = Accounts(accounts_store, settings.run_dir, settings.access, gate, passwords=passwords, clock=clock)
     shared = AppContext(
         settings=settings,
         store=store,
@@ -82,13 +105,29 @@ def create_app(
         sample_events=sample_events,
         alerts=alerts,
         metrics=MetricsRenderer(store, settings.frost_threshold, sample_events, __version__, alerts),
+        accounts=users,
+        hash_gate=gate,
         clock=clock,
         monotonic=monotonic,
     )
     attach(app, shared)
-    for blueprint in (api.bp, health.bp, stream.bp, metrics.bp):
+    access.install(app)
+    for blueprint in (api.bp, health.bp, stream.bp, metrics.bp, signin.bp, accounts.bp):
         app.register_blueprint(blueprint)
+    _announce_setup_code(users)
     return app
+
+
+def _announce_setup_code(users: Accounts) -> None:
+    # Once per process start (Gunicorn's master, which loads the app once before forking): the
+    # owner reads the code in the log (`make up` prints it too). Then the master's connections
+    # close: a forked worker must open its own.
+    try:
+        users.announce()
+    except (AccountsError, OSError) as error:
+        log.error("accounts: cannot tell whether this device is claimed: %s", error)
+    finally:
+        users.store.close()
 
 
 def _tag_responses_with_worker(app: Flask) -> None:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 
+from ..accounts.actions import Accounts
+from ..accounts.hash_gate import HashGate
 from ..config import Settings
 from ..history.answer import Tiers
 from ..store.reader import StoreReader
@@ -49,6 +51,8 @@ class AppContext:
     sample_events: SampleNotifier  # the stream's events, and what wakes the streams
     alerts: AlertsReader  # the journal, the notifier's counters, sampling_stopped
     metrics: MetricsRenderer  # /metrics, rendered once per sample
+    accounts: Accounts  # users, sessions, tokens, the audit log (accounts.db), the setup code
+    hash_gate: HashGate  # how many passwords this worker hashes at once (the accounts' own)
     clock: Clock = time.time  # the wall clock: a sample's age, the default end of a history range
     monotonic: Clock = time.monotonic  # how long since the sampler last published (/readyz)
 

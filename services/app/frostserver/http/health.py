@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from .access import Need, needs
 from .context import context
 from .errors import json_error
 
@@ -24,12 +25,14 @@ BUSY_MARGIN = 1.5  # s
 
 
 @bp.get("/healthz")
+@needs(Need.PROBE)
 def healthz() -> Response:
     """Say the process is alive and serving."""
     return jsonify(status="ok")
 
 
 @bp.get("/readyz")
+@needs(Need.PROBE)
 def readyz() -> Response:
     """Say whether the sampler is producing samples: its process is alive and has sampled lately.
 

@@ -3,6 +3,13 @@
 An alert event carries the id of the sample that raised it and comes just before that sample's
 event, so a client resuming from Last-Event-ID gets the alerts it missed with the samples.
 sampling_stopped, judged from the newest sample's age, comes without an id.
+
+With `[access] anonymous = "none"` a stream needs a session or a token to open (access.py), and
+it must not outlive them: at every heartbeat (15 s) the stream asks the accounts whether the
+session or token that opened it still exists and has not expired, and ends when it does not. A
+sign-out, a revoked token or a removed user thus ends an open stream within one heartbeat, for
+one database read per stream per heartbeat. (With anonymous reads there is nothing to end: anyone
+may read the stream.)
 """
 
 from __future__ import annotations
@@ -12,7 +19,9 @@ from collections.abc import Iterator
 
 from flask import Blueprint, Response, request, stream_with_context
 
+from ..accounts.model import AccountsError
 from ..alerts.messages import FIRING, RESOLVED
+from .access import who
 from .alerts import encode_alert_event, stream_events
 from .context import context
 from .errors import json_error
@@ -42,6 +51,16 @@ def stream() -> Response:
         return response
     heartbeat = settings.stream_heartbeat
     resume_from = _last_event_id()
+    # Whose credentials let this stream open (None: anonymous reads, nothing to check later).
+    opened_by = None if settings.access.anonymous_may_read else who()
+
+    def still_allowed() -> bool:
+        if opened_by is None:
+            return True
+        try:
+            return ctx.accounts.still_valid(opened_by)
+        except AccountsError:
+            return False  # the accounts cannot say: a stream that needed them ends
 
     def events(first: int, last: int) -> list[bytes]:
         return stream_events(alerts.journal.current(), first, last) + notifier.events(first, last)
@@ -56,8 +75,13 @@ def stream() -> Response:
             elif newest:
                 yield from notifier.events(newest, newest)
             sent, quiet_since = newest, time.monotonic()
+            checked_at = quiet_since
             while True:
                 newest = notifier.wait_for(sent, timeout=heartbeat)
+                if time.monotonic() - checked_at >= heartbeat:
+                    if not still_allowed():
+                        return  # signed out, revoked or expired: the client reconnects and gets a 401
+                    checked_at = time.monotonic()
                 if newest > sent:
                     if stopped is not None:
                         yield encode_alert_event(RESOLVED, {**stopped, "resolved_at": ctx.clock()}, None)
