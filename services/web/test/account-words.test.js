@@ -25,6 +25,15 @@ describe("the accounts page's words", () => {
     assert.equal(describeEvent({ actor: "ada", action: "user_added", target: "bob", outcome: "ok" }), "ada added the user bob");
     assert.equal(describeEvent({ actor: null, action: "login_failed", target: "bob", client: "192.0.2.9", outcome: "refused" }),
       "someone failed to sign in as bob (refused), from 192.0.2.9");
+    // As the app records them: "-" for nobody, "cli" from "local" for the accounts command.
+    assert.equal(describeEvent({ actor: "-", action: "login_failed", target: "(unknown user)", client: "192.0.2.9",
+      outcome: "wrong password" }), "someone failed to sign in as (unknown user) (wrong password), from 192.0.2.9");
+    assert.equal(describeEvent({ actor: "-", action: "setup_code_failed", target: "-", client: "192.0.2.9", outcome: "refused" }),
+      "someone gave a wrong setup code (refused), from 192.0.2.9");
+    assert.equal(describeEvent({ actor: "ada", action: "claim", target: "ada", client: "192.0.2.7", outcome: "ok" }),
+      "ada claimed the device, from 192.0.2.7");
+    assert.equal(describeEvent({ actor: "cli", action: "user_added", target: "ada", client: "local", outcome: "ok" }),
+      "cli added the user ada, on the device");
     assert.equal(describeEvent({ actor: "ada", action: "brand_new_thing", target: null }), "ada brand new thing",
       "an action this page does not know yet still shows");
   });

@@ -21,6 +21,7 @@ const ACTIONS = {
 // What an action on one's own account says.
 const ON_THEMSELVES = {
   login: "signed in",
+  claim: "claimed the device",
   sessions_ended: "signed out everywhere",
   user_changed: "changed their own account",
 };
@@ -47,14 +48,21 @@ export function describeToken(token, now = Date.now() / 1000) {
   return `Created ${formatAgo(token.created, now)}${by}, ${used}.`;
 }
 
+// The API's placeholders: "-" for no actor (a failed sign-in) or no target (a wrong setup code).
+const NOBODY = "-";
+// The accounts command on the device (`python -m frostserver.accounts`, `make user`) is the actor
+// "cli" from the client "local".
+const LOCAL = "local";
+
 /**
  * An audit event as a sentence without its time: "ada signed in", "ada added the user bob",
- * "someone failed to sign in (refused)"; the client address and an outcome other than "ok" follow.
+ * "someone failed to sign in as (unknown user) (wrong password)"; the client address and an
+ * outcome other than "ok" follow.
  */
 export function describeEvent(event) {
-  const actor = text(event.actor) || "someone";
+  const actor = event.actor === NOBODY ? "someone" : text(event.actor) || "someone";
   let action = ACTIONS[event.action] || text(event.action).replace(/_/g, " ");
-  let target = text(event.target);
+  let target = event.target === NOBODY ? "" : text(event.target);
   if (target && sameName(target, actor) && ON_THEMSELVES[event.action]) {
     action = ON_THEMSELVES[event.action]; // "ada signed in", not "ada signed in as ada"
     target = "";
@@ -62,7 +70,8 @@ export function describeEvent(event) {
   let sentence = [actor, action, target].filter(Boolean).join(" ");
   const outcome = text(event.outcome);
   if (outcome && outcome !== "ok" && outcome !== "success") sentence += ` (${outcome})`;
-  if (event.client) sentence += `, from ${text(event.client)}`;
+  if (event.client === LOCAL) sentence += ", on the device";
+  else if (event.client) sentence += `, from ${text(event.client)}`;
   return sentence;
 }
 
