@@ -22,6 +22,7 @@ describe("the accounts page's words", () => {
     assert.equal(describeEvent({ actor: "ada", action: "login", target: "ada", client: "192.0.2.7", outcome: "ok" }),
       "ada signed in, from 192.0.2.7");
     assert.equal(describeEvent({ actor: "ada", action: "sessions_ended", target: "ada" }), "ada signed out everywhere");
+    assert.equal(describeEvent({ actor: "bob", action: "logout", target: "bob" }), "bob signed out");
     assert.equal(describeEvent({ actor: "ada", action: "user_added", target: "bob", outcome: "ok" }), "ada added the user bob");
     assert.equal(describeEvent({ actor: null, action: "login_failed", target: "bob", client: "192.0.2.9", outcome: "refused" }),
       "someone failed to sign in as bob (refused), from 192.0.2.9");

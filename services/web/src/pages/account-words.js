@@ -22,6 +22,7 @@ const ACTIONS = {
 const ON_THEMSELVES = {
   login: "signed in",
   claim: "claimed the device",
+  logout: "signed out",
   sessions_ended: "signed out everywhere",
   user_changed: "changed their own account",
 };
