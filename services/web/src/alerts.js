@@ -107,8 +107,11 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
       else if (!Array.isArray(answer.active)) throw new Error("the answer has no list of active alerts");
     } catch (err) {
       answer = undefined;
-      console.info(`alerts: ${err.message}; trying again in ${RETRY_MS / 1000} s`);
-      retryTimer = setTimeout(refresh, RETRY_MS);
+      // A 401 shows the sign-in page (api.js); the feed asks again once it is live again.
+      if (err.status !== 401) {
+        console.info(`alerts: ${err.message}; trying again in ${RETRY_MS / 1000} s`);
+        retryTimer = setTimeout(refresh, RETRY_MS);
+      }
     }
     const changes = buffered;
     buffered = null;

@@ -1,12 +1,24 @@
 // The FrostServer JSON API, same origin. Every failure becomes an ApiError with the HTTP status
 // (0 when the network itself failed) and the message the server put in its JSON error body.
+// Writes carry the session's CSRF token (X-CSRF-Token); a 401 on any request but a sign-in means
+// nobody (or nobody any more) is signed in, and goes to the handler set by useSession().
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, retryAfter = null) {
     super(message);
     this.name = "ApiError";
     this.status = status;
+    this.retryAfter = retryAfter; // a 429's Retry-After header, as sent
   }
+}
+
+let csrfToken = null;
+let unauthorized = () => {};
+
+/** Use `csrf` on every write from now on, and call `onUnauthorized()` on any 401. */
+export function useSession({ csrf = null, onUnauthorized = () => {} } = {}) {
+  csrfToken = csrf;
+  unauthorized = onUnauthorized;
 }
 
 // The app answers errors as JSON; nginx answers 502/503 as JSON too when the app is down.
@@ -20,11 +32,22 @@ function messageOf(body, fallback) {
   return fallback;
 }
 
-async function getJSON(path, { signal } = {}) {
+/**
+ * Ask the API: `body` (an object) is sent as JSON. Resolves to the answer's JSON, or null for an
+ * answer without a body (204). `signIn`: a 401 is the answer to this request (a wrong password),
+ * not a sign that the session ended.
+ */
+export async function request(path, { method = "GET", body, signal, signIn = false } = {}) {
+  const headers = { Accept: "application/json" };
+  const write = method !== "GET" && method !== "HEAD";
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (write && csrfToken) headers["X-CSRF-Token"] = csrfToken;
   let response;
   try {
     response = await fetch(path, {
-      headers: { Accept: "application/json" },
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
       cache: "no-store", // live readings: a cached answer is a wrong answer
       signal,
     });
@@ -32,18 +55,22 @@ async function getJSON(path, { signal } = {}) {
     if (err.name === "AbortError") throw err;
     throw new ApiError(0, "network unreachable");
   }
-  let body = null;
+  let answer = null;
   try {
-    body = await response.json();
+    answer = await response.json();
   } catch {
     // An HTML error page (or nothing) from a proxy: keep the status, drop the body.
   }
   if (!response.ok) {
-    throw new ApiError(response.status, messageOf(body, `HTTP ${response.status} ${response.statusText}`.trim()));
+    if (response.status === 401 && !signIn) unauthorized();
+    throw new ApiError(response.status, messageOf(answer, `HTTP ${response.status} ${response.statusText}`.trim()),
+      response.headers.get("Retry-After"));
   }
-  if (body == null) throw new ApiError(response.status, "answer is not JSON");
-  return body;
+  if (answer == null && !write) throw new ApiError(response.status, "answer is not JSON");
+  return answer;
 }
+
+const getJSON = (path, options) => request(path, options);
 
 /** Fetch the sensor list with their latest readings. */
 export function fetchSensors(options) {
@@ -81,6 +108,14 @@ export function fetchRange(from, to, options) {
 }
 
 /**
+ * Who is signed in: {user, via, csrf_token, anonymous, claim}. Null from an app without accounts
+ * (404), as before issue 21.
+ */
+export function fetchSession(options) {
+  return getJSONUnless404("/api/v1/session", options);
+}
+
+/**
  * Fetch the alerts: {active, recent, notifications}. Null when the app has no alerts API (404),
  * as before issue 14.
  */
@@ -103,6 +138,7 @@ export async function probeStream(timeoutMs = 5000) {
       cache: "no-store",
       signal: controller.signal,
     });
+    if (response.status === 401) unauthorized(); // EventSource hides it: a session that ended
     return response.status;
   } catch (err) {
     // A stream that sends no headers within the timeout exists but is slow: call it alive.

@@ -9,6 +9,7 @@ import { fetchHistory, fetchRange, fetchSensors, historyUrl } from "./api.js";
 import { formatTime } from "./format.js";
 import { setupNotifications } from "./notify.js";
 import { setupPlots } from "./plots.js";
+import { startSession } from "./signin.js";
 import { LONGEST_WINDOW, SampleHistory, answerWindow, withoutBands } from "./store.js";
 import { startSampleFeed } from "./stream.js";
 import { setupTable } from "./table.js";
@@ -387,11 +388,28 @@ function setupControls() {
   });
 }
 
-setupControls();
-feed = startSampleFeed({
-  onSample,
-  onAlert: alerts.onEvent,
-  onSensors: onPolledSensors,
-  onState,
-  interval: history.interval,
-});
+// ---- start: once the session says the readings are the view to show --------------------------
+
+let controlsReady = false;
+
+function startDashboard() {
+  if (!controlsReady) {
+    setupControls();
+    controlsReady = true;
+  }
+  feed ||= startSampleFeed({
+    onSample,
+    onAlert: alerts.onEvent,
+    onSensors: onPolledSensors,
+    onState,
+    interval: history.interval,
+  });
+}
+
+function stopDashboard() {
+  feed?.stop();
+  feed = null;
+  live = false; // started again, the feed's first "live" refreshes everything
+}
+
+startSession({ dashboard: startDashboard, ended: stopDashboard });
