@@ -22,7 +22,8 @@ import requests
 from chips import coretemp_dual_socket
 from conftest import COMPOSE_FILES, REPO, ComposeProject, compose_project
 from fakesysfs import FakeSysfs
-from test_browser import CHROMIUM, CHROMIUM_ARGS, PATIENCE, Dashboard, expect
+from test_browser import CHROMIUM, CHROMIUM_ARGS, Dashboard, expect
+from waiting import PATIENCE
 
 PHONE = {"width": 375, "height": 740}
 ADMIN, ADMIN_PASSWORD = "ada", "analytical engine"
@@ -123,7 +124,7 @@ def open_page(browser, base_url: str, viewport: dict = PHONE):
     """A page in a browser context of its own (its own cookies), recording what goes wrong."""
     context = browser.new_context(viewport=viewport, base_url=base_url)
     page = context.new_page()
-    page.set_default_timeout(PATIENCE)
+    page.set_default_timeout(PATIENCE * 1000)  # ms
     board = Dashboard(page)
     # Chromium logs every refused request itself ("Failed to load resource: ... 401"): a wrong
     # password's 401 is the answer these tests ask for, not the page's mistake.

@@ -91,6 +91,9 @@ function explain(why) {
 
 // Any 401: the session ended (signed out elsewhere, expired, revoked) or what was asked needs one.
 function sessionEnded() {
+  // Several requests in flight when a session ends each get their 401: the first one says why,
+  // the others must not replace "Your session has ended" with the anonymous visitor's sentence.
+  if (!session.user && location.hash === "#signin") return;
   explain(session.user ? "Your session has ended: sign in again." : "Sign in to go on.");
   session = { ...session, user: null };
   onEnded(); // no point asking for readings every few seconds to be refused each time
