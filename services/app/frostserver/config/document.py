@@ -13,12 +13,23 @@ from typing import Any
 
 from . import validate
 from .alerts import AlertsConfig, parse_alerts
+from .mqtt import MqttConfig, parse_mqtt
 from .sampling import parse_numbers
 from .sensor_overrides import SensorOverrides, check_declared_sensors_kept, parse_sensor_overrides
 from .sensors import SensorSpec, parse_sensors
 from .validate import NumberSpec
 
-TOP_LEVEL_KEYS = ("frost_threshold", "sampling", "history", "sensors", "filter", "relabel", "thresholds", "alerts")
+TOP_LEVEL_KEYS = (
+    "frost_threshold",
+    "sampling",
+    "history",
+    "sensors",
+    "filter",
+    "relabel",
+    "thresholds",
+    "alerts",
+    "mqtt",
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,7 @@ class ConfigDocument:
     sensors: tuple[SensorSpec, ...] = ()
     sensor_overrides: SensorOverrides = field(default_factory=SensorOverrides)
     alerts: AlertsConfig | None = None  # [alerts]; None: the document has none
+    mqtt: MqttConfig | None = None  # [mqtt]; None: no broker, nothing published
 
 
 def parse_document(document: dict[str, Any], numbers: Mapping[str, NumberSpec]) -> ConfigDocument:
@@ -39,4 +51,5 @@ def parse_document(document: dict[str, Any], numbers: Mapping[str, NumberSpec]) 
     overrides = parse_sensor_overrides(document)
     check_declared_sensors_kept(sensors, overrides)
     alerts = parse_alerts(document["alerts"]) if "alerts" in document else None
-    return ConfigDocument(MappingProxyType(values), sensors, overrides, alerts)
+    mqtt = parse_mqtt(document["mqtt"]) if "mqtt" in document else None
+    return ConfigDocument(MappingProxyType(values), sensors, overrides, alerts, mqtt)

@@ -40,6 +40,7 @@ from .exposition import MetricsRenderer
 from .history_gate import HistoryGate
 from .history_render import MeanTexts
 from .json_text import StrictJSONProvider
+from .mqtt_status import MqttStatusReader
 from .sample_events import SampleWatcher
 
 
@@ -71,6 +72,7 @@ def create_app(
         tiers = HistoryReader(settings.history_dir)
     sample_events = SampleWatcher(store, clock)
     alerts = AlertsReader(settings, store, clock)
+    mqtt = MqttStatusReader(settings)
     shared = AppContext(
         settings=settings,
         store=store,
@@ -81,7 +83,8 @@ def create_app(
         chip_documents=ChipDocuments(store.chips),
         sample_events=sample_events,
         alerts=alerts,
-        metrics=MetricsRenderer(store, settings.frost_threshold, sample_events, __version__, alerts),
+        metrics=MetricsRenderer(store, settings.frost_threshold, sample_events, __version__, alerts, mqtt),
+        mqtt=mqtt,
         clock=clock,
         monotonic=monotonic,
     )

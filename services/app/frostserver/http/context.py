@@ -27,6 +27,7 @@ from .documents import SensorDocuments
 from .exposition import MetricsRenderer
 from .history_gate import HistoryGate
 from .history_render import MeanTexts
+from .mqtt_status import MqttStatusReader
 from .sample_events import SampleWatcher
 
 Clock = Callable[[], float]
@@ -49,6 +50,7 @@ class AppContext:
     sample_events: SampleWatcher  # the stream's events, and what wakes the streams
     alerts: AlertsReader  # the journal, the notifier's counters, sampling_stopped
     metrics: MetricsRenderer  # /metrics, rendered once per sample
+    mqtt: MqttStatusReader  # the MQTT publisher's status (/metrics, /readyz)
     clock: Clock = time.time  # the wall clock: a sample's age, the default end of a history range
     monotonic: Clock = time.monotonic  # how long since the sampler last published (/readyz)
 
