@@ -129,7 +129,7 @@ def check_against_schema(entity) -> dict:
     assert config["payload_available"] == "online" and config["payload_not_available"] == "offline"
     assert config["availability_topic"] == "frostserver/a1b2c3d4e5f6/status"
     assert re.fullmatch(ha_schema.TOPIC_ID, entity.object_id)
-    assert json.loads(entity.encoded()) == config
+    assert json.loads(entity.payload) == config
     return config
 
 
@@ -192,7 +192,7 @@ def test_the_device_says_what_it_is_and_links_the_dashboard():
 
 def test_a_label_that_is_hostile_text_stays_text_in_the_json():
     hostile = sensor("config/x", "temperature", '"},{"unique_id":"x')
-    encoded = sensor_entity(hostile, TOPICS, DEVICE).encoded()
+    encoded = sensor_entity(hostile, TOPICS, DEVICE).payload
     assert json.loads(encoded)["name"] == '"},{"unique_id":"x'
     assert json.loads(encoded)["unique_id"].startswith("a1b2c3d4e5f6_config_x_")
 
@@ -425,6 +425,8 @@ def test_a_gone_sensor_and_a_stale_config_from_before_are_removed_and_a_rename_k
     connection.up()
     ghost = "homeassistant/sensor/dev1/ghost_0123456789/config"
     publisher.message(ghost, json.dumps({"state_topic": "frostserver/dev1/sensor/ghost/state"}).encode(), True)
+    stranger = "homeassistant/binary_sensor/dev1/stranger_0123456789/config"  # another client's, since
+    publisher.message(stranger, b'{"name": "x"}', False)
     step(publisher, clock)
     connection.ack_all()
     fan_config = publisher.topics.config("sensor", object_id(fan.id))
@@ -432,7 +434,7 @@ def test_a_gone_sensor_and_a_stale_config_from_before_are_removed_and_a_rename_k
     step(publisher, clock, REMOVE_AFTER / 2)
     assert connection.latest(fan_config) != b""  # not yet: a short absence is no removal
     step(publisher, clock, REMOVE_AFTER)
-    assert connection.latest(fan_config) == b"" and connection.latest(ghost) == b""
+    assert connection.latest(fan_config) == b"" and connection.latest(ghost) == b"" == connection.latest(stranger)
     assert connection.latest("frostserver/dev1/sensor/ghost/state") == b""  # no retained state left either
     garden_config = publisher.topics.config("sensor", object_id(garden.id))
     before = json.loads(connection.latest(garden_config))

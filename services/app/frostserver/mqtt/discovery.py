@@ -33,6 +33,7 @@ measures rotation).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -205,8 +206,13 @@ class Entity:
     config: dict[str, Any]
     state_topic: str
 
-    def encoded(self) -> bytes:
-        """Return the config payload (JSON, keys in the order written)."""
+    @functools.cached_property
+    def payload(self) -> bytes:
+        """Return the config payload (JSON, keys in the order written), encoded once per entity.
+
+        The publisher compares it with what the broker has at every look, for every sensor; a
+        sensor's entity is made again only when its metadata changes.
+        """
         return json.dumps(self.config, ensure_ascii=False, separators=(",", ":")).encode()
 
 

@@ -14,8 +14,9 @@ What it publishes (discovery.py says each payload and where HA's schema says so)
 - "online" on the availability topic (retained), after the configs; the last will says "offline";
 - the states (retained, so an entity HA makes later still gets one), as schedule.py decides;
 - an empty retained config (and state) for an entity that is gone: a sensor absent from the newest
-  samples for REMOVE_AFTER seconds, or a config of this device the broker still keeps from before
-  (found by subscribing to the device's own config topics) that no current entity has.
+  samples for REMOVE_AFTER seconds, or a config of this device that no current entity has, found
+  by subscribing to the device's own config topics (one the broker keeps from before, or one
+  another client published), once it has been there REMOVE_AFTER seconds.
 """
 
 from __future__ import annotations
@@ -206,7 +207,7 @@ class Publisher:
     def _config(self, entity: Entity) -> None:
         topic = self.topics.config(entity.component, entity.object_id)
         self.state_topics[topic] = entity.state_topic
-        payload = entity.encoded()
+        payload = entity.payload
         if self.configs.get(topic) != payload:  # new, renamed, or the broker's copy is from before
             self.configs[topic] = payload
             self.outbox.put(Message(topic, payload))
@@ -273,8 +274,9 @@ class Publisher:
                 log.info("Home Assistant announced itself: publishing the discovery again")
                 self._republish()
             return
-        if not retained:
-            return  # our own configs coming back through the subscription
+        # A config of this device that no entity of ours has: kept by the broker from before (it
+        # comes, retained, when we subscribe), or published by another client since. Our own come
+        # back through the subscription too, for topics we have: those are left alone.
         if payload and topic not in self.configs:
             self.configs[topic] = b""  # the broker's: removed unless an entity of ours has this topic
             state_topic = _state_topic_of(payload, self.topics.root)
