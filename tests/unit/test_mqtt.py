@@ -530,6 +530,14 @@ def test_an_outage_is_one_line_and_the_recovery_another(caplog):
     assert lines == [
         "cannot reach the broker mqtt://broker.local:1883: Connection refused; trying again with back-off (up to 60 s)",
         "connected to the broker mqtt://broker.local:1883 again, after 3 min without it (9 attempts)"]
+    client.unreachable, client.sock = True, None
+    connection._disconnected(None, None, None, "Unspecified error", None)  # the broker went away
+    for _ in range(4):
+        clock[0] = connection.next_attempt
+        connection.service(0)
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO][2:]
+    assert lines == ["lost the broker mqtt://broker.local:1883: the connection was lost (Unspecified error); "
+                     "reconnecting with back-off (up to 60 s)"]  # then refused TCP: the same outage, no new line
     assert not any(SECRET in r.getMessage() for r in caplog.records)
 
 

@@ -10,8 +10,8 @@ no lock, and a connection attempt is a step of that loop like any other.
 - A failed attempt (unreachable, refused, TLS) is tried again after a pause that doubles from
   RETRY_FIRST up to RETRY_LONGEST, and starts over once connected.
 - The log has one line per outage (the first failure, or the loss of the connection), one more
-  only if the reason changes (a broker that comes back but refuses the password), and one on
-  recovery. The password is given to the client only; nothing here shows anything but
+  only for a refusal not yet said (a broker that comes back but refuses the password), and one
+  on recovery. The password is given to the client only; nothing here shows anything but
   config.mqtt.display_broker.
 """
 
@@ -210,9 +210,12 @@ class BrokerConnection:
         now = self.clock()
         pause = self.attempts.failed()
         self.next_attempt = now + pause
-        if self.outage_since is None:
+        first = self.outage_since is None
+        if first:
             self.outage_since = now
-        if reason != self.told:
+        # One line per outage; one more only for a refusal it had not said (a broker back from a
+        # restart that now refuses the password): a refusal needs the user, a failure only time.
+        if first or (refused and reason != self.told):
             self.told = reason
             if refused:
                 log.error("the broker %s refused the connection: %s", self.shown, reason)
