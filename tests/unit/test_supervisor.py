@@ -50,15 +50,17 @@ def starts(log: Path) -> list[float]:
 
 
 class Running:
-    """A supervisor process over the given web server, sampler and notifier commands."""
+    """A supervisor process over the given web server, sampler, notifier and publisher commands."""
 
     def __init__(self, tmp_path: Path, web: list[str], sampler: list[str], notifier: list[str] | None = None,
-                 watch: str = "StallWatch()"):
+                 watch: str = "StallWatch()", publisher: list[str] | None = None):
         script = textwrap.dedent(f"""
             import sys
             from frostserver.supervisor import Backoff, StallWatch, Supervisor
             supervisor = Supervisor({web!r}, {sampler!r}, {notifier!r}, backoff=Backoff(first=0.2, longest=0.8),
-                                    watch={watch})
+                                    watch={watch}, publisher={publisher!r})
+            if supervisor.publisher is not None:
+                supervisor.publisher.backoff = Backoff(first=0.2, longest=0.8)
             if supervisor.notifier is not None:
                 supervisor.notifier.backoff = Backoff(first=0.2, longest=0.8)
             sys.exit(supervisor.run())
@@ -161,6 +163,26 @@ def test_a_notifier_with_nothing_to_do_is_not_restarted_and_a_dying_one_is(tmp_p
     finally:
         assert dying.stop() == 0
     assert "the notifier exited (status 1)" in dying.stderr.read_text()
+
+
+def test_the_mqtt_publisher_is_tended_like_the_notifier(tmp_path, forever):
+    # Without a broker it exits 0 and stays down; one that dies is restarted with back-off.
+    idle_log, dying_log = tmp_path / "idle.starts", tmp_path / "dying.starts"
+    idle = Running(tmp_path, forever, forever, publisher=recorder(idle_log, "sys.exit(0)"))
+    try:
+        idle.wait_until(lambda: starts(idle_log), "the publisher to start")
+        time.sleep(1.0)  # five back-offs' worth: a restart would have come by now
+        assert idle.process.poll() is None
+    finally:
+        assert idle.stop() == 0
+    assert len(starts(idle_log)) == 1
+
+    dying = Running(tmp_path, forever, forever, publisher=recorder(dying_log, "sys.exit(1)"))
+    try:
+        dying.wait_until(lambda: len(starts(dying_log)) >= 3, "three publisher starts")
+    finally:
+        assert dying.stop() == 0
+    assert "the publisher exited (status 1)" in dying.stderr.read_text()
 
 
 # --- the watch from outside: a sampler that stops beating is replaced --------------------------------

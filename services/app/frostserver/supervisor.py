@@ -3,11 +3,14 @@
 `python -m frostserver.supervisor -- gunicorn --config gunicorn.conf.py` (the Dockerfile's CMD;
 `make dev` gives Flask's development server instead):
 
-- starts the web server, the sampler (`python -m frostserver.sampler`) and the notifier
+- starts the web server, the sampler (`python -m frostserver.sampler`), the notifier
   (`python -m frostserver.alerts.notifier`, which sends alerts; without notification targets it
-  exits at once, status 0, and is not started again);
-- restarts the sampler (and the notifier) when it dies, after a pause that doubles from 1 s up to 30 s and starts
-  over once a sampler has run for a minute, so a sampler that keeps dying is no restart storm;
+  exits at once, status 0, and is not started again) and the MQTT publisher (`python -m
+  frostserver.mqtt`, Home Assistant's discovery and the states; without a broker it exits at once,
+  status 0, and is not started again either);
+- restarts the sampler (and the notifier, and the publisher) when it dies, after a pause that
+  doubles from 1 s up to 30 s and starts over once a sampler has run for a minute, so a sampler
+  that keeps dying is no restart storm;
   one that exits for a bad configuration (status 78) is not restarted, since it would fail again
   (the web server goes on answering every request with the error, a JSON 503);
 - watches the sampler from outside: the sampler beats down a pipe after every sample it publishes
@@ -51,7 +54,8 @@ repeats = RepeatLimiter(log)  # what can come at every sample is said once every
 
 SAMPLER_COMMAND = (sys.executable, "-m", "frostserver.sampler")
 NOTIFIER_COMMAND = (sys.executable, "-m", "frostserver.alerts.notifier")
-EXIT_CONFIG = 78  # the sampler's and the notifier's exit status for a bad configuration
+PUBLISHER_COMMAND = (sys.executable, "-m", "frostserver.mqtt")
+EXIT_CONFIG = 78  # the sampler's, the notifier's and the publisher's exit status for a bad configuration
 WEB_NICENESS = 10  # the web server's CPU priority below the sampler's (nice 0)
 STOP_WAIT = 8.0  # s to wait for both after SIGTERM, inside Docker's 10 s before its SIGKILL
 # How late a sampler's beat may be before it is killed: its next sample was due, and 30 s more have
@@ -156,6 +160,7 @@ class Supervisor:
         sampler: Sequence[str] = SAMPLER_COMMAND,
         notifier: Sequence[str] | None = NOTIFIER_COMMAND,
         *,
+        publisher: Sequence[str] | None = PUBLISHER_COMMAND,
         backoff: Backoff | None = None,
         watch: StallWatch | None = None,
     ):
@@ -167,7 +172,13 @@ class Supervisor:
             if notifier is None
             else _Child("notifier", notifier, WEB_NICENESS, backoff=Backoff(), done_when_ok=True)
         )
-        self.tended = [child for child in (self.sampler, self.notifier) if child is not None]
+        # The publisher too: a broker that is slow or away must never cost a sample.
+        self.publisher = (
+            None
+            if publisher is None
+            else _Child("publisher", publisher, WEB_NICENESS, backoff=Backoff(), done_when_ok=True)
+        )
+        self.tended = [child for child in (self.sampler, self.notifier, self.publisher) if child is not None]
         self.stopping = False
         self._wakeup_r, self._wakeup_w = os.pipe()
 

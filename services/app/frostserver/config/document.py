@@ -14,6 +14,7 @@ from typing import Any
 from . import validate
 from .access import AccessConfig, parse_access
 from .alerts import AlertsConfig, parse_alerts
+from .mqtt import MqttConfig, parse_mqtt
 from .sampling import parse_numbers
 from .sensor_overrides import SensorOverrides, check_declared_sensors_kept, parse_sensor_overrides
 from .sensors import SensorSpec, parse_sensors
@@ -29,6 +30,7 @@ TOP_LEVEL_KEYS = (
     "thresholds",
     "alerts",
     "access",
+    "mqtt",
 )
 
 
@@ -41,6 +43,7 @@ class ConfigDocument:
     sensor_overrides: SensorOverrides = field(default_factory=SensorOverrides)
     alerts: AlertsConfig | None = None  # [alerts]; None: the document has none
     access: AccessConfig = field(default_factory=AccessConfig)  # [access]
+    mqtt: MqttConfig | None = None  # [mqtt]; None: no broker, nothing published
 
 
 def parse_document(document: dict[str, Any], numbers: Mapping[str, NumberSpec]) -> ConfigDocument:
@@ -52,4 +55,5 @@ def parse_document(document: dict[str, Any], numbers: Mapping[str, NumberSpec]) 
     check_declared_sensors_kept(sensors, overrides)
     alerts = parse_alerts(document["alerts"]) if "alerts" in document else None
     access = parse_access(document.get("access", {}))
-    return ConfigDocument(MappingProxyType(values), sensors, overrides, alerts, access)
+    mqtt = parse_mqtt(document["mqtt"]) if "mqtt" in document else None
+    return ConfigDocument(MappingProxyType(values), sensors, overrides, alerts, access, mqtt)

@@ -5,7 +5,9 @@ Sources, lowest precedence first:
 - `default`: what settings.py declares (and the built-in alert rules);
 - `file`: the TOML config file FROST_CONFIG names;
 - `browser`: settings set in the browser (a layer of its own, stored on the device; to come);
-- `environment`: FROST_* variables, for the settings that are not the document's (paths, workers);
+- `environment`: FROST_* variables, for the settings that are not the document's (paths, workers),
+  and FROST_MQTT_URL, which Compose users set in `.env`: environment_layer gives it to the document
+  as [mqtt] url, above the file (and the browser);
 - `override`: values a test passes (create_app(test_config)); the app itself never passes any.
 
 Every source of the document's keys is a Layer: a partial document of the config file's shape,
@@ -31,6 +33,7 @@ from typing import Any
 from .alerts import display_target
 from .document import parse_document
 from .errors import ConfigError, Invalid, KeyPath, SettingsError, dotted
+from .mqtt import display_url
 from .settings import (
     STREAM_THREAD_RESERVE,
     Settings,
@@ -43,8 +46,10 @@ from .settings import (
 )
 from .toml_file import read_toml
 
-# Keys whose values are secrets (notification URLs carry tokens): never shown whole.
-SECRET_KEYS = ("alerts.notify",)
+# Keys whose values are secrets (notification URLs carry tokens, a broker's URL its password): never
+# shown whole. Each is masked its own way (Setting.shown).
+SECRET_KEYS = ("alerts.notify", "mqtt.url", "mqtt.password", "FROST_MQTT_URL")
+BROKER_URL_KEYS = ("mqtt.url", "FROST_MQTT_URL")  # shown as scheme://host:port
 
 
 class Source(StrEnum):
@@ -82,7 +87,18 @@ def file_layer(settings: Settings) -> Layer | None:
     return Layer(Source.FILE, str(settings.config), read_toml(settings.config))
 
 
-DEFAULT_LAYERS: tuple[LayerSource, ...] = (file_layer,)
+def environment_layer(settings: Settings) -> Layer | None:
+    """Return FROST_MQTT_URL as the document's [mqtt] url, or None when it is unset.
+
+    The other FROST_* variables set settings that are not the document's; this one sets a key of
+    a table, so it is a layer: validated by the table's schema and blamed on the variable.
+    """
+    if settings.mqtt_url is None:
+        return None
+    return Layer(Source.ENVIRONMENT, "FROST_MQTT_URL", {"mqtt": {"url": settings.mqtt_url}})
+
+
+DEFAULT_LAYERS: tuple[LayerSource, ...] = (file_layer, environment_layer)
 
 
 @dataclass(frozen=True)
@@ -103,6 +119,10 @@ class Setting:
         """Return the value fit to show anyone: secrets masked."""
         if not self.secret:
             return self.value
+        if self.key in BROKER_URL_KEYS:
+            return display_url(self.value)
+        if self.key == "mqtt.password":
+            return "…"
         if isinstance(self.value, list):
             return [display_target(url) if isinstance(url, str) else "…" for url in self.value]
         return display_target(self.value) if isinstance(self.value, str) else "…"
@@ -167,6 +187,8 @@ def resolve(
     values.update(sensors=document.sensors, sensor_overrides=document.sensor_overrides, access=document.access)
     if document.alerts is not None:
         values["alerts"] = document.alerts
+    if document.mqtt is not None:
+        values["mqtt"] = document.mqtt
     values.update(early)
     settings = Settings(**values)
     check_bounds(settings)

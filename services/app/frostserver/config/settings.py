@@ -14,6 +14,7 @@ from typing import Any
 from .access import AccessConfig
 from .alerts import AlertsConfig
 from .errors import SettingsError
+from .mqtt import MqttConfig
 from .sensor_overrides import SensorOverrides
 from .sensors import SensorSpec
 from .validate import NumberSpec
@@ -24,10 +25,19 @@ ENV_PREFIX = "FROST_"
 
 
 def setting(
-    default: Any, *, env: bool = False, key: str | None = None, bounds: tuple[float, float] | None = None
+    default: Any,
+    *,
+    env: bool = False,
+    key: str | None = None,
+    bounds: tuple[float, float] | None = None,
+    secret: bool = False,
 ) -> Any:
-    """Declare a setting: its default, FROST_<NAME> if `env`, its document `key`, its bounds."""
-    return field(default=default, metadata={"env": env, "key": key, "bounds": bounds})
+    """Declare a setting: its default, FROST_<NAME> if `env`, its document `key`, its bounds.
+
+    `secret`: its value (a password in a URL) stays out of the Settings' repr, so that no log line or
+    traceback that prints one carries it.
+    """
+    return field(default=default, repr=not secret, metadata={"env": env, "key": key, "bounds": bounds})
 
 
 def tables(*names: str, default_factory: Any) -> Any:
@@ -67,6 +77,11 @@ class Settings:
     sensor_overrides: SensorOverrides = tables("filter", "relabel", "thresholds", default_factory=SensorOverrides)
     alerts: AlertsConfig = tables("alerts", default_factory=AlertsConfig)  # [alerts]: rules and where to notify
     access: AccessConfig = tables("access", default_factory=AccessConfig)  # [access]: who reads, sessions, lockouts
+    # [mqtt]: the broker Home Assistant's discovery and the states go to; None: none (nothing published).
+    mqtt: MqttConfig | None = tables("mqtt", default_factory=lambda: None)
+    # FROST_MQTT_URL: the broker for Compose users, in the environment; resolve.py gives it to the
+    # document as [mqtt] url (its environment layer), so it is validated and reported like the file's.
+    mqtt_url: str | None = setting(None, env=True, secret=True)
     # The sampler.
     max_sensors: int = setting(2048, env=True, bounds=(1, 65536))  # columns in the ring of recent samples
     read_timeout: float = setting(0.5, env=True, bounds=(0.01, 60.0))  # s; a slower read is abandoned
@@ -116,7 +131,7 @@ def parse_env(name: str, annotation: str, raw: str) -> Any:
     """Parse one FROST_* variable by the type its setting is declared with."""
     if annotation.startswith("Path"):
         return Path(raw)
-    if annotation == "str":
+    if annotation in ("str", "str | None"):
         return raw.strip().lower() if name == "log_level" else raw
     kind = "an integer" if annotation == "int" else "a number"
     try:

@@ -49,6 +49,7 @@ from .exposition import MetricsRenderer
 from .history_gate import HistoryGate
 from .history_render import MeanTexts
 from .json_text import StrictJSONProvider
+from .mqtt_status import MqttStatusReader
 from .sample_events import SampleWatcher
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ def create_app(
     gate = HashGate() if hash_gate is None else hash_gate
     accounts_store = AccountStore(settings.accounts_home)
     users = Accounts(accounts_store, settings.run_dir, settings.access, gate, passwords=passwords, clock=clock)
+    mqtt = MqttStatusReader(settings)
     shared = AppContext(
         settings=settings,
         store=store,
@@ -104,9 +106,10 @@ def create_app(
         chip_documents=ChipDocuments(store.chips),
         sample_events=sample_events,
         alerts=alerts,
-        metrics=MetricsRenderer(store, settings.frost_threshold, sample_events, __version__, alerts),
+        metrics=MetricsRenderer(store, settings.frost_threshold, sample_events, __version__, alerts, mqtt),
         accounts=users,
         hash_gate=gate,
+        mqtt=mqtt,
         clock=clock,
         monotonic=monotonic,
     )

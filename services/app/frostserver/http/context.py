@@ -29,6 +29,7 @@ from .documents import SensorDocuments
 from .exposition import MetricsRenderer
 from .history_gate import HistoryGate
 from .history_render import MeanTexts
+from .mqtt_status import MqttStatusReader
 from .sample_events import SampleWatcher
 
 Clock = Callable[[], float]
@@ -53,6 +54,7 @@ class AppContext:
     metrics: MetricsRenderer  # /metrics, rendered once per sample
     accounts: Accounts  # users, sessions, tokens, the audit log (accounts.db), the setup code
     hash_gate: HashGate  # how many passwords this worker hashes at once (the accounts' own)
+    mqtt: MqttStatusReader  # the MQTT publisher's status (/metrics, /readyz)
     clock: Clock = time.time  # the wall clock: a sample's age, the default end of a history range
     monotonic: Clock = time.monotonic  # how long since the sampler last published (/readyz)
 

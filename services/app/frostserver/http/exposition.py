@@ -26,10 +26,12 @@ from prometheus_client.utils import floatToGoString
 
 from ..alerts.notifier_status import NotifierStatus
 from ..model import Reading, Sensor
+from ..mqtt.status import MqttStatus
 from ..store.counters import Counters
 from ..store.files import Refusals
 from ..store.reader import StoreReader
 from .alerts import AlertsReader
+from .mqtt_status import MqttStatusReader
 from .node_exporter import hwmon_metrics
 from .sample_events import SampleWatcher
 from .workers import WorkerCounters, WorkerPublisher, read_worker_counters
@@ -172,6 +174,21 @@ def alert_metrics(firing_by_rule: dict[str, int], notifier: NotifierStatus) -> l
     return [firing, sent]
 
 
+def mqtt_metrics(status: MqttStatus | None) -> list[Metric]:
+    """Render the MQTT publisher's connection and what the broker acknowledged (nothing when MQTT is off)."""
+    connected = GaugeMetricFamily(
+        "frost_mqtt_connected",
+        "1 while the MQTT publisher is connected to its broker",
+        value=int(bool(status and status.connected)),
+    )
+    published = CounterMetricFamily(
+        "frost_mqtt_published",
+        "MQTT messages the broker acknowledged (discovery, availability, states), since the publisher started",
+        value=status.published if status is not None else 0,
+    )
+    return [connected, published]
+
+
 def worker_metrics(workers: dict[int, WorkerCounters], version: str) -> list[Metric]:
     """Render the per-worker part: build info and every live worker's open streams."""
     info = InfoMetricFamily("frost_build", "FrostServer's version", value={"version": version})
@@ -233,11 +250,28 @@ class AlertsCollector:
         yield from alert_metrics(self.alerts.firing_by_rule(), self.alerts.notifier_status.current())
 
 
+class MqttCollector:
+    """Collect the MQTT publisher's series, at every scrape (a small file, read once per version)."""
+
+    def __init__(self, mqtt: MqttStatusReader):
+        self.mqtt = mqtt
+
+    def collect(self) -> Iterator[Metric]:
+        if self.mqtt.configured:
+            yield from mqtt_metrics(self.mqtt.current())
+
+
 class MetricsRenderer:
     """Render /metrics for one worker: the sample's part once per sample, the workers' part when it changes."""
 
     def __init__(
-        self, store: StoreReader, frost_threshold: float, watcher: SampleWatcher, version: str, alerts: AlertsReader
+        self,
+        store: StoreReader,
+        frost_threshold: float,
+        watcher: SampleWatcher,
+        version: str,
+        alerts: AlertsReader,
+        mqtt: MqttStatusReader,
     ):
         self.store = store
         self.publisher = WorkerPublisher(store.run_dir, lambda: WorkerCounters(streams=watcher.streams))
@@ -248,6 +282,7 @@ class MetricsRenderer:
         self.workers.register(self.workers_collector)
         self.alerts = CollectorRegistry(auto_describe=False)
         self.alerts.register(AlertsCollector(alerts))
+        self.alerts.register(MqttCollector(mqtt))
         self._sample_part: tuple[object, bytes] = (object(), b"")
         self._workers_part: tuple[object, bytes] = (object(), b"")
         self._lock = threading.Lock()  # gthread: one render per sample even when scrapes overlap

@@ -80,4 +80,6 @@ def readyz() -> Response:
         samples=header.seq,
         sampler={"pid": pid},
         history=history,
+        # The MQTT publisher: "connected", "disconnected" (the broker is away, or refuses) or "off".
+        mqtt=ctx.mqtt.state(),
     )

@@ -1,0 +1,317 @@
+"""The publisher: Home Assistant's discovery and the device's states, from the store to the broker.
+
+One loop, one thread (Publisher.run): once a POLL it looks at the store (the newest sample, the
+alerts journal, sampling_stopped) and puts what is due into the outbox; between looks it hands the
+outbox to the broker and moves the connection along (connection.py). It only reads what the
+sampler wrote, as the workers and the notifier do, so a broker that is slow or away never reaches
+the sampler.
+
+What it publishes (discovery.py says each payload and where HA's schema says so):
+- the configs of one `sensor` per shown sensor, one `binary_sensor` per enabled alert rule and the
+  frost threshold's `sensor`, each again when it changes (a rename: the same unique id, a new
+  name), and all of them on every (re)connection and when HA announces itself on its birth topic
+  (`<prefix>/status` = "online", not retained: a retained one is an old announcement);
+- "online" on the availability topic (retained), after the configs; the last will says "offline";
+- the states (retained, so an entity HA makes later still gets one), as schedule.py decides;
+- an empty retained config (and state) for an entity that is gone: a sensor absent from the newest
+  samples for REMOVE_AFTER seconds, or a config of this device that no current entity has, found
+  by subscribing to the device's own config topics (one the broker keeps from before, or one
+  another client published), once it has been there REMOVE_AFTER seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..alerts.journal import JOURNAL_FILE, JournalView, decode_view, journal_directory
+from ..alerts.sampling_stopped import SamplingJudge
+from ..config import Settings
+from ..config.alert_rules import SAMPLING_STOPPED
+from ..config.mqtt import MqttConfig
+from ..model import Sample
+from ..store.files import DecodedFile, FileIdentity, write_atomically
+from ..store.reader import StoreReader
+from . import status as mqtt_status
+from .connection import BrokerConnection
+from .device import board_model, device_id
+from .discovery import (
+    AVAILABLE,
+    NOT_AVAILABLE,
+    OFF,
+    ON,
+    Device,
+    Entity,
+    Topics,
+    alert_entity,
+    sensor_entity,
+    shown,
+    state_text,
+    suggested_area,
+    threshold_entity,
+)
+from .outbox import Message, Outbox
+from .schedule import StateSchedule
+from .status import MqttStatus
+
+log = logging.getLogger("frostserver.mqtt")
+
+POLL = 1.0  # s between looks at the store
+REMOVE_AFTER = 30.0  # s a sensor must be absent from the samples before its entity is removed
+MAX_IN_FLIGHT = 64  # messages handed to the client and not yet acknowledged
+COMPONENTS = ("sensor", "binary_sensor")
+
+Clock = Callable[[], float]
+ConnectionFactory = Callable[..., BrokerConnection]
+
+
+class Publisher:
+    """Publish one device's discovery and states to one broker (see the module's docstring)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock = time.monotonic,
+        wall: Clock = time.time,
+        connect: ConnectionFactory = BrokerConnection,
+    ):
+        assert settings.mqtt is not None  # __main__ runs a publisher only with an [mqtt] table
+        self.config: MqttConfig = settings.mqtt
+        self.settings = settings
+        self.clock, self.wall = clock, wall
+        kept_in = settings.history_dir if settings.history_dir is not None else settings.run_dir
+        self.device_id = device_id(self.config.device_id, kept_in)
+        self.topics = Topics(self.config.discovery_prefix, self.config.base_topic, self.device_id)
+        self.device = Device(
+            id=self.device_id,
+            name=settings.alerts.device_name,
+            sw_version=__version__,
+            hw_version=board_model(settings.sysfs_root),
+            configuration_url=settings.alerts.dashboard_url,
+            area=suggested_area(),
+        )
+        self.store = StoreReader(settings.run_dir)
+        journal_dir = Path(journal_directory(settings.history_dir, settings.run_dir))
+        self.journal = DecodedFile(journal_dir / JOURNAL_FILE, decode_view, JournalView())
+        self.rules = tuple(settings.alerts.enabled_rules)
+        self.sampling = SamplingJudge(self.rules, self.store.header, wall)
+        self.status_path = settings.run_dir / mqtt_status.MQTT_FILE
+        self.schedule = StateSchedule(self.config.min_interval, self.config.max_interval)
+        self.outbox = Outbox()
+        self.stopping = threading.Event()
+        # What the broker has of this device's configs, by config topic: the payload this
+        # connection sent, or b"" for one found retained from before (to remove if nothing has it).
+        self.configs: dict[str, bytes] = {}
+        self.state_topics: dict[str, str] = {}  # config topic -> its entity's state topic
+        self.absent_since: dict[str, float] = {}  # config topic -> when its entity went missing
+        self.announce = True  # "online" is due after the configs
+        self.look_now = False  # look at the store at once, not at the next POLL (after a connection)
+        self._sample: Sample | None = None
+        self._sample_key: FileIdentity | None = None
+        self._sensor_entities: dict[str, tuple[object, Entity]] = {}  # sensor id -> (its Sensor, entity)
+        self._written: MqttStatus | None = None
+        self.connection = connect(
+            self.config,
+            f"frostserver-{self.device_id}",
+            self.topics.availability,
+            on_connected=self.connected,
+            on_message=self.message,
+            on_acknowledged=self.outbox.acknowledged,
+            on_lost=self.lost,
+            clock=clock,
+        )
+        self._since = wall()
+
+    # --- the loop ----------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Publish until `stopping` is set; then say "offline" and disconnect."""
+        next_look = self.clock()
+        while not self.stopping.is_set():
+            now = self.clock()
+            if now >= next_look or self.look_now:
+                self.look_now = False
+                self.look(now)
+                next_look = now + POLL
+            self.drain()
+            self.write_status()
+            self.connection.service(max(0.05, min(POLL, next_look - self.clock())))
+        self.connection.close(Message(self.topics.availability, NOT_AVAILABLE.encode()))
+        self.write_status()
+
+    def drain(self) -> None:
+        """Hand waiting messages to the client while connected, one in flight per topic."""
+        if not self.connection.connected:
+            return
+        for message in self.outbox.take(MAX_IN_FLIGHT - self.outbox.in_flight):
+            mid = self.connection.publish(message)
+            if mid is None:  # the client did not take it (the connection just went): it waits
+                self.outbox.put(message)
+                return
+            self.outbox.sent(message.topic, mid)
+
+    # --- what is due ------------------------------------------------------------------------------
+
+    def look(self, now: float) -> None:
+        """Put every config and state that is due into the outbox."""
+        sample = self._newest_sample()
+        entities = self._entities(sample)
+        for entity in entities.values():
+            self._config(entity)
+        self._remove_gone(entities, now, judged=sample is not None)
+        if self.announce:
+            self.outbox.put(Message(self.topics.availability, AVAILABLE.encode()))
+            self.announce = False
+        if sample is not None:
+            for sensor, reading in sample.pairs:
+                cached = self._sensor_entities.get(sensor.id)
+                if cached is not None and shown(sensor):
+                    self._state(cached[1].state_topic, state_text(reading.value).encode(), now)
+        self._alert_states(now)
+        self._state(self.topics.threshold_state, state_text(self.settings.frost_threshold).encode(), now)
+
+    def _newest_sample(self) -> Sample | None:
+        key = self.store.latest.identity()
+        if key != self._sample_key:
+            self._sample_key = key
+            self._sample = self.store.latest_sample() if key is not None else None
+        return self._sample
+
+    def _entities(self, sample: Sample | None) -> dict[str, Entity]:
+        """Return every entity the device has now, by config topic."""
+        entities: dict[str, Entity] = {}
+        known: dict[str, tuple[object, Entity]] = {}
+        for sensor, _reading in sample.pairs if sample is not None else ():
+            if not shown(sensor):
+                continue
+            cached = self._sensor_entities.get(sensor.id)
+            if cached is None or cached[0] is not sensor:  # the catalog hands back one Sensor until it changes
+                cached = (sensor, sensor_entity(sensor, self.topics, self.device))
+            known[sensor.id] = cached
+        self._sensor_entities = known
+        every = [entity for _, entity in known.values()]
+        every += [alert_entity(rule, self.topics, self.device) for rule in self.rules]
+        every.append(threshold_entity(self.topics, self.device))
+        for entity in every:
+            entities[self.topics.config(entity.component, entity.object_id)] = entity
+        return entities
+
+    def _config(self, entity: Entity) -> None:
+        topic = self.topics.config(entity.component, entity.object_id)
+        self.state_topics[topic] = entity.state_topic
+        payload = entity.payload
+        if self.configs.get(topic) != payload:  # new, renamed, or the broker's copy is from before
+            self.configs[topic] = payload
+            self.outbox.put(Message(topic, payload))
+
+    def _remove_gone(self, entities: dict[str, Entity], now: float, *, judged: bool) -> None:
+        """Remove what the broker has of this device that no entity has now, once it has been gone a while."""
+        for topic in entities:
+            self.absent_since.pop(topic, None)
+        if not judged:  # no sample yet: which sensors exist is not known
+            return
+        for topic in [topic for topic in self.configs if topic not in entities]:
+            since = self.absent_since.setdefault(topic, now)
+            if now - since < REMOVE_AFTER:
+                continue
+            del self.configs[topic], self.absent_since[topic]
+            self.outbox.put(Message(topic, b""))
+            state_topic = self.state_topics.pop(topic, None)
+            if state_topic is not None:
+                self.schedule.forget(state_topic)
+                self.outbox.drop(state_topic)
+                self.outbox.put(Message(state_topic, b""))  # no retained state left behind either
+            log.info("removed %s from Home Assistant: gone for %g s", topic, REMOVE_AFTER)
+
+    def _alert_states(self, now: float) -> None:
+        firing: dict[str, list[Any]] = defaultdict(list)
+        for alert in self.journal.current().active:
+            firing[alert.rule].append(alert)
+        stopped = self.sampling.current()
+        if stopped is not None:
+            firing[SAMPLING_STOPPED].append(stopped)
+        for rule in self.rules:
+            alerts = firing.get(rule.name, [])
+            self._state(self.topics.alert_state(rule.name), (ON if alerts else OFF).encode(), now, urgent=True)
+            attributes = {
+                "firing": len(alerts),
+                "sensors": [alert.sensor for alert in alerts if alert.sensor],
+                "summaries": [alert.summary for alert in alerts],
+            }
+            encoded = json.dumps(attributes, ensure_ascii=False, separators=(",", ":")).encode()
+            self._state(self.topics.alert_attributes(rule.name), encoded, now, urgent=True)
+
+    def _state(self, topic: str, payload: bytes, now: float, *, urgent: bool = False) -> None:
+        if self.schedule.offer(topic, payload, now, urgent=urgent):
+            self.outbox.put(Message(topic, payload))
+
+    # --- what the connection tells ----------------------------------------------------------------
+
+    def connected(self) -> None:
+        """A (new) connection: subscribe, and publish everything again (the configs, "online", the states)."""
+        for component in COMPONENTS:
+            self.connection.subscribe(self.topics.configs_of_device(component))
+        self.connection.subscribe(self.topics.birth)
+        self.outbox.clear()  # what waited through the outage is put again, configs first
+        self._republish()
+
+    def lost(self) -> None:
+        """The connection is gone: nothing is in flight; what waits is sent once connected again."""
+        self.outbox.lost()
+
+    def message(self, topic: str, payload: bytes, retained: bool) -> None:
+        """Handle HA's birth message, and this device's configs the broker kept from before."""
+        if topic == self.topics.birth:
+            if payload == AVAILABLE.encode() and not retained:
+                log.info("Home Assistant announced itself: publishing the discovery again")
+                self._republish()
+            return
+        # A config of this device that no entity of ours has: kept by the broker from before (it
+        # comes, retained, when we subscribe), or published by another client since. Our own come
+        # back through the subscription too, for topics we have: those are left alone.
+        if payload and topic not in self.configs:
+            self.configs[topic] = b""  # the broker's: removed unless an entity of ours has this topic
+            state_topic = _state_topic_of(payload, self.topics.root)
+            if state_topic is not None:
+                self.state_topics.setdefault(topic, state_topic)
+
+    def _republish(self) -> None:
+        self.configs = dict.fromkeys(self.configs, b"")  # every config goes out again (b"": differs)
+        self.schedule.reset()
+        self.announce = True
+        self.look_now = True
+
+    # --- the status file ---------------------------------------------------------------------------
+
+    def write_status(self) -> None:
+        """Write mqtt.json when what it says changed."""
+        connected = self.connection.connected
+        if self._written is None or self._written.connected != connected:
+            self._since = self.wall()
+        status = MqttStatus(self.config.shown, connected, self.outbox.acknowledged_total, self._since)
+        if status == self._written:
+            return
+        try:
+            write_atomically(self.status_path, mqtt_status.encode(status))
+        except OSError as error:
+            log.warning("cannot write %s: %s", self.status_path, error.strerror or error)
+            return
+        self._written = status
+
+
+def _state_topic_of(payload: bytes, root: str) -> str | None:
+    """Return the state topic a retained config names, if it is one of this device's."""
+    try:
+        config = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    topic = config.get("state_topic") if isinstance(config, dict) else None
+    return topic if isinstance(topic, str) and topic.startswith(root + "/") else None
