@@ -13,12 +13,25 @@ from typing import Any
 
 from . import validate
 from .alerts import AlertsConfig, parse_alerts
+from .derived import DerivedPair, parse_derived
+from .forecast import ForecastConfig, parse_forecast
 from .sampling import parse_numbers
 from .sensor_overrides import SensorOverrides, check_declared_sensors_kept, parse_sensor_overrides
 from .sensors import SensorSpec, parse_sensors
 from .validate import NumberSpec
 
-TOP_LEVEL_KEYS = ("frost_threshold", "sampling", "history", "sensors", "filter", "relabel", "thresholds", "alerts")
+TOP_LEVEL_KEYS = (
+    "frost_threshold",
+    "sampling",
+    "history",
+    "sensors",
+    "derived",
+    "filter",
+    "relabel",
+    "thresholds",
+    "alerts",
+    "forecast",
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +42,8 @@ class ConfigDocument:
     sensors: tuple[SensorSpec, ...] = ()
     sensor_overrides: SensorOverrides = field(default_factory=SensorOverrides)
     alerts: AlertsConfig | None = None  # [alerts]; None: the document has none
+    derived: tuple[DerivedPair, ...] = ()
+    forecast: ForecastConfig = field(default_factory=ForecastConfig)
 
 
 def parse_document(document: dict[str, Any], numbers: Mapping[str, NumberSpec]) -> ConfigDocument:
@@ -39,4 +54,6 @@ def parse_document(document: dict[str, Any], numbers: Mapping[str, NumberSpec]) 
     overrides = parse_sensor_overrides(document)
     check_declared_sensors_kept(sensors, overrides)
     alerts = parse_alerts(document["alerts"]) if "alerts" in document else None
-    return ConfigDocument(MappingProxyType(values), sensors, overrides, alerts)
+    derived = parse_derived(document.get("derived", {}))
+    forecast = parse_forecast(document.get("forecast", {}), values["sampling.interval"])
+    return ConfigDocument(MappingProxyType(values), sensors, overrides, alerts, derived, forecast)

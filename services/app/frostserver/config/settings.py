@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from .alerts import AlertsConfig
+from .derived import DerivedPair
 from .errors import SettingsError
+from .forecast import ForecastConfig
 from .sensor_overrides import SensorOverrides
 from .sensors import SensorSpec
 from .validate import NumberSpec
@@ -62,6 +64,9 @@ class Settings:
     # [filter], [relabel], [thresholds]: which sensors to keep, their labels, their thresholds.
     sensor_overrides: SensorOverrides = tables("filter", "relabel", "thresholds", default_factory=SensorOverrides)
     alerts: AlertsConfig = tables("alerts", default_factory=AlertsConfig)  # [alerts]: rules and where to notify
+    # [derived.<name>]: temperature and humidity pairs, whose dew and frost points are sensors too.
+    derived: tuple[DerivedPair, ...] = tables("derived", default_factory=tuple)
+    forecast: ForecastConfig = tables("forecast", default_factory=ForecastConfig)  # [forecast]: the frost forecast
     # The sampler.
     max_sensors: int = setting(2048, env=True, bounds=(1, 65536))  # columns in the ring of recent samples
     read_timeout: float = setting(0.5, env=True, bounds=(0.01, 60.0))  # s; a slower read is abandoned
