@@ -214,11 +214,20 @@ def test_a_pair_is_read_from_the_config_file(tmp_path):
      "derived.garden.lable: unknown key; did you mean 'label'?"),
     ('[derived."a b"]\ntemperature = "a/t"\nhumidity = "b/h"\n', "a pair's name is 1 to 64 letters"),
     ('[derived.garden]\ntemperature = "a/t"\nhumidity = "b/h"\nlabel = "x\\ny"\n', "derived.garden.label: must be a one-line"),
+    ('[derived.garden]\ntemperature = "a/t"\nhumidity = "b/h"\n[filter]\ninclude = ["a/*", "b/*"]\n',
+     "filter.include: drops the derived sensor 'derived/garden/dew_point'; add 'derived/*/*' to keep them"),
 ])
+
 def test_a_mistake_in_a_pair_is_one_line_naming_the_file_and_key(tmp_path, text, says):
     with pytest.raises(ConfigError) as caught:
         settings_from(tmp_path, text)
     assert says in str(caught.value) and str(tmp_path / "frostserver.toml") in str(caught.value)
+
+
+def test_exclude_may_drop_a_derived_sensor_one_does_not_want(tmp_path):
+    settings = settings_from(tmp_path, '[derived.garden]\ntemperature = "a/t"\nhumidity = "b/h"\n'
+                                       '[filter]\nexclude = ["derived/*/absolute_humidity"]\n')
+    assert [p.glob for p in settings.sensor_overrides.exclude] == ["derived/*/absolute_humidity"]
 
 
 # --- in a sample ----------------------------------------------------------------------------

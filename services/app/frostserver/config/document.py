@@ -13,10 +13,15 @@ from typing import Any
 
 from . import validate
 from .alerts import AlertsConfig, parse_alerts
-from .derived import DerivedPair, parse_derived
+from .derived import QUANTITIES, DerivedPair, parse_derived
 from .forecast import ForecastConfig, parse_forecast
 from .sampling import parse_numbers
-from .sensor_overrides import SensorOverrides, check_declared_sensors_kept, parse_sensor_overrides
+from .sensor_overrides import (
+    SensorOverrides,
+    check_declared_sensors_kept,
+    check_derived_sensors_kept,
+    parse_sensor_overrides,
+)
 from .sensors import SensorSpec, parse_sensors
 from .validate import NumberSpec
 
@@ -55,5 +60,6 @@ def parse_document(document: dict[str, Any], numbers: Mapping[str, NumberSpec]) 
     check_declared_sensors_kept(sensors, overrides)
     alerts = parse_alerts(document["alerts"]) if "alerts" in document else None
     derived = parse_derived(document.get("derived", {}))
+    check_derived_sensors_kept([pair.sensor_id(quantity) for pair in derived for quantity, *_ in QUANTITIES], overrides)
     forecast = parse_forecast(document.get("forecast", {}), values["sampling.interval"])
     return ConfigDocument(MappingProxyType(values), sensors, overrides, alerts, derived, forecast)
