@@ -148,6 +148,27 @@ def test_a_sensor_without_a_value_now_has_no_forecast_at_once():
     assert feed(fc, [(START + 30 * 60 + 15, 4.0)])[GARDEN.id].reason is None  # its value back: the bins it has
 
 
+def test_a_cpu_that_cools_after_its_load_is_no_frost_coming():
+    # Half an hour at 80 °C, two minutes down to 45 °C as the load ends, then an hour at 45 °C: the
+    # hour's line falls for a while, but its newest third has stopped.
+    fc = forecaster()
+    points = [(START + s, 80.0) for s in range(0, 1800, 10)]
+    points += [(START + 1800 + s, 80.0 - 35 * s / 120) for s in range(0, 120, 10)]
+    points += [(START + 1920 + s, 45.0) for s in range(0, 3600, 10)]
+    etas = set()
+    for when, value in points:
+        etas.add(fc.observe(when, [(CPU, Reading(value))])[CPU.id].eta)
+    assert etas == {None}
+
+
+def test_a_fall_that_has_stopped_forecasts_nothing_though_the_hour_still_falls():
+    fc = forecaster()
+    fall = cooling(3.0, 6.0, 40 * 60)  # 6 °C to 4 °C, then flat at 4 °C for 20 minutes
+    result = feed(fc, fall + [(START + 40 * 60 + s, 4.0) for s in range(10, 20 * 60, 10)])
+    assert result[GARDEN.id].eta is None and result[GARDEN.id].reason == STEADY
+    assert result[GARDEN.id].slope < 0  # the hour's line still falls; the newest third says no
+
+
 def test_warming_and_lead_time_are_reasons():
     assert feed(forecaster(), cooling(-1.0, 5.0, 30 * 60))[GARDEN.id].reason == WARMING
     assert feed(forecaster(), cooling(0.5, 5.0, 30 * 60))[GARDEN.id].reason == BEYOND_LEAD_TIME

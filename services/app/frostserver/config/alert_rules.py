@@ -118,7 +118,8 @@ BUILTIN_RULES: tuple[AlertRule, ...] = (
         below=FROST_THRESHOLD,
         hold=600,
         # In °C at the end of the lead time: a trend projected three hours ahead swings more than a
-        # reading does, and 0.5 °C let the windy nights of the replay tests warn twice as often.
+        # reading does; with 0.5 °C the slow nights of the replay tests warned, stopped and warned
+        # again (14 warnings, 8 false alarms, against 11 and 5).
         hysteresis=1.0,
         forecast=True,
     ),
