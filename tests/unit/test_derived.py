@@ -262,3 +262,44 @@ def test_the_frost_rule_and_sensor_fault_leave_derived_sensors_out():
         events += engine.observe(float(now) + 1, broken)
     assert dew[0][1].value < -10  # a dew point far below the frost threshold, on a dry day
     assert events == []
+
+
+def test_the_sampler_process_stores_them_keeps_their_history_and_metrics_label_them_derived(tmp_path):
+    import signal
+
+    import chips
+    from test_sampler import start_sampler
+    from waiting import PATIENCE, eventually
+
+    from frostserver.history import HistoryReader
+    from frostserver.http import create_app
+
+    chips.build_zoo(tmp_path / "sys", ("sht3x",))  # 23.5 °C, 45.2 %RH
+    config = tmp_path / "frostserver.toml"
+    config.write_text('[derived.outdoor]\ntemperature = "sht3x-i2c-1-44/temp1"\n'
+                      'humidity = "sht3x-i2c-1-44/humidity1"\nlabel = "Outdoor"\n')
+    process = start_sampler(tmp_path, FROST_CONFIG=str(config), FROST_HISTORY_DIR=str(tmp_path / "history"))
+    try:
+        store = StoreReader(tmp_path / "run")
+        sample = eventually(lambda: (s := store.latest_sample()) is not None and s, "a sample")
+        found = {sensor.id: (sensor, reading) for sensor, reading in sample.pairs}
+        dew = found["derived/outdoor/dew_point"]
+        assert dew[1].value == pytest.approx(humidity.dew_point(23.5, 45.2), abs=0.001)  # about 10.9 °C
+        assert (dew[0].source, dew[0].chip, dew[0].label) == ("derived", "derived", "Outdoor dew point")
+        app = create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys"})
+        metrics = app.test_client().get("/metrics").get_data(as_text=True)
+        assert ('frost_sensor_value{chip="derived",kind="humidity",label="Outdoor absolute humidity",'
+                'sensor="derived/outdoor/absolute_humidity",unit="g/m³"}') in metrics
+        assert 'frost_sensor_status{chip="derived",sensor="derived/outdoor/frost_point",source="derived",status="ok"} 1.0' \
+            in metrics
+        assert 'frost_sensors{source="derived"} 3.0' in metrics
+        process.send_signal(signal.SIGTERM)  # it writes the open minute as it stops
+        assert process.wait(PATIENCE) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        process.stderr.close()
+    minutes = HistoryReader(tmp_path / "history").buckets("minute", None, 0, 2**40)
+    (bucket, *_) = minutes["derived/outdoor/frost_point"]
+    assert bucket.count >= 1 and bucket.min == pytest.approx(humidity.dew_point(23.5, 45.2), abs=0.001)

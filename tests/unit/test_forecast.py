@@ -436,3 +436,22 @@ def test_a_sampler_after_a_restart_takes_the_window_back_from_the_ring(tmp_path)
     fc = build_forecaster(settings, StoreReader(settings.run_dir))
     result = feed(fc, [(START + 30 * 60 + 10, 4.0), (START + 32 * 60 + 10, 3.9)])
     assert result[GARDEN.id].reason is None and result[GARDEN.id].eta == pytest.approx(START + 2.5 * 3600, abs=180)
+
+
+def test_a_frost_expected_alert_in_the_api_has_its_expected_at_and_matches_openapi(app):
+    import schemathesis
+
+    from frostserver.alerts.alert import AlertEvent
+    from frostserver.alerts.journal import AlertJournal
+
+    eng, fc = engine(), forecaster()
+    ((_, state, alert),) = run(eng, fc, cooling(2.0, 5.0, 45 * 60))
+    settings = context(app).settings
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    journal = AlertJournal.open(settings.run_dir, durable=False)  # no history dir: the run directory
+    journal.record(7, [AlertEvent(state, alert)])
+    (shown,) = app.test_client().get("/api/v1/alerts").get_json()["active"]
+    assert shown["rule"] == "frost_expected" and shown["expected_at"] == alert.expected_at
+    assert shown["summary"].startswith("Garden: frost expected at about 18:30 UTC, in ")
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    schema["/api/v1/alerts"]["GET"].Case().call_and_validate()
