@@ -192,3 +192,35 @@ def test_a_humidity_alone_needs_one_temperature_to_go_with():
 def test_a_bad_duration_option_is_one_line(tmp_path, capsys):
     status, _, err = run(capsys, "replay", str(NIGHTS / "overcast.csv"), "--window", "an hour")
     assert status == 2 and '--window: must be a duration like "90s", "5m" or "1h30m"' in err
+
+
+def test_the_apps_own_csv_download_replays(tmp_path, capsys):
+    from frostserver.http import create_app
+    from frostserver.model import Reading, Sensor
+    from frostserver.sampler import Sampler
+    from frostserver.store.writer import StoreWriter
+    from sources import ListSource
+
+    probe = Sensor("w1_slave_temp-virtual-0/temp1", "w1_slave_temp-virtual-0", "w1_slave_temp", "temp1",
+                   "temperature", "Garden", "°C")
+    app = create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys", "ring_seconds": 3600,
+                      "sample_interval": 10.0})
+    store = StoreWriter.open(tmp_path / "run", capacity=400, columns=8, interval=10.0)
+    times = iter(range(1_768_406_400, 1_768_410_000, 10))
+    source = ListSource()
+    sampler = Sampler({"hwmon": source}, store, clock=lambda: float(next(times)))
+    try:
+        for step in range(270):  # 45 minutes from 4 °C down 6 °C an hour: frost 40 minutes in
+            source.pairs = [(probe, Reading(round(4.0 - step * 10 * 6 / 3600, 4)))]
+            sampler.sample_once()
+    finally:
+        sampler.close()
+    answer = app.test_client().get("/api/v1/history?format=csv&seconds=2700")
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    path = tmp_path / "download.csv"
+    path.write_bytes(answer.get_data())
+    status, out, err = run(capsys, "replay", str(path), "--for", "1m", "--min-data", "10m")
+    assert status == 0 and err == ""
+    assert "frost_expected fires: Garden" not in out  # the replay names sensors by id, not label
+    assert "w1_slave_temp-virtual-0/temp1: frost expected at about" in out
+    assert "frost came: at or below 0 °C (warned " in out and "0 false alarms" in out

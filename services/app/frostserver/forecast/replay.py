@@ -4,10 +4,11 @@
 
 The CSV is a history download (`/api/v1/history?format=csv`): a header `time,epoch,<id>,...` of raw
 samples, or `time,epoch,<id> min,<id> max,<id> mean,...` of aggregated points (the means are
-replayed), one row per sample; an empty cell is no value. A `time` (ISO 8601) or an `epoch` (Unix
-seconds) column must be there. Every other column is a temperature to forecast, except the ones
-`--humidity` names: each pairs a relative humidity with a temperature (TEMP=HUMIDITY, or just
-HUMIDITY when there is one temperature), and its frost point is that temperature's floor.
+replayed), one row per sample; an empty cell is no value. A `time` (ISO 8601; without an offset,
+this machine's local time) or an `epoch` (Unix seconds) column must be there. Every other column
+is a temperature to forecast, except the ones `--humidity` names: each pairs a relative humidity
+with a temperature (TEMP=HUMIDITY, or just HUMIDITY when there is one temperature), and its frost
+point is that temperature's floor.
 
 Each row is one sample through the same code the sampler runs: the derived sensors
 (derived/sensors.py), the forecast (frost.py) and the alert engine (alerts/engine.py) with the
@@ -36,6 +37,7 @@ from ..alerts.engine import AlertEngine
 from ..alerts.messages import FIRING, span
 from ..config.alert_rules import BUILTIN_RULES, FROST, FROST_EXPECTED
 from ..config.derived import DerivedPair
+from ..config.errors import Invalid
 from ..config.forecast import ForecastConfig
 from ..config.validate import duration
 from ..derived.sensors import DerivedSensors
@@ -155,7 +157,7 @@ def unquote(cell: str) -> str:
 
 
 def parse_time(cell: str, line: int) -> float:
-    """Return Unix seconds from an epoch number or an ISO 8601 time (UTC unless it says otherwise)."""
+    """Return Unix seconds from an epoch number or an ISO 8601 time (without an offset: this machine's local time)."""
     cell = cell.strip()
     try:
         number = float(cell)
@@ -164,9 +166,7 @@ def parse_time(cell: str, line: int) -> float:
             moment = datetime.fromisoformat(cell.replace("Z", "+00:00"))
         except ValueError:
             raise BadCsv(f"line {line}: {cell!r} is neither Unix seconds nor an ISO 8601 time") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=datetime.now().astimezone().tzinfo)
-        return moment.timestamp()
+        return moment.timestamp()  # a naive one as local time, daylight saving time included
     if not math.isfinite(number):
         raise BadCsv(f"line {line}: the time {cell!r} is not a number")
     return number
@@ -389,9 +389,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def seconds(text: str, option: str) -> float:
     """Return a duration option ("90s", "5m", "1h30m", or seconds) in seconds."""
     try:
-        value = duration(text, (option,), 7 * 86400.0)
-    except ValueError as error:
-        raise BadCsv(f"{option}: {error}") from None
-    except Exception as error:  # the validators' Invalid: its problem is the message
-        raise BadCsv(f"{option}: {getattr(error, 'problem', error)}") from None
-    return value
+        number = float(text)
+    except ValueError:
+        number = None
+    try:
+        return duration(text if number is None else number, (option,), 7 * 86400.0)
+    except Invalid as error:
+        raise BadCsv(f"{option}: {error.problem}") from None
