@@ -455,3 +455,25 @@ def test_a_frost_expected_alert_in_the_api_has_its_expected_at_and_matches_opena
     assert shown["summary"].startswith("Garden: frost expected at about 18:30 UTC, in ")
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     schema["/api/v1/alerts"]["GET"].Case().call_and_validate()
+
+
+def test_after_a_restart_of_the_container_the_window_comes_back_from_the_minute_tier(tmp_path):
+    from frostserver.history.writer import HistoryWriter
+
+    # An earlier run wrote 30 minutes of a steady fall to the history on disk, then stopped.
+    writer = HistoryWriter(tmp_path / "history")
+    for when, value in cooling(2.0, 5.0, 30 * 60):
+        writer.observe(when, [(GARDEN, Reading(value))])
+    writer.close()
+    settings = load_settings({}, {"run_dir": tmp_path / "run", "history_dir": tmp_path / "history"})
+    fc = build_forecaster(settings)  # no ring: the run directory was a tmpfs, gone with the container
+    result = feed(fc, [(START + 31 * 60 + 10, 3.95), (START + 33 * 60 + 10, 3.9)])
+    assert result[GARDEN.id].reason is None
+    assert result[GARDEN.id].eta == pytest.approx(START + 2.5 * 3600, abs=180)
+    assert result[GARDEN.id].slope * 3600 == pytest.approx(-2.0, rel=0.1)
+
+
+def test_without_a_history_the_window_starts_empty(tmp_path):
+    settings = load_settings({}, {"run_dir": tmp_path / "run", "history_dir": tmp_path / "history"})
+    fc = build_forecaster(settings)
+    assert feed(fc, [(START, 5.0), (START + 130, 4.9)])[GARDEN.id].reason == NOT_ENOUGH_DATA

@@ -28,7 +28,7 @@ from .derived.sensors import DerivedSensors
 from .finite import FiniteGuard
 from .forecast.frost import FrostForecaster
 from .heartbeat import Heartbeat
-from .history import configured_tiers
+from .history import HistoryReader, configured_tiers
 from .history.writer import HistoryWriter
 from .hwmon import HwmonReader
 from .hwmon.reader import ReaderStats
@@ -301,7 +301,12 @@ def build_sampler(settings: Settings) -> Sampler:
 
 
 def build_forecaster(settings: Settings, ring: StoreReader | None = None) -> FrostForecaster | None:
-    """Build the frost forecast (None: [forecast] enabled = false), its window filled from `ring` if given."""
+    """Build the frost forecast (None: [forecast] enabled = false).
+
+    Its window is filled from what an earlier sampler left: the ring of recent samples, if `ring`
+    is given (a sampler restarted within the container), else the minute tier of the history on
+    disk, as each sensor is first seen (the container restarted: the ring was in its tmpfs).
+    """
     config = settings.forecast
     if not config.enabled:
         return None
@@ -311,10 +316,30 @@ def build_forecaster(settings: Settings, ring: StoreReader | None = None) -> Fro
         return config.selects(sensor, frost is not None and frost.selects(sensor))
 
     floors = {pair.temperature: pair.sensor_id("frost_point") for pair in settings.derived}
-    forecaster = FrostForecaster(config, settings.frost_threshold, selects, floors)
+    backfill = None if settings.history_dir is None else MinuteBackfill(settings.history_dir, config.window)
+    forecaster = FrostForecaster(config, settings.frost_threshold, selects, floors, backfill)
     if ring is not None:
         seed_forecaster(forecaster, ring, selects)
     return forecaster
+
+
+class MinuteBackfill:
+    """The minute tier's means of one sensor over the forecast's window, for a sensor first seen."""
+
+    def __init__(self, history_dir: Path, window: float):
+        self.history_dir = history_dir
+        self.window = window
+        self._reader: HistoryReader | None = None
+
+    def __call__(self, sensor_id: str, now: float) -> list[tuple[float, float]]:
+        try:
+            if self._reader is None:
+                self._reader = HistoryReader(self.history_dir)
+            buckets = self._reader.buckets("minute", [sensor_id], now - self.window, now).get(sensor_id, [])
+        except Exception:  # no history (yet), or a broken one: the forecast starts from nothing
+            repeats.exception("could not read the history's minutes for the frost forecast", key="backfill")
+            return []
+        return [(bucket.start + bucket.seconds / 2, bucket.mean) for bucket in buckets if bucket.mean is not None]
 
 
 def seed_forecaster(forecaster: FrostForecaster, ring: StoreReader, selects: Callable[[Sensor], bool]) -> None:

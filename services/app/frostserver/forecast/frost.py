@@ -3,7 +3,9 @@
 A trend, not a weather model (README.md, "Frost ahead" says when it misleads). For each forecast
 sensor the sampler's samples are averaged into bins (the window in 30), and when a bin closes the
 trend is fitted again over the bins of the window ([forecast] window, 60 min by default) with the
-Theil-Sen estimator (trend.py). With less than `min_data` of data there is no forecast. Otherwise
+Theil-Sen estimator (trend.py). With less than `min_data` of data there is no forecast.
+After a restart the window is filled again from what the sampler before left (sampler.py: the ring
+of recent samples, else the minute tier of the history on disk). Otherwise
 the line's crossing of the frost threshold is the forecast, if it comes within the lead time.
 
 The newest third of the window must agree: its own trend must also reach the threshold within the
@@ -78,12 +80,16 @@ class FrostForecaster:
         threshold: float,
         selects: Callable[[Sensor], bool],
         floors: Mapping[str, str] | None = None,
+        backfill: Callable[[str, float], Iterable[tuple[float, float]]] | None = None,
     ):
         self.config = config
         self.threshold = threshold
         self.width = config.window / BINS  # s per bin
         self._selects = selects  # whether a sensor gets a forecast
         self._floors = dict(floors or {})  # temperature sensor id -> its pair's frost point sensor id
+        # (sensor id, now) -> the (time, value) points of the window before now that the history on
+        # disk holds: a sensor first seen (after a restart of the container) starts from them.
+        self._backfill = backfill
         self._chosen: dict[str, tuple[Sensor, bool]] = {}  # sensor id -> (the Sensor judged, selected)
         self._series: dict[str, _Series] = {}
         self._floor_values: dict[str, float | None] = {}  # frost point id -> its newest value
@@ -114,7 +120,9 @@ class FrostForecaster:
             seen.add(sensor.id)
             series = self._series.get(sensor.id)
             if series is None:
-                series = self._series[sensor.id] = _Series()
+                if self._backfill is not None:
+                    self.seed(sensor.id, self._backfill(sensor.id, sampled_at))
+                series = self._series.setdefault(sensor.id, _Series())
             has_value = reading.value is not None
             if has_value:
                 series.add(sampled_at, reading.value)  # type: ignore[arg-type]  # not None: has_value
