@@ -140,7 +140,7 @@ class FrostForecaster:
         return self.forecasts
 
     def seed(self, sensor_id: str, points: Iterable[tuple[float, float]]) -> None:
-        """Fill a sensor's window from samples taken before this process started (the ring of recent samples)."""
+        """Fill a sensor's window with points from before this process started (the ring, the minute tier)."""
         series = self._series.setdefault(sensor_id, _Series())
         start: float | None = None
         for when, value in points:
