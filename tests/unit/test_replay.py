@@ -224,3 +224,11 @@ def test_the_apps_own_csv_download_replays(tmp_path, capsys):
     assert "frost_expected fires: Garden" not in out  # the replay names sensors by id, not label
     assert "w1_slave_temp-virtual-0/temp1: frost expected at about" in out
     assert "frost came: at or below 0 °C (warned " in out and "0 false alarms" in out
+
+
+def test_a_csv_on_the_standard_input_is_replayed(capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO((NIGHTS / "early-frost.csv").read_text()))
+    status, out, err = run(capsys, "replay", "-", "--humidity", nights.HUMIDITY)
+    assert status == 0 and err == "" and "frost came: at or below 0 °C (warned 38 min before" in out

@@ -347,7 +347,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     command = commands.add_parser("replay", help="replay a CSV and print when each warning would have fired")
-    command.add_argument("file", type=Path, help="a CSV: time,epoch,<id>... or <id> min,<id> max,<id> mean")
+    command.add_argument(
+        "file", type=Path, help="a CSV: time,epoch,<id>... or <id> min,<id> max,<id> mean; - for stdin"
+    )
     command.add_argument(
         "--humidity",
         action="append",
@@ -377,7 +379,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             hysteresis=args.hysteresis,
             frost_hold=seconds(args.frost_for, "--frost-for"),
         )
-        recording = read_csv(args.file.read_text(encoding="utf-8-sig"))
+        # "-": the standard input, so that a CSV on the host reaches the container (exec -T ... < night.csv).
+        text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text(encoding="utf-8-sig")
+        recording = read_csv(text.removeprefix("\ufeff"))
         results = replay(recording, settings, args.humidity)
     except (BadCsv, OSError, UnicodeDecodeError) as error:
         print(f"{args.file}: {error}", file=sys.stderr)
