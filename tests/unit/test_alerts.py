@@ -61,7 +61,7 @@ def test_no_alerts_table_means_the_built_in_rules_and_no_targets(tmp_path):
     settings = settings_from(tmp_path, "")
     assert settings.alerts == AlertsConfig()
     assert {r.name for r in settings.alerts.enabled_rules} == {
-        "frost", "temperature_max", "temperature_crit", "sensor_fault", "sampling_stopped"}
+        "frost", "frost_expected", "temperature_max", "temperature_crit", "sensor_fault", "sampling_stopped"}
     assert {r.name for r in settings.alerts.rules if not r.enabled} == {"voltage_alarm", "fan_alarm"}
 
 

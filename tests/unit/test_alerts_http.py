@@ -87,7 +87,8 @@ def test_a_firing_alert_is_in_the_api_the_stream_and_metrics_and_no_secret_is(ap
     assert active == {"key": f"frost/{GARDEN.id}", "rule": "frost", "sensor": GARDEN.id, "label": "Garden",
                       "severity": "critical",
                       "summary": "Garden at -1 °C: at or below the frost threshold (0 °C)",
-                      "value": -1.0, "limit": 0.0, "unit": "°C", "fired_at": clock[0], "resolved_at": None}
+                      "value": -1.0, "limit": 0.0, "unit": "°C", "fired_at": clock[0], "resolved_at": None,
+                      "expected_at": None}
     text = stream_text(app, seq - 2, seq)
     alert_at, sample_at = text.index("event: alert"), text.index(f"id: {seq}\nevent: sample")
     assert f"id: {seq}\nevent: alert\ndata: " in text and alert_at < sample_at  # before its sample

@@ -25,13 +25,14 @@ from frostserver.history import pending
 from frostserver.history.aggregate import Aggregate
 from frostserver.http import workers
 from frostserver.model import ALARM, Chip, ChipSetting, Reading, Sensor, SysfsChannel
-from frostserver.store import catalog, chips, counters, latest, liveness
+from frostserver.model import FrostForecast
+from frostserver.store import catalog, chips, counters, forecasts, latest, liveness
 from frostserver.store.counters import Counters, CountersReader, HistoryCounters, HwmonCounters
 from frostserver.store.files import Refusals, write_atomically
 from frostserver.store.latest import LatestReader
 
 ALERT = Alert("frost/w1/temp1", "frost", "w1/temp1", "Garden", "critical", "Garden at -1 °C: at or below ...",
-              value=-1.0, limit=0.5, unit="°C", fired_at=1_700_000_000.5)
+              value=-1.0, limit=0.5, unit="°C", fired_at=1_700_000_000.5, expected_at=1_700_003_600.0)
 SENSOR = Sensor("coretemp-isa-0000/temp1", "coretemp-isa-0000", "coretemp", "temp1", "temperature", "Core 0", "°C",
                 thresholds={"max": 80.0}, sensor_type="thermistor",
                 sysfs=SysfsChannel("platform_coretemp_0", "coretemp", "temp1", "Core 0", {"max": 80000.0}))
@@ -82,6 +83,10 @@ CASES = [
     Case("chips.json", chips.encode, chips.decode, (CHIP,)),
     Case("latest.json", lambda v: latest.encode(v.seq, v.sampled_at, [latest.encode_row(*p) for p in v.readings]),
          latest.decode, latest.LatestReadings(12, 1_700_000_000.25, [(SENSOR.id, READING)])),
+    Case("forecasts.json", forecasts.encode, forecasts.decode,
+         forecasts.Forecasts(10800.0, 0.5, (FrostForecast("w1/temp1", 1_700_000_000.0, 1_700_003_600.0, None,
+                                                          -0.0005, 2.25, -1.5),
+                                            FrostForecast("w2/temp1", 1_700_000_000.0, None, "warming", 1e-4, 8.0)))),
     Case("the heartbeat", heartbeat.encode, heartbeat.decode, heartbeat.Beat(0.998), json=False),
     Case("sampler.lock", lambda v: liveness.encode(v.pid, v.published), liveness.decode,
          liveness.Liveness(42, 98765.4321), json=False),

@@ -73,9 +73,17 @@ def test_the_example_file_loads_and_says_what_it_documents():
     assert iio.interval == config.sample_interval
     assert gpu.command[0] == "nvidia-smi" and gpu.timeout == 3.0
     assert (co2.unit, co2.offset, co2.timeout) == ("ppm", -20.0, 5.0)
-    assert [p.glob for p in config.sensor_overrides.include] == ["coretemp-*/temp*", "nvme-pci-*/*", "config/*"]
+    assert [p.glob for p in config.sensor_overrides.include] == ["coretemp-*/temp*", "nvme-pci-*/*", "sht3x-*/*",
+                                                                 "config/*", "derived/*/*"]
     assert config.sensor_overrides.relabel["coretemp-isa-0000/temp1"] == "CPU package"
     assert dict(config.sensor_overrides.thresholds[0].limits) == {"max": 85.0, "crit": 95.0}
+    (pair,) = config.derived
+    assert (pair.name, pair.temperature, pair.humidity, pair.label) == ("garden", "config/w1_garden",
+                                                                        "sht3x-i2c-1-44/humidity1", "Garden")
+    assert [p.glob for p in config.forecast.sensors] == ["config/w1_garden"]
+    assert (config.forecast.window, config.forecast.min_data, config.forecast.lead_time) == (3600, 900, 10800)
+    (expected,) = [rule for rule in config.alerts.rules if rule.name == "frost_expected"]
+    assert expected.hold == 900 and expected.forecast
 
 
 def test_a_full_sensor_table_is_parsed(tmp_path):

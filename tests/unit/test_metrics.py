@@ -283,7 +283,8 @@ def config_sampler(app):
 
 def test_before_the_first_sample_only_build_info_workers_and_alert_rules(app):
     found = series(scrape(app), "frost_")
-    rules = ["frost", "sampling_stopped", "sensor_fault", "temperature_crit", "temperature_max"]  # on by default
+    rules = ["frost", "frost_expected", "sampling_stopped", "sensor_fault", "temperature_crit",
+             "temperature_max"]  # on by default
     assert found == {f'frost_build_info{{version="{__version__}"}}': 1.0,
                      f'frost_stream_clients{{worker="{os.getpid()}"}}': 0.0,
                      "frost_threshold_celsius{}": 0.0,

@@ -16,10 +16,12 @@ from fakesysfs import FakeSysfs
 from frostserver.alerts.engine import AlertEngine
 from frostserver.alerts.messages import FIRING
 from frostserver.config_sensors import read_sensor, sensor_for
+from frostserver.derived.sensors import DerivedSensors
 from frostserver.hwmon import HwmonReader
 from frostserver.model import ALARM, OK
 from frostserver.config import load_settings
 from frostserver.overrides import OverrideApplier
+from frostserver.sampler import build_forecaster
 from simulator import HEATER_SETPOINT, MARKER, Simulator, frost_curve, w1_slave_text, write_in_place
 
 SCRIPT = Path(simulator.__file__)
@@ -213,9 +215,9 @@ class Demo:
     """The demo's sampler in one thread: the simulator's tree read as the app reads it, on a fake clock.
 
     The hwmon reader, the demo config's file sensors (read where the container would find them,
-    /host/sys being the simulator's root), the config's relabels and thresholds, then its alert
-    rules: what the app's sampler does at each sample, with t (s since the simulator started) as
-    the clock.
+    /host/sys being the simulator's root), its derived sensors, its relabels and thresholds, its
+    frost forecast, then its alert rules: what the app's sampler does at each sample, with t (s
+    since the simulator started) as the clock.
     """
 
     def __init__(self, sim: Simulator):
@@ -225,17 +227,20 @@ class Demo:
         self.files = [replace(spec, file=spec.file.replace("/host/sys", root, 1))
                       for spec in self.settings.sensors if spec.file is not None]
         self.engine = AlertEngine(self.settings.alerts.rules, frost_threshold=self.settings.frost_threshold,
-                                  interval=self.settings.sample_interval)
+                                  interval=self.settings.sample_interval, lead_time=self.settings.forecast.lead_time)
         self.reader = HwmonReader(sim.tree.root, read_timeout=UNHURRIED)
         self.overrides = OverrideApplier(self.settings.sensor_overrides)
+        self.derived = DerivedSensors(self.settings.derived)
+        self.forecaster = build_forecaster(self.settings)
 
     def sample(self, t: float) -> dict:
         """Step the simulator to t, take one sample, judge it; return {sensor id: (Sensor, Reading)}."""
         self.state = self.sim.step(t)
         pairs = self.reader.sample()
         pairs += [(sensor_for(spec), read_sensor(spec, threading.Event())) for spec in self.files]
+        pairs += self.derived.derive(pairs)
         pairs = self.overrides.apply(pairs)
-        self.events = self.engine.observe(t, pairs)
+        self.events = self.engine.observe(t, pairs, self.forecaster.observe(t, pairs))
         return {sensor.id: (sensor, reading) for sensor, reading in pairs}
 
     def run(self, first: float, last: float) -> dict[str, float]:
@@ -280,8 +285,12 @@ def test_the_demo_s_frost_alert_waits_for_frost_and_resolves_at_dawn(demo, sim):
 
 def test_each_frost_alert_of_the_demo_is_one_probe_and_the_greenhouse_has_none(demo, sim):
     fired = demo.run(0.0, sim.t_at(12))  # one whole night
-    # The garden probe and the air sensor beside it freeze; the shed and the heated greenhouse do not.
-    assert set(fired) == {f"frost/{GARDEN}", f"frost/{AIR}"}
+    # The garden probe and the air sensor beside it freeze, each warned of first; the shed and the
+    # heated greenhouse do not, nor do the derived dew and frost points, far below the threshold.
+    assert set(fired) == {f"frost/{GARDEN}", f"frost/{AIR}", f"frost_expected/{GARDEN}", f"frost_expected/{AIR}"}
+    for probe in (GARDEN, AIR):
+        # About a minute of the demo ahead: two and a half hours of its night.
+        assert fired[f"frost/{probe}"] - 90 < fired[f"frost_expected/{probe}"] < fired[f"frost/{probe}"] - 40
     # No config-file sensor reads a file that a hwmon sensor already shows: one probe, one sensor.
     hwmon_devices = {chip.device_dir.resolve() for chips in sim.chips.values() for chip in chips
                      if chip.device_dir is not None}

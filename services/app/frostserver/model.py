@@ -112,3 +112,23 @@ class Chip:
     sysfs_chip: str  # node_exporter's `chip` label, as in SysfsChannel.chip
     sysfs_chip_name: str  # its `chip_name` label: the cleaned `name` file ("" if none)
     settings: tuple[ChipSetting, ...] = ()
+
+
+@dataclass(frozen=True)
+class FrostForecast:
+    """When a sensor's recent trend reaches the frost threshold, or why it says nothing (forecast/)."""
+
+    sensor: str  # the sensor's id
+    at: float  # when it was made: the end of the newest data it was fitted on, Unix time
+    eta: float | None  # when the trend reaches the frost threshold, if within the lead time; else None
+    reason: str | None  # why eta is None ("warming", "not enough data", ...); None when there is one
+    slope: float | None = None  # the trend, in the sensor's unit per second; None without one
+    level: float | None = None  # the trend's value at `at`
+    floor: float | None = None  # the paired frost point (dew point above 0 °C): the air's floor
+
+    def projected(self, when: float) -> float | None:
+        """Return the trend's value at a time, never below the floor; None without a trend."""
+        if self.slope is None or self.level is None:
+            return None
+        value = self.level + self.slope * (when - self.at)
+        return value if self.floor is None else max(value, self.floor)

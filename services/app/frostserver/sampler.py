@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -22,21 +22,25 @@ from typing import Protocol
 from .alerts.engine import AlertEngine
 from .alerts.journal import AlertJournal, journal_directory
 from .config import Settings, SettingsError, load_settings
+from .config.alert_rules import FROST
 from .config_sensors import ConfigSensors
+from .derived.sensors import DerivedSensors
 from .finite import FiniteGuard
+from .forecast.frost import FrostForecaster
 from .heartbeat import Heartbeat
-from .history import configured_tiers
+from .history import HistoryReader, configured_tiers
 from .history.writer import HistoryWriter
 from .hwmon import HwmonReader
 from .hwmon.reader import ReaderStats
 from .lmsensors import EMPTY as NO_SENSORS_CONFIG
 from .lmsensors import SensorsConfig, describe, load_sensors_config
 from .logs import RepeatLimiter, configure_logging
-from .model import ERROR, Chip, Reading, Sensor
+from .model import ERROR, Chip, FrostForecast, Reading, Sensor
 from .overrides import OverrideApplier
 from .store import LOCK_FILE
 from .store.counters import Counters, HwmonCounters
 from .store.liveness import SamplerAlreadyRunning, SamplerLock
+from .store.reader import StoreReader
 from .store.writer import StoreWriter
 
 log = logging.getLogger("frostserver.sampler")  # not __name__: run as __main__
@@ -99,6 +103,8 @@ class Sampler:
         clock: Callable[[], float] = time.time,
         history: HistoryWriter | None = None,
         alerts: tuple[AlertEngine, AlertJournal] | None = None,
+        derived: DerivedSensors | None = None,
+        forecaster: FrostForecaster | None = None,
     ):
         self.sources = sources
         self.store = store
@@ -108,6 +114,8 @@ class Sampler:
         self.history = history  # the history on disk (history/); None: off
         self.alerts = alerts  # the alert rules and their journal (alerts/); None: off
         self.finite = FiniteGuard()
+        self.derived = derived  # the [derived.<name>] pairs' sensors; None: none
+        self.forecaster = forecaster  # the frost forecasts (forecast/); None: off
 
     def sample_once(self) -> int:
         """Read all sources once and publish the sample; return its number."""
@@ -120,13 +128,20 @@ class Sampler:
             except Exception:  # a source's bug must not stop the other sources or the loop
                 repeats.exception("sensor source %s failed", name, key=("source", name))
                 self.counters.source_failures[name] = self.counters.source_failures.get(name, 0) + 1
+        # The order of a sample, each step on what the one before gave: the sources' readings; (their
+        # calibration, when it comes: what is derived must see calibrated inputs); the derived
+        # sensors, from those readings; the overrides (filter, relabel, thresholds), over every
+        # sensor, derived ones included; the finite guard; then the forecasts, the alerts, the store.
+        if self.derived is not None:
+            pairs.extend(self._derive(pairs))
         if self.overrides is not None:
             pairs = self.overrides(pairs)
         pairs = self.finite.check(pairs)  # NaN and infinity end here, whatever their source
         pairs.sort(key=lambda pair: pair[0].id)
+        forecasts = self._forecast(sampled_at, pairs)
         # Before publishing: a stream that sees sample N finds the alerts N raised already there.
-        self._judge_alerts(self.store.ring.next_seq, sampled_at, pairs)
-        seq = self._publish(sampled_at, pairs)
+        self._judge_alerts(self.store.ring.next_seq, sampled_at, pairs, forecasts)
+        seq = self._publish(sampled_at, pairs, forecasts)
         self._record_history(sampled_at, pairs)
         errors = self.counters.read_errors_by_chip
         for sensor, reading in pairs:
@@ -136,9 +151,28 @@ class Sampler:
         self.store.counters.write(self.published_counters(seq))
         return seq
 
-    def _publish(self, sampled_at: float, pairs: list[tuple[Sensor, Reading]]) -> int:
-        # Metadata first, then the readings that refer to it, then the history row whose new
-        # number tells readers that a sample is complete.
+    def _derive(self, pairs: list[tuple[Sensor, Reading]]) -> list[tuple[Sensor, Reading]]:
+        assert self.derived is not None
+        try:
+            return self.derived.derive(pairs)
+        except Exception:  # a bug in a formula must not stop sampling
+            repeats.exception("the derived sensors failed on a sample")
+            return []
+
+    def _forecast(self, sampled_at: float, pairs: list[tuple[Sensor, Reading]]) -> Mapping[str, FrostForecast]:
+        if self.forecaster is None:
+            return {}
+        try:
+            return self.forecaster.observe(sampled_at, pairs)
+        except Exception:  # a bug in the forecast must not stop sampling
+            repeats.exception("the frost forecast failed on a sample")
+            return {}
+
+    def _publish(
+        self, sampled_at: float, pairs: list[tuple[Sensor, Reading]], forecasts: Mapping[str, FrostForecast]
+    ) -> int:
+        # Metadata first, then the readings (and forecasts) that refer to it, then the history row
+        # whose new number tells readers that a sample is complete.
         store = self.store
         store.chips.update(self.chips())
         store.catalog.update(sensor for sensor, _ in pairs)
@@ -150,6 +184,10 @@ class Sampler:
                 min(dropped),
             )
         self.counters.dropped_sensors = len(dropped)
+        # Written without a forecaster too (empty, once): a file an earlier sampler left says nothing then.
+        forecaster = self.forecaster
+        lead_time, threshold = (forecaster.config.lead_time, forecaster.threshold) if forecaster else (0.0, 0.0)
+        store.forecasts.write(forecasts, lead_time, threshold)
         store.latest.write(store.ring.next_seq, sampled_at, pairs)
         columns = store.catalog.columns
         cells = (
@@ -182,12 +220,18 @@ class Sampler:
         except Exception:
             repeats.exception("the history failed to record a sample")
 
-    def _judge_alerts(self, seq: int, sampled_at: float, pairs: list[tuple[Sensor, Reading]]) -> None:
+    def _judge_alerts(
+        self,
+        seq: int,
+        sampled_at: float,
+        pairs: list[tuple[Sensor, Reading]],
+        forecasts: Mapping[str, FrostForecast],
+    ) -> None:
         if self.alerts is None:
             return
         engine, journal = self.alerts
         try:
-            journal.record(seq, engine.observe(sampled_at, pairs))
+            journal.record(seq, engine.observe(sampled_at, pairs, forecasts))
         except Exception:  # a bug in a rule must not stop sampling
             repeats.exception("the alert rules failed on a sample")
 
@@ -251,7 +295,76 @@ def build_sampler(settings: Settings) -> Sampler:
         overrides=None if overrides.is_empty else OverrideApplier(overrides).apply,
         history=history,
         alerts=build_alerts(settings),
+        derived=DerivedSensors(settings.derived) if settings.derived else None,
+        forecaster=build_forecaster(settings, None if store.ring.recreated else StoreReader(settings.run_dir)),
     )
+
+
+def build_forecaster(settings: Settings, ring: StoreReader | None = None) -> FrostForecaster | None:
+    """Build the frost forecast (None: [forecast] enabled = false).
+
+    Its window is filled from what an earlier sampler left: the ring of recent samples, if `ring`
+    is given (a sampler restarted within the container), else the minute tier of the history on
+    disk, as each sensor is first seen (the container restarted: the ring was in its tmpfs).
+    """
+    config = settings.forecast
+    if not config.enabled:
+        return None
+    frost = next((rule for rule in settings.alerts.rules if rule.name == FROST), None)
+
+    def selects(sensor: Sensor) -> bool:
+        return config.selects(sensor, frost is not None and frost.selects(sensor))
+
+    floors = {pair.temperature: pair.sensor_id("frost_point") for pair in settings.derived}
+    backfill = None if settings.history_dir is None else MinuteBackfill(settings.history_dir, config.window)
+    forecaster = FrostForecaster(config, settings.frost_threshold, selects, floors, backfill)
+    if ring is not None:
+        seed_forecaster(forecaster, ring, selects)
+    return forecaster
+
+
+class MinuteBackfill:
+    """The minute tier's means of one sensor over the forecast's window, for a sensor first seen."""
+
+    def __init__(self, history_dir: Path, window: float):
+        self.history_dir = history_dir
+        self.window = window
+        self._reader: HistoryReader | None = None
+
+    def __call__(self, sensor_id: str, now: float) -> list[tuple[float, float]]:
+        try:
+            if self._reader is None:
+                self._reader = HistoryReader(self.history_dir)
+            buckets = self._reader.buckets("minute", [sensor_id], now - self.window, now).get(sensor_id, [])
+        except Exception:  # no history (yet), or a broken one: the forecast starts from nothing
+            repeats.exception("could not read the history's minutes for the frost forecast", key="backfill")
+            return []
+        return [(bucket.start + bucket.seconds / 2, bucket.mean) for bucket in buckets if bucket.mean is not None]
+
+
+def seed_forecaster(forecaster: FrostForecaster, ring: StoreReader, selects: Callable[[Sensor], bool]) -> None:
+    """Fill the forecast's window from the ring a sampler before this one wrote (a restart within the container)."""
+    try:
+        header = ring.header()
+        sensors = [sensor for sensor in ring.catalog.current().sensors.values() if sensor.kind == "temperature"]
+        chosen = [sensor.id for sensor in sensors if selects(sensor)]
+        if header is None or header.seq == 0 or not chosen:
+            return
+        series = ring.window(chosen, max(1, header.seq - header.capacity + 1))
+        if series is None:
+            return
+        oldest = header.last_timestamp - forecaster.config.window
+        for sensor_id in chosen:
+            if sensor_id not in series.values:
+                continue
+            points = [
+                (when, value)
+                for index, when in enumerate(series.timestamps)
+                if when >= oldest and (value := series.value(sensor_id, index)) is not None
+            ]
+            forecaster.seed(sensor_id, points)
+    except Exception:  # the forecast then starts from nothing, as on a first start
+        log.exception("could not read the ring of recent samples for the frost forecast")
 
 
 def build_alerts(settings: Settings) -> tuple[AlertEngine, AlertJournal] | None:
@@ -265,6 +378,7 @@ def build_alerts(settings: Settings) -> tuple[AlertEngine, AlertJournal] | None:
         frost_threshold=settings.frost_threshold,
         interval=settings.sample_interval,
         firing=journal.firing(),
+        lead_time=settings.forecast.lead_time,
     )
     return engine, journal
 

@@ -115,6 +115,13 @@ export function sensorName(sensor) {
   return sensor.label || sensor.channel || sensor.id;
 }
 
+/** Say a span of whole minutes briefly: "45 min", "2 h 5 min", "2 h". */
+function span(minutes) {
+  const hours = Math.floor(minutes / 60);
+  if (!hours) return `${minutes} min`;
+  return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+}
+
 /**
  * Say how long ago a unix time was, coarsely: "just now", "3 min ago", "2 h 5 min ago", "3 d ago".
  * A time ahead of `now` (the device's clock ahead of the browser's) counts as just now.
@@ -123,10 +130,16 @@ export function formatAgo(seconds, now = Date.now() / 1000) {
   if (typeof seconds !== "number") return MISSING;
   const ago = Math.floor(now - seconds);
   if (ago < 60) return "just now";
-  const minutes = Math.floor(ago / 60);
-  if (minutes < 60) return `${minutes} min ago`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 24) return minutes % 60 ? `${hours} h ${minutes % 60} min ago` : `${hours} h ago`;
+  const hours = Math.floor(ago / 3600);
+  if (hours < 24) return `${span(Math.floor(ago / 60))} ago`;
   const days = Math.floor(hours / 24);
   return hours % 24 ? `${days} d ${hours % 24} h ago` : `${days} d ago`;
+}
+
+/**
+ * Say when a sensor's forecast frost comes (its frost_eta, unix time): "frost in 2 h 10 min", or
+ * "" when it has none or it is past (the frost itself is said then).
+ */
+export function frostIn(eta, now = Date.now() / 1000) {
+  return typeof eta === "number" && eta > now ? `frost in ${span(Math.max(1, Math.round((eta - now) / 60)))}` : "";
 }

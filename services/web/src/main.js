@@ -19,6 +19,9 @@ const WINDOW_KEY = "frostserver.window";
 const REFRESH_GAP_MS = 5000; // at most one unscheduled sensor-list refresh per 5 s
 
 const REFETCH_MS = 60_000;
+// The frost forecast (frost_eta) comes with the sensor list, not with the stream's samples, and is
+// made again every few minutes: with forecast sensors, the list is fetched again this often.
+const FORECAST_MS = 60_000;
 const ALERTS_POLL_MS = 15_000; // while polling (no stream, so no alert events): the alert list this often
 
 // What the plots show; read by the plots at draw time. live: from the stream's samples;
@@ -136,7 +139,7 @@ function onSample(sample) {
     latest.status[id] = status;
   }
   // An unknown id means new hardware or a new config; a changed status means new alarm details.
-  if (stale) refreshSensors();
+  if (stale || (Date.now() - lastRefresh > FORECAST_MS && sensors.some((s) => "frost_eta" in s))) refreshSensors();
   if (!paused) render();
 }
 

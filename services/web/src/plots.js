@@ -101,6 +101,34 @@ function drawLimits(u, group, theme) {
   ctx.restore();
 }
 
+// A sensor's forecast frost (its frost_eta): a dashed line in its colour from its newest point to
+// the frost line at that time, clipped to the plot.
+function drawForecasts(u, group, theme, etas) {
+  const frost = group.lines.find((line) => line.name === "frost");
+  if (!frost) return;
+  const { ctx } = u;
+  const { left, top, width, height } = u.bbox;
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(left, top, width, height);
+  ctx.clip();
+  ctx.setLineDash([4 * uPlot.pxRatio, 4 * uPlot.pxRatio]);
+  ctx.lineWidth = 1.5 * uPlot.pxRatio;
+  group.sensors.forEach((sensor, i) => {
+    const values = u.data[i + 1];
+    let last = values.length;
+    while (last-- > 0 && values[last] == null);
+    const eta = etas.get(sensor.id);
+    if (!(eta > u.data[0][last]) || u.series[i + 1].show === false) return;
+    ctx.strokeStyle = theme.series[i % PALETTE_SIZE];
+    ctx.beginPath();
+    ctx.moveTo(u.valToPos(u.data[0][last], "x", true), u.valToPos(values[last], "y", true));
+    ctx.lineTo(u.valToPos(eta, "x", true), u.valToPos(frost.value, "y", true));
+    ctx.stroke();
+  });
+  ctx.restore();
+}
+
 // uPlot series indexes of sensor i's min and max among `count` sensors: after all the lines, as
 // store.js lays out the data (answerWindow, withoutBands).
 const bandSeries = (count, i) => [count + 2 * i + 1, count + 2 * i + 2];
@@ -125,6 +153,12 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
   let frostThreshold = 0;
   let matches = () => true;
   let alerts = new Map(); // sensor id -> {severity, summaries}
+  let etas = new Map(); // sensor id -> its forecast frost (frost_eta), where it has one
+
+  // How far past the newest sample a plot reaches to show its sensors' forecast frost: to the
+  // latest such time, but never more than the range shown (the past keeps at least half).
+  const ahead = (group) =>
+    view.zoomed ? 0 : Math.min(view.until - view.since, Math.max(0, ...group.sensors.map((s) => (etas.get(s.id) || 0) - view.until)));
 
   const resizer = new ResizeObserver((entries) => {
     for (const entry of entries) {
@@ -148,7 +182,7 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
       cursor: { drag: { x: true, y: false, setScale: false } },
       legend: { live: true },
       scales: {
-        x: { time: true, range: () => [view.since, view.until] },
+        x: { time: true, range: () => [view.since, view.until + ahead(group)] },
         y: {
           range: (u, min, max) => {
             const values = [min, max].filter((v) => v != null);
@@ -190,7 +224,7 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
         fill: translucent(theme.series[i % PALETTE_SIZE], "26"),
       })),
       hooks: {
-        draw: [(u) => drawLimits(u, group, theme)],
+        draw: [(u) => drawLimits(u, group, theme), (u) => drawForecasts(u, group, theme, etas)],
         setSelect: [
           (u) => {
             const { left, width: span } = u.select;
@@ -292,6 +326,7 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
     /** Create, keep or replace plots to match the sensor list. */
     setSensors(sensors, frost = 0) {
       frostThreshold = frost;
+      etas = new Map(sensors.filter((s) => typeof s.frost_eta === "number").map((s) => [s.id, s.frost_eta]));
       const wanted = new Map();
       for (const sensor of sensors) {
         const key = groupKey(sensor);

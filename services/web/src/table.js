@@ -1,7 +1,7 @@
 // The current-readings table: a real <table>, one <tbody> per chip as lm-sensors prints them,
 // rows created when the sensor list changes and only their text updated on each sample.
 
-import { KIND_TITLES, formatValue, sensorName } from "./format.js";
+import { KIND_TITLES, formatValue, frostIn, sensorName } from "./format.js";
 
 const LIMIT_NAMES = ["lcrit", "min", "max", "crit", "emergency"];
 const KIND_ORDER = Object.keys(KIND_TITLES);
@@ -25,10 +25,13 @@ function statusText(status, detail) {
   return status;
 }
 
-/** Whether a reading is a temperature at or below the frost threshold (the plots draw that line). */
+/**
+ * Whether a reading is a temperature at or below the frost threshold (the plots draw that line);
+ * a derived one (a dew or frost point) never is: it is not the air's temperature.
+ */
 export function isFrost(value, sensor, frostThreshold) {
-  return sensor.kind === "temperature" && typeof value === "number" && typeof frostThreshold === "number" &&
-    value <= frostThreshold;
+  return sensor.kind === "temperature" && sensor.source !== "derived" && typeof value === "number" &&
+    typeof frostThreshold === "number" && value <= frostThreshold;
 }
 
 function cell(tag, text, className) {
@@ -131,7 +134,7 @@ export function setupTable(table) {
       }
     },
 
-    /** Show the latest values and statuses; `detailOf(id)` gives {alarms, error} for the status text. */
+    /** Show the latest values and statuses; `detailOf(id)` gives {alarms, error, frost_eta} for the status text. */
     update(valueOf, statusOf, detailOf) {
       for (const [id, entry] of rows) {
         const text = formatValue(valueOf(id), entry.sensor);
@@ -140,6 +143,9 @@ export function setupTable(table) {
         const frost = isFrost(valueOf(id), entry.sensor, frostThreshold);
         let words = statusText(status, detailOf(id));
         if (frost) words = `${status === "ok" ? "" : `${words}, `}frost (≤ ${formatValue(frostThreshold, entry.sensor)})`;
+        // The forecast's frost (frost_eta of the sensor list), while it is still ahead.
+        const ahead = frost ? "" : frostIn(detailOf(id).frost_eta);
+        if (ahead) words += `, ${ahead}`;
         const state = `${status}|${words}`;
         if (state !== entry.state) {
           entry.state = state;

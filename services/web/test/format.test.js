@@ -5,6 +5,7 @@ import { describe, it } from "node:test";
 import {
   MISSING,
   formatAgo,
+  frostIn,
   formatTicks,
   formatTime,
   formatTimeTicks,
@@ -124,5 +125,19 @@ describe("shorten", () => {
   it("never splits a character made of two UTF-16 units, nor ends on a space before the ellipsis", () => {
     assert.equal(shorten("🥶".repeat(10), 4), "🥶🥶🥶…");
     assert.equal(shorten("ab cd", 4), "ab…");
+  });
+});
+
+describe("frostIn", () => {
+  const now = 1_700_000_000;
+  it("says how long until a forecast frost, to the minute", () => {
+    assert.equal(frostIn(now + 7800, now), "frost in 2 h 10 min");
+    assert.equal(frostIn(now + 7200, now), "frost in 2 h");
+    assert.equal(frostIn(now + 45 * 60 + 20, now), "frost in 45 min");
+    assert.equal(frostIn(now + 10, now), "frost in 1 min"); // never "0 min": it is still ahead
+  });
+
+  it("says nothing without a forecast time, or once it is past", () => {
+    for (const eta of [null, undefined, "3", now, now - 60]) assert.equal(frostIn(eta, now), "");
   });
 });

@@ -24,6 +24,8 @@ class Alert:
     unit: str
     fired_at: float
     resolved_at: float | None = None
+    # frost_expected: when the forecast said the frost threshold would be reached, as it fired.
+    expected_at: float | None = None
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,35 @@ seconds it fires. A value alert resolves when the value is back past its limit b
 between the limit and that, nothing changes. A reading without a value (a fault, an error) leaves
 a value alert as it is: the sensor_fault rule speaks for those. A sensor that vanishes keeps its
 alerts as they are (the stale status tells of it, where a rule asks for it).
+
+The forecast rule (frost_expected) is judged apart, after the others, on the forecasts the sampler
+made of this sample (forecast/frost.py), for the few sensors that have one: it holds while the
+forecast's frost comes within the lead time (or the value is at or below the threshold already),
+and is clear once the trend projected over the lead time stays `hysteresis` above the threshold, or
+while the sensor's own frost alert fires (that alert speaks then; a frost_expected alert firing
+resolves, saying that frost came). A forecast without a trend (too little data, no value) changes
+nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from ..config.alert_rules import FROST_THRESHOLD, STALE, AlertRule
-from ..model import Reading, Sensor
+from ..config.alert_rules import FROST, FROST_THRESHOLD, STALE, AlertRule
+from ..model import FrostForecast, Reading, Sensor
 from .alert import Alert, AlertEvent
-from .messages import FIRING, RESOLVED, firing_summary, resolved_summary
+from .messages import (
+    FIRING,
+    RESOLVED,
+    expected_summary,
+    firing_summary,
+    no_longer_expected_summary,
+    resolved_summary,
+)
+
+DEFAULT_LEAD_TIME = 3 * 3600.0  # s; config/forecast.py's default
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +59,18 @@ class AlertEngine:
     """Judge the enabled rules on each sample (see the module's docstring)."""
 
     def __init__(
-        self, rules: Iterable[AlertRule], *, frost_threshold: float, interval: float, firing: Iterable[Alert] = ()
+        self,
+        rules: Iterable[AlertRule],
+        *,
+        frost_threshold: float,
+        interval: float,
+        firing: Iterable[Alert] = (),
+        lead_time: float = DEFAULT_LEAD_TIME,
     ):
-        all_rules = tuple(rules)
-        self.rules = tuple(rule for rule in all_rules if rule.enabled and not rule.device_wide)
+        all_rules = tuple(rule for rule in rules if rule.enabled and not rule.device_wide)
+        self.rules = tuple(rule for rule in all_rules if not rule.forecast)  # judged on each reading
+        self.forecast_rules = tuple(rule for rule in all_rules if rule.forecast)  # judged on the forecasts
+        self.lead_time = lead_time
         self.frost_threshold = frost_threshold
         self.interval = interval
         self.firing: dict[str, Alert] = {alert.key: alert for alert in firing}
@@ -53,7 +78,8 @@ class AlertEngine:
         self._plans: dict[str, tuple[Sensor, tuple[_Check, ...]]] = {}  # sensor id -> its checks
         self._last_value: dict[str, float] = {}  # sensor id -> when it last had a value (stale rules)
         self._watches_stale = any(STALE in rule.statuses for rule in self.rules)
-        self._by_name = {rule.name: rule for rule in self.rules}
+        self._by_name = {rule.name: rule for rule in all_rules}
+        self._forecast_plans: dict[tuple[str, str], tuple[Sensor, bool]] = {}  # (rule, sensor id) -> selects
         self._matched: set[str] = set()  # rules that selected some sensor
         # sensor id -> the (sensor, reading) last judged with nothing pending or firing for it: the
         # reader hands back the same Reading while a value does not change, and judging it again
@@ -61,16 +87,25 @@ class AlertEngine:
         self._settled: dict[str, tuple[Sensor, Reading]] = {}
         self._first = True
 
-    def observe(self, sampled_at: float, pairs: Iterable[tuple[Sensor, Reading]]) -> list[AlertEvent]:
-        """Judge one sample; return the alerts that fired or resolved with it."""
+    def observe(
+        self,
+        sampled_at: float,
+        pairs: Iterable[tuple[Sensor, Reading]],
+        forecasts: Mapping[str, FrostForecast] | None = None,
+    ) -> list[AlertEvent]:
+        """Judge one sample (and the frost forecasts made of it); return the alerts that fired or resolved with it."""
         events: list[AlertEvent] = []
         if self._first:
             events.extend(self._resolve_orphans(sampled_at))
         seen: set[str] = set()
         plans, pending, firing, settled = self._plans, self._pending, self.firing, self._settled
+        forecasts = forecasts if forecasts and self.forecast_rules else {}
+        forecast_pairs: list[tuple[Sensor, Reading, FrostForecast]] = []
         for sensor, reading in pairs:
             if sensor.ignored:
                 continue
+            if sensor.id in forecasts:
+                forecast_pairs.append((sensor, reading, forecasts[sensor.id]))
             planned = plans.get(sensor.id)
             checks = planned[1] if planned is not None and planned[0] is sensor else self._checks(sensor)
             if not checks:
@@ -108,6 +143,8 @@ class AlertEngine:
                 settled[sensor.id] = (sensor, reading)
         if self._watches_stale:
             self._judge_vanished(seen, sampled_at, events)
+        if forecast_pairs:
+            self._judge_forecasts(sampled_at, forecast_pairs, events)
         if self._first:
             self._first = False
             self._warn_unmatched()
@@ -170,7 +207,15 @@ class AlertEngine:
         return last is not None and now - last >= rule.stale_after * self.interval
 
     def _settle(
-        self, check: _Check, holds: bool, sensor: Sensor, reading: Reading, now: float, events: list[AlertEvent]
+        self,
+        check: _Check,
+        holds: bool,
+        sensor: Sensor,
+        reading: Reading,
+        now: float,
+        events: list[AlertEvent],
+        forecast: FrostForecast | None = None,
+        frost_came: bool = False,
     ) -> None:
         key, rule = check.key, check.rule
         firing = self.firing.get(key)
@@ -182,17 +227,22 @@ class AlertEngine:
                 return
             del self._pending[key]
             status = STALE if reading.status not in rule.statuses and rule.statuses else reading.status
+            if rule.forecast and forecast is not None:
+                summary = expected_summary(sensor.label, forecast, now, reading.value, sensor.unit)
+            else:
+                summary = firing_summary(rule, sensor.label, reading.value, check.limit, sensor.unit, status)
             alert = Alert(
                 key=key,
                 rule=rule.name,
                 sensor=sensor.id,
                 label=sensor.label,
                 severity=rule.severity,
-                summary=firing_summary(rule, sensor.label, reading.value, check.limit, sensor.unit, status),
+                summary=summary,
                 value=reading.value,
                 limit=check.limit,
                 unit=sensor.unit,
                 fired_at=now,
+                expected_at=None if forecast is None else forecast.eta,
             )
             self.firing[key] = alert
             events.append(AlertEvent(FIRING, alert))
@@ -200,9 +250,50 @@ class AlertEngine:
         self._pending.pop(key, None)
         if firing is not None:
             del self.firing[key]
-            summary = resolved_summary(rule, sensor.label, reading.value, check.limit, sensor.unit)
+            if rule.forecast:
+                summary = no_longer_expected_summary(
+                    sensor.label, forecast, reading.value, sensor.unit, self.lead_time, frost_came
+                )
+            else:
+                summary = resolved_summary(rule, sensor.label, reading.value, check.limit, sensor.unit)
             resolved = replace(firing, summary=summary, value=reading.value, resolved_at=now)
             events.append(AlertEvent(RESOLVED, resolved))
+
+    def _judge_forecasts(
+        self, now: float, found: list[tuple[Sensor, Reading, FrostForecast]], events: list[AlertEvent]
+    ) -> None:
+        """Judge the forecast rules on the sensors with a forecast (see the module's docstring)."""
+        for rule in self.forecast_rules:
+            for sensor, reading, forecast in found:
+                plan_key = (rule.name, sensor.id)
+                planned = self._forecast_plans.get(plan_key)
+                if planned is None or planned[0] is not sensor:
+                    planned = self._forecast_plans[plan_key] = (sensor, rule.selects(sensor))
+                    if planned[1]:
+                        self._matched.add(rule.name)
+                if not planned[1]:
+                    continue
+                check = _Check(rule, f"{rule.name}/{sensor.id}", sensor.id, self.frost_threshold, True, ())
+                frost_came = f"{FROST}/{sensor.id}" in self.firing
+                firing = check.key in self.firing
+                verdict = False if frost_came else self._expects_frost(rule, reading, forecast, now, firing)
+                if verdict is not None:
+                    self._settle(check, verdict, sensor, reading, now, events, forecast, frost_came)
+
+    def _expects_frost(
+        self, rule: AlertRule, reading: Reading, forecast: FrostForecast, now: float, firing: bool
+    ) -> bool | None:
+        """Tell whether a forecast expects frost within the lead time (True), not (False), or neither (None: keep)."""
+        threshold = self.frost_threshold
+        if reading.value is not None and reading.value <= threshold:
+            return True
+        if forecast.eta is not None and forecast.eta - now <= self.lead_time:
+            return True
+        projected = forecast.projected(now + self.lead_time)
+        if projected is None:
+            return None  # no trend: too little data, or no value
+        # Firing, it resolves only once the projection is `hysteresis` above the threshold.
+        return None if firing and projected <= threshold + rule.hysteresis else False
 
     def _judge_vanished(self, seen: set[str], now: float, events: list[AlertEvent]) -> None:
         """Judge the stale rules for sensors that were in earlier samples and are not in this one."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 from ..config.alert_rules import FROST_THRESHOLD, STALE, AlertRule
+from ..model import FrostForecast
 from .alert import Alert
 
 FIRING, RESOLVED = "firing", "resolved"
@@ -50,6 +53,44 @@ def resolved_summary(rule: AlertRule, label: str, value: float | None, limit: fl
         return f"{label} is back to normal" + (f" ({number(value, unit)})" if value is not None else "")
     side = "above" if rule.below is not None else "below"
     return f"{label} back at {number(value, unit)}: {side} {limit_words(rule, limit, unit)}"
+
+
+def expected_summary(label: str, forecast: FrostForecast, now: float, value: float | None, unit: str) -> str:
+    """Say when frost is expected: "Garden: frost expected at about 03:40 CET, in 2 h 10 min (4.3 °C now, ...)"."""
+    eta = forecast.eta if forecast.eta is not None else now
+    now_text = f"{number(value, unit)} now"
+    if forecast.slope is not None and forecast.slope < 0:
+        now_text += f", falling {number(-forecast.slope * 3600, unit)}/h"
+    if eta - now < 60:
+        return f"{label}: frost expected now ({now_text})"
+    # "About": a trend's crossing is no appointment. To 5 minutes, or to the minute when it is near.
+    step = 300 if eta - now >= 1800 else 60
+    eta = round(eta / step) * step
+    return f"{label}: frost expected at about {clock_time(eta)}, in {span(eta - now)} ({now_text})"
+
+
+def no_longer_expected_summary(
+    label: str, forecast: FrostForecast | None, value: float | None, unit: str, lead_time: float, frost_came: bool
+) -> str:
+    """Say why frost is no longer expected: the frost alert took over, or the trend turned."""
+    if frost_came:
+        return f"{label}: frost came; the frost alert takes over"
+    why = f", {forecast.reason}" if forecast is not None and forecast.reason else ""
+    return f"{label}: no frost expected within {span(lead_time)} any more ({number(value, unit)} now{why})"
+
+
+def clock_time(at: float) -> str:
+    """Show a time of day in the device's local time, with its zone: "03:40 CET" (the container's TZ)."""
+    return time.strftime("%H:%M %Z", time.localtime(at)).strip()
+
+
+def span(seconds: float) -> str:
+    """Show a span ahead to the minute: "45 min", "2 h 10 min", "3 h"."""
+    minutes = max(0, round(seconds / 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 def sampling_stopped_summary(silent_for: float) -> str:

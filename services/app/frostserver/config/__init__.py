@@ -9,8 +9,9 @@ One module per job:
 - id_patterns.py: globs over sensor ids ("coretemp-*/temp*"), for the overrides and alert rules;
 - one schema module per table of the document: sampling.py (frost_threshold, [sampling],
   [history]), sensors.py ([sensors.<key>]), sensor_overrides.py ([filter], [relabel],
-  [thresholds]), alerts.py ([alerts]), alert_rules.py ([alerts.rules.<name>]) and access.py
-  ([access]: anonymous reads, sessions, login lockouts); document.py
+  [thresholds]), alerts.py ([alerts]), alert_rules.py ([alerts.rules.<name>]), access.py
+  ([access]: anonymous reads, sessions, login lockouts), mqtt.py ([mqtt]), derived.py
+  ([derived.<name>]: temperature and humidity pairs) and forecast.py ([forecast]); document.py
   puts them together;
 - settings.py: every setting declared once (default, bounds, FROST_* variable or document key);
 - resolve.py: the one place that decides each setting's value and its source (default, file,

@@ -14,9 +14,16 @@ from typing import Any
 from . import validate
 from .access import AccessConfig, parse_access
 from .alerts import AlertsConfig, parse_alerts
+from .derived import QUANTITIES, DerivedPair, parse_derived
+from .forecast import ForecastConfig, parse_forecast
 from .mqtt import MqttConfig, parse_mqtt
 from .sampling import parse_numbers
-from .sensor_overrides import SensorOverrides, check_declared_sensors_kept, parse_sensor_overrides
+from .sensor_overrides import (
+    SensorOverrides,
+    check_declared_sensors_kept,
+    check_derived_sensors_kept,
+    parse_sensor_overrides,
+)
 from .sensors import SensorSpec, parse_sensors
 from .validate import NumberSpec
 
@@ -25,12 +32,14 @@ TOP_LEVEL_KEYS = (
     "sampling",
     "history",
     "sensors",
+    "derived",
     "filter",
     "relabel",
     "thresholds",
     "alerts",
     "access",
     "mqtt",
+    "forecast",
 )
 
 
@@ -44,6 +53,8 @@ class ConfigDocument:
     alerts: AlertsConfig | None = None  # [alerts]; None: the document has none
     access: AccessConfig = field(default_factory=AccessConfig)  # [access]
     mqtt: MqttConfig | None = None  # [mqtt]; None: no broker, nothing published
+    derived: tuple[DerivedPair, ...] = ()
+    forecast: ForecastConfig = field(default_factory=ForecastConfig)
 
 
 def parse_document(document: dict[str, Any], numbers: Mapping[str, NumberSpec]) -> ConfigDocument:
@@ -56,4 +67,7 @@ def parse_document(document: dict[str, Any], numbers: Mapping[str, NumberSpec]) 
     alerts = parse_alerts(document["alerts"]) if "alerts" in document else None
     access = parse_access(document.get("access", {}))
     mqtt = parse_mqtt(document["mqtt"]) if "mqtt" in document else None
-    return ConfigDocument(MappingProxyType(values), sensors, overrides, alerts, access, mqtt)
+    derived = parse_derived(document.get("derived", {}))
+    check_derived_sensors_kept([pair.sensor_id(quantity) for pair in derived for quantity, *_ in QUANTITIES], overrides)
+    forecast = parse_forecast(document.get("forecast", {}), values["sampling.interval"])
+    return ConfigDocument(MappingProxyType(values), sensors, overrides, alerts, access, mqtt, derived, forecast)

@@ -184,7 +184,13 @@ def resolve(
         raise blame(found, origin, invalid.key).error(invalid.key, invalid.problem) from None
     by_key = field_of_key()
     values: dict[str, Any] = {by_key[key]: number for key, number in document.numbers.items()}
-    values.update(sensors=document.sensors, sensor_overrides=document.sensor_overrides, access=document.access)
+    values.update(
+        sensors=document.sensors,
+        sensor_overrides=document.sensor_overrides,
+        access=document.access,
+        derived=document.derived,
+        forecast=document.forecast,
+    )
     if document.alerts is not None:
         values["alerts"] = document.alerts
     if document.mqtt is not None:

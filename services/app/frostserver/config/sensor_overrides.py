@@ -99,6 +99,16 @@ def parse_threshold_override(glob: str, value: Any) -> ThresholdOverride:
     return ThresholdOverride(pattern, MappingProxyType(limits))
 
 
+def check_derived_sensors_kept(ids: list[str], overrides: SensorOverrides) -> None:
+    """Refuse an include filter that would drop a sensor the document's [derived] pairs give (exclude may)."""
+    for sensor_id in ids:
+        if overrides.include and not any(p.matches(sensor_id) for p in overrides.include):
+            raise Invalid(
+                ("filter", "include"),
+                f"drops the derived sensor {sensor_id!r}; add 'derived/*/*' to keep them (exclude may drop one)",
+            )
+
+
 def check_declared_sensors_kept(sensors: tuple[SensorSpec, ...], overrides: SensorOverrides) -> None:
     """Refuse a filter that would drop a sensor this same document declares: that is always a slip."""
     for spec in sensors:

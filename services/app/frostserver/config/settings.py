@@ -13,7 +13,9 @@ from typing import Any
 
 from .access import AccessConfig
 from .alerts import AlertsConfig
+from .derived import DerivedPair
 from .errors import SettingsError
+from .forecast import ForecastConfig
 from .mqtt import MqttConfig
 from .sensor_overrides import SensorOverrides
 from .sensors import SensorSpec
@@ -82,6 +84,9 @@ class Settings:
     # FROST_MQTT_URL: the broker for Compose users, in the environment; resolve.py gives it to the
     # document as [mqtt] url (its environment layer), so it is validated and reported like the file's.
     mqtt_url: str | None = setting(None, env=True, secret=True)
+    # [derived.<name>]: temperature and humidity pairs, whose dew and frost points are sensors too.
+    derived: tuple[DerivedPair, ...] = tables("derived", default_factory=tuple)
+    forecast: ForecastConfig = tables("forecast", default_factory=ForecastConfig)  # [forecast]: the frost forecast
     # The sampler.
     max_sensors: int = setting(2048, env=True, bounds=(1, 65536))  # columns in the ring of recent samples
     read_timeout: float = setting(0.5, env=True, bounds=(0.01, 60.0))  # s; a slower read is abandoned

@@ -77,6 +77,7 @@ def alert_document(alert: Alert) -> dict[str, Any]:
         "unit": alert.unit,
         "fired_at": alert.fired_at,
         "resolved_at": alert.resolved_at,
+        "expected_at": alert.expected_at,
     }
 
 

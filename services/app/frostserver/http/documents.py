@@ -2,6 +2,7 @@
 
 `GET /api/v1/sensors` answers the rendered bytes; `GET /api/v1/sensors/<id>` answers the slice of
 them that is that sensor's object. Nothing parsed is kept between samples, only these bytes.
+A sensor with a frost forecast (store/forecasts.py) has `frost_eta` and `frost_eta_reason` too.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model import Reading, Sample, Sensor
+from ..model import FrostForecast, Reading, Sample, Sensor
 from ..store.files import FileIdentity
 from ..store.reader import StoreReader
 from .json_text import dumps, number
@@ -38,6 +39,14 @@ def _json(value: object) -> str:
     return dumps(value, WHERE)
 
 
+def _forecast_json(forecast: FrostForecast | None) -> str:
+    """Encode a forecast sensor's frost_eta and frost_eta_reason (nothing for a sensor without a forecast)."""
+    if forecast is None:
+        return ""
+    eta = "null" if forecast.eta is None else number(forecast.eta, WHERE)
+    return f',"frost_eta":{eta},"frost_eta_reason":{_json(forecast.reason)}'
+
+
 def _reading_json(reading: Reading) -> str:
     """Encode a reading's fields: the part of a sensor's object that changes at every sample."""
     error = "null" if reading.error is None else _json(reading.error)
@@ -53,7 +62,7 @@ def _reading_json(reading: Reading) -> str:
 class RenderedSensors:
     """One sample's sensors document, and where each sensor's object lies in it."""
 
-    key: FileIdentity | None
+    key: tuple[FileIdentity | None, FileIdentity | None] | None  # the newest readings' and forecasts' files
     body: bytes
     spans: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
@@ -78,7 +87,8 @@ class SensorDocuments:
 
     def current(self) -> RenderedSensors:
         """Return the newest sample's document (the empty one before the first sample)."""
-        key = self.store.latest.identity()
+        # The forecasts are replaced before the readings of the same sample (sampler.py), and less often.
+        key = (self.store.latest.identity(), self.store.forecasts.identity())
         rendered = self._rendered
         if rendered.key == key:
             return rendered
@@ -93,7 +103,7 @@ class SensorDocuments:
             {"sampled_at": None, "interval": self.interval, "frost_threshold": self.frost_threshold, "sensors": []}
         ).encode()
 
-    def _render(self, key: FileIdentity | None, sample: Sample) -> RenderedSensors:
+    def _render(self, key: tuple[FileIdentity | None, FileIdentity | None], sample: Sample) -> RenderedSensors:
         head = _json(
             {"sampled_at": sample.sampled_at, "interval": self.interval, "frost_threshold": self.frost_threshold}
         )
@@ -101,6 +111,7 @@ class SensorDocuments:
         offset = len(parts[0])
         spans = {}
         metadata = {}
+        forecasts = self.store.forecasts.current().by_sensor()
         number = 0
         for sensor, reading in sample.pairs:
             if sensor.ignored:
@@ -113,7 +124,7 @@ class SensorDocuments:
                 parts.append(b",")
                 offset += 1
             number += 1
-            encoded = (cached[1] + _reading_json(reading)).encode()
+            encoded = (cached[1] + _forecast_json(forecasts.get(sensor.id)) + _reading_json(reading)).encode()
             parts.append(encoded)
             spans[sensor.id] = (offset, offset + len(encoded))
             offset += len(encoded)

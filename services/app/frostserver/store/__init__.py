@@ -8,6 +8,7 @@ that is safe across threads).
     chips.json      chips.py     every hwmon chip: names, adapter, settings of channels without a reading
     latest.json     latest.py    the newest sample's readings in full
     counters.json   counters.py  the sampler's counters, for /metrics and /readyz
+    forecasts.json  forecasts.py the frost forecasts, for the sensors document
     sampler.lock    liveness.py  held by the live sampler
 
 Each file has its typed codec (encode/decode, with a version) in the module beside its writer.
@@ -20,4 +21,5 @@ CATALOG_FILE = "catalog.json"
 CHIPS_FILE = "chips.json"
 LATEST_FILE = "latest.json"
 COUNTERS_FILE = "counters.json"
+FORECASTS_FILE = "forecasts.json"
 LOCK_FILE = "sampler.lock"

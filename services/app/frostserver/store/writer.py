@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import CATALOG_FILE, CHIPS_FILE, COUNTERS_FILE, LATEST_FILE, RING_FILE
+from . import CATALOG_FILE, CHIPS_FILE, COUNTERS_FILE, FORECASTS_FILE, LATEST_FILE, RING_FILE
 from .catalog import CatalogWriter
 from .chips import ChipsWriter
 from .counters import CountersWriter
+from .forecasts import ForecastsWriter
 from .latest import LatestWriter
 from .ring import RingWriter
 
@@ -22,6 +23,7 @@ class StoreWriter:
     latest: LatestWriter
     counters: CountersWriter
     chips: ChipsWriter
+    forecasts: ForecastsWriter
 
     @classmethod
     def open(cls, run_dir: Path, capacity: int, columns: int, interval: float) -> StoreWriter:
@@ -36,6 +38,7 @@ class StoreWriter:
             LatestWriter(run_dir / LATEST_FILE),
             CountersWriter(run_dir / COUNTERS_FILE),
             ChipsWriter(run_dir / CHIPS_FILE),
+            ForecastsWriter(run_dir / FORECASTS_FILE),
         )
 
     def close(self) -> None:
