@@ -16,6 +16,7 @@ does. A change of settings makes a new applier (sampler.py): decisions are never
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from .config.customize import Customization
@@ -167,3 +168,34 @@ def is_beyond(name: str, limit: float, value: float) -> bool:
     if name in LOW_LIMITS:
         return value < limit
     return False
+
+
+def preview(sensor: Sensor, reading: Reading, custom: Customization | None, revision: int) -> tuple[Sensor, Reading]:
+    """Return a published sensor and reading as they will be once the sampler applies `custom` instead.
+
+    For the answer to a change (PATCH /api/v1/sensors/<id>), before the sampler's next sample: the
+    sensor's own label and limits come back from `uncustomized`, its reading from undoing its
+    calibration. Its status and alarms stay as published until that sample judges them.
+    """
+    base = sensor.uncustomized
+    own = replace(
+        sensor,
+        label=sensor.label if base is None else base.label,
+        thresholds=dict(sensor.thresholds if base is None else base.thresholds),
+        place=None,
+        order=0,
+        hidden=False,
+        calibration=None,
+        uncustomized=None,
+        revision=revision,
+    )
+    if sensor.calibration is not None and reading.value is not None:
+        raw = sensor.calibration.undo(reading.value)
+        computed = reading.uncomputed is not None and not math.isclose(reading.uncomputed, raw, rel_tol=1e-9)
+        reading = replace(reading, value=raw, uncomputed=reading.uncomputed if computed else None)
+    if custom is None:
+        return own, reading
+    changed, _ = customized(own, custom)
+    if custom.calibration is not None:
+        reading = calibrate(reading, custom.calibration)
+    return changed, reading

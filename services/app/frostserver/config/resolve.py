@@ -98,6 +98,8 @@ EXCLUSIVE: tuple[tuple[tuple[str, ...], frozenset[str]], ...] = (
 )
 # Lists a later layer adds to instead of replacing: the browser's notification targets join the file's.
 APPENDED = frozenset({("alerts", "notify")})
+# Tables that are one value (a calibration's two points): a mistake inside drops the whole of it.
+ATOMIC: tuple[tuple[str, ...], ...] = (("customize", "*", "calibration"),)
 
 
 # Makes the layer of one source from the settings known before the layers (FROST_CONFIG, ...);
@@ -278,11 +280,7 @@ def merge_table(
 
 def exclusive_groups(path: tuple[str, ...]) -> list[frozenset[str]]:
     """Return the groups of keys that replace each other in the table at path (EXCLUSIVE)."""
-    return [
-        group
-        for pattern, group in EXCLUSIVE
-        if len(pattern) == len(path) and all(p in ("*", part) for p, part in zip(pattern, path, strict=True))
-    ]
+    return [group for pattern, group in EXCLUSIVE if matches(pattern, path)]
 
 
 def without(document: Mapping[str, Any], key: KeyPath) -> dict[str, Any]:
@@ -305,14 +303,21 @@ def _without(table: Mapping[str, Any], path: KeyPath) -> dict[str, Any]:
 
 def dropped_key(document: Mapping[str, Any], key: KeyPath) -> KeyPath:
     """Return the key of a layer's document a mistake at key drops: the deepest the layer has (a list whole)."""
-    found: list[str | int] = []
+    found: list[str] = []
     table: Any = document
     for part in key:
         if not isinstance(part, str) or not isinstance(table, Mapping) or part not in table:
             break
         found.append(part)
         table = table[part]
+        if any(matches(pattern, tuple(found)) for pattern in ATOMIC):
+            break
     return tuple(found)
+
+
+def matches(pattern: tuple[str, ...], path: tuple[str, ...]) -> bool:
+    """Tell whether a key path matches a pattern whose "*" parts match any one key."""
+    return len(pattern) == len(path) and all(p in ("*", part) for p, part in zip(pattern, path, strict=True))
 
 
 def forget(origin: dict[Any, Layer], path: tuple[str, ...]) -> None:
