@@ -25,6 +25,7 @@ from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, request
+from werkzeug.routing import BaseConverter
 
 from ..accounts.model import Via
 from ..alerts.send import child_test, child_usable
@@ -47,6 +48,19 @@ from .signin import answer, json_object
 
 bp = Blueprint("settings", __name__)
 
+
+class TargetId(BaseConverter):
+    """A notification target's id in a path: f<n> (the file's n-th) or b<n> (the browser's row n).
+
+    So that /api/v1/settings/targets/test is the test and no target: a DELETE there is a 405.
+    """
+
+    regex = "[fb][0-9]{1,18}"
+
+
+# Before the routes: a rule's converter must be known when the rule is added.
+bp.record_once(lambda state: state.app.url_map.converters.update(target_id=TargetId))
+
 IF_MATCH = re.compile(r'\s*(?:W/)?"?([0-9]{1,18})"?\s*')
 CHECK_SECONDS = 30.0  # s for the child that asks Apprise whether it can use a URL (it imports Apprise)
 TEST_SECONDS = 20.0  # s each target of "send a test" has to answer (all at once), the child then killed
@@ -67,17 +81,15 @@ def by() -> str:
 
 def seen_revision(body: dict[str, Any]) -> int | None:
     """Return the revision the client saw: If-Match ("7", W/"7", 7, * for none) or the body's `revision`."""
+    revision = body.get("revision")
+    if revision is not None and (isinstance(revision, bool) or not isinstance(revision, int) or revision < 0):
+        raise BadField("revision", "revision: must be a whole number, as GET gives it")
     header = request.headers.get("If-Match")
     if header is not None and header.strip() != "*":
         match = IF_MATCH.fullmatch(header)
         if match is None:
             raise BadField("If-Match", 'If-Match: must be a revision like "7", as GET gives it')
-        return int(match.group(1))
-    revision = body.get("revision")
-    if revision is None:
-        return None
-    if isinstance(revision, bool) or not isinstance(revision, int) or revision < 0:
-        raise BadField("revision", "revision: must be a whole number, as GET gives it")
+        return int(match.group(1))  # the header wins over the body
     return revision
 
 
@@ -239,7 +251,7 @@ def add_target() -> Response:
     return answer({"id": f"{BROWSER_TARGET}{added.id}", "shown": display_target(url), "source": "browser"}, 201)
 
 
-@bp.delete("/api/v1/settings/targets/<target_id>")
+@bp.delete("/api/v1/settings/targets/<target_id:target_id>")
 @needs(Need.CHANGE)
 def remove_target(target_id: str) -> Response:
     """Remove a notification target added in the browser (the file's stay: they are the file's)."""
@@ -248,7 +260,7 @@ def remove_target(target_id: str) -> Response:
         number = int(target_id[1:])
         if 1 <= number <= len(current.file.settings.alerts.targets):
             return json_error(409, "This target is set in the config file ([alerts] notify): remove it there")
-    if target_id.startswith(BROWSER_TARGET) and target_id[1:].isdigit() and len(target_id) < 20:
+    if target_id.startswith(BROWSER_TARGET):
         number = int(target_id[1:])
 
         def plan(snapshot: Snapshot) -> Edit:
