@@ -251,3 +251,81 @@ def test_a_child_that_gets_no_answer_is_killed_at_its_deadline(webhook):
 
 def test_the_child_tells_which_urls_apprise_can_use(webhook):
     assert child_usable(["json://hooks.example/x", "nosuchservice://x/y"], timeout=120) == [True, False]
+
+
+# --- Issue 22: targets, the device's name and its units set in the browser, followed live ---------------------
+
+
+def test_the_child_tests_every_target_at_once_each_within_its_deadline(webhook):
+    from frostserver.alerts.send import child_test
+
+    urls = [webhook.url("/ok/a"), webhook.url("/fail/b"), webhook.url("/hang/c"), "nosuchservice://x/tk_secret"]
+    problems = child_test(urls, "[Shed] test notification", "FrostServer on Shed can reach you here.", 3)
+    assert problems[0] is None
+    assert problems[1] is not None and "500" in problems[1]
+    assert problems[2] == "no answer within 3 s"  # the others did not wait for it
+    assert problems[3] is not None and "tk_secret" not in problems[3]
+    assert {body["title"] for body in webhook.bodies} == {"[Shed] test notification"}
+
+
+def live_settings(tmp_path, config: str):
+    from frostserver.settings.live import LiveSettings
+
+    (tmp_path / "run").mkdir(exist_ok=True)
+    (tmp_path / "history").mkdir(exist_ok=True)
+    path = tmp_path / "frostserver.toml"
+    path.write_text(config)
+    return LiveSettings({"FROST_CONFIG": str(path), "FROST_RUN_DIR": str(tmp_path / "run"),
+                         "FROST_HISTORY_DIR": str(tmp_path / "history")})
+
+
+def browser_sets(tmp_path, edit) -> None:
+    from frostserver.settings.store import SettingsStore
+
+    SettingsStore(tmp_path / "history").write(lambda before: edit, "ada", 1.0)
+
+
+def test_a_target_added_in_the_browser_gets_the_next_event_and_a_removed_one_nothing_more(tmp_path, fast):
+    from frostserver.settings.store import Edit, Touch
+
+    garden_reads(tmp_path, 1, -2.0)  # an alert before the target exists: not sent to it
+    live = live_settings(tmp_path, '[device]\nname = "Shed"\n')
+    sender = Recorder()
+    notifier = Notifier(live.current().settings, sender, live=live)
+    thread = running(notifier)
+    browser_sets(tmp_path, Edit(add_targets=[OK_URL], touched=[Touch("targets", "", "notify")]))
+    eventually(lambda: [t.url for t in notifier.targets] == [OK_URL], "the added target")
+    garden_reads(tmp_path, 2, -2.0)  # a fresh engine: it fires again
+    eventually(lambda: sender.titles(OK_URL) == ["[Shed] FIRING: Garden"], "the next event, and only it")
+    browser_sets(tmp_path, Edit(remove_targets=[1], touched=[Touch("targets", "", "notify")]))
+    eventually(lambda: notifier.targets == [], "the target removed")
+    garden_reads(tmp_path, 3, -2.0)
+    time.sleep(0.2)  # twenty polls: a removed target would have been sent it by now
+    notifier.stopping.set()
+    thread.join(PATIENCE)
+    assert sender.titles(OK_URL) == ["[Shed] FIRING: Garden"]
+    assert notifier_status.decode((tmp_path / "run" / "notifier.json").read_bytes()).targets == 0
+
+
+def test_notifications_are_in_fahrenheit_on_a_device_set_to_show_it_and_a_label_stays_as_typed(tmp_path, fast):
+    from frostserver.alerts.messages import in_units
+    from frostserver.settings.store import Edit, Touch
+
+    garden_reads(tmp_path, 1, -2.0, 3.0)
+    live = live_settings(tmp_path, f'[alerts]\nnotify = ["{OK_URL}"]\n')
+    browser_sets(tmp_path, Edit(set={("device", "units"): "fahrenheit", ("device", "name"): "Greenhouse Pi"},
+                                touched=[Touch("device", "", "units")]))
+    sender = Recorder()
+    notifier = Notifier(live.current().settings, sender, live=live)
+    thread = running(notifier)
+    eventually(lambda: len(sender.attempts) == 2, "both messages")
+    notifier.stopping.set()
+    thread.join(PATIENCE)
+    (_, firing), (_, resolved) = sender.attempts
+    assert firing.title == "[Greenhouse Pi] FIRING: Garden"
+    assert "Garden at 28.4 °F: at or below the frost threshold (32.9 °F)" in firing.body
+    assert "Garden back at 37.4 °F: above the frost threshold (32.9 °F)" in resolved.body
+    typed = replace(notifier.journal.current().events[0].alert, label="Keep above -2 °C",
+                    summary="Keep above -2 °C at -2 °C: at or below the frost threshold (0.5 °C)")
+    assert in_units(typed, "fahrenheit").summary == "Keep above -2 °C at 28.4 °F: at or below the frost threshold (32.9 °F)"
+    assert in_units(typed, "celsius") is typed

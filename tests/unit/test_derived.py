@@ -252,6 +252,24 @@ def test_the_sampler_adds_them_after_their_inputs_and_before_the_overrides(tmp_p
     assert found[IDS[0]][1].value == pytest.approx(9.3, abs=0.1)
 
 
+def test_what_is_derived_sees_the_calibrated_inputs(tmp_path):
+    from frostserver.config.sensor_overrides import parse_sensor_overrides
+    from frostserver.overrides import OverrideApplier
+
+    # The probe reads 1 °C high: the dew point is that of 20 °C, not of the 21 °C read.
+    overrides = parse_sensor_overrides({"customize": {AIR.id: {"offset": -1.0}}})
+    store = StoreWriter.open(tmp_path / "run", capacity=10, columns=16, interval=1.0)
+    sampler = Sampler({"hwmon": ListSource([(AIR, Reading(21.0)), (RH, Reading(50.0))])}, store,
+                      derived=DerivedSensors([PAIR]), overrides=OverrideApplier(overrides).apply, clock=lambda: 1000.0)
+    try:
+        sampler.sample_once()
+        sample = StoreReader(tmp_path / "run").latest_sample()
+    finally:
+        sampler.close()
+    found = {sensor.id: reading for sensor, reading in sample.pairs}
+    assert found[AIR.id].value == pytest.approx(20.0)
+    assert found[IDS[0]].value == pytest.approx(humidity.dew_point(20.0, 50.0), abs=0.001)
+
 def test_the_frost_rule_and_sensor_fault_leave_derived_sensors_out():
     engine = AlertEngine(BUILTIN_RULES, frost_threshold=0.5, interval=1.0)
     dew = DerivedSensors([PAIR]).derive([(AIR, Reading(4.0)), (RH, Reading(30.0))])
@@ -288,7 +306,7 @@ def test_the_sampler_process_stores_them_keeps_their_history_and_metrics_label_t
         assert (dew[0].source, dew[0].chip, dew[0].label) == ("derived", "derived", "Outdoor dew point")
         app = create_app({"run_dir": tmp_path / "run", "sysfs_root": tmp_path / "sys"})
         metrics = app.test_client().get("/metrics").get_data(as_text=True)
-        assert ('frost_sensor_value{chip="derived",kind="humidity",label="Outdoor absolute humidity",'
+        assert ('frost_sensor_value{chip="derived",kind="humidity",label="Outdoor absolute humidity",place="",'
                 'sensor="derived/outdoor/absolute_humidity",unit="g/m³"}') in metrics
         assert 'frost_sensor_status{chip="derived",sensor="derived/outdoor/frost_point",source="derived",status="ok"} 1.0' \
             in metrics

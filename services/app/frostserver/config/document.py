@@ -7,7 +7,7 @@ this module never knows where a key came from, only whether it is valid (Invalid
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -15,6 +15,7 @@ from . import validate
 from .access import AccessConfig, parse_access
 from .alerts import AlertsConfig, parse_alerts
 from .derived import QUANTITIES, DerivedPair, parse_derived
+from .device import DEFAULT_NAME, DeviceConfig, parse_device
 from .forecast import ForecastConfig, parse_forecast
 from .mqtt import MqttConfig, parse_mqtt
 from .sampling import parse_numbers
@@ -40,6 +41,8 @@ TOP_LEVEL_KEYS = (
     "access",
     "mqtt",
     "forecast",
+    "device",
+    "customize",
 )
 
 
@@ -55,6 +58,7 @@ class ConfigDocument:
     mqtt: MqttConfig | None = None  # [mqtt]; None: no broker, nothing published
     derived: tuple[DerivedPair, ...] = ()
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
+    device: DeviceConfig = field(default_factory=DeviceConfig)  # [device], [alerts] device_name under it
 
 
 def parse_document(document: dict[str, Any], numbers: Mapping[str, NumberSpec]) -> ConfigDocument:
@@ -70,4 +74,7 @@ def parse_document(document: dict[str, Any], numbers: Mapping[str, NumberSpec]) 
     derived = parse_derived(document.get("derived", {}))
     check_derived_sensors_kept([pair.sensor_id(quantity) for pair in derived for quantity, *_ in QUANTITIES], overrides)
     forecast = parse_forecast(document.get("forecast", {}), values["sampling.interval"])
-    return ConfigDocument(MappingProxyType(values), sensors, overrides, alerts, access, mqtt, derived, forecast)
+    device = parse_device(document.get("device", {}), alerts.device_name if alerts is not None else DEFAULT_NAME)
+    if alerts is not None and alerts.device_name != device.name:
+        alerts = replace(alerts, device_name=device.name)  # one name, wherever it was said
+    return ConfigDocument(MappingProxyType(values), sensors, overrides, alerts, access, mqtt, derived, forecast, device)

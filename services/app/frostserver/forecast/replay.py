@@ -2,9 +2,12 @@
 
     python -m frostserver.forecast replay FILE.csv [--window 60m] [--lead-time 3h] [--threshold 0] ...
 
-The CSV is a history download (`/api/v1/history?format=csv`): a header `time,epoch,<id>,...` of raw
-samples, or `time,epoch,<id> min,<id> max,<id> mean,...` of aggregated points (the means are
-replayed), one row per sample; an empty cell is no value. A `time` (ISO 8601; without an offset,
+The CSV is a history download (`/api/v1/history?format=csv`): a header `time,epoch,<column>,...` of
+raw samples, or `<column> min`, `<column> max`, `<column> mean` of aggregated points (the means are
+replayed), one row per sample; an empty cell is no value. A download's column is
+`<label> (<id>) <unit>` (or `<id> <unit>` for a sensor without a label): the replay names the
+sensor by its id, and takes a °F column (units=fahrenheit) back to °C. Any other header cell is
+a column's name as it is. A `time` (ISO 8601; without an offset,
 this machine's local time) or an `epoch` (Unix seconds) column must be there. Every other column
 is a temperature to forecast, except the ones `--humidity` names: each pairs a relative humidity
 with a temperature (TEMP=HUMIDITY, or just HUMIDITY when there is one temperature), and its frost
@@ -24,6 +27,7 @@ import argparse
 import csv
 import io
 import math
+import re
 import statistics
 import sys
 import time
@@ -41,7 +45,8 @@ from ..config.errors import Invalid
 from ..config.forecast import ForecastConfig
 from ..config.validate import duration
 from ..derived.sensors import DerivedSensors
-from ..model import ERROR, Reading, Sensor
+from ..model import ERROR, UNITS, Reading, Sensor
+from ..units import FAHRENHEIT_UNIT
 from .frost import FrostForecaster
 
 AGGREGATES = (" min", " max", " mean")
@@ -124,15 +129,15 @@ def read_csv(text: str) -> Recording:
         raise BadCsv(f"no 'time' or 'epoch' column in the header: {', '.join(header)[:200]}")
     time_column = header.index("epoch") if "epoch" in header else header.index("time")
     wanted: dict[str, int] = {}  # sensor id -> its column (the mean of an aggregated download)
+    fahrenheit: set[str] = set()  # sensors whose column is in °F
     for index, name in enumerate(header):
-        if index == time_column or name in ("time", "epoch"):
+        if index == time_column or name in ("time", "epoch") or not name:
             continue
-        if name.endswith(AGGREGATES):
-            sensor, _, statistic = name.rpartition(" ")
-            if statistic == "mean":
-                wanted[sensor] = index
-        elif name:
-            wanted[name] = index
+        sensor, statistic, unit = column_sensor(name)
+        if statistic in (None, "mean"):
+            wanted[sensor] = index
+            if unit == FAHRENHEIT_UNIT:
+                fahrenheit.add(sensor)
     if not wanted:
         raise BadCsv("no sensor column in the header")
     times: list[float] = []
@@ -145,10 +150,38 @@ def read_csv(text: str) -> Recording:
             raise BadCsv(f"line {line}: the time {row[time_column]!r} is not after the line before's")
         times.append(when)
         for sensor, index in wanted.items():
-            columns[sensor].append(parse_value(row[index] if index < len(row) else "", line, sensor))
+            value = parse_value(row[index] if index < len(row) else "", line, sensor)
+            if value is not None and sensor in fahrenheit:
+                value = (value - 32.0) * 5.0 / 9.0
+            columns[sensor].append(value)
     if len(times) < 2:
         raise BadCsv("fewer than two rows of samples")
     return Recording(times, columns)
+
+
+# A download's column: "<label> (<id>)" or "<id>", then "min"/"max"/"mean" when aggregated, then its unit.
+DOWNLOAD_COLUMN = re.compile(
+    r"(?:.*\S \((?P<labelled>[^()\s]+)\)|(?P<bare>[^()\s]+))(?: (?P<statistic>min|max|mean))?(?: (?P<unit>\S+))?"
+)
+KNOWN_UNITS = frozenset(UNITS.values()) | {FAHRENHEIT_UNIT}
+
+
+def column_sensor(name: str) -> tuple[str, str | None, str | None]:
+    """Return a header cell's sensor id, statistic (min, max, mean; None: a raw column) and unit (None: none said).
+
+    A cell that is no download's column (a CSV of one's own: "garden", "garden mean") is its own id.
+    """
+    match = DOWNLOAD_COLUMN.fullmatch(name)
+    if (
+        match is not None
+        and (match["unit"] is None or match["unit"] in KNOWN_UNITS)
+        and (match["labelled"] is not None or match["unit"] is not None or match["statistic"] is not None)
+    ):
+        return match["labelled"] or match["bare"], match["statistic"], match["unit"]
+    if name.endswith(AGGREGATES):
+        sensor, _, statistic = name.rpartition(" ")
+        return sensor, statistic, None
+    return name, None, None
 
 
 def unquote(cell: str) -> str:

@@ -9,6 +9,7 @@ that is safe across threads).
     latest.json     latest.py    the newest sample's readings in full
     counters.json   counters.py  the sampler's counters, for /metrics and /readyz
     forecasts.json  forecasts.py the frost forecasts, for the sensors document
+    settings.json   applied.py   the device-wide settings it applies (name, units, frost threshold)
     sampler.lock    liveness.py  held by the live sampler
 
 Each file has its typed codec (encode/decode, with a version) in the module beside its writer.
@@ -22,4 +23,5 @@ CHIPS_FILE = "chips.json"
 LATEST_FILE = "latest.json"
 COUNTERS_FILE = "counters.json"
 FORECASTS_FILE = "forecasts.json"
+APPLIED_FILE = "settings.json"
 LOCK_FILE = "sampler.lock"
