@@ -4,6 +4,15 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   MISSING,
+  columnToDisplay,
+  deltaFromDisplay,
+  deltaToDisplay,
+  displayUnit,
+  formatShown,
+  fromDisplay,
+  getDisplayUnits,
+  setDisplayUnits,
+  toDisplay,
   formatAgo,
   formatTicks,
   formatTime,
@@ -124,5 +133,58 @@ describe("shorten", () => {
   it("never splits a character made of two UTF-16 units, nor ends on a space before the ellipsis", () => {
     assert.equal(shorten("🥶".repeat(10), 4), "🥶🥶🥶…");
     assert.equal(shorten("ab cd", 4), "ab…");
+  });
+});
+
+describe("display units", () => {
+  const fahrenheit = (check) => {
+    setDisplayUnits("fahrenheit");
+    try {
+      check();
+    } finally {
+      setDisplayUnits("celsius");
+    }
+  };
+
+  it("shows temperatures in fahrenheit when the device says so, every other kind as it is", () => {
+    fahrenheit(() => {
+      assert.equal(formatValue(0, temperature), "32.0 °F");
+      assert.equal(formatValue(-40, temperature), "-40.0 °F");
+      assert.equal(formatValue(37, temperature), "98.6 °F");
+      assert.equal(formatValue(1.2, voltage), "1.200 V");
+      assert.equal(formatValue(null, temperature), MISSING);
+      assert.equal(displayUnit(temperature), "°F");
+      assert.equal(displayUnit(fan), "RPM");
+      assert.equal(formatShown(98.6, temperature), "98.6 °F", "a value already converted (a plot's)");
+    });
+    assert.equal(formatValue(37, temperature), "37.0 °C");
+    assert.equal(displayUnit(temperature), "°C");
+  });
+
+  it("converts what a form sends back, a limit as a temperature and an offset as a difference", () => {
+    fahrenheit(() => {
+      assert.equal(fromDisplay(212, temperature), 100);
+      assert.equal(fromDisplay(toDisplay(-12.34, temperature), temperature).toFixed(10), (-12.34).toFixed(10));
+      assert.equal(deltaToDisplay(0.5, temperature), 0.9);
+      assert.equal(deltaFromDisplay(0.9, temperature), 0.5);
+      assert.equal(fromDisplay(5, voltage), 5);
+      assert.equal(deltaToDisplay(5, voltage), 5);
+    });
+    assert.equal(fromDisplay(21, temperature), 21);
+    assert.equal(deltaFromDisplay(0.5, temperature), 0.5);
+  });
+
+  it("converts a plot's column, keeping its gaps, and leaves it alone when nothing converts", () => {
+    const column = [0, null, 100];
+    fahrenheit(() => assert.deepEqual(columnToDisplay(column, temperature), [32, null, 212]));
+    assert.equal(columnToDisplay(column, temperature), column);
+  });
+
+  it("takes anything but fahrenheit for celsius (an older app says nothing)", () => {
+    assert.equal(setDisplayUnits(undefined), "celsius");
+    assert.equal(setDisplayUnits("kelvin"), "celsius");
+    assert.equal(setDisplayUnits("fahrenheit"), "fahrenheit");
+    assert.equal(getDisplayUnits(), "fahrenheit");
+    setDisplayUnits("celsius");
   });
 });
