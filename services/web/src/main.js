@@ -114,6 +114,7 @@ function refreshSensors(now = false) {
 function settingsChanged() {
   refreshSensors(true);
   panels?.settingsChanged();
+  dispatchEvent(new Event("frost:settings-changed")); // the settings page, if open, reads them again
 }
 addEventListener("frost:settings", settingsChanged);
 

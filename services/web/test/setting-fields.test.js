@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { setDisplayUnits } from "../src/format.js";
 import {
-  calibrationMode, checkSheet, checkText, describeFields, numberText, parseNumber, settingOf, sheetFieldOf,
-  sheetFields, sheetPatch, sourceWords,
+  calibrationMode, checkDevice, checkRule, checkSheet, checkText, describeFields, deviceFields, devicePatch, durationText,
+  numberText, parseList, parseNumber, ruleFields, rulePatch, settingOf, sheetFieldOf, sheetFields, sheetPatch, sourceWords,
 } from "../src/pages/setting-fields.js";
 
 const garden = {
@@ -151,5 +151,90 @@ describe("a sensor's sheet", () => {
     const hostile = { ...garden, label: "<img src=x onerror=alert(1)>", place: null, calibration: { offset: 0.5 } };
     assert.equal(describeFields(sheetFields(hostile), "°C"),
       "name “<img src=x onerror=alert(1)>”, place “Unsorted”, offset 0.5 °C, low 1 °C, high 35 °C");
+  });
+});
+
+describe("the device and the alert rules", () => {
+  const settings = {
+    revision: 3,
+    device: { name: { value: "Greenhouse Pi", source: "browser", file_value: "FrostServer" },
+      units: { value: "celsius", source: "default", file_value: null } },
+    frost_threshold: { value: 0.5, source: "file", file_value: 0.5 },
+  };
+  const frost = {
+    enabled: { value: true, source: "default", file_value: null },
+    kinds: { value: ["temperature"], source: "default", file_value: null },
+    below: { value: "frost_threshold", source: "default", file_value: null },
+    for: { value: 300, source: "default", file_value: null },
+    hysteresis: { value: 0.5, source: "default", file_value: null },
+    severity: { value: "critical", source: "default", file_value: null },
+  };
+
+  it("writes durations as the config file does", () => {
+    assert.equal(durationText(300), "5m");
+    assert.equal(durationText(5400), "1h30m");
+    assert.equal(durationText(90), "1m30s");
+    assert.equal(durationText(0), "0s");
+    assert.equal(durationText("10m"), "10m");
+    assert.equal(durationText(null), "");
+  });
+
+  it("reads lists as comma-separated text", () => {
+    assert.deepEqual(parseList(" Greenhouse, ,Cellar "), ["Greenhouse", "Cellar"]);
+    assert.deepEqual(parseList(""), []);
+  });
+
+  it("sends only the device settings changed, the frost threshold in °C", () => {
+    const before = deviceFields(settings);
+    assert.deepEqual(before, { name: "Greenhouse Pi", units: "celsius", frost_threshold: "0.5" });
+    assert.deepEqual(devicePatch(before, { ...before }), {});
+    assert.deepEqual(devicePatch(before, { ...before, units: "fahrenheit" }), { device: { units: "fahrenheit" } });
+    assert.deepEqual(devicePatch(before, { ...before, frost_threshold: "1,5" }), { frost_threshold: 1.5 });
+    assert.deepEqual(devicePatch(before, before, new Set(["name"])), { device: { name: null } });
+    setDisplayUnits("fahrenheit");
+    const shown = deviceFields(settings);
+    assert.equal(shown.frost_threshold, "32.9");
+    assert.deepEqual(devicePatch(shown, { ...shown, frost_threshold: "41" }), { frost_threshold: 5 });
+  });
+
+  it("checks the device form", () => {
+    const before = deviceFields(settings);
+    assert.deepEqual(checkDevice(before), {});
+    assert.deepEqual(Object.keys(checkDevice({ ...before, name: "" })), ["name"]);
+    assert.deepEqual(Object.keys(checkDevice({ ...before, frost_threshold: "NaN" })), ["frost_threshold"]);
+  });
+
+  it("shows a temperature rule's numbers in the display units, a limit's name as it is", () => {
+    const rule = { ...frost, below: { value: -1, source: "browser", file_value: "frost_threshold" } };
+    assert.deepEqual(ruleFields(frost), { enabled: true, above: "", below: "frost_threshold", for: "5m", hysteresis: "0.5",
+      severity: "critical", sensors: "", places: "" });
+    setDisplayUnits("fahrenheit");
+    assert.equal(ruleFields(rule).below, "30.2");
+    assert.equal(ruleFields(rule).hysteresis, "0.9");
+    const fan = { above: { value: 3000, source: "file", file_value: 3000 }, kinds: { value: ["fan"] } };
+    assert.equal(ruleFields(fan).above, "3000", "no conversion for a fan");
+  });
+
+  it("sends a rule's changes: numbers in SI, lists as lists, null for an emptied field or a reset", () => {
+    const before = ruleFields(frost);
+    assert.deepEqual(rulePatch(frost, before, { ...before }), {});
+    assert.deepEqual(rulePatch(frost, before, { ...before, enabled: false }), { enabled: false });
+    assert.deepEqual(rulePatch(frost, before, { ...before, below: "-2", for: "10m" }), { below: -2, for: "10m" });
+    assert.deepEqual(rulePatch(frost, before, { ...before, places: "Greenhouse, Shed" }), { places: ["Greenhouse", "Shed"] });
+    assert.deepEqual(rulePatch(frost, { ...before, places: "Shed" }, { ...before, places: "" }), { places: null });
+    assert.deepEqual(rulePatch(frost, before, before, new Set(["for"])), { for: null });
+    setDisplayUnits("fahrenheit");
+    const shown = ruleFields(frost);
+    assert.deepEqual(rulePatch(frost, shown, { ...shown, below: "32", hysteresis: "1.8" }), { below: 0, hysteresis: 1 });
+  });
+
+  it("checks a rule's form", () => {
+    const before = ruleFields(frost);
+    assert.deepEqual(checkRule(before), {});
+    assert.deepEqual(Object.keys(checkRule({ ...before, below: "1e309" })), ["below"]);
+    assert.deepEqual(Object.keys(checkRule({ ...before, above: "5" })), ["below"], "one condition");
+    assert.deepEqual(Object.keys(checkRule({ ...before, for: "five minutes" })), ["for"]);
+    assert.deepEqual(Object.keys(checkRule({ ...before, hysteresis: "-1" })), ["hysteresis"]);
+    assert.deepEqual(checkRule({ ...before, for: "1h30m", below: "-0,5" }), {});
   });
 });

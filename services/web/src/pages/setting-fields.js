@@ -194,3 +194,127 @@ export function describeFields(fields, unit = "") {
   if (fields.high) parts.push(`high ${withUnit(fields.high)}`);
   return parts.join(", ");
 }
+
+// ---- the device and the alert rules (the settings page) ---------------------------------------
+
+const TEMPERATURE = { kind: "temperature", unit: "°C" }; // the frost threshold, a temperature rule's limits
+
+/** A duration in seconds as the config file writes it: "5m", "1h30m", "90s", "0s". */
+export function durationText(value) {
+  if (typeof value === "string") return value;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) return "";
+  const hours = Math.floor(value / 3600);
+  const minutes = Math.floor((value % 3600) / 60);
+  const seconds = Number((value % 60).toFixed(3));
+  const text = `${hours ? `${hours}h` : ""}${minutes ? `${minutes}m` : ""}${seconds ? `${seconds}s` : ""}`;
+  return text || "0s";
+}
+
+/** A list (a rule's sensors or places) as one line of text, and back: comma-separated. */
+export function listText(value) {
+  return Array.isArray(value) ? value.join(", ") : typeof value === "string" ? value : "";
+}
+
+export function parseList(text) {
+  return String(text ?? "").split(",").map((item) => item.trim()).filter(Boolean);
+}
+
+/** The device form's fields as shown, from GET /api/v1/settings (the frost threshold in the display units). */
+export function deviceFields(settings) {
+  return {
+    name: String(settingOf(settings?.device, "name").value ?? ""),
+    units: settingOf(settings?.device, "units").value === "fahrenheit" ? "fahrenheit" : "celsius",
+    frost_threshold: numberText(toDisplay(settings?.frost_threshold?.value ?? null, TEMPERATURE)),
+  };
+}
+
+/** Check the device form: {field: message}. */
+export function checkDevice(fields) {
+  const problems = {};
+  const name = checkText(fields.name, "device name");
+  if (name) problems.name = name;
+  const frost = parseNumber(fields.frost_threshold);
+  if (frost === null || !Number.isFinite(frost)) problems.frost_threshold = "Enter the frost threshold as a number, e.g. 0.5.";
+  return problems;
+}
+
+/** The body of PATCH /api/v1/settings: what changed (the threshold in °C), null for a reset. */
+export function devicePatch(before, after, resets = new Set()) {
+  const body = {};
+  const device = {};
+  for (const name of ["name", "units"]) {
+    if (resets.has(name)) device[name] = null;
+    else if (after[name] !== before[name]) device[name] = name === "name" ? after.name.trim() : after.units;
+  }
+  if (Object.keys(device).length) body.device = device;
+  if (resets.has("frost_threshold")) body.frost_threshold = null;
+  else if (after.frost_threshold !== before.frost_threshold) {
+    body.frost_threshold = si(fromDisplay(parseNumber(after.frost_threshold), TEMPERATURE));
+  }
+  return body;
+}
+
+export const RULE_FIELDS = ["enabled", "above", "below", "for", "hysteresis", "severity", "sensors", "places"];
+
+/** Whether a rule's numbers are temperatures (its kinds are temperature alone): shown in the display units. */
+export function ruleIsTemperature(entry) {
+  const kinds = settingOf(entry, "kinds").value;
+  return Array.isArray(kinds) && kinds.length === 1 && kinds[0] === "temperature";
+}
+
+/** A rule's fields as shown, from its entry of GET /api/v1/settings' `rules`. */
+export function ruleFields(entry) {
+  const temperature = ruleIsTemperature(entry) ? TEMPERATURE : null;
+  const limit = (value) => (typeof value === "number" ? numberText(toDisplay(value, temperature)) : String(value ?? ""));
+  return {
+    enabled: settingOf(entry, "enabled").value !== false,
+    above: limit(settingOf(entry, "above").value),
+    below: limit(settingOf(entry, "below").value),
+    for: durationText(settingOf(entry, "for").value),
+    hysteresis: numberText(deltaToDisplay(settingOf(entry, "hysteresis").value, temperature)),
+    severity: settingOf(entry, "severity").value === "critical" ? "critical" : "warning",
+    sensors: listText(settingOf(entry, "sensors").value),
+    places: listText(settingOf(entry, "places").value),
+  };
+}
+
+/** Check a rule's form: {field: message}. */
+export function checkRule(fields) {
+  const problems = {};
+  for (const side of ["above", "below"]) {
+    const text = fields[side].trim();
+    if (text && !/^[a-z_]+$/.test(text) && !Number.isFinite(parseNumber(text))) {
+      problems[side] = `Enter a number, or a limit's name (max, crit, min, frost_threshold...).`;
+    }
+  }
+  if (fields.above.trim() && fields.below.trim()) problems.below = "A rule has one condition: above or below, not both.";
+  const hysteresis = parseNumber(fields.hysteresis);
+  if (Number.isNaN(hysteresis) || hysteresis < 0) problems.hysteresis = "Enter the hysteresis as a number of 0 or more.";
+  if (fields.for.trim() && !/^(\d+(\.\d+)?h)?(\d+(\.\d+)?m)?(\d+(\.\d+)?s)?$/.test(fields.for.trim())) {
+    problems.for = 'Enter a duration like "90s", "5m" or "1h30m".';
+  }
+  return problems;
+}
+
+/** The body of PATCH /api/v1/settings/rules/{name}: what changed, null for a reset or an emptied field. */
+export function rulePatch(entry, before, after, resets = new Set()) {
+  const temperature = ruleIsTemperature(entry) ? TEMPERATURE : null;
+  const body = {};
+  for (const name of RULE_FIELDS) {
+    if (resets.has(name)) {
+      body[name] = null;
+      continue;
+    }
+    if (String(after[name]) === String(before[name])) continue;
+    const text = typeof after[name] === "string" ? after[name].trim() : after[name];
+    if (text === "") body[name] = null;
+    else if (name === "enabled") body.enabled = Boolean(after.enabled);
+    else if (name === "above" || name === "below") {
+      const number = parseNumber(text);
+      body[name] = Number.isFinite(number) ? si(fromDisplay(number, temperature)) : text;
+    } else if (name === "hysteresis") body.hysteresis = si(deltaFromDisplay(parseNumber(text), temperature));
+    else if (name === "sensors" || name === "places") body[name] = parseList(text);
+    else body[name] = text;
+  }
+  return body;
+}
