@@ -6,7 +6,7 @@
 
 import "./style.css";
 import { setupAlerts, worseSeverity } from "./alerts.js";
-import { fetchHistoryQuery, fetchSensors } from "./api.js";
+import { fetchHistoryQuery, fetchSensors, request } from "./api.js";
 import { formatTime, setDisplayUnits } from "./format.js";
 import { lazy } from "./lazy.js";
 import { setupNotifications } from "./notify.js";
@@ -115,6 +115,23 @@ function settingsChanged() {
   refreshSensors(true);
   panels?.settingsChanged();
   dispatchEvent(new Event("frost:settings-changed")); // the settings page, if open, reads them again
+  if (editor()) checkSettingsFile();
+}
+
+// Admins are told when the settings file was moved aside (damaged or foreign): the config file's
+// values apply meanwhile, and what was set here is in the file moved aside.
+async function checkSettingsFile() {
+  try {
+    const settings = await request("/api/v1/settings");
+    const note = $("settings-note");
+    const movedAside = settings?.status?.state === "moved_aside";
+    note.hidden = !movedAside;
+    note.textContent = movedAside
+      ? `The settings file was moved aside: the config file's values apply. ${settings.status.message || ""}`.trim()
+      : "";
+  } catch (err) {
+    if (err.status !== 404 && err.status !== 401) console.info("settings:", err.message);
+  }
 }
 addEventListener("frost:settings", settingsChanged);
 
@@ -325,6 +342,7 @@ function startDashboard(current, route = "") {
   if (open !== editable) {
     editable = open;
     overview.setEditable(open);
+    if (open) checkSettingsFile();
   }
   showPart(route);
   feed ||= startSampleFeed({

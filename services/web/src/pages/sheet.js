@@ -101,19 +101,19 @@ class Sheet {
         ...field("Point 2, the sensor read", this.inputs.raw2), ...field("Point 2, the true value", this.inputs.actual2)));
     this.form = h("form", { className: "sheet-form", noValidate: true, onsubmit: (event) => this.save(event) },
       h("p", { className: "hint sheet-id" }, sensor.id, h("br"), `Reads ${now}${raw}`),
-      this.setting("label", "Name", ...field("Name", this.inputs.label)),
-      this.setting("place", "Place", ...field("Place (pick one or type a new one; empty: Unsorted)", this.inputs.place), places),
+      this.setting("label", ...field("Name", this.inputs.label)),
+      this.setting("place", ...field("Place (pick one or type a new one; empty: the config file's, else Unsorted)", this.inputs.place), places),
       this.position(),
-      this.setting("hidden", "Hidden", h("label", { className: "inline" }, this.inputs.hidden,
+      this.setting("hidden", h("label", { className: "inline" }, this.inputs.hidden,
         " Hide from the places overview (still sampled, recorded, in All sensors and the API)")),
-      this.setting("calibration", "Calibration",
+      this.setting("calibration",
         h("fieldset", { className: "modes" }, h("legend", { text: "Calibration" }),
           h("label", { className: "inline" }, this.modes.none, " None"),
           h("label", { className: "inline" }, this.modes.offset, " An offset"),
           h("label", { className: "inline" }, this.modes.points, " Two reference points")),
         this.offsetPart, this.pointsPart),
-      this.setting("low", "Low limit", ...field(`Low limit (${unit}; empty: the config file's)`, this.inputs.low)),
-      this.setting("high", "High limit", ...field(`High limit (${unit}; empty: the config file's)`, this.inputs.high)),
+      this.setting("low", ...field(`Low limit (${unit}; empty: the config file's)`, this.inputs.low)),
+      this.setting("high", ...field(`High limit (${unit}; empty: the config file's)`, this.inputs.high)),
       this.note, this.error,
       h("div", { className: "actions sheet-actions" },
         h("button", { type: "submit", className: "primary", text: "Save" }),
@@ -130,10 +130,10 @@ class Sheet {
   }
 
   // One setting: its controls, then a line saying where its value comes from, with a reset.
-  setting(group, name, ...controls) {
+  setting(group, ...controls) {
     this.sources[group] = h("p", { className: "source" });
     this.errors[group] = h("p", { className: "field-error", role: "alert" });
-    return h("div", { className: "setting", role: "group", "aria-label": name, "data-setting": group }, ...controls, this.errors[group], this.sources[group]);
+    return h("div", { className: "setting", "data-setting": group }, ...controls, this.errors[group], this.sources[group]);
   }
 
   // The field whose source a group shows: the calibration's is where offset or two points came from.
