@@ -53,6 +53,7 @@ function applySensors(answer) {
   sensorsById = new Map(sensors.map((s) => [s.id, s]));
   frostThreshold = typeof answer.frost_threshold === "number" ? answer.frost_threshold : 0;
   setDisplayUnits(answer.device?.units);
+  showDeviceName(answer.device?.name);
   // The list carries readings too; use them unless the stream already brought newer ones.
   if (answer.sampled_at != null && (latest.t == null || answer.sampled_at >= latest.t)) {
     latest.t = answer.sampled_at;
@@ -69,6 +70,18 @@ function applySensors(answer) {
   panels?.setSensors(answer);
   if (sparkDue || sparklinesMissing()) loadSparklines();
   render();
+}
+
+// The device's name (issue 22: [device] name, or set by an admin) beside "FrostServer", as text.
+function showDeviceName(name) {
+  const named = typeof name === "string" && name.trim() && name !== "FrostServer" ? name : null;
+  const subtitle = document.querySelector("h1 .subtitle");
+  const text = named ?? "sensors";
+  if (subtitle.textContent !== text) {
+    subtitle.textContent = text;
+    subtitle.title = text;
+    document.title = named ? `${named} · FrostServer` : "FrostServer sensors";
+  }
 }
 
 let refreshing = false;
