@@ -20,6 +20,8 @@ const $ = (id) => document.getElementById(id);
 const REFRESH_GAP_MS = 5000; // at most one unscheduled sensor-list refresh per 5 s
 const ALERTS_POLL_MS = 15_000; // while polling (no stream, so no alert events): the alert list this often
 const SPARK_LATE_MS = 5000; // after a sparkline point closes, so the history holds its last sample
+const CATCH_UP_MS = 1000; // a sensor list older than the settings event said: asked again this soon
+const CATCH_UP_TRIES = 30; // ...this many times at most (a worker that lags for good is not chased forever)
 
 const panelsChunk = lazy(() => import("./pages/panels.js"), "the All sensors page");
 const sheetChunk = lazy(() => import("./pages/sheet.js"), "the sensor's settings");
@@ -42,8 +44,19 @@ let feed = null;
 
 // ---- sensor list -----------------------------------------------------------------------------
 
+let wantedRevision = 0; // the settings revision the stream said the sampler applies
+let catchUpTries = 0;
+
 function applySensors(answer) {
   sensorList = answer;
+  // Older than the settings the stream announced (a worker that rendered it before the change):
+  // shown meanwhile, and asked again shortly.
+  if (typeof answer.revision === "number" && answer.revision < wantedRevision && catchUpTries < CATCH_UP_TRIES) {
+    catchUpTries++;
+    setTimeout(() => refreshSensors(true), CATCH_UP_MS);
+  } else {
+    catchUpTries = 0;
+  }
   const next = answer.interval > 0 ? answer.interval : 1;
   if (next !== interval) {
     interval = next;
@@ -120,6 +133,13 @@ function refreshSensors(now = false) {
         refreshSensors(true);
       }
     });
+}
+
+// The stream's `settings` event ({revision}): the sampler now applies a change made anywhere.
+function onSettingsEvent(change) {
+  if (Number.isInteger(change?.revision)) wantedRevision = Math.max(wantedRevision, change.revision);
+  catchUpTries = 0;
+  settingsChanged();
 }
 
 // A change of settings, here (a sheet saved, the settings page) or in another browser (the
@@ -361,7 +381,7 @@ function startDashboard(current, route = "") {
   feed ||= startSampleFeed({
     onSample,
     onAlert: alerts.onEvent,
-    onSettings: settingsChanged,
+    onSettings: onSettingsEvent,
     onSensors: onPolledSensors,
     onState,
     interval,
