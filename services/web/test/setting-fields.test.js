@@ -213,6 +213,11 @@ describe("the device and the alert rules", () => {
     assert.equal(ruleFields(rule).hysteresis, "0.9");
     const fan = { above: { value: 3000, source: "file", file_value: 3000 }, kinds: { value: ["fan"] } };
     assert.equal(ruleFields(fan).above, "3000", "no conversion for a fan");
+    // The settings document lists no kinds: the built-in temperature rules are known by name.
+    const { kinds, ...unlisted } = rule;
+    assert.ok(kinds);
+    assert.equal(ruleFields(unlisted, "frost").below, "30.2");
+    assert.equal(ruleFields(unlisted, "cellar_damp").below, "-1");
   });
 
   it("sends a rule's changes: numbers in SI, lists as lists, null for an emptied field or a reset", () => {

@@ -256,15 +256,23 @@ export function devicePatch(before, after, resets = new Set()) {
 
 export const RULE_FIELDS = ["enabled", "above", "below", "for", "hysteresis", "severity", "sensors", "places"];
 
-/** Whether a rule's numbers are temperatures (its kinds are temperature alone): shown in the display units. */
-export function ruleIsTemperature(entry) {
+// The built-in rules that judge temperatures alone (config/alert_rules.py's BUILTIN_RULES): the
+// settings document does not list a rule's kinds.
+const TEMPERATURE_RULES = new Set(["frost", "temperature_max", "temperature_crit"]);
+
+/**
+ * Whether a rule's numbers are temperatures (its kinds are temperature alone, or it is a built-in
+ * temperature rule): shown in the display units.
+ */
+export function ruleIsTemperature(entry, name = "") {
   const kinds = settingOf(entry, "kinds").value;
-  return Array.isArray(kinds) && kinds.length === 1 && kinds[0] === "temperature";
+  if (Array.isArray(kinds)) return kinds.length === 1 && kinds[0] === "temperature";
+  return TEMPERATURE_RULES.has(name);
 }
 
 /** A rule's fields as shown, from its entry of GET /api/v1/settings' `rules`. */
-export function ruleFields(entry) {
-  const temperature = ruleIsTemperature(entry) ? TEMPERATURE : null;
+export function ruleFields(entry, name = "") {
+  const temperature = ruleIsTemperature(entry, name) ? TEMPERATURE : null;
   const limit = (value) => (typeof value === "number" ? numberText(toDisplay(value, temperature)) : String(value ?? ""));
   return {
     enabled: settingOf(entry, "enabled").value !== false,
@@ -297,24 +305,24 @@ export function checkRule(fields) {
 }
 
 /** The body of PATCH /api/v1/settings/rules/{name}: what changed, null for a reset or an emptied field. */
-export function rulePatch(entry, before, after, resets = new Set()) {
-  const temperature = ruleIsTemperature(entry) ? TEMPERATURE : null;
+export function rulePatch(entry, before, after, resets = new Set(), rule = "") {
+  const temperature = ruleIsTemperature(entry, rule) ? TEMPERATURE : null;
   const body = {};
-  for (const name of RULE_FIELDS) {
-    if (resets.has(name)) {
-      body[name] = null;
+  for (const key of RULE_FIELDS) {
+    if (resets.has(key)) {
+      body[key] = null;
       continue;
     }
-    if (String(after[name]) === String(before[name])) continue;
-    const text = typeof after[name] === "string" ? after[name].trim() : after[name];
-    if (text === "") body[name] = null;
-    else if (name === "enabled") body.enabled = Boolean(after.enabled);
-    else if (name === "above" || name === "below") {
+    if (String(after[key]) === String(before[key])) continue;
+    const text = typeof after[key] === "string" ? after[key].trim() : after[key];
+    if (text === "") body[key] = null;
+    else if (key === "enabled") body.enabled = Boolean(after.enabled);
+    else if (key === "above" || key === "below") {
       const number = parseNumber(text);
-      body[name] = Number.isFinite(number) ? si(fromDisplay(number, temperature)) : text;
-    } else if (name === "hysteresis") body.hysteresis = si(deltaFromDisplay(parseNumber(text), temperature));
-    else if (name === "sensors" || name === "places") body[name] = parseList(text);
-    else body[name] = text;
+      body[key] = Number.isFinite(number) ? si(fromDisplay(number, temperature)) : text;
+    } else if (key === "hysteresis") body.hysteresis = si(deltaFromDisplay(parseNumber(text), temperature));
+    else if (key === "sensors" || key === "places") body[key] = parseList(text);
+    else body[key] = text;
   }
   return body;
 }

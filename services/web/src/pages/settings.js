@@ -171,9 +171,9 @@ class SettingsPage {
   }
 
   ruleItem(name, entry) {
-    const before = ruleFields(entry);
+    const before = ruleFields(entry, name);
     const resets = new Set();
-    const temperature = ruleIsTemperature(entry);
+    const temperature = ruleIsTemperature(entry, name);
     const unit = temperature ? displayUnit(TEMPERATURE) : "in the sensor's unit";
     const deviceWide = name === "sampling_stopped";
     const valueRule = !deviceWide && (before.above || before.below);
@@ -195,7 +195,7 @@ class SettingsPage {
           : key === "for" ? `${RULE_WORDS[key]}: how long it must hold (e.g. 90s, 5m, 1h30m)` : RULE_WORDS[key];
       const setting = settingOf(entry, key);
       const line = this.sourceLine(setting, ruleFileText(key, setting.file_value, temperature), () => {
-        const fromFile = ruleFields({ ...entry, [key]: { value: setting.file_value } })[key];
+        const fromFile = ruleFields({ ...entry, [key]: { value: setting.file_value } }, name)[key];
         if (key === "enabled") input.checked = fromFile;
         else input.value = fromFile;
         resets.add(key);
@@ -212,7 +212,7 @@ class SettingsPage {
       const problems = checkRule(after);
       for (const key of Object.keys(inputs)) showError(errors[key], inputs[key], resets.has(key) ? "" : problems[key]);
       if (Object.keys(problems).some((key) => inputs[key] && !resets.has(key))) return;
-      const body = rulePatch(entry, before, after, resets);
+      const body = rulePatch(entry, before, after, resets, name);
       if (!Object.keys(body).length) return;
       const saved = await this.write(error, "PATCH", `/api/v1/settings/rules/${encodeURIComponent(name)}`, body,
         this.settings.revision, `rule:${name}`, inputs);

@@ -94,7 +94,9 @@ class Sheet {
     this.note = h("p", { className: "sheet-note", role: "status" });
     this.error = h("p", { className: "form-error", role: "alert" });
     this.offsetPart = h("div", { className: "sheet-offset" }, ...field(`Offset (${unit || "in the sensor's unit"}), added to each reading`, this.inputs.offset));
+    const gain = typeof sensor.calibration?.gain === "number" && sensor.calibration.gain !== 1;
     this.pointsPart = h("div", { className: "sheet-points" },
+      gain ? h("p", { className: "hint", text: `Now: ${calibrationText(sensor.calibration, sensor)}. Enter two points to change it.` }) : null,
       h("p", { className: "hint", text: `Two readings of the sensor beside the true values (${unit}), e.g. in ice water and in boiling water.` }),
       h("div", { className: "points" },
         ...field("Point 1, the sensor read", this.inputs.raw1), ...field("Point 1, the true value", this.inputs.actual1),
@@ -161,7 +163,7 @@ class Sheet {
   fileValueText(group, value) {
     if (value == null) return "none";
     if (group === "hidden") return value ? "hidden" : "shown";
-    if (group === "calibration") return typeof value === "number" ? numberText(deltaToDisplay(value, this.sensor)) : "two points";
+    if (group === "calibration") return calibrationText(value, this.sensor);
     if (group === "low" || group === "high") return formatValue(value, this.sensor);
     return String(value);
   }
@@ -170,7 +172,7 @@ class Sheet {
   reset(group, fileValue) {
     const fromFile = sheetFields({ ...this.sensor, label: group === "label" ? fileValue : this.sensor.label,
       place: group === "place" ? fileValue : this.sensor.place, hidden: group === "hidden" ? fileValue === true : this.sensor.hidden,
-      calibration: group === "calibration" && typeof fileValue === "number" ? { offset: fileValue } : null,
+      calibration: group === "calibration" && fileValue && typeof fileValue === "object" ? fileValue : null,
       thresholds: { min: group === "low" ? fileValue : null, max: group === "high" ? fileValue : null } }, undefined);
     for (const name of SHEET_GROUPS[group]) this.setValue(name, fromFile[name]);
     this.resets.add(group);
@@ -316,6 +318,16 @@ class Sheet {
     const name = SHEET_GROUPS[group]?.find((n) => this.inputs[n] && !this.inputs[n].closest("[hidden]"));
     this.inputs[name]?.focus();
   }
+}
+
+/** A calibration ({offset} or {gain, offset}, SI) in words, in the display units. */
+function calibrationText(calibration, sensor) {
+  if (!calibration || typeof calibration !== "object") return "none";
+  const offset = numberText(deltaToDisplay(calibration.offset ?? 0, sensor));
+  if (typeof calibration.gain === "number" && calibration.gain !== 1) {
+    return `value = ${numberText(calibration.gain, 4)} × reading ${offset.startsWith("-") ? "−" : "+"} ${offset.replace("-", "")} (two points)`;
+  }
+  return `offset ${offset}`;
 }
 
 const groupOf = (name) => Object.keys(SHEET_GROUPS).find((group) => SHEET_GROUPS[group].includes(name)) || null;
