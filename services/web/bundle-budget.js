@@ -8,8 +8,10 @@ import { gzipSync } from "node:zlib";
 export const KB = 1000; // as Vite prints sizes
 
 export const BUDGET = {
-  // An HTML entry's scripts, every chunk they import statically, and their stylesheets.
-  firstLoad: { js: 90 * KB, jsGzip: 40 * KB, css: 12 * KB, cssGzip: 4 * KB },
+  // An HTML entry's scripts, every chunk they import statically, and their stylesheets. Issue 22
+  // lowered it from 90/40 KB (12/4 KB of CSS) once the places overview, without uPlot, became the
+  // landing page: what a phone loads first stays about a third of what it was.
+  firstLoad: { js: 40 * KB, jsGzip: 16 * KB, css: 9 * KB, cssGzip: 3 * KB },
   // One lazy chunk with what it imports that the first load does not already hold.
   lazyChunk: { js: 45 * KB, jsGzip: 20 * KB },
   // Lazy chunks with a budget of their own, by Rollup's chunk name (the module's file name).

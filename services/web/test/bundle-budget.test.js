@@ -86,8 +86,8 @@ describe("checkBudget", () => {
     for (let i = 0; code.length < BUDGET.firstLoad.js + 1000; i++) code += Math.random().toString(36).slice(2);
     const { problems } = checkBudget(weighBundle(appBundle({ mainCode: code })));
     assert.equal(problems.length, 2, problems.join("\n"));
-    assert.match(problems[0], /^the first load of index\.html's JavaScript is \d+\.\d KB, over its budget of 90\.0 KB: .*lazy chunk/);
-    assert.match(problems[1], /gzipped, is \d+\.\d KB, over its budget of 40\.0 KB/);
+    assert.match(problems[0], /^the first load of index\.html's JavaScript is \d+\.\d KB, over its budget of 40\.0 KB: .*lazy chunk/);
+    assert.match(problems[1], /gzipped, is \d+\.\d KB, over its budget of 16\.0 KB/);
   });
 
   it("weighs a named chunk (All sensors, with uPlot) against its own budget", () => {
