@@ -125,7 +125,7 @@ def test_an_ignored_sensor_is_left_out_of_the_api_but_not_out_of_node_hwmon(conf
 def test_metrics_frost_series_computed_node_hwmon_raw(configured):
     _, base_url = configured
     found = metrics(base_url)
-    key = f'frost_sensor_value{{chip="nct6798-isa-0290",kind="voltage",label="+12V",sensor="{IN1}",unit="V"}}'
+    key = f'frost_sensor_value{{chip="nct6798-isa-0290",kind="voltage",label="+12V",place="",sensor="{IN1}",unit="V"}}'
     assert found[key] == pytest.approx(1.008 * 12)
     assert found['node_hwmon_in_volts{chip="platform_nct6775_656",sensor="in1"}'] == pytest.approx(1.008)
 

@@ -190,10 +190,10 @@ def test_a_bad_setting_refuses_to_run_and_says_why(tmp_path):
 def test_a_bug_is_never_reported_as_a_configuration_error(tmp_path, monkeypatch):
     import frostserver.http
 
-    def buggy(**_):
+    def buggy(*_, **__):
         raise ValueError("a bug, not a setting")
 
-    monkeypatch.setattr(frostserver.http, "load_settings", buggy)
+    monkeypatch.setattr(frostserver.http, "LiveSettings", buggy)
     with pytest.raises(ValueError, match="a bug"):  # it surfaces, instead of a JSON 503 blaming the config
         create_app({"run_dir": tmp_path})
 
@@ -306,7 +306,8 @@ def test_the_sensors_document_is_exactly_what_json_would_encode(client, source, 
         body = client.get("/api/v1/sensors").get_json()
     expected = [dict(sensor_metadata(s), value=r.value, status=r.status, error=r.error, alarms=list(r.alarms))
                 for s, r in pairs]
-    assert body == {"sampled_at": 1001.0, "interval": 1.0, "frost_threshold": 0.0, "sensors": expected}
+    assert body == {"sampled_at": 1001.0, "interval": 1.0, "frost_threshold": 0.0, "sensors": expected,
+                    "device": {"name": "FrostServer", "units": "celsius"}, "revision": 0}
     one = client.get(f"/api/v1/sensors/{CORE0.id}")  # a slice of the same rendered document
     assert one.mimetype == "application/json" and one.get_json() == expected[1]
 

@@ -161,7 +161,7 @@ def test_the_api_shows_computed_values_beside_raw_ones_and_leaves_ignored_sensor
 def test_metrics_frost_computed_node_hwmon_raw_and_complete(configured_app):
     text = configured_app.test_client().get("/metrics").get_data(as_text=True)
     line = next(line for line in text.splitlines() if line.startswith("frost_sensor_value") and "/in1\"" in line)
-    assert line.startswith('frost_sensor_value{chip="nct6798-isa-0290",kind="voltage",label="+12V",'
+    assert line.startswith('frost_sensor_value{chip="nct6798-isa-0290",kind="voltage",label="+12V",place="",'
                            'sensor="nct6798-isa-0290/in1",unit="V"} ')
     assert float(line.split()[-1]) == pytest.approx(12.096)
     assert 'node_hwmon_in_volts{chip="platform_nct6775_656",sensor="in1"} 1.008' in text

@@ -397,7 +397,7 @@ def test_csv_has_a_header_iso_times_epoch_seconds_and_values(client, ring):
         'attachment; filename="frostserver-history-20251203T115958Z-20251203T120000Z.csv"')
     assert response.headers["Cache-Control"] == "no-store"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert rows == [["time", "epoch", PACKAGE.id],
+    assert rows == [["time", "epoch", f"temp1 ({PACKAGE.id}) °C"],  # its label, id and unit
                     ["2025-12-03T11:59:58Z", "1764763198", "57.0"],
                     ["2025-12-03T11:59:59Z", "1764763199", "58.0"],
                     ["2025-12-03T12:00:00Z", "1764763200", "59.0"]]
@@ -408,8 +408,9 @@ def test_aggregated_csv_has_min_max_and_mean_columns_and_empty_cells_for_no_valu
     response = client.get(f"/api/v1/history?seconds=86400&sensor={PACKAGE.id}&sensor={VANISHED}",
                           headers={"Accept": "text/csv"})
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert rows[0] == ["time", "epoch", f"{PACKAGE.id} min", f"{PACKAGE.id} max", f"{PACKAGE.id} mean",
-                       f"{VANISHED} min", f"{VANISHED} max", f"{VANISHED} mean"]
+    assert rows[0] == ["time", "epoch", f"temp1 ({PACKAGE.id}) min °C", f"temp1 ({PACKAGE.id}) max °C",
+                       f"temp1 ({PACKAGE.id}) mean °C",
+                       f"{VANISHED} min", f"{VANISHED} max", f"{VANISHED} mean"]  # no longer known: its id alone
     assert rows[1][:5] == ["2025-12-02T12:00:00Z", "1764676800", "10.0", "30.0", "20.0"]
     assert rows[-1][5:] == ["", "", ""]
     json_body = client.get(f"/api/v1/history?seconds=86400&sensor={PACKAGE.id}").get_json()

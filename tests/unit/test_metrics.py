@@ -308,7 +308,7 @@ def test_config_sensors_statuses_and_sampler_counters(app, config_sampler):
     config_sampler.sample_once()
     config_sampler.sample_once()
     found = series(scrape(app), "frost_")
-    assert found['frost_sensor_value{chip="greenhouse",kind="temperature",label="Soil",sensor="greenhouse/soil",unit="°C"}'] == -1.5
+    assert found['frost_sensor_value{chip="greenhouse",kind="temperature",label="Soil",place="",sensor="greenhouse/soil",unit="°C"}'] == -1.5
     assert not any(key.startswith("frost_sensor_value") and "outside" in key for key in found)
     assert found['frost_sensor_status{chip="greenhouse",sensor="greenhouse/outside",source="config",status="error"}'] == 1
     assert found['frost_sensor_status{chip="greenhouse",sensor="greenhouse/soil",source="config",status="ok"}'] == 1

@@ -44,6 +44,34 @@ class SysfsChannel:
 
 
 @dataclass(frozen=True)
+class Calibration:
+    """A sensor's calibration ([customize] offset or two reference points): value = gain * reading + offset."""
+
+    gain: float = 1.0
+    offset: float = 0.0
+
+    def apply(self, value: float) -> float:
+        """Return the calibrated value of a reading."""
+        return self.gain * value + self.offset
+
+    def undo(self, value: float) -> float:
+        """Return the reading a calibrated value came from (the gain is never 0: config/customize.py)."""
+        return (value - self.offset) / self.gain
+
+    def document(self) -> dict[str, float]:
+        """Return the API's shape: {"offset": x}, or {"gain": g, "offset": x} for the two-point form."""
+        return {"offset": self.offset} if self.gain == 1.0 else {"gain": self.gain, "offset": self.offset}
+
+
+@dataclass(frozen=True)
+class Uncustomized:
+    """A sensor as it was before [customize] changed it: what resetting every customized field gives."""
+
+    label: str
+    thresholds: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
 class Sensor:
     """What a sensor is: its stable identity and its (slowly changing) metadata."""
 
@@ -61,6 +89,14 @@ class Sensor:
     # lm-sensors' `ignore` (sensors.conf): left out of the API, the dashboard, frost_* and the
     # history, as `sensors` leaves it out; node_hwmon_* still exports it, as node_exporter does.
     ignored: bool = False
+    # What a person said about it ([customize], from the config file or the browser): metadata that
+    # the catalog publishes for every reader (the API, /metrics, the alert rules' places).
+    place: str | None = None  # None: in no place (the dashboard's "Unsorted")
+    order: int = 0  # position within its place; equal ones by id
+    hidden: bool = False  # still sampled, recorded, in the API and /metrics; not on the overview
+    calibration: Calibration | None = None  # applied to each reading before anything keeps it
+    uncustomized: Uncustomized | None = None  # the label and limits before [customize]; None: it changed none
+    revision: int = 0  # the settings store's revision of its last change in the browser (If-Match)
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,27 @@
-"""Apply the sensor overrides to each sample: keep or drop, relabel, override thresholds.
+"""Apply the sensor overrides to each sample: keep or drop, relabel, override thresholds, customize.
+
+In this order: [filter] keeps or drops, [relabel] and [thresholds] rename and set limits, then
+[customize] (from the config file and the browser, config/customize.py) wins over both: its label,
+place, order, hidden, its low and high (the sensor's min and max) and its calibration, which
+changes the value itself here, before the sampler publishes, records or judges it. A calibrated
+reading keeps the value before calibration (and before lm-sensors' compute) as its `uncomputed`:
+the API's raw_value.
 
 This runs on every sample over up to ~1024 sensors, and sensor ids are stable, so each id's
 decision is worked out once and kept by the OverrideApplier that applies them (the overrides
 themselves, config/sensor_overrides.py, are frozen); a sample then costs a dict lookup per sensor,
-plus threshold comparisons where an override applies.
+plus threshold comparisons where an override applies and one multiplication where a calibration
+does. A change of settings makes a new applier (sampler.py): decisions are never patched.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
+from .config.customize import Customization
 from .config.sensor_overrides import HIGH_LIMITS, LOW_LIMITS, SensorOverrides
-from .model import ALARM, OK, Reading, Sensor
+from .model import ALARM, OK, Calibration, Reading, Sensor, Uncustomized
 
 # More distinct ids than this means ids are churning (hot-plugged devices); start the cache over.
 CACHE_LIMIT = 4096
@@ -24,6 +34,7 @@ class Decision:
     source: Sensor  # the sensor as the reader reported it when this was decided
     sensor: Sensor | None
     limits: tuple[tuple[str, float], ...]  # overridden thresholds, to check readings against
+    calibration: Calibration | None = None  # [customize]'s: applied to the reading's value
 
 
 class OverrideApplier:
@@ -32,17 +43,34 @@ class OverrideApplier:
     def __init__(self, overrides: SensorOverrides):
         self.overrides = overrides
         self._decisions: dict[str, Decision] = {}
+        # id -> (the reading given, the calibrated one): the reader hands back the same Reading while
+        # a value does not change, and so does this (the alert engine skips a reading it has judged).
+        self._calibrated: dict[str, tuple[Reading, Reading]] = {}
 
     def apply(self, pairs: list[tuple[Sensor, Reading]]) -> list[tuple[Sensor, Reading]]:
-        """Return the pairs the overrides keep, relabelled, with overridden thresholds and their alarms."""
+        """Return the pairs the overrides keep, customized and calibrated, with overridden limits and their alarms."""
         if self.overrides.is_empty:
             return list(pairs)
         kept = []
         for sensor, reading in pairs:
             decision = self.decision_for(sensor)
-            if decision.sensor is not None:
-                kept.append((decision.sensor, with_alarms(reading, decision.limits)))
+            if decision.sensor is None:
+                continue
+            if decision.calibration is not None:
+                reading = self.calibrated(sensor.id, reading, decision.calibration)
+            kept.append((decision.sensor, with_alarms(reading, decision.limits)))
         return kept
+
+    def calibrated(self, sensor_id: str, reading: Reading, calibration: Calibration) -> Reading:
+        """Return the reading calibrated: the same object for the same reading."""
+        known = self._calibrated.get(sensor_id)
+        if known is not None and known[0] is reading:
+            return known[1]
+        out = calibrate(reading, calibration)
+        if len(self._calibrated) >= CACHE_LIMIT:
+            self._calibrated.clear()
+        self._calibrated[sensor_id] = (reading, out)
+        return out
 
     def decision_for(self, sensor: Sensor) -> Decision:
         """Return the decision for a sensor, working it out again if the sensor changed."""
@@ -67,10 +95,41 @@ def decide(overrides: SensorOverrides, sensor: Sensor) -> Decision:
         return Decision(sensor, None, ())
     limits = overridden_limits(overrides, sensor.id)
     label = overrides.relabel.get(sensor.id, sensor.label)
-    if label == sensor.label and not limits:
+    custom = overrides.customize.get(sensor.id)
+    revision = overrides.revisions.get(sensor.id, 0)
+    if label == sensor.label and not limits and custom is None and revision == sensor.revision:
         return Decision(sensor, sensor, ())
-    changed = replace(sensor, label=label, thresholds={**sensor.thresholds, **limits})
-    return Decision(sensor, changed, tuple(limits.items()))
+    thresholds = {**sensor.thresholds, **limits}
+    changed = replace(sensor, label=label, thresholds=thresholds, revision=revision)
+    if custom is None:
+        return Decision(sensor, changed, tuple(limits.items()))
+    changed, custom_limits = customized(changed, custom)
+    limits.update(custom_limits)
+    return Decision(sensor, changed, tuple(limits.items()), custom.calibration)
+
+
+def customized(sensor: Sensor, custom: Customization) -> tuple[Sensor, dict[str, float]]:
+    """Return the sensor as [customize] says it is, and the limits it sets (low: min, high: max)."""
+    limits = {name: value for name, value in (("min", custom.low), ("max", custom.high)) if value is not None}
+    changes_shown = custom.label is not None or limits
+    return replace(
+        sensor,
+        label=sensor.label if custom.label is None else custom.label,
+        thresholds={**sensor.thresholds, **limits},
+        place=custom.place,
+        order=0 if custom.order is None else custom.order,
+        hidden=bool(custom.hidden),
+        calibration=custom.calibration,
+        uncustomized=Uncustomized(sensor.label, dict(sensor.thresholds)) if changes_shown else None,
+    ), limits
+
+
+def calibrate(reading: Reading, calibration: Calibration) -> Reading:
+    """Return a reading with its value calibrated; the value before (and before any compute) is kept as uncomputed."""
+    if reading.value is None:
+        return reading
+    raw = reading.uncomputed if reading.uncomputed is not None else reading.value
+    return replace(reading, value=calibration.apply(reading.value), uncomputed=raw)
 
 
 def is_kept(overrides: SensorOverrides, sensor_id: str) -> bool:
@@ -109,3 +168,34 @@ def is_beyond(name: str, limit: float, value: float) -> bool:
     if name in LOW_LIMITS:
         return value < limit
     return False
+
+
+def preview(sensor: Sensor, reading: Reading, custom: Customization | None, revision: int) -> tuple[Sensor, Reading]:
+    """Return a published sensor and reading as they will be once the sampler applies `custom` instead.
+
+    For the answer to a change (PATCH /api/v1/sensors/<id>), before the sampler's next sample: the
+    sensor's own label and limits come back from `uncustomized`, its reading from undoing its
+    calibration. Its status and alarms stay as published until that sample judges them.
+    """
+    base = sensor.uncustomized
+    own = replace(
+        sensor,
+        label=sensor.label if base is None else base.label,
+        thresholds=dict(sensor.thresholds if base is None else base.thresholds),
+        place=None,
+        order=0,
+        hidden=False,
+        calibration=None,
+        uncustomized=None,
+        revision=revision,
+    )
+    if sensor.calibration is not None and reading.value is not None:
+        raw = sensor.calibration.undo(reading.value)
+        computed = reading.uncomputed is not None and not math.isclose(reading.uncomputed, raw, rel_tol=1e-9)
+        reading = replace(reading, value=raw, uncomputed=reading.uncomputed if computed else None)
+    if custom is None:
+        return own, reading
+    changed, _ = customized(own, custom)
+    if custom.calibration is not None:
+        reading = calibrate(reading, custom.calibration)
+    return changed, reading

@@ -4,6 +4,13 @@
 beside Gunicorn and restarts it if it dies. It is the store's only writer and holds the sampler's
 lock while it runs, so a second sampler on the same run directory refuses to start. It speaks in
 sensors and readings: the JSON API, the event stream and /metrics render them in the workers.
+
+Settings set in the browser apply without a restart: before each sample it asks its LiveSettings
+(settings/live.py) whether settings.db changed, which costs a stat and a PRAGMA, and when it did it
+takes the new sensor overrides (names, places, calibrations, limits: overrides.py) and alert rules
+(alerts/engine.py reconfigure, which keeps what unchanged rules know) for that very sample: no new
+process, no gap in the samples' numbers. Once that sample is published it writes the device-wide
+settings it applied to the store (store/applied.py), which the workers render and announce.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from typing import Protocol
 
 from .alerts.engine import AlertEngine
 from .alerts.journal import AlertJournal, journal_directory
-from .config import Settings, SettingsError, load_settings
+from .config import Settings, SettingsError
 from .config_sensors import ConfigSensors
 from .finite import FiniteGuard
 from .heartbeat import Heartbeat
@@ -34,7 +41,9 @@ from .lmsensors import SensorsConfig, describe, load_sensors_config
 from .logs import RepeatLimiter, configure_logging
 from .model import ERROR, Chip, Reading, Sensor
 from .overrides import OverrideApplier
+from .settings.live import Current, LiveSettings
 from .store import LOCK_FILE
+from .store.applied import AppliedSettings
 from .store.counters import Counters, HwmonCounters
 from .store.liveness import SamplerAlreadyRunning, SamplerLock
 from .store.writer import StoreWriter
@@ -99,6 +108,7 @@ class Sampler:
         clock: Callable[[], float] = time.time,
         history: HistoryWriter | None = None,
         alerts: tuple[AlertEngine, AlertJournal] | None = None,
+        live: LiveSettings | None = None,
     ):
         self.sources = sources
         self.store = store
@@ -108,10 +118,43 @@ class Sampler:
         self.history = history  # the history on disk (history/); None: off
         self.alerts = alerts  # the alert rules and their journal (alerts/); None: off
         self.finite = FiniteGuard()
+        self.live = live  # the settings, followed while it runs (None: those it was built with, for good)
+        self.settings: Settings | None = None  # those its overrides and rules are from (build_sampler's)
+        self._applied: Current | None = None  # the settings last announced
+        self._announce: AppliedSettings | None = None  # to publish after the next sample
+
+    def follow_settings(self) -> None:
+        """Take the settings in force now, if they changed (see the module's docstring)."""
+        if self.live is None:
+            return
+        current = self.live.current()
+        if current is self._applied:
+            return
+        settings = current.settings
+        if settings is not self.settings:
+            overrides = settings.sensor_overrides
+            self.overrides = None if overrides.is_empty else OverrideApplier(overrides).apply
+            if self.alerts is not None:
+                self.alerts[0].reconfigure(settings.alerts.rules, settings.frost_threshold)
+            self.settings = settings
+            log.info("settings: applying revision %d", current.revision)
+        self._applied = current
+        self._announce = AppliedSettings(
+            revision=current.revision,
+            device_name=settings.device.name,
+            units=settings.device.units,
+            frost_threshold=settings.frost_threshold,
+            state=current.status.state,
+            message=current.status.message,
+        )
 
     def sample_once(self) -> int:
         """Read all sources once and publish the sample; return its number."""
         started = time.perf_counter()
+        try:
+            self.follow_settings()
+        except Exception:  # settings that cannot be followed now: the sample goes on with those in force
+            repeats.exception("the settings could not be followed", key="follow_settings")
         sampled_at = self.clock()
         pairs: list[tuple[Sensor, Reading]] = []
         for name, source in self.sources.items():
@@ -127,6 +170,11 @@ class Sampler:
         # Before publishing: a stream that sees sample N finds the alerts N raised already there.
         self._judge_alerts(self.store.ring.next_seq, sampled_at, pairs)
         seq = self._publish(sampled_at, pairs)
+        if self._announce is not None:
+            # After the sample that first used them: a reader that sees this revision finds the
+            # catalog already saying what it says of the sensors.
+            self.store.applied.write(self._announce)
+            self._announce = None
         self._record_history(sampled_at, pairs)
         errors = self.counters.read_errors_by_chip
         for sensor, reading in pairs:
@@ -230,8 +278,11 @@ class Sampler:
         self.store.close()
 
 
-def build_sampler(settings: Settings) -> Sampler:
-    """Build the Sampler over every configured sensor source and the store in settings.run_dir."""
+def build_sampler(settings: Settings, live: LiveSettings | None = None) -> Sampler:
+    """Build the Sampler over every configured sensor source and the store in settings.run_dir.
+
+    live: the settings to follow while it runs (settings is what they say now).
+    """
     sensors_config = read_sensors_config(settings.lm_sensors_etc)
     sources: dict[str, SensorSource] = {
         "hwmon": HwmonReader(settings.sysfs_root, read_timeout=settings.read_timeout, sensors_config=sensors_config)
@@ -245,18 +296,24 @@ def build_sampler(settings: Settings) -> Sampler:
         if settings.history_dir is None
         else HistoryWriter(settings.history_dir, configured_tiers(settings), pending_dir=settings.run_dir)
     )
-    return Sampler(
+    sampler = Sampler(
         sources,
         store,
         overrides=None if overrides.is_empty else OverrideApplier(overrides).apply,
         history=history,
-        alerts=build_alerts(settings),
+        alerts=build_alerts(settings, always=live is not None),
+        live=live,
     )
+    sampler.settings = settings
+    return sampler
 
 
-def build_alerts(settings: Settings) -> tuple[AlertEngine, AlertJournal] | None:
-    """Build the alert engine over the journal of the alerts firing before (None: no rule is on)."""
-    if not settings.alerts.enabled_rules:
+def build_alerts(settings: Settings, *, always: bool = False) -> tuple[AlertEngine, AlertJournal] | None:
+    """Build the alert engine over the journal of the alerts firing before (None: no rule is on).
+
+    always: even without a rule on now, since the browser may turn one on while it runs.
+    """
+    if not settings.alerts.enabled_rules and not always:
         return None
     directory = journal_directory(settings.history_dir, settings.run_dir)
     journal = AlertJournal.open(directory, durable=settings.history_dir is not None)
@@ -349,22 +406,23 @@ class Watchdog(threading.Thread):
 def main() -> int:
     """Run the sampling process until SIGTERM or SIGINT."""
     try:
-        settings = load_settings()
+        live = LiveSettings(log_changes=True)  # the file's mistakes stop it here; the browser's never do
     except SettingsError as error:
         configure_logging("info")
         log.critical("configuration error, not sampling: %s", error)
         return EXIT_CONFIG
-    configure_logging(settings.log_level)
+    configure_logging(live.file.settings.log_level)
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    live.file.settings.run_dir.mkdir(parents=True, exist_ok=True)  # settings.db's, in dev mode and tests
+    settings = live.current().settings
     try:
         lock = SamplerLock(settings.run_dir / LOCK_FILE)
     except SamplerAlreadyRunning as error:
         log.critical("%s", error)
         return 1
-    sampler = build_sampler(settings)
+    sampler = build_sampler(settings, live)
     log.info(
         "sampling every %g s into %s (%d sources)", settings.sample_interval, settings.run_dir, len(sampler.sources)
     )
@@ -382,6 +440,7 @@ def main() -> int:
         pipe.close()
         watchdog.stopping.set()
         sampler.close()
+        live.close()
         lock.release()
     return 0
 

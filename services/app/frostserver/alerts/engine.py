@@ -10,6 +10,12 @@ seconds it fires. A value alert resolves when the value is back past its limit b
 between the limit and that, nothing changes. A reading without a value (a fault, an error) leaves
 a value alert as it is: the sensor_fault rule speaks for those. A sensor that vanishes keeps its
 alerts as they are (the stale status tells of it, where a rule asks for it).
+
+Rules change while the sampler runs (settings set in the browser): reconfigure() takes the new
+rules and keeps what it knows of every rule that did not change (its pending times, its alerts),
+so an unchanged rule neither fires again nor starts its `for` over. A changed rule starts its
+pending `for` over and keeps its firing alerts until its new condition clears them; a rule removed
+or turned off resolves its alerts at the next sample.
 """
 
 from __future__ import annotations
@@ -44,22 +50,47 @@ class AlertEngine:
     def __init__(
         self, rules: Iterable[AlertRule], *, frost_threshold: float, interval: float, firing: Iterable[Alert] = ()
     ):
-        all_rules = tuple(rules)
-        self.rules = tuple(rule for rule in all_rules if rule.enabled and not rule.device_wide)
-        self.frost_threshold = frost_threshold
         self.interval = interval
         self.firing: dict[str, Alert] = {alert.key: alert for alert in firing}
         self._pending: dict[str, float] = {}  # key -> since when the condition holds
-        self._plans: dict[str, tuple[Sensor, tuple[_Check, ...]]] = {}  # sensor id -> its checks
         self._last_value: dict[str, float] = {}  # sensor id -> when it last had a value (stale rules)
+        self._matched: set[str] = set()  # rules that selected some sensor
+        self._first = True
+        self._recheck: set[str] = set()  # keys of alerts firing when their rule changed (reconfigure)
+        self._set_rules(rules, frost_threshold)
+
+    def _set_rules(self, rules: Iterable[AlertRule], frost_threshold: float) -> None:
+        self.rules = tuple(rule for rule in rules if rule.enabled and not rule.device_wide)
+        self.frost_threshold = frost_threshold
+        self._plans: dict[str, tuple[Sensor, tuple[_Check, ...]]] = {}  # sensor id -> its checks
         self._watches_stale = any(STALE in rule.statuses for rule in self.rules)
         self._by_name = {rule.name: rule for rule in self.rules}
-        self._matched: set[str] = set()  # rules that selected some sensor
         # sensor id -> the (sensor, reading) last judged with nothing pending or firing for it: the
         # reader hands back the same Reading while a value does not change, and judging it again
         # would change nothing (no stale rule: staleness grows with time alone).
         self._settled: dict[str, tuple[Sensor, Reading]] = {}
+
+    def reconfigure(self, rules: Iterable[AlertRule], frost_threshold: float) -> None:
+        """Judge with new rules from the next sample on, keeping the state of every rule that did not change."""
+        old, old_threshold = self._by_name, self.frost_threshold
+        self._set_rules(rules, frost_threshold)
+
+        def unchanged(name: str) -> bool:
+            rule, before = self._by_name.get(name), old.get(name)
+            if rule is None or rule != before:
+                return False
+            uses_threshold = FROST_THRESHOLD in (rule.above, rule.below)
+            return not uses_threshold or frost_threshold == old_threshold
+
+        for key in [key for key in self._pending if not unchanged(key.partition("/")[0])]:
+            del self._pending[key]  # a changed rule's `for` starts over
+        self._matched = {name for name in self._matched if name in self._by_name}
+        # The next sample resolves the alerts of rules removed or turned off, and those of changed
+        # rules that no longer apply to their sensor (its place, its kind, its limit gone).
         self._first = True
+        self._recheck = {
+            key for key, alert in self.firing.items() if alert.rule in self._by_name and not unchanged(alert.rule)
+        }
 
     def observe(self, sampled_at: float, pairs: Iterable[tuple[Sensor, Reading]]) -> list[AlertEvent]:
         """Judge one sample; return the alerts that fired or resolved with it."""
@@ -108,6 +139,8 @@ class AlertEngine:
                 settled[sensor.id] = (sensor, reading)
         if self._watches_stale:
             self._judge_vanished(seen, sampled_at, events)
+        if self._recheck:
+            events.extend(self._resolve_unplanned(sampled_at))
         if self._first:
             self._first = False
             self._warn_unmatched()
@@ -224,6 +257,19 @@ class AlertEngine:
                 del self.firing[key]
                 summary = f"{alert.label}: rule {alert.rule!r} was removed or turned off"
                 events.append(AlertEvent(RESOLVED, replace(alert, summary=summary, resolved_at=now)))
+        return events
+
+    def _resolve_unplanned(self, now: float) -> list[AlertEvent]:
+        """Resolve the alerts of changed rules that no sensor's checks hold any longer (judged once, after a change)."""
+        planned = {check.key for _, checks in self._plans.values() for check in checks}
+        events = []
+        for key in self._recheck:
+            alert = self.firing.get(key)
+            if alert is not None and key not in planned and alert.sensor in self._plans:
+                del self.firing[key]
+                summary = f"{alert.label}: rule {alert.rule!r} no longer applies to it"
+                events.append(AlertEvent(RESOLVED, replace(alert, summary=summary, resolved_at=now)))
+        self._recheck = set()
         return events
 
     def _warn_unmatched(self) -> None:

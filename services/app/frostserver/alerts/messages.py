@@ -1,8 +1,17 @@
-"""Alerts in words: the one-line summaries the API shows and the notifications' titles and bodies."""
+"""Alerts in words: the one-line summaries the API shows and the notifications' titles and bodies.
+
+Summaries are written in SI units (°C), as the API serves them; a notification for a device whose
+[device] units is "fahrenheit" shows its temperatures in °F (in_units). A label is what a person
+typed: it is written as it is, plain text in a plain-text message, and never converted.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 from ..config.alert_rules import FROST_THRESHOLD, STALE, AlertRule
+from ..units import CELSIUS_UNIT, FAHRENHEIT_UNIT, converts, fahrenheit
 from .alert import Alert
 
 FIRING, RESOLVED = "firing", "resolved"
@@ -68,8 +77,28 @@ def duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60} min"
 
 
+def in_units(alert: Alert, units: str) -> Alert:
+    """Return the alert as a person reading `units` reads it: its summary's temperatures in °F when asked.
+
+    Only the numbers this module wrote (the value and the limit, "21.5 °C") after the label are
+    rewritten; the label stays as typed, even if it holds such a number.
+    """
+    if not converts(alert.unit, units):
+        return alert
+    label, summary = alert.label, alert.summary
+    head, tail = (label, summary[len(label) :]) if label and summary.startswith(label) else ("", summary)
+    texts = {
+        number(v, CELSIUS_UNIT): number(fahrenheit(v), FAHRENHEIT_UNIT)
+        for v in (alert.value, alert.limit)
+        if v is not None
+    }
+    for celsius in sorted(texts, key=len, reverse=True):  # "21 °C" before "1 °C"
+        tail = re.sub(rf"(?<![\d.-]){re.escape(celsius)}", texts[celsius], tail)
+    return replace(alert, summary=head + tail)
+
+
 def notification(state: str, alert: Alert, device_name: str, dashboard_url: str | None) -> tuple[str, str]:
-    """Return a notification's title and body for an alert that fired or resolved."""
+    """Return a notification's title and body for an alert that fired or resolved (in_units first, if asked)."""
     label = alert.label or alert.rule
     word = "FIRING" if state == FIRING else "resolved"
     title = f"[{device_name}] {word}: {label}"

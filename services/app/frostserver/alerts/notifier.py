@@ -1,7 +1,10 @@
 """The notifier process: the one place that sends notifications (`python -m frostserver.alerts.notifier`).
 
-The supervisor runs it beside the sampler and Gunicorn when the config file names targets
-([alerts] notify); without any it exits at once and is not restarted. It reads the events the
+The supervisor runs it beside the sampler and Gunicorn. It follows the settings (settings/live.py:
+the config file's [alerts] notify, and the targets, device name and display units set in the
+browser), so a target added in the browser is sent the next event, a removed one is sent nothing
+more, and texts are in °F on a device set to show °F; with no target at all it waits, idle, for
+one (a look at settings.db a second, no Apprise loaded). It reads the events the
 sampler writes to the journal (alerts/journal.py) and sends each to every target with Apprise, off
 the sampling path: a target that hangs or fails delays nothing but its own next message. Each
 attempt runs in a child process (alerts/send.py) killed at its deadline: Apprise is loaded only
@@ -20,6 +23,8 @@ while a message is being sent, not carried all day.
 - Notification URLs carry secrets: logs name a target by display_target() (its scheme, and the
   host of a plain webhook), and Apprise's own messages are scrubbed of the URL's parts (send.scrub).
 - `--test` sends one test message to every target and prints each result (`make notify-test`).
+- A target added while it runs starts with the next event (not the last hour's, as one new to the
+  file at start does: the person who added it is looking at the dashboard).
 
 Its counters go to notifier.json in the run directory (alerts/notifier_status.py) for /metrics.
 """
@@ -43,12 +48,13 @@ from ..codec import Refused, UnknownVersion, decode_document, encode_document, f
 from ..config import Settings, SettingsError, load_settings
 from ..config.alerts import AlertsConfig, display_target
 from ..logs import configure_logging
+from ..settings.live import LiveSettings
 from ..store.files import DecodedFile, Refusals, read_bytes, write_atomically
 from ..store.reader import StoreReader
 from . import notifier_status
 from .alert import Alert
 from .journal import JOURNAL_FILE, JournalEvent, JournalView, decode_view, journal_directory
-from .messages import FIRING, RESOLVED, notification
+from .messages import FIRING, RESOLVED, in_units, notification
 from .notifier_status import NOTIFIER_FILE, NotifierStatus
 from .sampling_stopped import SamplingJudge, resumed
 from .send import Message, Sender, apprise_sender, attempt_with_deadline, child_sender, child_usable
@@ -117,13 +123,19 @@ class Target(threading.Thread):
         self.url, self.shown, self.send, self.notifier = url, display_target(url), send, notifier
         self.queue: collections.deque[Message] = collections.deque()
         self.wake = threading.Event()
+        self.halt = threading.Event()  # the notifier stops, or this target was removed in the browser
+
+    def retire(self) -> None:
+        """Stop after the attempt under way: the target was removed."""
+        self.halt.set()
+        self.wake.set()
 
     def put(self, message: Message) -> None:
         self.queue.append(message)
         self.wake.set()
 
     def run(self) -> None:
-        stopping = self.notifier.stopping
+        stopping = self.halt
         while not stopping.is_set():
             if not self.queue:
                 self.wake.wait(POLL)
@@ -154,7 +166,7 @@ class Target(threading.Thread):
                 "sending %r to %s failed (attempt %d of %d: %s); next try in %g s",
                 message.title, self.shown, attempt, MAX_ATTEMPTS, problem, pause,
             )  # fmt: skip
-            if self.notifier.stopping.wait(pause):
+            if self.halt.wait(pause):
                 return False
             pause = min(pause * 2, RETRY_LONGEST)
         return True  # not reached: the last attempt returns above
@@ -163,8 +175,17 @@ class Target(threading.Thread):
 class Notifier:
     """Follow the journal and the newest sample; hand each message to every target (see the module)."""
 
-    def __init__(self, settings: Settings, send: Sender, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        settings: Settings,
+        send: Sender,
+        clock: Callable[[], float] = time.time,
+        live: LiveSettings | None = None,
+    ):
         self.config: AlertsConfig = settings.alerts
+        self.units = settings.device.units
+        self.live = live  # the targets, name and units in force (None: settings', for good)
+        self.send = send
         self.clock = clock
         directory = Path(journal_directory(settings.history_dir, settings.run_dir))
         self.journal = DecodedFile(directory / JOURNAL_FILE, decode_view, JournalView())
@@ -179,6 +200,7 @@ class Notifier:
         self.cursors: dict[str, int] = dict(saved.targets)
         self.stopped: Alert | None = saved.sampling_stopped  # the sampling_stopped alert told, until its end is
         self.targets = [Target(url, send, self) for url in self.config.targets]
+        self.queued: dict[str, int] = {}
 
     def run(self) -> None:
         """Send until stopping is set."""
@@ -186,8 +208,10 @@ class Notifier:
         self._write_status()
         for target in self.targets:
             target.start()
-        queued = {target.url: self.cursors[fingerprint(target.url)] for target in self.targets}
+        self.queued = {target.url: self.cursors[fingerprint(target.url)] for target in self.targets}
+        queued = self.queued
         while not self.stopping.is_set():
+            self.follow_settings()
             view = self.journal.current()
             for target in self.targets:
                 for entry in view.events_after(queued[target.url]):
@@ -200,9 +224,40 @@ class Notifier:
         # supervisor's wait after SIGTERM; an attempt still running then may be sent twice.
         deadline = time.monotonic() + STOP_WAIT
         for target in self.targets:
-            target.wake.set()
+            target.retire()
         for target in self.targets:
             target.join(max(0.0, deadline - time.monotonic()))
+
+    def follow_settings(self) -> None:
+        """Take the targets, device name and units in force now; start and retire targets to match."""
+        if self.live is None:
+            return
+        settings = self.live.current().settings
+        config, self.units = settings.alerts, settings.device.units
+        if config is self.config:
+            return
+        self.config = config
+        self.sampling.rule = SamplingJudge(config.enabled_rules, self.store.header, self.clock).rule
+        wanted, known = list(config.targets), {target.url: target for target in self.targets}
+        for target in [target for url, target in known.items() if url not in wanted]:
+            target.retire()
+            log.info("notification target %s removed: nothing more is sent to it", target.shown)
+        added = [url for url in wanted if url not in known]
+        self.targets = [known[url] if url in known else Target(url, self.send, self) for url in wanted]
+        if added:
+            start = self.journal.current().next_event - 1  # from the next event on
+            with self.lock:
+                for url in added:
+                    self.cursors[fingerprint(url)] = start
+                self._write_cursors()
+            for target in self.targets:
+                if target.url in added:
+                    self.queued[target.url] = start
+                    target.start()
+            log.info("notification targets added: %s", ", ".join(display_target(url) for url in added))
+        with self.lock:
+            self.counters.targets = len(self.targets)
+            self._write_status()
 
     def delivered(self, url: str, event: int) -> None:
         """Move a target's cursor past an event it was sent (or gave up on)."""
@@ -228,7 +283,8 @@ class Notifier:
             self._write_cursors()
 
     def _message(self, entry: JournalEvent) -> Message:
-        title, body = notification(entry.state, entry.alert, self.config.device_name, self.config.dashboard_url)
+        alert = in_units(entry.alert, self.units)
+        title, body = notification(entry.state, alert, self.config.device_name, self.config.dashboard_url)
         return Message(entry.event, entry.state, title, body)
 
     def watch_sampling(self) -> None:
@@ -304,13 +360,19 @@ def main(argv: list[str] | None = None) -> int:
         # Otherwise the sampler says it, once for the container (the same file, the same error).
         return EXIT_CONFIG
     configure_logging(settings.log_level)
+    live = LiveSettings()
+    settings = live.current().settings  # the browser's targets, name and units too
     if args.test:
         return send_test(settings.alerts, apprise_sender())
     if not settings.alerts.targets:
-        log.info("no notification targets ([alerts] notify): nothing to send; alerts show in the API and dashboard")
-        return 0
-    notifier = Notifier(settings, child_sender(ATTEMPT_TIMEOUT))
-    usable = child_usable(list(settings.alerts.targets), ATTEMPT_TIMEOUT) or [True] * len(settings.alerts.targets)
+        log.info(
+            "no notification targets yet ([alerts] notify, or the settings page): alerts show in the API "
+            "and dashboard; waiting for a target"
+        )
+    notifier = Notifier(settings, child_sender(ATTEMPT_TIMEOUT), live=live)
+    usable = [True] * len(settings.alerts.targets)
+    if settings.alerts.targets:  # only then load Apprise (in a child), as sending does
+        usable = child_usable(list(settings.alerts.targets), ATTEMPT_TIMEOUT) or usable
     for index, (url, ok) in enumerate(zip(settings.alerts.targets, usable, strict=True)):
         if not ok:
             notifier.counters.unusable += 1
@@ -319,8 +381,12 @@ def main(argv: list[str] | None = None) -> int:
             )
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: notifier.stopping.set())
-    log.info("sending alerts to %d target(s): %s", len(notifier.targets), ", ".join(t.shown for t in notifier.targets))
+    if notifier.targets:
+        log.info(
+            "sending alerts to %d target(s): %s", len(notifier.targets), ", ".join(t.shown for t in notifier.targets)
+        )
     notifier.run()
+    live.close()
     return 0
 
 

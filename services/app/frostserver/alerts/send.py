@@ -2,11 +2,16 @@
 
 `python -m frostserver.alerts.send` reads one message on stdin (a SendRequest) and prints the
 outcome as its last line (an Outcome); with --check it reads a CheckRequest (URLs) and prints which
-of them Apprise can use (a CheckOutcome). Each is a versioned JSON document (codec.py):
+of them Apprise can use (a CheckOutcome); with --test it reads a TrialRequest (URLs and a message,
+a deadline) and sends to all of them at once, printing each one's outcome when the last has
+answered or the deadline has passed (a TrialOutcome: the settings page's "send a test"). Each is a
+versioned JSON document (codec.py):
 
     {"version": 1, "url": "...", "state": "firing", "title": "...", "body": "..."}
         -> {"version": 1, "sent": false, "problem": "..."}
     {"version": 1, "urls": ["...", ...]}  -> {"version": 1, "usable": [true, ...]}
+    {"version": 1, "urls": [...], "title": "...", "body": "...", "seconds": 20}
+        -> {"version": 1, "problems": [null, "...", ...]}
 
 Why a child: Apprise with its plugins and `requests` costs a Python process about 20 MB more, which
 a device would carry all day for a few messages a month; a child carries it for the seconds it
@@ -18,9 +23,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,6 +82,23 @@ class CheckOutcome:
     """Whether Apprise can use each URL, in order."""
 
     usable: tuple[bool, ...]
+
+
+@dataclass(frozen=True)
+class TrialRequest:
+    """What the web side asks a child: send this test message to all these targets, within `seconds`."""
+
+    urls: tuple[str, ...]
+    title: str
+    body: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """Each target's outcome, in order: None if sent, else why not (scrubbed by the child)."""
+
+    problems: tuple[str | None, ...]
 
 
 Document = TypeVar("Document")
@@ -174,6 +198,51 @@ def _run_child(args: list[str], request: Any, answer: type[Document], timeout: f
     return decoded
 
 
+def child_test(urls: list[str], title: str, body: str, seconds: float) -> list[str | None]:
+    """Send a test message to every URL at once from one child; each result within about `seconds`.
+
+    One child for all of them: Apprise is loaded once (about 20 MB), however many targets. The child
+    answers at its own deadline whatever the targets do; it is killed a little later if it does not.
+    """
+    outcome = _run_child(
+        ["--test"], TrialRequest(tuple(urls), title, body, seconds), TrialOutcome, seconds + CHILD_GRACE
+    )
+    if isinstance(outcome, str) or len(outcome.problems) != len(urls):
+        problem = outcome if isinstance(outcome, str) else "the sender's answer did not fit"
+        return [scrub(problem, url) for url in urls]
+    return [
+        None if problem is None else scrub(problem, url) for problem, url in zip(outcome.problems, urls, strict=True)
+    ]
+
+
+# s the test's child is given past its own deadline to start (import Apprise) and answer.
+CHILD_GRACE = 10.0
+
+
+def send_all(request: TrialRequest, send: Sender) -> TrialOutcome:
+    """Send the request's message to every URL in threads; say each outcome once all answered or time is up."""
+    message = Message(None, "resolved", request.title, request.body)
+    results: list[list[str | None]] = [[] for _ in request.urls]
+
+    def attempt(number: int, url: str) -> None:
+        try:
+            results[number].append(send(url, message))
+        except Exception as error:  # a plugin's bug is that target's failure
+            results[number].append(scrub(f"{type(error).__name__}: {error}", url))
+
+    threads = [
+        threading.Thread(target=attempt, args=(number, url), name="frost-test-send", daemon=True)
+        for number, url in enumerate(request.urls)
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + request.seconds
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    late = f"no answer within {request.seconds:g} s"
+    return TrialOutcome(tuple(found[0] if found else late for found in results))
+
+
 def attempt_with_deadline(send: Sender, url: str, message: Message, timeout: float) -> str | None:
     """Send once, waiting at most timeout s (a service that never answers is left to its thread)."""
     outcome: list[str | None] = []
@@ -194,8 +263,13 @@ def main(argv: list[str] | None = None) -> int:
     """Send the message on stdin (or --check the URLs on stdin) and print the outcome as its last line."""
     parser = argparse.ArgumentParser(prog="python -m frostserver.alerts.send", description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="tell which URLs Apprise can use")
+    parser.add_argument("--test", action="store_true", help="send a test message to all URLs at once")
     args = parser.parse_args(argv)
     data = sys.stdin.buffer.read()
+    if args.test:
+        test = decode_document(TrialRequest, data, VERSION, "the test's request")
+        print(encode_document(VERSION, send_all(test, apprise_sender())).decode(), flush=True)
+        os._exit(0)  # threads still waiting on a service that never answers must not keep the child alive
     if args.check:
         check = decode_document(CheckRequest, data, VERSION, "the notifier's request")
         print(encode_document(VERSION, CheckOutcome(tuple(usable(url) for url in check.urls))).decode())

@@ -13,6 +13,11 @@ limit on the good side, so a value hovering at the limit does not flap. alerts/e
     sensors = ["sht3x-i2c-1-44/humidity1"]
     above = 85
     for = "30m"
+
+    [alerts.rules.greenhouse_cold]  # by place ([customize] gives sensors theirs)
+    places = ["Greenhouse"]
+    kinds = ["temperature"]
+    below = 4
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 
 from ..model import ALARM, ERROR, FAULT, UNITS, Sensor
 from . import validate
+from .customize import MAX_NAME, UNSORTED
 from .errors import Invalid, KeyPath
 from .id_patterns import IdPattern, id_pattern
 
@@ -35,7 +41,19 @@ HIGH_LIMIT_NAMES = ("max", "crit", "emergency", FROST_THRESHOLD)
 LOW_LIMIT_NAMES = ("min", "lcrit", FROST_THRESHOLD)
 SAMPLING_STOPPED = "sampling_stopped"  # the device-wide rule, judged outside the sampler
 
-RULE_KEYS = ("enabled", "sensors", "kinds", "above", "below", "status", "for", "hysteresis", "stale_after", "severity")
+RULE_KEYS = (
+    "enabled",
+    "sensors",
+    "places",
+    "kinds",
+    "above",
+    "below",
+    "status",
+    "for",
+    "hysteresis",
+    "stale_after",
+    "severity",
+)
 RULE_NAME = re.compile(r"[a-z0-9_]{1,40}")
 MAX_HOLD = 7 * 86400.0  # s: a week; `for` longer than that is a typo
 KINDS = ("temperature", *sorted(set(UNITS) - {"temperature"}))  # the likeliest first, for the example
@@ -47,6 +65,7 @@ class AlertRule:
 
     name: str
     sensors: tuple[IdPattern, ...] = ()  # empty: every sensor
+    places: tuple[str, ...] = ()  # empty: every place ("Unsorted": the sensors in none)
     kinds: tuple[str, ...] = ()  # empty: every kind
     above: float | str | None = None  # a number, or a limit name (HIGH_LIMIT_NAMES)
     below: float | str | None = None  # a number, or a limit name (LOW_LIMIT_NAMES)
@@ -65,6 +84,8 @@ class AlertRule:
     def selects(self, sensor: Sensor) -> bool:
         """Tell whether the rule applies to a sensor (its kinds and id patterns)."""
         if self.kinds and sensor.kind not in self.kinds:
+            return False
+        if self.places and (sensor.place or UNSORTED) not in self.places:
             return False
         return not self.sensors or any(pattern.matches(sensor.id) for pattern in self.sensors)
 
@@ -107,6 +128,8 @@ def parse_rule(name: str, body: dict[str, Any], builtin: AlertRule | None, key: 
         changes["enabled"] = validate.boolean(body["enabled"], (*key, "enabled"))
     if "sensors" in body:
         changes["sensors"] = parse_sensor_patterns(body["sensors"], (*key, "sensors"))
+    if "places" in body:
+        changes["places"] = parse_places(body["places"], (*key, "places"))
     if "kinds" in body:
         changes["kinds"] = validate.choices(body["kinds"], (*key, "kinds"), KINDS, "kinds")
     condition = [name for name in ("above", "below", "status") if name in body]
@@ -147,6 +170,15 @@ def parse_sensor_patterns(value: Any, key: KeyPath) -> tuple[IdPattern, ...]:
     if not isinstance(value, list) or not value:
         raise Invalid(key, 'must be a list of sensor ids or globs like ["coretemp-*/temp*"]')
     return tuple(id_pattern(glob, (*key, index)) for index, glob in enumerate(value))
+
+
+def parse_places(value: Any, key: KeyPath) -> tuple[str, ...]:
+    """Parse a rule's places: one place name, or a list of them (empty: every place)."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise Invalid(key, 'must be a list of places like ["Greenhouse"]')
+    return tuple(validate.name_text(name, (*key, index), MAX_NAME) for index, name in enumerate(value))
 
 
 def parse_limit(value: Any, names: tuple[str, ...], key: KeyPath) -> float | str:

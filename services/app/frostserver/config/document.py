@@ -7,13 +7,14 @@ this module never knows where a key came from, only whether it is valid (Invalid
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
 from . import validate
 from .access import AccessConfig, parse_access
 from .alerts import AlertsConfig, parse_alerts
+from .device import DEFAULT_NAME, DeviceConfig, parse_device
 from .sampling import parse_numbers
 from .sensor_overrides import SensorOverrides, check_declared_sensors_kept, parse_sensor_overrides
 from .sensors import SensorSpec, parse_sensors
@@ -29,6 +30,8 @@ TOP_LEVEL_KEYS = (
     "thresholds",
     "alerts",
     "access",
+    "device",
+    "customize",
 )
 
 
@@ -41,6 +44,7 @@ class ConfigDocument:
     sensor_overrides: SensorOverrides = field(default_factory=SensorOverrides)
     alerts: AlertsConfig | None = None  # [alerts]; None: the document has none
     access: AccessConfig = field(default_factory=AccessConfig)  # [access]
+    device: DeviceConfig = field(default_factory=DeviceConfig)  # [device], [alerts] device_name under it
 
 
 def parse_document(document: dict[str, Any], numbers: Mapping[str, NumberSpec]) -> ConfigDocument:
@@ -52,4 +56,7 @@ def parse_document(document: dict[str, Any], numbers: Mapping[str, NumberSpec]) 
     check_declared_sensors_kept(sensors, overrides)
     alerts = parse_alerts(document["alerts"]) if "alerts" in document else None
     access = parse_access(document.get("access", {}))
-    return ConfigDocument(MappingProxyType(values), sensors, overrides, alerts, access)
+    device = parse_device(document.get("device", {}), alerts.device_name if alerts is not None else DEFAULT_NAME)
+    if alerts is not None and alerts.device_name != device.name:
+        alerts = replace(alerts, device_name=device.name)  # one name, wherever it was said
+    return ConfigDocument(MappingProxyType(values), sensors, overrides, alerts, access, device)

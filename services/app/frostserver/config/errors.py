@@ -32,9 +32,11 @@ class ConfigError(SettingsError):
 class Invalid(Exception):
     """A problem at a key of the configuration document; the resolver adds where it was set."""
 
-    def __init__(self, key: KeyPath, problem: str):
+    def __init__(self, key: KeyPath, problem: str, related: tuple[KeyPath, ...] = ()):
         super().__init__(problem)
-        self.key, self.problem = key, problem
+        # related: the other keys of a mistake between keys (low and high): a later layer that set
+        # one of them made the mistake, whoever set `key` (resolve.py blames and drops by them).
+        self.key, self.problem, self.related = key, problem, related
 
 
 def dotted(key: KeyPath) -> str:

@@ -4,7 +4,7 @@ Sources, lowest precedence first:
 
 - `default`: what settings.py declares (and the built-in alert rules);
 - `file`: the TOML config file FROST_CONFIG names;
-- `browser`: settings set in the browser (a layer of its own, stored on the device; to come);
+- `browser`: settings set in the browser (the settings store's layer, frostserver/settings/);
 - `environment`: FROST_* variables, for the settings that are not the document's (paths, workers);
 - `override`: values a test passes (create_app(test_config)); the app itself never passes any.
 
@@ -14,6 +14,13 @@ names). The layers are merged table by table, a later layer's value winning key 
 merged document is validated once by the schema modules, so a new source is one more function
 in `layers`, never a change to a schema. A mistake is reported by the layer that gave the key
 (ConfigError: where, key, problem), so it names the file, or the browser, whichever set it.
+
+A tolerant layer (the browser's) never stops the app: a value of it that no longer validates with
+the layers below (the file changed under it) is dropped from the merge, and Resolved.dropped says
+which and why, for its owner to log and show. Two merge rules make a later layer's keys mean what a
+person means by them: keys of one group replace each other (a rule's condition is one of above,
+below or status; a sensor's calibration is an offset or two points), and a list of notification
+targets adds to the one below rather than replacing it (the browser's targets join the file's).
 
 lm-sensors' files are not a source here: their labels and computes are per chip and apply in the
 reader (hwmon/configured.py), under the document's [relabel] and [thresholds].
@@ -28,7 +35,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from .alerts import display_target
+from .alerts import AlertsConfig, display_target
 from .document import parse_document
 from .errors import ConfigError, Invalid, KeyPath, SettingsError, dotted
 from .settings import (
@@ -52,7 +59,7 @@ class Source(StrEnum):
 
     DEFAULT = "default"
     FILE = "file"
-    BROWSER = "browser"  # set in the browser; its layer comes with the settings store
+    BROWSER = "browser"  # set in the browser: the settings store's layer (frostserver/settings/)
     ENVIRONMENT = "environment"
     OVERRIDE = "override"  # a test's value
 
@@ -64,10 +71,35 @@ class Layer:
     source: Source
     where: str  # how its mistakes begin: the config file's path
     document: Mapping[str, Any] = field(repr=False)  # may hold secrets
+    tolerant: bool = False  # a mistake drops its key (Resolved.dropped) instead of refusing to run
 
     def error(self, key: KeyPath, problem: str) -> ConfigError:
         """Return the one-line error for a mistake at key, naming this layer."""
         return ConfigError(self.where, dotted(key) or None, problem)
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A value of a tolerant layer left out because it no longer validates: where, which key, why."""
+
+    source: Source
+    key: KeyPath
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{dotted(self.key)}: {self.problem}"
+
+
+# Keys of one group replace each other across layers: a layer that sets one drops the others below
+# it. Paths with "*" match any one key (a rule's or a sensor's name).
+EXCLUSIVE: tuple[tuple[tuple[str, ...], frozenset[str]], ...] = (
+    (("alerts", "rules", "*"), frozenset({"above", "below", "status"})),
+    (("customize", "*"), frozenset({"offset", "calibration"})),
+)
+# Lists a later layer adds to instead of replacing: the browser's notification targets join the file's.
+APPENDED = frozenset({("alerts", "notify")})
+# Tables that are one value (a calibration's two points): a mistake inside drops the whole of it.
+ATOMIC: tuple[tuple[str, ...], ...] = (("customize", "*", "calibration"),)
 
 
 # Makes the layer of one source from the settings known before the layers (FROST_CONFIG, ...);
@@ -118,6 +150,8 @@ class Resolved:
     settings: Settings
     entries: Mapping[str, Setting]  # by key; a document key no source set is absent: its default applies
     layers: tuple[Layer, ...] = field(default=(), repr=False)  # lowest precedence first
+    dropped: tuple[Dropped, ...] = ()  # values of tolerant layers left out, and why
+    merged: Mapping[str, Any] = field(default_factory=dict, repr=False)  # the document validated (secrets too)
 
     def __getitem__(self, key: str) -> Setting:
         return self.entries[key]
@@ -157,23 +191,40 @@ def resolve(
     sources.update(dict.fromkeys(overrides, Source.OVERRIDE))
     known = Settings(**early)
     found = tuple(layer for make in layers if (layer := make(known)) is not None)
-    merged, origin = merge(found)
-    try:
-        document = parse_document(merged, file_numbers())
-    except Invalid as invalid:
-        raise blame(found, origin, invalid.key).error(invalid.key, invalid.problem) from None
+    dropped: list[Dropped] = []
+    while True:
+        merged, origin = merge(found)
+        try:
+            document = parse_document(merged, file_numbers())
+            break
+        except Invalid as invalid:
+            key, layer = blame_mistake(found, origin, invalid)
+            if not layer.tolerant:
+                raise layer.error(key, invalid.problem) from None
+            # Each turn removes at least one key of a finite document: this ends.
+            gone = dropped_key(layer.document, key)
+            if not gone:  # the mistake is not this layer's to drop (a bug, or the defaults)
+                raise layer.error(key, invalid.problem) from None
+            trimmed = Layer(layer.source, layer.where, without(layer.document, key), tolerant=True)
+            dropped.append(Dropped(layer.source, gone, invalid.problem))
+            found = tuple(trimmed if known_layer is layer else known_layer for known_layer in found)
     by_key = field_of_key()
     values: dict[str, Any] = {by_key[key]: number for key, number in document.numbers.items()}
-    values.update(sensors=document.sensors, sensor_overrides=document.sensor_overrides, access=document.access)
-    if document.alerts is not None:
-        values["alerts"] = document.alerts
+    values.update(
+        sensors=document.sensors,
+        sensor_overrides=document.sensor_overrides,
+        access=document.access,
+        device=document.device,
+        # The notifier's texts name the device: the same name wherever it was said.
+        alerts=document.alerts or AlertsConfig(device_name=document.device.name),
+    )
     values.update(early)
     settings = Settings(**values)
     check_bounds(settings)
     if settings.max_streams == 0:
         settings = replace(settings, max_streams=settings.threads - STREAM_THREAD_RESERVE)
     entries = {entry.key: entry for entry in describe(settings, sources, merged, origin)}
-    return Resolved(settings, MappingProxyType(entries), found)
+    return Resolved(settings, MappingProxyType(entries), found, tuple(dropped), merged)
 
 
 def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -200,9 +251,19 @@ def merge_table(
     into: dict[str, Any], table: Mapping[str, Any], path: tuple[str, ...], layer: Layer, origin: dict[Any, Layer]
 ) -> None:
     """Merge one table of a layer into the merged document, recording the origin of what it sets."""
+    for group in exclusive_groups(path):
+        if group & table.keys():
+            for name in group - table.keys():
+                if name in into:
+                    del into[name]  # replaced by its group's key this layer sets
+                    forget(origin, (*path, name))
     for name, value in table.items():
         here = (*path, name)
         below = into.get(name)
+        if here in APPENDED and isinstance(value, list) and isinstance(below, list):
+            into[name] = below + [item for item in value if item not in below]
+            origin[here] = layer
+            continue
         if isinstance(value, dict):
             if not isinstance(below, dict):
                 origin.pop(here, None)  # a value below becomes a table
@@ -217,10 +278,61 @@ def merge_table(
             origin[here] = layer
 
 
+def exclusive_groups(path: tuple[str, ...]) -> list[frozenset[str]]:
+    """Return the groups of keys that replace each other in the table at path (EXCLUSIVE)."""
+    return [group for pattern, group in EXCLUSIVE if matches(pattern, path)]
+
+
+def without(document: Mapping[str, Any], key: KeyPath) -> dict[str, Any]:
+    """Return a copy of a layer's document without the value dropped_key names; tables left empty go too."""
+    return _without(document, dropped_key(document, key))
+
+
+def _without(table: Mapping[str, Any], path: KeyPath) -> dict[str, Any]:
+    copy = dict(table)  # copied along the path only: the layer's own document is never changed
+    if not path or path[0] not in copy:
+        return copy
+    head, rest = path[0], path[1:]
+    if rest and isinstance(copy[head], Mapping):
+        copy[head] = _without(copy[head], rest)
+        if copy[head]:
+            return copy
+    del copy[head]  # the value itself, or a table the removal left empty
+    return copy
+
+
+def dropped_key(document: Mapping[str, Any], key: KeyPath) -> KeyPath:
+    """Return the key of a layer's document a mistake at key drops: the deepest the layer has (a list whole)."""
+    found: list[str] = []
+    table: Any = document
+    for part in key:
+        if not isinstance(part, str) or not isinstance(table, Mapping) or part not in table:
+            break
+        found.append(part)
+        table = table[part]
+        if any(matches(pattern, tuple(found)) for pattern in ATOMIC):
+            break
+    return tuple(found)
+
+
+def matches(pattern: tuple[str, ...], path: tuple[str, ...]) -> bool:
+    """Tell whether a key path matches a pattern whose "*" parts match any one key."""
+    return len(pattern) == len(path) and all(p in ("*", part) for p, part in zip(pattern, path, strict=True))
+
+
 def forget(origin: dict[Any, Layer], path: tuple[str, ...]) -> None:
     """Drop the origin of path and of everything under it."""
     for known in [known for known in origin if known[: len(path)] == path]:
         del origin[known]
+
+
+def blame_mistake(
+    layers: Sequence[Layer], origin: Mapping[tuple[str, ...], Layer], invalid: Invalid
+) -> tuple[KeyPath, Layer]:
+    """Return the key and the layer a mistake belongs to: of its key and related ones, the latest layer's."""
+    rank = {id(layer): index for index, layer in enumerate(layers)}
+    candidates = [(key, blame(layers, origin, key)) for key in (invalid.key, *invalid.related)]
+    return max(candidates, key=lambda found: rank.get(id(found[1]), -1))
 
 
 def blame(layers: Sequence[Layer], origin: Mapping[tuple[str, ...], Layer], key: KeyPath) -> Layer:

@@ -1,7 +1,9 @@
-"""[filter], [relabel] and [thresholds]: what the document changes about the sensors the reader reports.
+"""[filter], [relabel], [thresholds] and [customize]: what the document changes about the sensors the reader reports.
 
 Which sensors to keep (include/exclude globs), what to call them (exact ids), and which thresholds
-replace the chip's own (globs, later tables winning). overrides.py applies them to each sample.
+replace the chip's own (globs, later tables winning); then, per sensor, what a person said about
+it ([customize], customize.py), which wins over [relabel] and [thresholds]. overrides.py applies
+them to each sample.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from . import validate
+from .customize import Customization, parse_customize
 from .errors import Invalid, KeyPath
 from .id_patterns import IdPattern, id_pattern
 from .sensors import SensorSpec
@@ -38,11 +41,15 @@ class SensorOverrides:
     exclude: tuple[IdPattern, ...] = ()
     relabel: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     thresholds: tuple[ThresholdOverride, ...] = ()
+    customize: Mapping[str, Customization] = field(default_factory=lambda: MappingProxyType({}))
+    # The settings store's revision of each sensor's last change in the browser (settings/), for
+    # If-Match; not the document's: the resolver's caller adds it.
+    revisions: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}), compare=False)
 
     @property
     def is_empty(self) -> bool:
         """Tell whether the overrides leave every sensor as it is."""
-        return not (self.include or self.exclude or self.relabel or self.thresholds)
+        return not (self.include or self.exclude or self.relabel or self.thresholds or self.customize or self.revisions)
 
 
 def parse_sensor_overrides(document: dict[str, Any]) -> SensorOverrides:
@@ -54,6 +61,7 @@ def parse_sensor_overrides(document: dict[str, Any]) -> SensorOverrides:
         exclude=parse_patterns(body.get("exclude", []), ("filter", "exclude")),
         relabel=parse_relabel(document.get("relabel", {})),
         thresholds=parse_thresholds(document.get("thresholds", {})),
+        customize=parse_customize(document.get("customize", {})),
     )
 
 

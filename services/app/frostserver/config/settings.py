@@ -13,6 +13,7 @@ from typing import Any
 
 from .access import AccessConfig
 from .alerts import AlertsConfig
+from .device import DeviceConfig
 from .errors import SettingsError
 from .sensor_overrides import SensorOverrides
 from .sensors import SensorSpec
@@ -64,9 +65,13 @@ class Settings:
     # [sensors.<key>]: files to read and commands to run.
     sensors: tuple[SensorSpec, ...] = tables("sensors", default_factory=tuple)
     # [filter], [relabel], [thresholds]: which sensors to keep, their labels, their thresholds.
-    sensor_overrides: SensorOverrides = tables("filter", "relabel", "thresholds", default_factory=SensorOverrides)
+    # [customize."<id>"]: names, places, calibrations and limits, per sensor (wins over the two before).
+    sensor_overrides: SensorOverrides = tables(
+        "filter", "relabel", "thresholds", "customize", default_factory=SensorOverrides
+    )
     alerts: AlertsConfig = tables("alerts", default_factory=AlertsConfig)  # [alerts]: rules and where to notify
     access: AccessConfig = tables("access", default_factory=AccessConfig)  # [access]: who reads, sessions, lockouts
+    device: DeviceConfig = tables("device", default_factory=DeviceConfig)  # [device]: its name, display units
     # The sampler.
     max_sensors: int = setting(2048, env=True, bounds=(1, 65536))  # columns in the ring of recent samples
     read_timeout: float = setting(0.5, env=True, bounds=(0.01, 60.0))  # s; a slower read is abandoned

@@ -102,6 +102,37 @@ def text(value: Any, key: KeyPath, max_length: int, allow_empty: bool = False) -
     return value
 
 
+def name_text(value: Any, key: KeyPath, max_length: int) -> str:
+    """Return value if it is a name a person gave: 1 to max_length characters, not blank, no control characters.
+
+    Names are shown everywhere (the dashboard, CSV, /metrics, notifications) and always as text;
+    what makes a string unsafe to show is the output's to escape, not this function's to refuse.
+    It refuses only what no name means: nothing, blanks, line breaks and other control characters,
+    and lone surrogates (JSON can carry them; UTF-8, and so every file and answer, cannot).
+    """
+    shape = f"must be a name of 1 to {max_length} characters"
+    if not isinstance(value, str):
+        raise Invalid(key, f"{shape}, got {show(value)}")
+    if len(value) > max_length:
+        raise Invalid(key, f"{shape}, got {len(value)} characters")
+    if not value.strip():
+        raise Invalid(key, f"{shape}, not blank")
+    if any(ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 for char in value):
+        raise Invalid(key, f"{shape} on one line, without control characters")
+    if any(0xD800 <= ord(char) <= 0xDFFF for char in value):
+        raise Invalid(key, f"{shape} of valid Unicode (a lone surrogate is not a character)")
+    return value
+
+
+def whole_number(value: Any, key: KeyPath, low: int, high: int) -> int:
+    """Return value if it is a whole number within [low, high] (TOML booleans are not numbers)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON's 2.0 is 2
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise Invalid(key, f"must be a whole number between {low} and {high}, got {show(value)}")
+    return value
+
+
 def boolean(value: Any, key: KeyPath) -> bool:
     """Return value if it is true or false."""
     if not isinstance(value, bool):

@@ -12,6 +12,8 @@
 - metrics.py: /metrics (exposition.py renders it; node_exporter.py: node_exporter's hwmon series;
   workers.py: each worker's own counters);
 - health.py: /healthz and /readyz;
+- settings.py: the settings set in the browser (settings_document.py renders GET /api/v1/settings;
+  the settings themselves: frostserver/settings/);
 - access.py: who may do what, checked once before every request (sessions, tokens, origins, CSRF);
   signin.py: signing in and out, claiming the device; accounts.py: users, tokens, the audit log
   (the accounts themselves: frostserver/accounts/);
@@ -34,12 +36,14 @@ from ..accounts.hash_gate import HashGate
 from ..accounts.model import AccountsError
 from ..accounts.passwords import Passwords
 from ..accounts.store import AccountStore
-from ..config import SettingsError, load_settings
+from ..config import SettingsError
 from ..history import HistoryReader
 from ..history.answer import Tiers
 from ..logs import configure_logging
+from ..settings.live import LiveSettings
 from ..store.reader import StoreReader
 from . import access, accounts, api, health, metrics, signin, stream
+from . import settings as settings_api
 from .alerts import AlertsReader
 from .chips import ChipDocuments
 from .context import AppContext, Clock, attach
@@ -81,16 +85,18 @@ def create_app(
     register_error_handlers(app)
     _tag_responses_with_worker(app)
     try:
-        settings = load_settings(overrides=test_config)
+        # The config file is read once here; what the browser sets is followed while the app runs.
+        live = LiveSettings(overrides=test_config)
     except SettingsError as error:
         # The supervisor has logged it once for the container; every worker answers with it.
         return _refuse_to_run(app, str(error))
+    settings = live.file.settings
     configure_logging(settings.log_level)
     store = StoreReader(settings.run_dir)
     if tiers is None and settings.history_dir is not None:
         tiers = HistoryReader(settings.history_dir)
     sample_events = SampleWatcher(store, clock)
-    alerts = AlertsReader(settings, store, clock)
+    alerts = AlertsReader(settings, store, clock, live)
     gate = HashGate() if hash_gate is None else hash_gate
     accounts_store = AccountStore(settings.accounts_home)
     users = Accounts(accounts_store, settings.run_dir, settings.access, gate, passwords=passwords, clock=clock)
@@ -107,12 +113,13 @@ def create_app(
         metrics=MetricsRenderer(store, settings.frost_threshold, sample_events, __version__, alerts),
         accounts=users,
         hash_gate=gate,
+        live=live,
         clock=clock,
         monotonic=monotonic,
     )
     attach(app, shared)
     access.install(app)
-    for blueprint in (api.bp, health.bp, stream.bp, metrics.bp, signin.bp, accounts.bp):
+    for blueprint in (api.bp, health.bp, stream.bp, metrics.bp, signin.bp, accounts.bp, settings_api.bp):
         app.register_blueprint(blueprint)
     _announce_setup_code(users)
     return app

@@ -20,6 +20,7 @@ from ..alerts.sampling_stopped import SamplingJudge
 from ..config import Settings
 from ..config.alert_rules import SAMPLING_STOPPED
 from ..config.alerts import AlertsConfig
+from ..settings.live import LiveSettings
 from ..store.files import DecodedFile
 from ..store.reader import StoreReader
 from .json_text import dumps
@@ -28,15 +29,38 @@ from .json_text import dumps
 class AlertsReader:
     """A worker's view of the alerts: the journal, the notifier's counters, sampling_stopped."""
 
-    def __init__(self, settings: Settings, store: StoreReader, clock: Callable[[], float] = time.time):
-        self.config: AlertsConfig = settings.alerts
+    def __init__(
+        self,
+        settings: Settings,
+        store: StoreReader,
+        clock: Callable[[], float] = time.time,
+        live: LiveSettings | None = None,
+    ):
+        self._config: AlertsConfig = settings.alerts
+        self.live = live  # the rules and targets in force, set in the browser too (None: settings' for good)
         directory = journal_directory(settings.history_dir, settings.run_dir)
         self.journal = DecodedFile(Path(directory) / JOURNAL_FILE, decode_view, JournalView())
         self.notifier_status = DecodedFile(settings.run_dir / NOTIFIER_FILE, decode_status, NotifierStatus())
-        self.sampling = SamplingJudge(self.config.enabled_rules, store.header, clock)
+        self.sampling = SamplingJudge(self._config.enabled_rules, store.header, clock)
+
+    @property
+    def config(self) -> AlertsConfig:
+        """Return the [alerts] in force: the rules and targets, the browser's included."""
+        return self.refresh()
+
+    def refresh(self) -> AlertsConfig:
+        """Take the [alerts] in force now (sampling_stopped's rule with it); return it."""
+        if self.live is None:
+            return self._config
+        config = self.live.current().settings.alerts
+        if config is not self._config:
+            self._config = config
+            self.sampling.rule = SamplingJudge(config.enabled_rules, self.sampling.header, self.sampling.clock).rule
+        return config
 
     def sampling_stopped(self) -> Alert | None:
         """Return the sampling_stopped alert if it fires now (the newest sample is too old), else None."""
+        self.refresh()  # the rule in force now
         return self.sampling.current()
 
     def document(self) -> dict[str, Any]:

@@ -91,7 +91,10 @@ def history() -> Response:
                 turn.close()
                 return json_error(400, f"sensor: unknown sensor id {unknown[0]!r}", parameter="sensor")
         answer = build_answer(query, settings.sample_interval, store, tiers)
-        pieces = render_csv(answer) if asked.format == "csv" else render_json(answer, ctx.history_texts)
+        if asked.format == "csv":
+            pieces = render_csv(answer, store.catalog.current().sensors, asked.units)
+        else:
+            pieces = render_json(answer, ctx.history_texts)
     except BaseException:
         turn.close()
         raise

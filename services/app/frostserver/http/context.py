@@ -12,9 +12,10 @@ stream.py, metrics.py, health.py), so that no import cycle runs through it.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Flask, current_app
 
@@ -22,6 +23,7 @@ from ..accounts.actions import Accounts
 from ..accounts.hash_gate import HashGate
 from ..config import Settings
 from ..history.answer import Tiers
+from ..settings.live import LiveSettings
 from ..store.reader import StoreReader
 from .alerts import AlertsReader
 from .chips import ChipDocuments
@@ -53,8 +55,11 @@ class AppContext:
     metrics: MetricsRenderer  # /metrics, rendered once per sample
     accounts: Accounts  # users, sessions, tokens, the audit log (accounts.db), the setup code
     hash_gate: HashGate  # how many passwords this worker hashes at once (the accounts' own)
+    live: LiveSettings  # the settings in force: the config file's (read once), under the browser's (settings.db)
     clock: Clock = time.time  # the wall clock: a sample's age, the default end of a history range
     monotonic: Clock = time.monotonic  # how long since the sampler last published (/readyz)
+    # Held while "send a test" runs: one at a time per worker (each starts a child that loads Apprise).
+    test_turn: threading.Lock = field(default_factory=threading.Lock)
 
 
 def attach(app: Flask, shared: AppContext) -> None:

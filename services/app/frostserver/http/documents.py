@@ -2,6 +2,12 @@
 
 `GET /api/v1/sensors` answers the rendered bytes; `GET /api/v1/sensors/<id>` answers the slice of
 them that is that sensor's object. Nothing parsed is kept between samples, only these bytes.
+
+Each sensor carries what a person said about it (`label`, `place`, `order`, `hidden`,
+`calibration`, and the settings store's `revision` of its last change, for If-Match); the document
+carries the device's `name` and display `units` and the `frost_threshold` the sampler applies
+(store/applied.py), and the settings `revision` they are as of. Values stay in SI units: the
+dashboard converts for display.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import Reading, Sample, Sensor
+from ..store.applied import AppliedSettings
 from ..store.files import FileIdentity
 from ..store.reader import StoreReader
 from .json_text import dumps, number
@@ -31,7 +38,17 @@ def sensor_metadata(sensor: Sensor) -> dict[str, Any]:
         "label": sensor.label,
         "source": sensor.source,
         "thresholds": dict(sensor.thresholds),
+        "place": sensor.place,
+        "order": sensor.order,
+        "hidden": sensor.hidden,
+        "calibration": None if sensor.calibration is None else sensor.calibration.document(),
+        "revision": sensor.revision,
     }
+
+
+def sensor_json(sensor: Sensor, reading: Reading) -> bytes:
+    """Return one sensor's object as GET /api/v1/sensors/<id> answers it."""
+    return (_json(sensor_metadata(sensor))[:-1] + _reading_json(reading)).encode()
 
 
 def _json(value: object) -> str:
@@ -53,7 +70,7 @@ def _reading_json(reading: Reading) -> str:
 class RenderedSensors:
     """One sample's sensors document, and where each sensor's object lies in it."""
 
-    key: FileIdentity | None
+    key: tuple[FileIdentity | None, FileIdentity | None] | None
     body: bytes
     spans: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
@@ -78,7 +95,9 @@ class SensorDocuments:
 
     def current(self) -> RenderedSensors:
         """Return the newest sample's document (the empty one before the first sample)."""
-        key = self.store.latest.identity()
+        # The settings the sampler applies are written after the sample that first used them: a
+        # new version of either renders again.
+        key = (self.store.latest.identity(), self.store.applied.identity())
         rendered = self._rendered
         if rendered.key == key:
             return rendered
@@ -88,15 +107,22 @@ class SensorDocuments:
                 self._rendered = self._render(key, sample) if sample else RenderedSensors(key, self._render_empty())
             return self._rendered
 
-    def _render_empty(self) -> bytes:
-        return _json(
-            {"sampled_at": None, "interval": self.interval, "frost_threshold": self.frost_threshold, "sensors": []}
-        ).encode()
+    def head(self, sampled_at: float | None) -> dict[str, Any]:
+        """Return the document's fields before its sensors."""
+        applied = self.store.applied.current() or AppliedSettings(frost_threshold=self.frost_threshold)
+        return {
+            "sampled_at": sampled_at,
+            "interval": self.interval,
+            "frost_threshold": applied.frost_threshold,
+            "device": {"name": applied.device_name, "units": applied.units},
+            "revision": applied.revision,
+        }
 
-    def _render(self, key: FileIdentity | None, sample: Sample) -> RenderedSensors:
-        head = _json(
-            {"sampled_at": sample.sampled_at, "interval": self.interval, "frost_threshold": self.frost_threshold}
-        )
+    def _render_empty(self) -> bytes:
+        return _json({**self.head(None), "sensors": []}).encode()
+
+    def _render(self, key: tuple[FileIdentity | None, FileIdentity | None], sample: Sample) -> RenderedSensors:
+        head = _json(self.head(sample.sampled_at))
         parts = [f'{head[:-1]},"sensors":['.encode()]
         offset = len(parts[0])
         spans = {}

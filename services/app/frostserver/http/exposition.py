@@ -43,10 +43,12 @@ def sensor_metrics(pairs: Iterable[tuple[Sensor, Reading]], frost_threshold: flo
     # Values as `sensors` shows them (lm-sensors' computes applied, its labels and [relabel]'s),
     # where node_hwmon_* keeps node_exporter's raw numbers; sensors.conf's `ignore` leaves a
     # sensor out here and keeps it there.
+    # label and place are what a person typed ([customize], the browser): prometheus_client escapes
+    # them in the exposition (backslash, double quote, newline), as it must any label value.
     values = GaugeMetricFamily(
         "frost_sensor_value",
-        "Latest value of a sensor, in its unit (lm-sensors computes applied)",
-        labels=("sensor", "chip", "kind", "unit", "label"),
+        "Latest value of a sensor, in its unit (lm-sensors computes and calibration applied)",
+        labels=("sensor", "chip", "kind", "unit", "label", "place"),
     )
     status = GaugeMetricFamily(
         "frost_sensor_status",
@@ -61,13 +63,14 @@ def sensor_metrics(pairs: Iterable[tuple[Sensor, Reading]], frost_threshold: flo
         status.add_metric([sensor.id, sensor.chip, sensor.source, reading.status], 1.0)
         # No value, no sample (never NaN); an infinity the sampler let through is no value either.
         if reading.value is not None and math.isfinite(reading.value):
-            values.add_metric([sensor.id, sensor.chip, sensor.kind, sensor.unit, sensor.label], reading.value)
+            labels = [sensor.id, sensor.chip, sensor.kind, sensor.unit, sensor.label, sensor.place or ""]
+            values.add_metric(labels, reading.value)
     count = GaugeMetricFamily("frost_sensors", "Sensors in the latest sample", labels=("source",))
     for source in sorted(sources):
         count.add_metric([source], sources[source])
     threshold = GaugeMetricFamily(
         "frost_threshold_celsius",
-        "A temperature at or below this is frost (frost_threshold in the config file)",
+        "A temperature at or below this is frost (frost_threshold: the config file, or set in the browser)",
         value=frost_threshold,
     )
     return [values, status, count, threshold]
@@ -192,13 +195,14 @@ class SampleCollector:
 
     def __init__(self, store: StoreReader, frost_threshold: float):
         self.store = store
-        self.frost_threshold = frost_threshold
+        self.frost_threshold = frost_threshold  # the config file's, until the sampler says what it applies
 
     def collect(self) -> Iterator[Metric]:
         sample = self.store.latest_sample()
         pairs = sample.pairs if sample else ()
+        applied = self.store.applied.current()
         yield from hwmon_metrics(pairs, self.store.chips.current().chips)
-        yield from sensor_metrics(pairs, self.frost_threshold)
+        yield from sensor_metrics(pairs, self.frost_threshold if applied is None else applied.frost_threshold)
         yield from sampler_metrics(self.store.counters.current(), sample.sampled_at if sample else None)
 
 
@@ -255,7 +259,12 @@ class MetricsRenderer:
     def render(self) -> bytes:
         """Return the whole exposition (text format 0.0.4, as node_exporter serves)."""
         with self._lock:
-            key = (self.store.latest.identity(), self.store.counters.identity(), self.store.chips.identity())
+            key = (
+                self.store.latest.identity(),
+                self.store.counters.identity(),
+                self.store.chips.identity(),
+                self.store.applied.identity(),
+            )
             if key != self._sample_part[0]:
                 self._sample_part = (key, generate_latest(self.samples))
             workers_key = self.workers_collector.refresh()

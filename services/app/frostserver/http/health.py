@@ -74,10 +74,15 @@ def readyz() -> Response:
         return response
     # The history on disk: "ok", "degraded" (writing fails; sampling goes on) or "off" (none).
     history = "off" if counters.history is None else counters.history.status
+    # The settings set in the browser (settings.db): "ok", or "moved_aside" (a damaged file was
+    # replaced: the config file's values apply), "dropped" (some no longer fit the file) or
+    # "unavailable" (it cannot be read: the file's values apply). Never a 503: sampling goes on.
+    applied = store.applied.current()
     return jsonify(
         status="ok",
         age=age,
         samples=header.seq,
         sampler={"pid": pid},
         history=history,
+        settings="ok" if applied is None else applied.state,
     )

@@ -31,6 +31,7 @@ LATEST_TIME = 253402300799.0  # 9999-12-31T23:59:59Z, the last time RFC 3339 can
 # so, rather than an empty answer that looks like no data.
 EARLIEST_END = 1.0
 FORMATS = ("json", "csv")
+UNITS = ("celsius", "fahrenheit")  # of a CSV's temperatures; JSON stays in SI units, for programs
 
 # [0-9], not \d: \d matches every script's digits.
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
@@ -54,6 +55,7 @@ class HistoryRequest:
 
     query: HistoryQuery
     format: str  # "json" or "csv"
+    units: str = "celsius"  # the CSV's temperatures: "celsius" or "fahrenheit"
 
 
 def parse_time(parameter: str, raw: str) -> float:
@@ -82,7 +84,7 @@ def parse_history_request(
     args: Mapping[str, str], sensors: Sequence[str], accept: str, limits: Limits
 ) -> HistoryRequest:
     """Check the query string of a history request (`sensors`: its repeated `sensor` values)."""
-    given = {name: args[name] for name in ("from", "to", "seconds", "step", "format") if name in args}
+    given = {name: args[name] for name in ("from", "to", "seconds", "step", "format", "units") if name in args}
     if "seconds" in given and "from" in given:
         raise BadParameter("seconds", "give either seconds or from, not both")
     end = parse_time("to", given["to"]) if "to" in given else limits.newest
@@ -110,7 +112,13 @@ def parse_history_request(
                 f"{MAX_POINTS}; ask a step of at least {math.ceil(least)} s or a shorter range",
             )
     query = HistoryQuery(start, end, step, tuple(dict.fromkeys(sensors)) or None)
-    return HistoryRequest(query, _format(given, accept))
+    answer_format = _format(given, accept)
+    units = given.get("units", UNITS[0])
+    if units not in UNITS:
+        raise BadParameter("units", f"must be celsius or fahrenheit, got {units!r}")
+    if units != UNITS[0] and answer_format != "csv":
+        raise BadParameter("units", "converts only a CSV's temperatures (format=csv): JSON stays in SI units (°C)")
+    return HistoryRequest(query, answer_format, units)
 
 
 def _seconds(raw: str | None, limits: Limits) -> float:

@@ -6,7 +6,10 @@ JSON, raw (every point a sample, today's shape plus the new fields):
 JSON, aggregated: the same with "resolution": "aggregated" and each series an object
     {"min": [...], "max": [...], "mean": [...]} (a raw sample's min, max and mean are its value).
 CSV: a header row, then one row per point: `time` (ISO 8601, UTC), `epoch` (Unix seconds), then
-per sensor `<id>` (raw) or `<id> min`, `<id> max`, `<id> mean` (aggregated); empty: no value.
+per sensor `<label> (<id>) <unit>` (raw) or `<label> (<id>) min <unit>`, ... max, ... mean
+(aggregated); empty: no value. With units=fahrenheit its temperatures are in °F (units.py), and
+the header says so. A label is what a person typed: a cell that starts as a formula would is
+neutralised (text_cell).
 
 A value that is not a finite number (NaN: no value; an infinity, which no sample should hold) is
 null in JSON and an empty cell in CSV: never a bare NaN, Infinity or inf.
@@ -26,10 +29,12 @@ import math
 import threading
 import time
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from ..history.answer import HistoryAnswer
 from ..history.blocks import BLOCK_POINTS
+from ..model import Sensor
+from ..units import shown, shown_unit
 
 # JSON: the values of this many sensor-points (sensors x points) are made, rendered, then dropped:
 # 64 sensors of a day at the default step (721 points) in one batch, 6 of the 10,000 points of
@@ -231,19 +236,43 @@ def text_cell(text: str) -> str:
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
-def render_csv(answer: HistoryAnswer) -> Iterator[bytes]:
-    """Yield the CSV answer in pieces, one stretch of points (every sensor) at a time."""
+def column_name(sid: str, sensor: Sensor | None, column: str | None, units: str) -> str:
+    """Return a sensor's column header: "Greenhouse floor (w1-0-28-.../temp1) min °F", its id alone if unknown."""
+    if sensor is None:
+        name = sid
+        unit = ""
+    else:
+        name = sid if sensor.label == sid else f"{sensor.label} ({sid})"
+        unit = shown_unit(sensor.unit, units)
+    return " ".join(part for part in (name, column, unit) if part)
+
+
+def render_csv(
+    answer: HistoryAnswer, sensors: Mapping[str, Sensor] | None = None, units: str = "celsius"
+) -> Iterator[bytes]:
+    """Yield the CSV answer in pieces, one stretch of points (every sensor) at a time.
+
+    sensors: the catalog's, for each column's label and unit; units: "fahrenheit" shows °C values in °F.
+    """
+    sensors = sensors or {}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180
     ids = answer.sensor_ids
     header = ["time", "epoch"]
     for sid in ids:
-        # The ids are made of chip names (a driver's, or a config file's): text, never a formula.
-        # The cells below are numbers (a negative one starts with "-") and times: never text to neutralise.
-        header += (
-            [text_cell(sid)] if answer.raw else [text_cell(f"{sid} {column}") for column in ("min", "max", "mean")]
-        )
+        # Labels are what a person typed and ids are made of chip names (a driver's, or a config
+        # file's): text, never a formula. The cells below are numbers (a negative one starts with
+        # "-") and times: never text to neutralise.
+        sensor = sensors.get(sid)
+        kinds: list[str | None] = [None] if answer.raw else ["min", "max", "mean"]
+        header += [text_cell(column_name(sid, sensor, kind, units)) for kind in kinds]
     writer.writerow(header)
+    # Each sensor's values as the CSV shows them: °C in °F when asked, anything else as it is.
+    unit_of = {sid: sensors[sid].unit if sid in sensors else "" for sid in ids}
+
+    def cell(sid: str, value: float) -> str:
+        return _cell(shown(value, unit_of[sid], units))
+
     yield buffer.getvalue().encode()
     rows_per_chunk = max(1, min(POINTS_PER_CHUNK, CSV_SENSOR_POINTS // max(1, len(ids))))
     for part, times in zip(answer.parts, answer.part_times, strict=True):
@@ -256,12 +285,12 @@ def render_csv(answer: HistoryAnswer) -> Iterator[bytes]:
                 cells = [iso_time(at), _epoch(at)]
                 for sid in ids:
                     if answer.raw:
-                        cells.append(_cell(columns.mean[sid][row]))
+                        cells.append(cell(sid, columns.mean[sid][row]))
                     else:
                         cells += [
-                            _cell(columns.low[sid][row]),
-                            _cell(columns.high[sid][row]),
-                            _cell(columns.mean[sid][row]),
+                            cell(sid, columns.low[sid][row]),
+                            cell(sid, columns.high[sid][row]),
+                            cell(sid, columns.mean[sid][row]),
                         ]
                 writer.writerow(cells)
             yield buffer.getvalue().encode()

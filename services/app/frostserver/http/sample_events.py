@@ -36,6 +36,9 @@ class SampleWatcher:
         self.clock = clock
         self.condition = threading.Condition()
         self.seq = 0
+        # The settings revision the sampler applies (store/applied.py), read once per sample for
+        # every stream of this worker: a new one is a `settings` event on each.
+        self.revision = 0
         self.streams = 0
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -53,8 +56,10 @@ class SampleWatcher:
             header = self.store.header()
             seq = header.seq if header else 0
             if seq != self.seq:
+                applied = self.store.applied.current()
                 with self.condition:
                     self.seq = seq
+                    self.revision = 0 if applied is None else applied.revision
                     self.condition.notify_all()
             time.sleep(self.delay(header))
 

@@ -1,9 +1,14 @@
-"""Server-Sent Events: one `sample` event per sample, and `alert` events, resumable with Last-Event-ID.
+"""Server-Sent Events: one `sample` event per sample, `alert` and `settings` events, resumable with Last-Event-ID.
 
 An alert event carries the id of the sample that raised it and comes just before that sample's
 event, so a client resuming from Last-Event-ID gets the alerts it missed with the samples.
 sampling_stopped, judged from the newest sample's age (alerts/sampling_stopped.py, as for the API
 and the notifier), comes without an id, and so does its end.
+
+A change of settings (set in the browser: names, places, calibration, limits, the device's name and
+units) reaches every open dashboard as a `settings` event, `data: {"revision": n}`, without an id,
+right after the first sample the sampler took with it: a dashboard then fetches /api/v1/sensors
+(and /api/v1/settings) again until their `revision` is n; the sample events carry no metadata.
 
 With `[access] anonymous = "none"` a stream needs a session or a token to open (access.py), and
 it must not outlive them: at every heartbeat (15 s) the stream asks the accounts whether the
@@ -31,6 +36,11 @@ from .errors import json_error
 
 bp = Blueprint("stream", __name__)
 RETRY_MS = 3000  # EventSource reconnect advice: quick, but not a hammering loop when the app is down
+
+
+def encode_settings_event(revision: int) -> bytes:
+    """Encode a `settings` event: the settings revision the sampler now applies."""
+    return f'event: settings\ndata: {{"revision":{int(revision)}}}\n\n'.encode()
 
 
 def _last_event_id() -> int | None:
@@ -68,6 +78,9 @@ def stream() -> Response:
     def events(first: int, last: int) -> list[bytes]:
         return stream_events(alerts.journal.current(), first, last) + watcher.events(first, last)
 
+    applied = ctx.store.applied.current()
+    opened_at_revision = 0 if applied is None else applied.revision  # what the client's first fetch showed
+
     def generate() -> Iterator[bytes]:
         stopped: Alert | None = None  # the sampling_stopped alert this stream was told of
         try:
@@ -79,6 +92,7 @@ def stream() -> Response:
                 yield from watcher.events(newest, newest)
             sent, quiet_since = newest, time.monotonic()
             checked_at = quiet_since
+            revision = opened_at_revision
             while True:
                 newest = watcher.wait_for(sent, timeout=heartbeat)
                 if time.monotonic() - checked_at >= heartbeat:
@@ -91,6 +105,9 @@ def stream() -> Response:
                         stopped = None
                     yield b"".join(events(sent + 1, newest))
                     sent, quiet_since = newest, time.monotonic()
+                    if watcher.revision != revision:
+                        revision = watcher.revision
+                        yield encode_settings_event(revision)
                 elif time.monotonic() - quiet_since >= heartbeat:
                     if stopped is None:
                         stopped = alerts.sampling_stopped()

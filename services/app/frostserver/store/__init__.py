@@ -8,6 +8,7 @@ that is safe across threads).
     chips.json      chips.py     every hwmon chip: names, adapter, settings of channels without a reading
     latest.json     latest.py    the newest sample's readings in full
     counters.json   counters.py  the sampler's counters, for /metrics and /readyz
+    settings.json   applied.py   the device-wide settings it applies (name, units, frost threshold)
     sampler.lock    liveness.py  held by the live sampler
 
 Each file has its typed codec (encode/decode, with a version) in the module beside its writer.
@@ -20,4 +21,5 @@ CATALOG_FILE = "catalog.json"
 CHIPS_FILE = "chips.json"
 LATEST_FILE = "latest.json"
 COUNTERS_FILE = "counters.json"
+APPLIED_FILE = "settings.json"
 LOCK_FILE = "sampler.lock"

@@ -5,6 +5,12 @@ is rare; workers decode it once per version (CatalogReader). Columns are never r
 ring lives: a sensor that vanished keeps its column, so its ring columns stay readable.
 
     {"version": 1, "sensors": [{<encode_sensor's keys>, "column": 3 | null}, ...]}
+
+What a person said about a sensor ([customize], from the config file or the browser) is metadata
+here like the rest, for every reader: `label`, and when set, `place`, `order`, `hidden`,
+`calibration` ({"gain", "offset"}), `uncustomized` (the label and limits before [customize]: what a
+reset gives) and `revision` (the settings store's, of its last change). Absent keys are the
+defaults, so a catalog of an older sampler (on the same tmpfs) still reads.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..codec import Damaged, Refused, parse_document
-from ..model import Sensor, SysfsChannel
+from ..model import Calibration, Sensor, SysfsChannel, Uncustomized
 from .files import DecodedFile, FileIdentity, Refusals, read_bytes, write_atomically
 
 VERSION = 1
@@ -38,6 +44,16 @@ def encode_sensor(sensor: Sensor) -> dict[str, Any]:
         "source": sensor.source,
         "sensor_type": sensor.sensor_type,
         **({"ignored": True} if sensor.ignored else {}),
+        **({"place": sensor.place} if sensor.place is not None else {}),
+        **({"order": sensor.order} if sensor.order else {}),
+        **({"hidden": True} if sensor.hidden else {}),
+        **({"calibration": {"gain": cal.gain, "offset": cal.offset}} if (cal := sensor.calibration) else {}),
+        **(
+            {"uncustomized": {"label": base.label, "thresholds": dict(base.thresholds)}}
+            if (base := sensor.uncustomized)
+            else {}
+        ),
+        **({"revision": sensor.revision} if sensor.revision else {}),
         "sysfs": None
         if sysfs is None
         else {
@@ -65,6 +81,14 @@ def decode_sensor(entry: Mapping[str, Any]) -> Sensor:
         source=entry["source"],
         sensor_type=entry["sensor_type"],
         ignored=entry.get("ignored", False),
+        place=entry.get("place"),
+        order=entry.get("order", 0),
+        hidden=entry.get("hidden", False),
+        calibration=None if (cal := entry.get("calibration")) is None else Calibration(cal["gain"], cal["offset"]),
+        uncustomized=None
+        if (base := entry.get("uncustomized")) is None
+        else Uncustomized(base["label"], dict(base["thresholds"])),
+        revision=entry.get("revision", 0),
         sysfs=None
         if sysfs is None
         else SysfsChannel(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..model import Sample
-from . import CATALOG_FILE, CHIPS_FILE, COUNTERS_FILE, LATEST_FILE, LOCK_FILE, RING_FILE
+from . import APPLIED_FILE, CATALOG_FILE, CHIPS_FILE, COUNTERS_FILE, LATEST_FILE, LOCK_FILE, RING_FILE
+from .applied import AppliedReader
 from .catalog import CatalogReader
 from .chips import ChipsReader
 from .counters import CountersReader
@@ -25,6 +26,7 @@ class StoreReader:
         self.latest = LatestReader(self.run_dir / LATEST_FILE)
         self.counters = CountersReader(self.run_dir / COUNTERS_FILE)
         self.chips = ChipsReader(self.run_dir / CHIPS_FILE)
+        self.applied = AppliedReader(self.run_dir / APPLIED_FILE)
         self._liveness_refusals = Refusals()  # the lock's record is read at every /readyz
 
     def header(self) -> Header | None:

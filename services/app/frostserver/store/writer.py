@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import CATALOG_FILE, CHIPS_FILE, COUNTERS_FILE, LATEST_FILE, RING_FILE
+from . import APPLIED_FILE, CATALOG_FILE, CHIPS_FILE, COUNTERS_FILE, LATEST_FILE, RING_FILE
+from .applied import AppliedWriter
 from .catalog import CatalogWriter
 from .chips import ChipsWriter
 from .counters import CountersWriter
@@ -22,6 +23,7 @@ class StoreWriter:
     latest: LatestWriter
     counters: CountersWriter
     chips: ChipsWriter
+    applied: AppliedWriter
 
     @classmethod
     def open(cls, run_dir: Path, capacity: int, columns: int, interval: float) -> StoreWriter:
@@ -36,6 +38,7 @@ class StoreWriter:
             LatestWriter(run_dir / LATEST_FILE),
             CountersWriter(run_dir / COUNTERS_FILE),
             ChipsWriter(run_dir / CHIPS_FILE),
+            AppliedWriter(run_dir / APPLIED_FILE),
         )
 
     def close(self) -> None:
