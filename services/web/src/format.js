@@ -87,6 +87,17 @@ export function deltaFromDisplay(value, sensor) {
   return (value * 5) / 9;
 }
 
+/**
+ * A text of the app's (an alert's summary: "Garden at -0.5 °C: at or below the frost threshold
+ * (0.5 °C)") with its temperatures in the display units; the same text in celsius. The API's texts
+ * stay SI, as its numbers do.
+ */
+export function temperaturesInText(text) {
+  if (displayUnits !== "fahrenheit" || typeof text !== "string") return text;
+  return text.replace(/(-?\d+(?:\.(\d+))?)\s?°C/g, (_, number, decimals = "") =>
+    `${((Number(number) * 9) / 5 + 32).toFixed(Math.max(1, decimals.length))} °F`);
+}
+
 /** A column of values (nulls kept) in the display units; the same array when nothing converts. */
 export function columnToDisplay(values, sensor) {
   if (!fahrenheit(sensor)) return values;

@@ -7,7 +7,7 @@
 import "./style.css";
 import { setupAlerts, worseSeverity } from "./alerts.js";
 import { fetchHistoryQuery, fetchSensors, request } from "./api.js";
-import { formatTime, setDisplayUnits } from "./format.js";
+import { formatTime, getDisplayUnits, setDisplayUnits } from "./format.js";
 import { lazy } from "./lazy.js";
 import { setupNotifications } from "./notify.js";
 import { setupOverview } from "./overview.js";
@@ -65,7 +65,8 @@ function applySensors(answer) {
   sensors = answer.sensors || [];
   sensorsById = new Map(sensors.map((s) => [s.id, s]));
   frostThreshold = typeof answer.frost_threshold === "number" ? answer.frost_threshold : 0;
-  setDisplayUnits(answer.device?.units);
+  const units = getDisplayUnits();
+  if (setDisplayUnits(answer.device?.units) !== units) alerts.redraw(); // its summaries in the new units
   showDeviceName(answer.device?.name);
   // The list carries readings too; use them unless the stream already brought newer ones.
   if (answer.sampled_at != null && (latest.t == null || answer.sampled_at >= latest.t)) {

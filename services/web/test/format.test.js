@@ -10,6 +10,7 @@ import {
   displayUnit,
   formatShown,
   fromDisplay,
+  temperaturesInText,
   getDisplayUnits,
   setDisplayUnits,
   toDisplay,
@@ -178,6 +179,19 @@ describe("display units", () => {
     const column = [0, null, 100];
     fahrenheit(() => assert.deepEqual(columnToDisplay(column, temperature), [32, null, 212]));
     assert.equal(columnToDisplay(column, temperature), column);
+  });
+
+  it("says an alert's temperatures in the display units, the rest of its text as it is", () => {
+    const summary = "Garden at -0.5 °C: at or below the frost threshold (0.5 °C), 3 of 4 sensors, 12 V";
+    assert.equal(temperaturesInText(summary), summary);
+    fahrenheit(() => {
+      assert.equal(temperaturesInText(summary),
+        "Garden at 31.1 °F: at or below the frost threshold (32.9 °F), 3 of 4 sensors, 12 V");
+      assert.equal(temperaturesInText("at 58 °C, max 40°C"), "at 136.4 °F, max 104.0 °F");
+      assert.equal(temperaturesInText("<img src=x> 10.25 °C"), "<img src=x> 50.45 °F", "text stays text");
+      assert.equal(temperaturesInText(""), "");
+      assert.equal(temperaturesInText(null), null);
+    });
   });
 
   it("takes anything but fahrenheit for celsius (an older app says nothing)", () => {

@@ -229,30 +229,39 @@ class SettingsPage {
 
   // ---- notification targets ------------------------------------------------------------------
 
-  showTargets() {
-    const targets = Array.isArray(this.settings.targets) ? this.settings.targets : [];
-    const list = h("ul", { className: "rows" }, ...targets.map((target) => this.targetRow(target)));
-    if (!targets.length) list.append(h("li", { className: "hint", text: "None: alerts show on this page only." }));
+  // The list is drawn again with each document; the form, the test button and its results stay
+  // (a test's results must not vanish when the settings event of the target just added arrives).
+  targetsPanel() {
+    this.targetList = h("ul", { className: "rows" });
     const results = h("ul", { className: "rows test-results", "aria-live": "polite" });
     const testNote = h("p", { className: "note", role: "status" });
-    const test = h("button", { type: "button", text: "Send a test", disabled: !targets.length, onclick: async () => {
-      test.disabled = true;
+    this.testButton = h("button", { type: "button", text: "Send a test", disabled: true, onclick: async () => {
+      const button = this.testButton;
+      button.disabled = true;
       testNote.textContent = "Sending a test notification to each target…";
       results.replaceChildren();
       try {
         const answer = await request("/api/v1/settings/targets/test", { method: "POST", body: {} });
-        const list2 = Array.isArray(answer?.results) ? answer.results : [];
-        testNote.textContent = list2.every((r) => r.ok) ? "Every target took the test." : "Some targets refused the test:";
-        results.replaceChildren(...list2.map((result) => h("li", { className: "row", "data-ok": String(result.ok === true) },
+        const list = Array.isArray(answer?.results) ? answer.results : [];
+        testNote.textContent = list.every((r) => r.ok) ? "Every target took the test." : "Some targets refused the test:";
+        results.replaceChildren(...list.map((result) => h("li", { className: "row", "data-ok": String(result.ok === true) },
           h("strong", { text: result.ok ? "Sent" : "Failed" }), " ", h("span", { className: "target-shown", text: String(result.shown ?? result.id) }),
           result.message ? h("p", { className: "hint", text: String(result.message) }) : null)));
       } catch (err) {
         if (err.status !== 401) testNote.textContent = `Could not send a test: ${err.message}`;
       } finally {
-        test.disabled = false;
+        button.disabled = !this.targetList.querySelector("[data-target]");
       }
     } });
-    if (!this.dirty.has("targets")) this.targets.replaceChildren(list, this.addTargetForm(), h("div", { className: "actions" }, test), testNote, results);
+    this.targets.replaceChildren(this.targetList, this.addTargetForm(), h("div", { className: "actions" }, this.testButton), testNote, results);
+  }
+
+  showTargets() {
+    if (!this.targetList) this.targetsPanel();
+    const targets = Array.isArray(this.settings.targets) ? this.settings.targets : [];
+    this.targetList.replaceChildren(...targets.map((target) => this.targetRow(target)));
+    if (!targets.length) this.targetList.append(h("li", { className: "hint", text: "None: alerts show on this page only." }));
+    this.testButton.disabled = !targets.length;
   }
 
   targetRow(target) {
@@ -293,7 +302,6 @@ class SettingsPage {
         const added = await request("/api/v1/settings/targets", { method: "POST", body: { url: url.value.trim() } });
         url.value = ""; // the URL leaves the page: the device shows it masked from now on
         error.textContent = "";
-        this.dirty.delete("targets");
         this.say(`Added: ${added?.shown ?? "the target"}.`);
         this.load();
         dispatchEvent(new Event("frost:settings"));
@@ -306,7 +314,6 @@ class SettingsPage {
     ...field("URL (shown masked once added: it may hold a password or a token)", url),
     error,
     h("button", { type: "submit", text: "Add target" }));
-    url.addEventListener("input", () => (url.value ? this.dirty.add("targets") : this.dirty.delete("targets")));
     return form;
   }
 
