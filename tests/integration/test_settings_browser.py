@@ -33,7 +33,7 @@ DESKTOP = {"width": 1400, "height": 1000}
 ADMIN, ADMIN_PASSWORD = "ada", "analytical engine"
 VIEWER, VIEWER_PASSWORD = "bob", "difference engine"
 GARDEN = "w1_slave_temp-virtual-0/temp1"  # 23.125 °C, "Garden" in the config file
-SHED = "w1_slave_temp-virtual-1/temp1"  # 21.5 °C
+SHED = "w1_slave_temp-virtual-0~2/temp1"  # 21.5 °C (lm-sensors names both probes alike; the id tells them apart)
 PACKAGE = "coretemp-isa-0000/temp1"  # "Package id 0", 45 °C
 CORE_1 = "coretemp-isa-0000/temp3"  # "Core 1", 43 °C
 PACKAGE_1 = "coretemp-isa-0001/temp1"  # "Package id 1", 51 °C, max 80 °C
@@ -105,11 +105,17 @@ def device():
 
 @pytest.fixture(autouse=True)
 def clean_settings(device):
-    """Start from the config file alone: an empty import clears what the browser set (names, targets...)."""
+    """Start from the config file alone: an empty import clears what the browser set (names, rules,
+    the device's), and the targets added in the browser are removed (an import keeps them: an export
+    never holds them)."""
     client, csrf = device.client(ADMIN, ADMIN_PASSWORD)
     response = client.post(device.url("/api/v1/settings/import"), data=b"",
                            headers={**csrf, "Content-Type": "application/toml"}, timeout=30)
     assert response.status_code == 200, response.text
+    for target in response.json()["targets"]:
+        if target["source"] == "browser":
+            removed = client.delete(device.url(f"/api/v1/settings/targets/{target['id']}"), headers=csrf, timeout=30)
+            assert removed.status_code == 204, removed.text
     eventually(lambda: device.sensors()[""]["device"]["units"] == "celsius"
                and device.sensors()[PACKAGE]["label"] == "Package id 0", "the settings cleared")
     alerts = lambda: requests.get(device.url("/api/v1/alerts"), timeout=10).json()["active"]  # noqa: E731
