@@ -8,10 +8,16 @@ import { gzipSync } from "node:zlib";
 export const KB = 1000; // as Vite prints sizes
 
 export const BUDGET = {
-  // An HTML entry's scripts, every chunk they import statically, and their stylesheets.
-  firstLoad: { js: 90 * KB, jsGzip: 40 * KB, css: 12 * KB, cssGzip: 4 * KB },
+  // An HTML entry's scripts, every chunk they import statically, and their stylesheets. Issue 22
+  // lowered it from 90/40 KB (12/4 KB of CSS) once the places overview, without uPlot, became the
+  // landing page: what a phone loads first stays about a third of what it was.
+  firstLoad: { js: 40 * KB, jsGzip: 16 * KB, css: 9 * KB, cssGzip: 3 * KB },
   // One lazy chunk with what it imports that the first load does not already hold.
   lazyChunk: { js: 45 * KB, jsGzip: 20 * KB },
+  // Lazy chunks with a budget of their own, by Rollup's chunk name (the module's file name).
+  // "All sensors" (pages/panels.js) holds uPlot, about 50 KB alone: what the first load was before
+  // issue 22 made the places overview the landing page, less the overview, and now one click away.
+  namedChunks: { panels: { js: 75 * KB, jsGzip: 33 * KB } },
 };
 
 /** A file's size, minified as built and gzipped at level 9 (as Vite's report gives it). */
@@ -62,7 +68,7 @@ export function weighBundle(bundle) {
     .filter((chunk) => chunk.isDynamicEntry && !loaded.has(chunk.fileName))
     .map((chunk) => {
       const added = [...staticClosure(bundle, chunk.fileName)].filter((file) => !loaded.has(file));
-      return { name: chunk.fileName, ...weigh(bundle, added) };
+      return { name: chunk.fileName, chunkName: chunk.name, ...weigh(bundle, added) };
     });
   return { firstLoads, lazy };
 }
@@ -87,7 +93,7 @@ export function checkBudget({ firstLoads, lazy }, budget = BUDGET) {
     check(`the first load of ${load.name}'s CSS, gzipped,`, load.cssGzip, limits.cssGzip, "trim src/style.css");
   }
   for (const chunk of lazy) {
-    const limits = budget.lazyChunk;
+    const limits = budget.namedChunks?.[chunk.chunkName] || budget.lazyChunk;
     lines.push(`lazy chunk ${chunk.name}: JS ${kb(chunk.js)} (${kb(chunk.jsGzip)} gzipped) of ${kb(limits.js)} (${kb(limits.jsGzip)})`);
     const fix = "split the page, or trim what it imports";
     check(`lazy chunk ${chunk.name}`, chunk.js, limits.js, fix);

@@ -157,7 +157,7 @@ def test_claim_with_the_setup_code_then_sign_in_create_a_viewer_and_sign_out(bro
         page = board.page
         page.goto("/")
         # An unclaimed device still shows its readings, and how to claim it.
-        expect()(page.locator(".plot-card").first).to_be_visible()
+        expect()(page.locator(".place-card").first).to_be_visible()
         expect()(page.locator("#claim-note")).to_be_visible()
         expect()(page.locator("#account").get_by_role("link", name="Sign in")).to_be_visible()
         board.screenshot("accounts-unclaimed")
@@ -195,7 +195,7 @@ def test_claim_with_the_setup_code_then_sign_in_create_a_viewer_and_sign_out(bro
         expect()(page.locator("#account-name")).to_have_text(ADMIN)
         expect()(page.locator("#account-role")).to_have_text("(admin)")
         expect()(page.locator("#claim-note")).to_be_hidden()
-        expect()(page.locator(".plot-card").first).to_be_visible()
+        expect()(page.locator(".place-card").first).to_be_visible()
 
         # The used code claims nothing.
         other = second.page.locator("#claim")
@@ -239,7 +239,7 @@ def test_claim_with_the_setup_code_then_sign_in_create_a_viewer_and_sign_out(bro
         sign_in(page, VIEWER, VIEWER_PASSWORD)
         expect()(page.locator("#account-name")).to_have_text(VIEWER)
         expect()(page.locator("#account-role")).to_have_text("(viewer)")
-        expect()(page.locator(".plot-card").first).to_be_visible()
+        expect()(page.locator(".place-card").first).to_be_visible()
         assert page.locator("#account").get_by_role("link", name="Accounts").is_hidden()
         page.goto("/#accounts")
         expect()(page.locator("#dashboard")).to_be_visible()
@@ -272,7 +272,7 @@ def test_with_anonymous_none_a_visit_shows_the_sign_in_page_and_no_readings(brow
         expect()(signin.get_by_label("Password")).to_have_value("")  # the one to type again
         sign_in(page, VIEWER, VIEWER_PASSWORD)
         expect()(page.locator("#account-name")).to_have_text(VIEWER)
-        expect()(page.locator(".plot-card").first).to_be_visible()
+        expect()(page.locator(".place-card").first).to_be_visible()
         assert page.locator("#account").get_by_role("link", name="Accounts").is_hidden()
 
         page.locator("#account").get_by_role("button", name="Sign out").click()

@@ -19,7 +19,7 @@ import requests
 from chips import coretemp_dual_socket, ds18b20
 from conftest import COMPOSE_FILES, compose_project
 from fakesysfs import FakeSysfs
-from test_browser import CHROMIUM, CHROMIUM_ARGS, Dashboard, expect, reading_row
+from test_browser import CHROMIUM, CHROMIUM_ARGS, Dashboard, expect, open_all_sensors, reading_row
 from waiting import PATIENCE, eventually
 
 GARDEN = "w1_slave_temp-virtual-0/temp1"
@@ -129,7 +129,7 @@ def test_a_frost_alert_shows_in_a_banner_marks_its_sensor_notifies_and_goes(brow
     base, probe = alert_stack
     with dashboard_page(browser, base, notifications=True) as first:
         page = first.page
-        page.goto("/")
+        open_all_sensors(page)
         expect()(page.locator("#connection")).to_have_attribute("data-state", "live")
         expect()(page.locator("#notify")).to_have_attribute("data-state", "granted")
         banner = page.locator("#alerts")
@@ -165,6 +165,11 @@ def test_a_frost_alert_shows_in_a_banner_marks_its_sensor_notifies_and_goes(brow
             with dashboard_page(browser, base, notifications=True, viewport=PHONE) as second:
                 second.page.goto("/")
                 expect()(second.page.locator(f'#alerts li.alert[data-key="{FROST_KEY}"]')).to_be_visible()
+                # The places overview marks the sensor too, in words.
+                overview_row = second.page.locator(f'.place-sensor[data-sensor="{GARDEN}"]')
+                expect()(overview_row).to_have_attribute("data-alert", re.compile("^(critical|warning)$"))
+                expect()(overview_row.locator(".sensor-alert")).to_have_text(re.compile("^(critical|warning) alert$"))
+                expect()(second.page.locator(".place-sensor[data-alert]")).to_have_count(1)
                 second.screenshot("alert-banner-phone")
                 assert second.page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], \
                     "the banner is wider than a phone"
@@ -172,6 +177,7 @@ def test_a_frost_alert_shows_in_a_banner_marks_its_sensor_notifies_and_goes(brow
                 probe.write("temp1_input", 10000)  # +10 °C: far above the threshold plus its hysteresis
                 expect()(banner).to_be_hidden()
                 expect()(second.page.locator("#alerts")).to_be_hidden()
+                expect()(overview_row).not_to_have_attribute("data-alert", re.compile(".*"))
                 eventually(lambda: len(shown(second.page)) == 1, "the second page's notification")
                 assert [n["title"] for n in shown(second.page)] == ["Resolved: Garden"]
                 assert second.problems == []
@@ -238,7 +244,7 @@ def test_an_alerts_api_that_fails_leaves_the_dashboard_working(browser, alert_st
         page = board.page
         page.route(re.compile(r".*/api/v1/alerts$"), fail)
         with page.expect_request(re.compile(r".*/api/v1/alerts$")):
-            page.goto("/")
+            open_all_sensors(page)
         expect()(page.locator("#connection")).to_have_attribute("data-state", "live")
         expect()(reading_row(page, GARDEN_CHIP, "Garden").locator("td.value")).to_have_text(re.compile(r"\d °C$"))
         expect()(page.locator(".plot-card").first).to_be_visible()
@@ -267,7 +273,7 @@ def test_unknown_fields_are_ignored_and_a_device_wide_alert_marks_no_sensor(brow
         page = board.page
         page.route(re.compile(r".*/api/v1/alerts$"),
                    lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(answer)))
-        page.goto("/")
+        open_all_sensors(page)
         banner = page.locator("#alerts")
         expect()(banner.locator("li.alert")).to_have_count(2)
         expect()(banner).to_have_attribute("data-severity", "critical")

@@ -93,6 +93,13 @@ def expect():
     return playwright_expect
 
 
+def open_all_sensors(page) -> None:
+    """Open the landing page (the places overview), then "All sensors": the plots and the table."""
+    page.goto("/")
+    page.locator("nav.parts").get_by_role("link", name="All sensors").click()
+    expect()(page.locator("#all-sensors")).to_be_visible()
+
+
 def reading_row(page, chip: str, label: str):
     """The readings-table row of one sensor: in the <tbody> of its chip, by its name."""
     body = page.locator("#readings tbody").filter(has=page.locator("th.chip", has_text=re.compile(f"^{chip}$")))
@@ -100,9 +107,43 @@ def reading_row(page, chip: str, label: str):
 
 
 @pytest.mark.smoke
+def test_the_landing_page_is_the_places_overview_and_loads_no_plotting_library(dashboard, stack):
+    page = dashboard.page
+    scripts: list[str] = []
+    page.on("request", lambda r: scripts.append(r.url) if r.resource_type == "script" else None)
+    response = page.goto("/")
+    assert response.status == 200
+    expect()(page.locator("#connection")).to_have_attribute("data-state", "live")
+    # Every sensor that is not hidden, in its place's card (none has a place here: "Unsorted").
+    sensors = [s for s in sensors_by_id(stack).values() if not s.get("hidden")]
+    expect()(page.locator(".place-card")).to_have_count(1)
+    expect()(page.locator(".place-card h2")).to_have_text("Unsorted")
+    expect()(page.locator(".place-sensor")).to_have_count(len(sensors))
+    row = page.locator(f'.place-sensor[data-sensor="{PACKAGE}"]')
+    expect()(row.locator(".sensor-value")).to_have_text(re.compile(r"^\d+\.\d °C$"))
+    expect()(row.locator(".sensor-day")).to_have_text(re.compile(r"^low \d+\.\d °C · high \d+\.\d °C$"))
+    expect()(row.locator(".spark path")).to_have_attribute("d", re.compile(r"^M"))
+    assert page.locator("canvas").count() == 0 and page.locator(".plot-card").count() == 0
+    assert not [url for url in scripts if "panels" in url], f"the overview loaded the panels' chunk: {scripts}"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+    dashboard.screenshot("overview")
+    # One click away: the hardware panels, loaded then.
+    page.locator("nav.parts").get_by_role("link", name="All sensors").click()
+    expect()(page.locator(".plot-card").first).to_be_visible()
+    assert [url for url in scripts if "panels" in url], scripts
+    expect()(page.locator("#overview")).to_be_hidden()
+    page.locator("nav.parts").get_by_role("link", name="Places").click()
+    expect()(page.locator("#overview")).to_be_visible()
+    expect()(page.locator("#all-sensors")).to_be_hidden()
+    assert dashboard.probe()["csp"] == []
+    assert dashboard.problems == []
+
+
+@pytest.mark.smoke
 def test_dashboard_loads_and_plots_without_console_errors_or_csp_violations(dashboard, stack):
     page = dashboard.page
-    response = page.goto("/")
+    # All sensors opened from a bookmark: the time to the first plot includes loading its chunk.
+    response = page.goto("/#all")
     assert response.status == 200
     csp = response.headers.get("content-security-policy", "")
     assert "default-src 'self'" in csp and "style-src 'self'" in csp, "nginx sends no strict CSP"
@@ -117,7 +158,7 @@ def test_dashboard_loads_and_plots_without_console_errors_or_csp_violations(dash
         assert label in labels, f"{label!r} not among the legend labels {sorted(set(labels))}"
     eventually(lambda: dashboard.probe()["firstPlot"], "the first plot drawn with data")
     first_plot = dashboard.probe()["firstPlot"]
-    print(f"time to first plot (navigation start -> first uPlot drawn with data): {first_plot:.0f} ms")
+    print(f"time to first plot (navigation start to /#all -> first uPlot drawn with data): {first_plot:.0f} ms")
     box = page.locator(".plot-card canvas").first.bounding_box()
     assert box["width"] > 200 and box["height"] > 100
     expect()(reading_row(page, "coretemp-isa-0000", "Package id 0").locator("td.value")).to_have_text(
@@ -129,7 +170,7 @@ def test_dashboard_loads_and_plots_without_console_errors_or_csp_violations(dash
 
 def test_a_changed_value_in_the_tree_shows_in_the_readings_table(dashboard, stack):
     page = dashboard.page
-    page.goto("/")
+    open_all_sensors(page)
     value = reading_row(page, "coretemp-isa-0000", "Package id 0").locator("td.value")
     expect()(value).not_to_have_text("61.0 °C")
     expect()(value).to_have_text(re.compile(r"\d °C$"))
@@ -142,7 +183,7 @@ def test_a_changed_value_in_the_tree_shows_in_the_readings_table(dashboard, stac
 def test_readings_at_or_below_the_frost_threshold_are_flagged_in_the_table(dashboard, stack):
     page = dashboard.page
     threshold = requests.get(stack.url("/api/v1/sensors"), timeout=5).json()["frost_threshold"]
-    page.goto("/")
+    open_all_sensors(page)
     row = reading_row(page, "coretemp-isa-0001", "Package id 1")
     expect()(row.locator("td.value")).to_have_text(re.compile(r"\d °C$"))
     expect()(row).not_to_have_attribute("data-frost", "")
@@ -168,6 +209,11 @@ def test_no_sensors_shows_the_notice_and_no_empty_table(browser):
                 page.goto(project.url("nginx", 8080, "/"))
                 expect()(page.locator("#no-sensors")).to_be_visible()
                 expect()(page.locator("#loading")).to_be_hidden()
+                expect()(page.locator(".place-card")).to_have_count(0)
+                expect()(page.locator("#all-hidden")).to_be_hidden()  # not "every sensor is hidden"
+                page.locator("nav.parts").get_by_role("link", name="All sensors").click()
+                expect()(page.locator("#controls")).to_be_visible()  # the panels' chunk is in
+                expect()(page.locator("#no-sensors")).to_be_visible()
                 expect()(page.locator("#readings")).to_be_hidden()
                 expect()(page.locator(".plot-card")).to_have_count(0)
                 ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -226,7 +272,21 @@ def test_long_names_keep_the_values_in_view_and_limit_labels_apart(browser, stac
     name = f"long-names-{viewport['width']}"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     try:
+        # The overview first: the name is text, cut short in its card, whole in its title.
         page.goto("/")
+        card_row = page.locator(f'.place-sensor[data-sensor="{PACKAGE}"]')
+        expect()(card_row.locator(".sensor-value")).to_have_text(re.compile(r"^\d+\.\d °C$"))
+        assert card_row.locator(".sensor-name").text_content() == LONG_LABEL
+        assert card_row.locator(".sensor-title").get_attribute("title").startswith(LONG_LABEL + "\n")
+        assert card_row.bounding_box()["height"] < 120, "the name takes at most a few lines"
+        assert page.locator(".place-card img").count() == 0
+        value_box = card_row.locator(".sensor-value").bounding_box()
+        assert value_box["x"] + value_box["width"] <= viewport["width"], value_box
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        page.screenshot(path=str(ARTIFACTS / f"{name}-overview.png"))
+        print(f"screenshot: {ARTIFACTS / f'{name}-overview.png'}")
+
+        page.locator("nav.parts").get_by_role("link", name="All sensors").click()
         row = page.locator("#readings tr").filter(has=page.locator("th[scope=row]", has_text="onerror"))
         value = row.locator("td.value")
         expect()(value).to_have_text(re.compile(r"^\d+\.\d °C$"))

@@ -172,6 +172,11 @@ def test_frost_expected_fires_before_frost_everywhere_and_resolves_when_it_warms
         item = page.locator(f'#alerts li.alert[data-key="{EXPECTED}"]')
         expect()(item).to_contain_text("Garden: frost expected at about")
         expect()(item).to_have_attribute("data-severity", "warning")
+        # The landing page's place card says it, then the table of All sensors.
+        ahead = page.locator(f'.place-sensor[data-sensor="{PROBE}"] .sensor-ahead')
+        expect()(ahead).to_have_text(re.compile(r"^frost in \d+ min$"))
+        board.screenshot("frost-expected-card")
+        page.locator("nav.parts").get_by_role("link", name="All sensors").click()
         row = reading_row(page, CHIP, "Garden")
         expect()(row.locator(".status-text")).to_have_text(re.compile(r"^ok, frost in \d+ min$"))
         expect()(row).to_have_attribute("data-alert", "warning")

@@ -17,7 +17,7 @@ import requests
 from chips import coretemp_dual_socket
 from conftest import COMPOSE_FILES, compose_project
 from fakesysfs import FakeSysfs
-from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, expect
+from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, expect, open_all_sensors
 from waiting import PATIENCE, eventually
 
 # Two days of 20..60 °C for the first coretemp package's sensors, ending two minutes ago (the
@@ -85,7 +85,7 @@ def history_answer(url: str) -> bool:
 
 def test_a_day_shows_min_max_bands_and_a_dragged_span_fetches_finer_points(page, seeded):
     _, ids = seeded
-    page.goto("/")
+    open_all_sensors(page)
     expect()(page.locator("#connection")).to_have_attribute("data-state", "live")
     with page.expect_response(lambda r: history_answer(r.url)) as day_response:
         page.get_by_role("button", name="24 h").click()
@@ -120,8 +120,9 @@ def test_a_day_shows_min_max_bands_and_a_dragged_span_fetches_finer_points(page,
 
 def test_a_long_range_says_it_is_loading_and_says_why_it_failed(page):
     held = []
-    page.route(re.compile(r".*/api/v1/history\?from=.*"), lambda route: held.append(route))
-    page.goto("/")
+    # The range's request alone (from and to), not the overview's sparklines (which ask a step).
+    page.route(re.compile(r".*/api/v1/history\?from=\d+&to=\d+$"), lambda route: held.append(route))
+    open_all_sensors(page)
     expect()(page.locator("#connection")).to_have_attribute("data-state", "live")
     page.get_by_role("button", name="7 d").click()
     status = page.locator("#range-status")

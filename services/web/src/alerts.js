@@ -5,7 +5,7 @@
 // alerts already active when the page loads are shown, not notified.
 
 import { fetchAlerts } from "./api.js";
-import { formatAgo, formatTime, shorten } from "./format.js";
+import { formatAgo, formatTime, shorten, temperaturesInText } from "./format.js";
 
 const SEVERITY_WORDS = { critical: "Critical", warning: "Warning" };
 const TICK_MS = 30_000; // "since 3 min ago" is coarse: a redraw each half minute keeps it true
@@ -158,7 +158,7 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
   function announce(before) {
     const lines = [];
     for (const [key, alert] of active) {
-      if (firedSince(before, key, alert)) lines.push(`${SEVERITY_WORDS[alert.severity]} alert: ${alert.summary || alert.label}`);
+      if (firedSince(before, key, alert)) lines.push(`${SEVERITY_WORDS[alert.severity]} alert: ${temperaturesInText(alert.summary) || alert.label}`);
     }
     for (const [key, alert] of before) {
       if (!active.has(key)) lines.push(`Resolved: ${alert.label}`);
@@ -187,8 +187,9 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
     part("severity").textContent = SEVERITY_WORDS[alert.severity];
     // The label is cut short by the stylesheet, the summary here: both whole in their titles.
     part("label").textContent = part("label").title = alert.label;
-    part("summary").textContent = shorten(alert.summary, SUMMARY_CHARS);
-    part("summary").title = alert.summary;
+    const summary = temperaturesInText(alert.summary); // in the display units, as the rest of the page
+    part("summary").textContent = shorten(summary, SUMMARY_CHARS);
+    part("summary").title = summary;
     const since = part("since");
     if (alert.fired_at != null) {
       since.dateTime = new Date(alert.fired_at * 1000).toISOString();
@@ -206,7 +207,8 @@ export function setupAlerts(banner, announcer, { onChange = () => {}, onNews = (
     }
   }
 
-  return { refresh, onEvent };
+  // The display units changed: the summaries again, in the new ones.
+  return { refresh, onEvent, redraw: render };
 }
 
 function sinceText(firedAt) {

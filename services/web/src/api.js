@@ -4,11 +4,14 @@
 // nobody (or nobody any more) is signed in, and goes to the handler set by useSession().
 
 export class ApiError extends Error {
-  constructor(status, message, retryAfter = null) {
+  constructor(status, message, retryAfter = null, body = null) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.retryAfter = retryAfter; // a 429's Retry-After header, as sent
+    // A 400 names the field it refuses ({"field": "label"}); a 409 carries the current state.
+    this.field = body && typeof body.field === "string" ? body.field : null;
+    this.body = body && typeof body === "object" ? body : null;
   }
 }
 
@@ -37,17 +40,20 @@ function messageOf(body, fallback) {
  * answer without a body (204). `signIn`: a 401 is the answer to this request (a wrong password),
  * not a sign that the session ended.
  */
-export async function request(path, { method = "GET", body, signal, signIn = false } = {}) {
+export async function request(path, { method = "GET", body, signal, signIn = false, ifMatch, contentType } = {}) {
   const headers = { Accept: "application/json" };
   const write = method !== "GET" && method !== "HEAD";
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (body !== undefined) headers["Content-Type"] = contentType || "application/json";
+  // The revision an edit starts from: a stale one is a 409, not a silent overwrite.
+  if (ifMatch != null) headers["If-Match"] = `"${ifMatch}"`;
   if (write && csrfToken) headers["X-CSRF-Token"] = csrfToken;
   let response;
   try {
     response = await fetch(path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      // A string is sent as it is (an imported TOML file), anything else as JSON.
+      body: body === undefined || typeof body === "string" ? body : JSON.stringify(body),
       cache: "no-store", // live readings: a cached answer is a wrong answer
       signal,
     });
@@ -64,7 +70,7 @@ export async function request(path, { method = "GET", body, signal, signIn = fal
   if (!response.ok) {
     if (response.status === 401 && !signIn) unauthorized();
     throw new ApiError(response.status, messageOf(answer, `HTTP ${response.status} ${response.statusText}`.trim()),
-      response.headers.get("Retry-After"));
+      response.headers.get("Retry-After"), answer);
   }
   if (answer == null && !write) throw new ApiError(response.status, "answer is not JSON");
   return answer;
@@ -94,12 +100,28 @@ export function fetchHistory(seconds, options) {
 
 /**
  * The history API's URL for a range of Unix seconds, at its default step (about 1000 points per
- * sensor, raw samples when the range is recent and short); `format: "csv"` for the download.
+ * sensor, raw samples when the range is recent and short); `format: "csv"` for the download, whose
+ * temperatures are in `units` when that is "fahrenheit" (the API's default is SI).
  */
-export function historyUrl(from, to, format) {
+export function historyUrl(from, to, format, units) {
   const params = new URLSearchParams({ from: String(Math.floor(from)), to: String(Math.ceil(to)) });
   if (format) params.set("format", format);
+  if (format === "csv" && units === "fahrenheit") params.set("units", units);
   return `/api/v1/history?${params}`;
+}
+
+/** Fetch a history answer for a query string (the overview's sparklines); null without history. */
+export function fetchHistoryQuery(query, options) {
+  return getJSONUnless404(`/api/v1/history?${query}`, options);
+}
+
+/**
+ * Fetch the settings changes of [from, to] ({changes: [{at, sensor, field, by}]}): the plots mark
+ * calibration changes. Null from an app without settings (404), as before issue 22.
+ */
+export function fetchChanges(from, to, options) {
+  const params = new URLSearchParams({ from: String(Math.floor(from)), to: String(Math.ceil(to)) });
+  return getJSONUnless404(`/api/v1/settings/changes?${params}`, options);
 }
 
 /** Fetch the points of a range: raw samples or, for a long one, min, max and mean per point. */

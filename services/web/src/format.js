@@ -1,6 +1,9 @@
-// Units and number formatting: the one place that turns a sensor value into text.
-// The API already reports every kind in its base unit (see the app's model.UNITS); here we only
-// choose decimals and, for quantities that span many decades, an SI prefix.
+// Units and number formatting: the one place that turns a sensor value into text, and the one
+// place that converts units. The API reports every kind in its base unit (see the app's
+// model.UNITS) and stays SI; the device's display units (`device.units` of /api/v1/sensors:
+// "celsius" or "fahrenheit") apply to temperatures here, in both directions (what is shown, and
+// what a form sends back). Otherwise we only choose decimals and, for quantities that span many
+// decades, an SI prefix.
 
 export const KIND_TITLES = {
   temperature: "Temperatures",
@@ -38,6 +41,69 @@ const PREFIXES = [
 
 export const MISSING = "—";
 
+// ---- display units ---------------------------------------------------------------------------
+
+export const UNITS = ["celsius", "fahrenheit"];
+let displayUnits = "celsius";
+
+/** Show temperatures in `units` from now on ("celsius" or "fahrenheit"; anything else: celsius). */
+export function setDisplayUnits(units) {
+  displayUnits = units === "fahrenheit" ? "fahrenheit" : "celsius";
+  return displayUnits;
+}
+
+export function getDisplayUnits() {
+  return displayUnits;
+}
+
+const fahrenheit = (sensor) => displayUnits === "fahrenheit" && sensor?.kind === "temperature";
+
+/** A sensor's unit as shown: "°F" for a temperature in fahrenheit, else the API's. */
+export function displayUnit(sensor) {
+  return fahrenheit(sensor) ? "°F" : sensor?.unit || "";
+}
+
+/** A value of the sensor (SI, as the API says it) in the display units. */
+export function toDisplay(value, sensor) {
+  if (typeof value !== "number" || !fahrenheit(sensor)) return value;
+  return (value * 9) / 5 + 32;
+}
+
+/** A value typed in the display units, in the sensor's SI unit for the API. */
+export function fromDisplay(value, sensor) {
+  if (typeof value !== "number" || !fahrenheit(sensor)) return value;
+  return ((value - 32) * 5) / 9;
+}
+
+/** A difference (a calibration offset, a hysteresis) in the display units: no +32. */
+export function deltaToDisplay(value, sensor) {
+  if (typeof value !== "number" || !fahrenheit(sensor)) return value;
+  return (value * 9) / 5;
+}
+
+/** A difference typed in the display units, in the sensor's SI unit. */
+export function deltaFromDisplay(value, sensor) {
+  if (typeof value !== "number" || !fahrenheit(sensor)) return value;
+  return (value * 5) / 9;
+}
+
+/**
+ * A text of the app's (an alert's summary: "Garden at -0.5 °C: at or below the frost threshold
+ * (0.5 °C)") with its temperatures in the display units; the same text in celsius. The API's texts
+ * stay SI, as its numbers do.
+ */
+export function temperaturesInText(text) {
+  if (displayUnits !== "fahrenheit" || typeof text !== "string") return text;
+  return text.replace(/(-?\d+(?:\.(\d+))?)\s?°C/g, (_, number, decimals = "") =>
+    `${((Number(number) * 9) / 5 + 32).toFixed(Math.max(1, decimals.length))} °F`);
+}
+
+/** A column of values (nulls kept) in the display units; the same array when nothing converts. */
+export function columnToDisplay(values, sensor) {
+  if (!fahrenheit(sensor)) return values;
+  return values.map((v) => (v == null ? v : (v * 9) / 5 + 32));
+}
+
 function prefixFor(unit, magnitude) {
   if (!PREFIXED_UNITS.has(unit) || !magnitude) return [1, ""];
   return PREFIXES.find(([factor]) => magnitude >= factor) || PREFIXES[PREFIXES.length - 1];
@@ -47,10 +113,17 @@ function withUnit(text, unit) {
   return unit ? `${text} ${unit}` : text;
 }
 
-/** Format one reading of a sensor ({kind, unit}) with its unit, "—" when there is none. */
+/** Format one reading of a sensor ({kind, unit}, SI) in the display units, "—" when there is none. */
 export function formatValue(value, sensor) {
   if (value == null || Number.isNaN(value)) return MISSING;
-  const { kind, unit } = sensor;
+  return formatShown(toDisplay(value, sensor), sensor);
+}
+
+/** Format a value already in the display units (a plot's legend and limit lines hold such values). */
+export function formatShown(value, sensor) {
+  if (value == null || Number.isNaN(value)) return MISSING;
+  const { kind } = sensor;
+  const unit = displayUnit(sensor);
   const [factor, prefix] = prefixFor(unit, Math.abs(value));
   const scaled = value / factor;
   let decimals = DECIMALS[kind];

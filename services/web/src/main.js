@@ -1,63 +1,77 @@
-// Wiring: the sensor list, the sample feed, the history ring, and the views that show them.
-// Ranges up to LONGEST_WINDOW are live: drawn from the samples the stream brings. Longer ones,
-// and spans dragged across a plot, are fetched from the history API (min-max bands with the mean
-// when aggregated); a long range is fetched again every REFETCH_MS while it is shown.
+// Wiring: the sensor list, the sample feed, the alerts, and the two parts of the readings that
+// show them. The landing page is the places overview (overview.js: a card per place, sparklines
+// from one history request). "All sensors" (#all), the hardware panels with uPlot, is a lazy
+// chunk (pages/panels.js) loaded when first opened: the first load carries no plotting library.
+// An admin's sensor sheet is a lazy chunk too (pages/sheet.js).
 
 import "./style.css";
 import { setupAlerts, worseSeverity } from "./alerts.js";
-import { fetchHistory, fetchRange, fetchSensors, historyUrl } from "./api.js";
-import { formatTime } from "./format.js";
+import { fetchHistoryQuery, fetchSensors, request } from "./api.js";
+import { formatTime, getDisplayUnits, setDisplayUnits } from "./format.js";
+import { lazy } from "./lazy.js";
 import { setupNotifications } from "./notify.js";
-import { setupPlots } from "./plots.js";
+import { setupOverview } from "./overview.js";
+import { SPARK_STEP, groupByPlace, sparklineQuery } from "./places.js";
+import { canEdit, dashboardPart } from "./session.js";
 import { startSession } from "./signin.js";
-import { LONGEST_WINDOW, SampleHistory, answerWindow, withoutBands } from "./store.js";
 import { startSampleFeed } from "./stream.js";
-import { setupTable } from "./table.js";
 
 const $ = (id) => document.getElementById(id);
-const WINDOW_KEY = "frostserver.window";
 const REFRESH_GAP_MS = 5000; // at most one unscheduled sensor-list refresh per 5 s
 
-const REFETCH_MS = 60_000;
 // The frost forecast (frost_eta) comes with the sensor list, not with the stream's samples, and is
 // made again every few minutes: with forecast sensors, the list is fetched again this often.
 const FORECAST_MS = 60_000;
 const ALERTS_POLL_MS = 15_000; // while polling (no stream, so no alert events): the alert list this often
+const SPARK_LATE_MS = 5000; // after a sparkline point closes, so the history holds its last sample
+const CATCH_UP_MS = 1000; // a sensor list older than the settings event said: asked again this soon
+const CATCH_UP_TRIES = 30; // ...this many times at most (a worker that lags for good is not chased forever)
 
-// What the plots show; read by the plots at draw time. live: from the stream's samples;
-// otherwise from `fetched`, the answer for [since, until].
-const view = { seconds: 300, since: 0, until: 0, fitLimits: true, live: true, zoomed: false };
-let fetched = null; // {answer, from, to}
-let paused = false;
-let frozenAt = null; // sample time shown while paused
+const panelsChunk = lazy(() => import("./pages/panels.js"), "the All sensors page");
+const sheetChunk = lazy(() => import("./pages/sheet.js"), "the sensor's settings");
 
+let sensorList = { sensors: [], interval: 1, frost_threshold: 0 }; // the last /api/v1/sensors answer
 let sensors = [];
 let sensorsById = new Map();
 let frostThreshold = 0;
-let history = new SampleHistory(1);
+let interval = 1;
 const latest = { t: null, values: {}, status: {} };
+let alertMarks = new Map();
+let session = null;
+let part = "overview";
 
-const plots = setupPlots($("plots"), view, { onZoom: zoomTo });
-const table = setupTable($("readings"));
 const notifications = setupNotifications($("notify"));
 const alerts = setupAlerts($("alerts"), $("alerts-announce"), { onChange: markAlerts, onNews: notifications.show });
+const overview = setupOverview($("places"));
+let panels = null; // the All sensors page, once loaded
 let feed = null;
-let match = () => true;
 
 // ---- sensor list -----------------------------------------------------------------------------
 
+let wantedRevision = 0; // the settings revision the stream said the sampler applies
+let catchUpTries = 0;
+
 function applySensors(answer) {
-  const interval = answer.interval > 0 ? answer.interval : 1;
-  if (interval !== history.interval) {
-    // A new sampling rate changes how many rows a window needs: start a ring of the right size.
-    history = new SampleHistory(interval);
+  sensorList = answer;
+  // Older than the settings the stream announced (a worker that rendered it before the change):
+  // shown meanwhile, and asked again shortly.
+  if (typeof answer.revision === "number" && answer.revision < wantedRevision && catchUpTries < CATCH_UP_TRIES) {
+    catchUpTries++;
+    setTimeout(() => refreshSensors(true), CATCH_UP_MS);
+  } else {
+    catchUpTries = 0;
+  }
+  const next = answer.interval > 0 ? answer.interval : 1;
+  if (next !== interval) {
+    interval = next;
     feed?.setInterval(interval);
-    backfill();
   }
   sensors = answer.sensors || [];
   sensorsById = new Map(sensors.map((s) => [s.id, s]));
   frostThreshold = typeof answer.frost_threshold === "number" ? answer.frost_threshold : 0;
-  history.retain(sensors.map((s) => s.id));
+  const units = getDisplayUnits();
+  if (setDisplayUnits(answer.device?.units) !== units) alerts.redraw(); // its summaries in the new units
+  showDeviceName(answer.device?.name);
   // The list carries readings too; use them unless the stream already brought newer ones.
   if (answer.sampled_at != null && (latest.t == null || answer.sampled_at >= latest.t)) {
     latest.t = answer.sampled_at;
@@ -68,28 +82,49 @@ function applySensors(answer) {
   }
   $("loading").hidden = true;
   $("no-sensors").hidden = sensors.length > 0;
-  $("layout").hidden = sensors.length === 0; // an empty table under "No sensors found" is noise
   $("interval").textContent = `every ${interval} s`;
-  plots.setSensors(sensors, frostThreshold);
-  table.setSensors(sensors, frostThreshold);
-  applyFilter();
+  overview.setSensors(sensors, frostThreshold);
+  $("all-hidden").hidden = !(sensors.length > 0 && groupByPlace(sensors).length === 0);
+  panels?.setSensors(answer);
+  if (sparkDue || sparklinesMissing()) loadSparklines();
+  render();
+}
+
+// The device's name (issue 22: [device] name, or set by an admin) beside "FrostServer", as text.
+function showDeviceName(name) {
+  const named = typeof name === "string" && name.trim() && name !== "FrostServer" ? name : null;
+  const subtitle = document.querySelector("h1 .subtitle");
+  const text = named ?? "sensors";
+  if (subtitle.textContent !== text) {
+    subtitle.textContent = text;
+    subtitle.title = text;
+    document.title = named ? `${named} · FrostServer` : "FrostServer sensors";
+  }
 }
 
 let refreshing = false;
+let refreshAgain = false;
 let refreshTimer = 0;
 let lastRefresh = 0;
 
 // Called when a sample names an unknown sensor or a status changed: rate-limited, so a sensor
-// that flaps between ok and alarm does not turn into a request per sample.
-function refreshSensors() {
-  if (refreshing || refreshTimer) return;
-  const wait = lastRefresh + REFRESH_GAP_MS - Date.now();
-  if (wait > 0) {
-    refreshTimer = setTimeout(() => {
-      refreshTimer = 0;
-      refreshSensors();
-    }, wait);
+// that flaps between ok and alarm does not turn into a request per sample. `now`: a settings
+// change, which the page shows at once (after the request in flight, if any).
+function refreshSensors(now = false) {
+  if (refreshing) {
+    refreshAgain ||= now;
     return;
+  }
+  if (!now) {
+    if (refreshTimer) return;
+    const wait = lastRefresh + REFRESH_GAP_MS - Date.now();
+    if (wait > 0) {
+      refreshTimer = setTimeout(() => {
+        refreshTimer = 0;
+        refreshSensors();
+      }, wait);
+      return;
+    }
   }
   refreshing = true;
   lastRefresh = Date.now();
@@ -98,38 +133,99 @@ function refreshSensors() {
     .catch((err) => console.warn("sensor list:", err.message))
     .finally(() => {
       refreshing = false;
+      if (refreshAgain) {
+        refreshAgain = false;
+        refreshSensors(true);
+      }
     });
 }
 
-// ---- history and samples ---------------------------------------------------------------------
+// The stream's `settings` event ({revision}): the sampler now applies a change made anywhere.
+function onSettingsEvent(change) {
+  if (Number.isInteger(change?.revision)) wantedRevision = Math.max(wantedRevision, change.revision);
+  catchUpTries = 0;
+  settingsChanged();
+}
 
-let backfilling = false;
-let pending = []; // samples that arrive while the history is being fetched
+// A change of settings, here (a sheet saved, the settings page) or in another browser (the
+// stream's `settings` event): the sensor list again, and the calibration marks of the plots.
+function settingsChanged() {
+  refreshSensors(true);
+  panels?.settingsChanged();
+  dispatchEvent(new Event("frost:settings-changed")); // the settings page, if open, reads them again
+  if (editor()) checkSettingsFile();
+}
 
-// Fill the plots with what the app sampled while this page was not listening (first load,
-// after an outage). Without a history endpoint (404) the plots simply fill from now on.
-async function backfill() {
-  if (backfilling) return;
-  backfilling = true;
-  pending = [];
+// Admins are told when the settings file was moved aside (damaged or foreign): the config file's
+// values apply meanwhile, and what was set here is in the file moved aside.
+async function checkSettingsFile() {
   try {
-    const answer = await fetchHistory(LONGEST_WINDOW);
-    if (answer && Array.isArray(answer.timestamps) && answer.series) history.load(answer);
+    const settings = await request("/api/v1/settings");
+    const note = $("settings-note");
+    const movedAside = settings?.status?.state === "moved_aside";
+    note.hidden = !movedAside;
+    note.textContent = movedAside
+      ? `The settings file was moved aside: the config file's values apply. ${settings.status.message || ""}`.trim()
+      : "";
   } catch (err) {
-    console.warn("history:", err.message);
-  } finally {
-    backfilling = false;
-    for (const sample of pending) history.push(sample.t, sample.values);
-    pending = [];
-    render();
+    if (err.status !== 404 && err.status !== 401) console.info("settings:", err.message);
   }
 }
+addEventListener("frost:settings", settingsChanged);
+
+// ---- the sparklines: one history request for all of them, every SPARK_STEP ---------------------
+
+let sparkAnswerIds = null; // the ids the last answer holds
+let sparkDue = false; // (re)connected: load them once the sensor list says which are shown
+let sparkLoading = false;
+let sparkTimer = 0;
+
+const shownIds = () => groupByPlace(sensors).flatMap((card) => card.sensors.map((s) => s.id));
+
+// A sensor shown on the overview (a new one, one no longer hidden) that the last answer lacks.
+function sparklinesMissing() {
+  return sparkAnswerIds !== null && shownIds().some((id) => !sparkAnswerIds.has(id));
+}
+
+async function loadSparklines() {
+  clearTimeout(sparkTimer);
+  sparkDue = false;
+  if (sparkLoading) return;
+  sparkLoading = true;
+  const now = latest.t ?? Date.now() / 1000;
+  const ids = shownIds();
+  try {
+    const answer = await fetchHistoryQuery(sparklineQuery(now, interval, ids));
+    // What was asked counts as answered, even if the answer left a sensor out (no history of it
+    // yet): asking again on every sensor list would be a request a second while polling.
+    sparkAnswerIds = new Set([...ids, ...Object.keys(answer?.series || {})]);
+    if (answer) overview.setHistory(answer, now); // null: an app without history, no sparklines
+  } catch (err) {
+    console.info("sparklines:", err.message);
+  } finally {
+    sparkLoading = false;
+  }
+  // Next when the current point closes (points are aligned to the step): a new point a step.
+  const step = Math.max(SPARK_STEP, interval);
+  const untilNext = (step - (Date.now() / 1000 % step)) * 1000 + SPARK_LATE_MS;
+  sparkTimer = setTimeout(() => (document.hidden ? sparkWhenShown() : loadSparklines()), untilNext);
+}
+
+// A hidden tab asks for nothing; it catches up when shown again.
+function sparkWhenShown() {
+  addEventListener("visibilitychange", function shown() {
+    if (document.hidden) return;
+    removeEventListener("visibilitychange", shown);
+    loadSparklines();
+  });
+}
+
+// ---- samples ---------------------------------------------------------------------------------
 
 function onSample(sample) {
   if (typeof sample.t !== "number" || !sample.values) return;
-  if (backfilling) pending.push(sample);
-  else history.push(sample.t, sample.values);
-  if (latest.t != null && sample.t < latest.t) return; // an old replay: the table stays newest
+  panels?.onSample(sample);
+  if (latest.t != null && sample.t < latest.t) return; // an old replay: the readings stay newest
   latest.t = sample.t;
   let stale = false;
   for (const [id, value] of Object.entries(sample.values)) {
@@ -140,13 +236,13 @@ function onSample(sample) {
   }
   // An unknown id means new hardware or a new config; a changed status means new alarm details.
   if (stale || (Date.now() - lastRefresh > FORECAST_MS && sensors.some((s) => "frost_eta" in s))) refreshSensors();
-  if (!paused) render();
+  render();
 }
 
 // ---- alerts ----------------------------------------------------------------------------------
 
-// Sensors with an active alert are marked in the table and on their plot card; device-wide
-// alerts (no sensor) only show in the banner. Marks are not frozen by Pause: they are not data.
+// Sensors with an active alert are marked on the overview, in the table and on their plot card;
+// device-wide alerts (no sensor) only show in the banner.
 function markAlerts(active) {
   const bySensor = new Map();
   for (const alert of active) {
@@ -156,8 +252,9 @@ function markAlerts(active) {
     mark.summaries.push(alert.summary || alert.label);
     bySensor.set(alert.sensor, mark);
   }
-  table.setAlerts(bySensor);
-  plots.setAlerts(bySensor);
+  alertMarks = bySensor;
+  overview.setAlerts(bySensor);
+  panels?.setAlerts(bySensor);
 }
 
 let alertsPolledAt = 0;
@@ -191,8 +288,9 @@ function onState({ name, mode, detail }) {
   $("connection-text").textContent = text;
   // Coming (back) online: the sensors may have changed and samples were missed meanwhile.
   if (name === "live" && !live) {
-    refreshSensors();
-    backfill();
+    refreshSensors(true);
+    sparkDue = true;
+    panels?.reconnected();
     alerts.refresh(); // alerts may have fired or resolved meanwhile: the whole set again
     alertsPolledAt = Date.now();
   }
@@ -202,11 +300,9 @@ function onState({ name, mode, detail }) {
 // ---- drawing ---------------------------------------------------------------------------------
 
 let frame = 0;
-let drawnAnswer = null; // the fetched answer the plots show
-let plotsStale = false; // sensors, filter or style changed: feed the plots again
 
-// Coalesce samples and clicks into one draw per animation frame; hidden tabs get no frames and
-// so no work, and catch up in one draw when shown again.
+// Coalesce samples into one update per animation frame; hidden tabs get no frames and so no
+// work, and catch up in one update when shown again.
 function render() {
   if (!frame) frame = requestAnimationFrame(draw);
 }
@@ -214,198 +310,86 @@ function render() {
 function draw() {
   frame = 0;
   $("last-sample").textContent = latest.t == null ? "No sample yet" : `Last sample ${formatTime(latest.t)}`;
-  if (view.live) {
-    const until = paused ? frozenAt : latest.t;
-    view.until = until ?? Date.now() / 1000;
-    view.since = view.until - view.seconds;
-    plots.draw((ids) => withoutBands(history.window(view.since, ids)));
-  } else if (plotsStale || drawnAnswer !== fetched) {
-    // A fetched range changes only when fetched again: samples redraw the table, not the plots.
-    const answer = fetched?.answer || { timestamps: [], series: {} };
-    plots.draw((ids) => answerWindow(answer, ids));
-    drawnAnswer = fetched;
-  }
-  plotsStale = false;
-  const csv = historyUrl(view.since, view.until, "csv");
-  if ($("download-csv").getAttribute("href") !== csv) $("download-csv").setAttribute("href", csv);
-  if (paused) return; // the table and highlights freeze with the plots
   const status = (id) => latest.status[id] || sensorsById.get(id)?.status || "ok";
-  plots.setStatuses(status);
-  table.update(
-    (id) => latest.values[id],
-    status,
-    (id) => sensorsById.get(id) || {},
-  );
+  // A new day resets today's lows and highs: the history then says what today holds so far.
+  if (overview.update((id) => latest.values[id], status, latest.t)) loadSparklines();
 }
 
-// ---- controls --------------------------------------------------------------------------------
+// ---- the two parts: places, or All sensors --------------------------------------------------
 
-function applyFilter() {
-  const words = $("filter").value.trim().toLowerCase().split(/\s+/).filter(Boolean);
-  match = (s) => {
-    const haystack = `${s.chip} ${s.chip_name} ${s.label} ${s.channel} ${s.kind} ${s.id}`.toLowerCase();
-    return words.every((word) => haystack.includes(word));
-  };
-  plots.setFilter(match);
-  table.setFilter(match);
-  plotsStale = true;
-  const none = words.length > 0 && sensors.length > 0 && !sensors.some(match);
-  $("no-match").hidden = !none;
-  render(); // plots that were hidden have not been fed: feed them now
-}
-
-// ---- ranges: live, fetched, zoomed -------------------------------------------------------------
-
-const RANGE_BUTTONS = [...document.querySelectorAll("#ranges button")];
-const RANGE_NAMES = new Map(RANGE_BUTTONS.map((b) => [Number(b.dataset.seconds), b.textContent]));
-let loading = null; // the AbortController of the fetch in flight
-let refetchTimer = 0;
-
-function pressRange(seconds) {
-  for (const button of RANGE_BUTTONS) {
-    button.setAttribute("aria-pressed", String(Number(button.dataset.seconds) === seconds));
+function showPart(route) {
+  part = dashboardPart(route);
+  for (const element of document.querySelectorAll("[data-part]")) element.hidden = element.dataset.part !== part;
+  for (const [link, name] of [["part-overview", "overview"], ["part-all", "all"]]) {
+    if (name === part) $(link).setAttribute("aria-current", "page");
+    else $(link).removeAttribute("aria-current");
   }
+  if (part === "all") openPanels();
+  else panels?.hide();
 }
 
-function showRangeStatus(state, text) {
-  const status = $("range-status");
-  status.hidden = !state;
-  status.dataset.state = state || "";
-  status.textContent = text || "";
-  $("plots").closest(".plots").setAttribute("aria-busy", String(state === "loading"));
-}
-
-function selectRange(seconds) {
-  view.seconds = seconds;
-  view.zoomed = false;
-  pressRange(seconds);
-  clearTimeout(refetchTimer);
-  if (seconds <= LONGEST_WINDOW) {
-    loading?.abort();
-    view.live = true;
-    fetched = null;
-    showRangeStatus(null);
-    render();
+async function openPanels() {
+  if (panels) {
+    panels.show();
     return;
   }
-  const until = latest.t ?? Date.now() / 1000;
-  loadRange(until - seconds, until, RANGE_NAMES.get(seconds));
-}
-
-// Fetch [from, to] and show it. `name` says what is loading; `quiet` refreshes without a notice.
-async function loadRange(from, to, name, quiet = false) {
-  loading?.abort();
-  const controller = new AbortController();
-  loading = controller;
-  view.live = false;
-  view.since = from;
-  view.until = to;
-  if (!quiet) showRangeStatus("loading", `Loading ${name}…`);
-  render();
+  const note = $("panels-loading");
   try {
-    const answer = await fetchRange(from, to, { signal: controller.signal });
-    if (loading !== controller) return; // another range was chosen meanwhile
-    fetched = { answer, from, to };
-    showRangeStatus(null);
-    render();
-  } catch (err) {
-    if (err.name === "AbortError" || loading !== controller) return;
-    showRangeStatus("error", `Could not load ${name}: ${err.message}. Choose a range to try again.`);
-  } finally {
-    if (loading === controller) loading = null;
-  }
-  // A long range keeps moving, slowly: fetch it again now and then (not a zoomed span).
-  if (!view.live && !view.zoomed) scheduleRefetch();
-}
-
-function scheduleRefetch() {
-  clearTimeout(refetchTimer);
-  const seconds = view.seconds;
-  refetchTimer = setTimeout(() => {
-    if (view.live || view.zoomed || view.seconds !== seconds) return;
-    if (document.hidden) return scheduleRefetch();
-    const until = latest.t ?? Date.now() / 1000;
-    loadRange(until - seconds, until, RANGE_NAMES.get(seconds), true);
-  }, REFETCH_MS);
-}
-
-// A span dragged across a plot: fetch it at the finer step its length gets.
-function zoomTo(from, to) {
-  if (!(to - from >= 2 * history.interval)) return;
-  clearTimeout(refetchTimer);
-  view.seconds = to - from;
-  view.zoomed = true;
-  pressRange(null);
-  const name = `${formatTime(from, true)} – ${formatTime(to, true)}`;
-  loadRange(from, to, name);
-}
-
-function setupControls() {
-  let seconds = 300;
-  try {
-    const saved = Number(localStorage.getItem(WINDOW_KEY));
-    if (RANGE_NAMES.has(saved)) seconds = saved;
-  } catch {
-    // Storage may be disabled; the default range is fine.
-  }
-  for (const button of RANGE_BUTTONS) {
-    button.addEventListener("click", () => {
-      const chosen = Number(button.dataset.seconds);
-      try {
-        localStorage.setItem(WINDOW_KEY, String(chosen));
-      } catch {
-        // Not remembered, still applied.
-      }
-      selectRange(chosen);
+    const { startPanels } = await panelsChunk();
+    panels ||= startPanels({
+      latest,
+      detailOf: (id) => sensorsById.get(id) || {},
+      onOpen: editor(),
     });
+    note.hidden = true;
+    panels.setSensors(sensorList);
+    panels.setAlerts(alertMarks);
+    if (part === "all") panels.show();
+  } catch (err) {
+    note.hidden = false;
+    note.textContent = err.message;
   }
-  selectRange(seconds);
+}
 
-  const pause = $("pause");
-  pause.addEventListener("click", () => {
-    paused = !paused;
-    frozenAt = latest.t;
-    pause.setAttribute("aria-pressed", String(paused));
-    pause.textContent = paused ? "Resume" : "Pause";
-    $("paused-note").hidden = !paused;
-    $("paused-note").textContent = paused
-      ? `Paused at ${formatTime(frozenAt)}; samples are still being recorded.`
-      : "";
-    render();
-  });
+// ---- a sensor's sheet (admins) ----------------------------------------------------------------
 
-  $("filter").addEventListener("input", applyFilter);
-  $("controls").addEventListener("submit", (event) => event.preventDefault());
+const editor = () => (session && canEdit(session) ? openSheet : null);
 
-  const fitLimits = $("fit-limits");
-  view.fitLimits = fitLimits.checked;
-  fitLimits.addEventListener("change", () => {
-    view.fitLimits = fitLimits.checked;
-    render();
-  });
-
-  // Canvas colours are read from CSS once per plot: rebuild the plots when the scheme flips.
-  matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
-    plots.restyle(sensors, frostThreshold);
-    applyFilter();
-  });
+async function openSheet(id) {
+  try {
+    const { showSheet } = await sheetChunk();
+    showSheet($("sheet"), {
+      id,
+      sensors: () => sensors,
+      onSaved: settingsChanged,
+    });
+  } catch (err) {
+    const note = $("settings-note");
+    note.hidden = false;
+    note.textContent = err.message;
+  }
 }
 
 // ---- start: once the session says the readings are the view to show --------------------------
 
-let controlsReady = false;
+let editable = null;
 
-function startDashboard() {
-  if (!controlsReady) {
-    setupControls();
-    controlsReady = true;
+function startDashboard(current, route = "") {
+  session = current;
+  const open = editor();
+  if (open !== editable) {
+    editable = open;
+    overview.setEditable(open);
+    if (open) checkSettingsFile();
   }
+  showPart(route);
   feed ||= startSampleFeed({
     onSample,
     onAlert: alerts.onEvent,
+    onSettings: onSettingsEvent,
     onSensors: onPolledSensors,
     onState,
-    interval: history.interval,
+    interval,
   });
 }
 

@@ -4,6 +4,8 @@
 // says why there is no button, so nobody clicks one that does nothing. The button and sentences
 // are in index.html, one per state (data-when); this module shows the one that applies.
 
+import { temperaturesInText } from "./format.js";
+
 // Chrome on Android shows notifications only through a service worker (`new Notification` throws
 // "Illegal constructor"): that one is registered the first time it is needed.
 const WORKER = "/notify-worker.js";
@@ -38,7 +40,7 @@ export function setupNotifications(element) {
     const word = change === "resolved" ? "Resolved" : alert.severity === "critical" ? "Critical" : "Warning";
     const title = `${word}: ${alert.label}`;
     // The alert's key as tag: a repeat (or its resolution) replaces the earlier one, not piles up.
-    const options = { body: alert.summary, tag: alert.key, renotify: true };
+    const options = { body: temperaturesInText(alert.summary), tag: alert.key, renotify: true };
     try {
       const notification = new Notification(title, options);
       notification.onclick = () => {

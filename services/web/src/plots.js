@@ -8,7 +8,10 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { worseSeverity } from "./alerts.js";
-import { KIND_TITLES, formatTicks, formatTime, formatTimeTicks, formatValue, sensorName } from "./format.js";
+import {
+  KIND_TITLES, columnToDisplay, displayUnit, formatShown, formatTicks, formatTime, formatTimeTicks, getDisplayUnits,
+  sensorName, toDisplay,
+} from "./format.js";
 import { placeLabels } from "./limit-labels.js";
 
 // Which thresholds are drawn, and in which colour: warning limits amber, critical ones red.
@@ -47,19 +50,22 @@ function readTheme(element) {
   };
 }
 
-/** The horizontal lines of a group: each distinct threshold once, and frost for temperatures. */
+/**
+ * The horizontal lines of a group: each distinct threshold once, and frost for temperatures; their
+ * values in the display units, as the plotted data.
+ */
 function limitLines(sensors, frostThreshold) {
   const lines = new Map();
   sensors.forEach((sensor, index) => {
     for (const [name, value] of Object.entries(sensor.thresholds || {})) {
       if (!LIMITS[name] || typeof value !== "number") continue;
       const key = `${name}=${value}`;
-      if (!lines.has(key)) lines.set(key, { name, value, tone: LIMITS[name], owners: [] });
+      if (!lines.has(key)) lines.set(key, { name, value: toDisplay(value, sensor), tone: LIMITS[name], owners: [] });
       lines.get(key).owners.push(index + 1); // uPlot series index of a sensor that has this limit
     }
   });
   if (sensors[0].kind === "temperature" && typeof frostThreshold === "number") {
-    lines.set("frost", { name: "frost", value: frostThreshold, tone: "frost", owners: null });
+    lines.set("frost", { name: "frost", value: toDisplay(frostThreshold, sensors[0]), tone: "frost", owners: null });
   }
   return [...lines.values()];
 }
@@ -88,7 +94,7 @@ function drawLimits(u, group, theme) {
     ctx.moveTo(left, y);
     ctx.lineTo(left + width, y);
     ctx.stroke();
-    const text = `${line.name} ${formatValue(line.value, group.sensors[0])}`;
+    const text = `${line.name} ${formatShown(line.value, group.sensors[0])}`;
     drawn.push({ y, text, width: ctx.measureText(text).width, colour: theme[line.tone] });
   }
   // Labels after every line, placed so that close lines' labels never overlap.
@@ -129,6 +135,34 @@ function drawForecasts(u, group, theme, etas) {
   ctx.restore();
 }
 
+// Settings changes worth a mark on a plot: those that change the values drawn from then on.
+const MARKED_FIELDS = new Set(["offset", "calibration", "gain"]);
+
+/** A vertical dashed line, "calibrated" at its top, where a sensor of the group was calibrated. */
+function drawMarks(u, group, theme) {
+  if (!group.marks.length) return;
+  const { ctx } = u;
+  const { left, top, width, height } = u.bbox;
+  const dpr = uPlot.pxRatio;
+  ctx.save();
+  ctx.strokeStyle = theme.text;
+  ctx.fillStyle = theme.text;
+  ctx.lineWidth = dpr;
+  ctx.setLineDash([2 * dpr, 3 * dpr]);
+  ctx.font = `${10 * dpr}px system-ui, sans-serif`;
+  ctx.textBaseline = "top";
+  for (const at of group.marks) {
+    const x = Math.round(u.valToPos(at, "x", true));
+    if (x < left || x > left + width) continue;
+    ctx.beginPath();
+    ctx.moveTo(x, top);
+    ctx.lineTo(x, top + height);
+    ctx.stroke();
+    ctx.fillText("calibrated", x + 3 * dpr, top + 2 * dpr);
+  }
+  ctx.restore();
+}
+
 // uPlot series indexes of sensor i's min and max among `count` sensors: after all the lines, as
 // store.js lays out the data (answerWindow, withoutBands).
 const bandSeries = (count, i) => [count + 2 * i + 1, count + 2 * i + 2];
@@ -159,6 +193,7 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
   // latest such time, but never more than the range shown (the past keeps at least half).
   const ahead = (group) =>
     view.zoomed ? 0 : Math.min(view.until - view.since, Math.max(0, ...group.sensors.map((s) => (etas.get(s.id) || 0) - view.until)));
+  let changes = []; // settings changes [{at, sensor, field}], for the calibration marks
 
   const resizer = new ResizeObserver((entries) => {
     for (const entry of entries) {
@@ -171,7 +206,7 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
   const plotHeight = (width) => (width < 480 ? 180 : 220);
 
   function createPlot(group, area) {
-    const { unit } = group.sensors[0];
+    const unit = displayUnit(group.sensors[0]);
     const count = group.sensors.length;
     const width = Math.floor(area.clientWidth) || 400;
     const axis = { stroke: theme.text, grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.grid, width: 1 } };
@@ -206,7 +241,7 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
           label: sensorName(sensor),
           stroke: theme.series[i % PALETTE_SIZE],
           width: 1.5,
-          value: (u, v) => formatValue(v, sensor),
+          value: (u, v) => formatShown(v, sensor),
         })),
         ...group.sensors.flatMap((sensor, i) =>
           ["min", "max"].map((statistic) => ({
@@ -214,7 +249,7 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
             stroke: translucent(theme.series[i % PALETTE_SIZE], "55"),
             width: 1,
             points: { show: false },
-            value: (u, v) => formatValue(v, sensor),
+            value: (u, v) => formatShown(v, sensor),
           })),
         ),
       ],
@@ -224,7 +259,11 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
         fill: translucent(theme.series[i % PALETTE_SIZE], "26"),
       })),
       hooks: {
-        draw: [(u) => drawLimits(u, group, theme), (u) => drawForecasts(u, group, theme, etas)],
+        draw: [
+          (u) => drawLimits(u, group, theme),
+          (u) => drawForecasts(u, group, theme, etas),
+          (u) => drawMarks(u, group, theme),
+        ],
         setSelect: [
           (u) => {
             const { left, width: span } = u.select;
@@ -242,7 +281,8 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
   }
 
   function createGroup(key, sensors) {
-    const { chip, kind, unit } = sensors[0];
+    const { chip, kind } = sensors[0];
+    const unit = displayUnit(sensors[0]);
     const title = KIND_TITLES[kind] || kind;
     const card = document.createElement("section");
     card.className = "plot-card";
@@ -266,7 +306,9 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
     card.append(heading, area);
     element.append(card);
 
-    const group = { key, chip, kind, title, sensors, card, badge, alertBadge, area, lines: limitLines(sensors, frostThreshold) };
+    const group = { key, chip, kind, title, sensors, card, badge, alertBadge, area, lines: limitLines(sensors, frostThreshold), marks: [] };
+    group.marks = marksOf(group);
+    card.dataset.marks = String(group.marks.length); // for people reading the DOM, and tests
     group.plot = createPlot(group, area);
     // uPlot's legend rows, in series order after the time row: the lines' (where alarms and alerts
     // get highlighted), then the band series', which are drawn, not listed.
@@ -310,6 +352,12 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
     group.alertBadge.title = [group.alertBadge.textContent, ...marks.flatMap((mark) => mark?.summaries || [])].join("\n");
   }
 
+  // The times at which a sensor of the group was calibrated.
+  function marksOf(group) {
+    const ids = new Set(group.sensors.map((s) => s.id));
+    return changes.filter((c) => ids.has(c.sensor) && MARKED_FIELDS.has(c.field) && typeof c.at === "number").map((c) => c.at);
+  }
+
   function destroyGroup(group) {
     resizer.unobserve(group.area);
     byArea.delete(group.area);
@@ -318,9 +366,9 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
     groups.delete(group.key);
   }
 
-  // What makes a plot's setup differ: its series, their names and the lines drawn.
+  // What makes a plot's setup differ: its series, their names, the lines drawn and their units.
   const signature = (sensors) =>
-    JSON.stringify([frostThreshold, sensors.map((s) => [s.id, sensorName(s), s.thresholds])]);
+    JSON.stringify([frostThreshold, getDisplayUnits(), sensors.map((s) => [s.id, sensorName(s), s.thresholds])]);
 
   return {
     /** Create, keep or replace plots to match the sensor list. */
@@ -359,7 +407,9 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
     draw(dataFor) {
       for (const group of groups.values()) {
         if (group.card.hidden) continue;
-        const data = dataFor(group.sensors.map((s) => s.id));
+        // The API's values are SI; a plot of temperatures in fahrenheit gets its columns converted.
+        const raw = dataFor(group.sensors.map((s) => s.id));
+        const data = [raw[0], ...raw.slice(1).map((column) => columnToDisplay(column, group.sensors[0]))];
         group.plot.setData(data);
         // How many sensors show a min-max band (aggregated points): for people reading the DOM and tests.
         // Live samples never have one: no scan of every window's null columns on each sample.
@@ -412,6 +462,18 @@ export function setupPlots(element, view, { onZoom = () => {} } = {}) {
           for (const index of [i + 1, ...bandSeries(count, i)]) group.plot.setSeries(index, { show });
         });
         group.shown = shown;
+      }
+    },
+
+    /** Mark calibration changes ({at, sensor, field} of /api/v1/settings/changes) on their sensors' plots. */
+    setMarks(list) {
+      changes = list;
+      for (const group of groups.values()) {
+        const marks = marksOf(group);
+        if (JSON.stringify(marks) === JSON.stringify(group.marks)) continue;
+        group.marks = marks;
+        group.card.dataset.marks = String(marks.length);
+        group.plot.redraw(false);
       }
     },
 

@@ -1,9 +1,13 @@
 // Who is looking at the page, and which view they get (issue 21). Pure: the body of
 // GET /api/v1/session and the location's hash in, a view's name out; signin.js does the DOM.
 //
-// Views: "dashboard" (the readings), "signin", "claim" (the first admin, with the setup code) and
-// "accounts" (users, tokens and the audit log; admins only). The hash names the view asked for
-// (#signin, #claim, #accounts); the session decides whether it is the one shown.
+// Views: "dashboard" (the readings: the places overview, or "All sensors" at #all), "signin",
+// "claim" (the first admin, with the setup code), "accounts" (users, tokens and the audit log) and
+// "settings" (the device, alert rules, notification targets, export and import); the last two for
+// admins only. The hash names the view asked for (#signin, #claim, #accounts, #settings, #all);
+// the session decides whether it is the one shown.
+
+const ADMIN_VIEWS = new Set(["accounts", "settings"]);
 
 /** What the page needs of a session body, with safe defaults for anything missing or odd. */
 export function readSession(body) {
@@ -31,7 +35,7 @@ export function readSession(body) {
 export function chooseView(session, route = "") {
   if (!session.known) return "dashboard";
   if (session.user) {
-    return route === "accounts" && session.user.role === "admin" ? "accounts" : "dashboard";
+    return ADMIN_VIEWS.has(route) && session.user.role === "admin" ? route : "dashboard";
   }
   if (route === "claim" && session.claim) return "claim";
   if (route === "signin") return "signin";
@@ -39,9 +43,19 @@ export function chooseView(session, route = "") {
   return "dashboard";
 }
 
+/** Which part of the readings a route shows: "all" (the hardware panels) or "overview" (places). */
+export function dashboardPart(route = "") {
+  return route === "all" ? "all" : "overview";
+}
+
+/** Whether a session may change the device (settings, a sensor's sheet): admins only. */
+export function canEdit(session) {
+  return session.user?.role === "admin";
+}
+
 /**
  * Which parts of the header's account area apply: "user" (name, role, sign-out), "admin" (the
- * accounts link), "reader" (a "Sign in" link), "claim" (a "Claim this device" link).
+ * settings and accounts links), "reader" (a "Sign in" link), "claim" (a "Claim this device" link).
  */
 export function accountParts(session) {
   if (!session.known) return [];

@@ -1,6 +1,7 @@
 // The session on the page (issue 21): asks GET /api/v1/session once, shows the view it decides
 // (session.js), the header's account area, and the sign-in and claim forms, whose markup is in
-// index.html. The accounts page, which only admins open, is a lazy chunk (pages/accounts.js).
+// index.html. The accounts and settings pages, which only admins open, are lazy chunks
+// (pages/accounts.js, pages/settings.js).
 // A sign-in, a claim or a sign-out reloads the page: every part then starts from the new session.
 
 import { ApiError, fetchSession, request, useSession } from "./api.js";
@@ -10,6 +11,7 @@ import { accountParts, chooseView, readSession } from "./session.js";
 
 const $ = (id) => document.getElementById(id);
 const accountsPage = lazy(() => import("./pages/accounts.js"), "the accounts page");
+const settingsPage = lazy(() => import("./pages/settings.js"), "the settings page");
 
 let session = readSession(null);
 let onDashboard = () => {};
@@ -17,8 +19,9 @@ let onEnded = () => {};
 let shown = "";
 
 /**
- * Ask who is signed in, then show the view that fits: `dashboard()` starts the readings' view
- * (called whenever it is shown), `ended()` stops it when a 401 says reading needs a sign-in.
+ * Ask who is signed in, then show the view that fits: `dashboard(session, route)` starts the
+ * readings' view (called whenever it is shown, or its route changes), `ended()` stops it when a
+ * 401 says reading needs a sign-in.
  */
 export async function startSession({ dashboard, ended }) {
   onDashboard = dashboard;
@@ -48,9 +51,10 @@ function route() {
   }
   const firstTime = view !== shown;
   shown = view;
-  if (view === "dashboard") onDashboard();
+  if (view === "dashboard") onDashboard(session, location.hash.slice(1));
   if (view === "signin" && session.anonymous === "none" && $("signin-why").hidden) explain("This device shows its readings to signed-in users only.");
   if (view === "accounts" && firstTime) openAccounts();
+  if (view === "settings" && firstTime) openSettings();
   if (firstTime && (view === "signin" || view === "claim")) {
     // The first empty field, so that a keyboard (or a password manager) starts at the right one.
     const fields = [...$(view).querySelectorAll("input")];
@@ -68,10 +72,20 @@ async function openAccounts() {
   }
 }
 
+async function openSettings() {
+  const section = $("settings");
+  try {
+    const { showSettings } = await settingsPage();
+    showSettings(section, session);
+  } catch (err) {
+    $("settings-loading").textContent = err.message;
+  }
+}
+
 function showAccount() {
   const parts = accountParts(session);
   const area = $("account");
-  area.dataset.view = parts.length ? "dashboard accounts" : "none"; // an app without accounts
+  area.dataset.view = parts.length ? "dashboard accounts settings" : "none"; // an app without accounts
   for (const part of area.children) part.hidden = !parts.includes(part.dataset.when);
   if (session.user) {
     $("account-name").textContent = session.user.name;

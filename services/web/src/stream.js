@@ -71,11 +71,12 @@ export function sampleOfSensors(answer) {
 
 /**
  * Start feeding samples to `onSample({t, values, status})`, alert changes (an alert plus `state`,
- * "firing" or "resolved") to `onAlert(change)`, connection states to `onState({name, mode, detail})`
- * and, while polling, each sensor list to `onSensors(answer)`.
+ * "firing" or "resolved") to `onAlert(change)`, settings changes (issue 22: {revision}) to
+ * `onSettings(change)`, connection states to `onState({name, mode, detail})` and, while polling,
+ * each sensor list to `onSensors(answer)`.
  * Returns a handle to stop the feed or change the expected sample interval (seconds).
  */
-export function startSampleFeed({ onSample, onAlert = () => {}, onSensors, onState, interval = 1 }) {
+export function startSampleFeed({ onSample, onAlert = () => {}, onSettings = () => {}, onSensors, onState, interval = 1 }) {
   let source = null;
   let timer = 0; // the next connect or poll
   let watchdog = 0;
@@ -119,6 +120,12 @@ export function startSampleFeed({ onSample, onAlert = () => {}, onSensors, onSta
     es.addEventListener("alert", (event) => {
       const change = dataOf(event);
       if (change && typeof change === "object") onAlert(change);
+    });
+    // A change of the device's settings (names, places, calibration, units...) made anywhere: the
+    // page fetches the sensor list again. Not a sample either: the watchdog is left alone.
+    es.addEventListener("settings", (event) => {
+      const change = dataOf(event);
+      onSettings(change && typeof change === "object" ? change : {});
     });
     es.addEventListener("error", () => {
       if (es !== source) return; // a late event from a connection we already closed

@@ -1,7 +1,7 @@
 // The current-readings table: a real <table>, one <tbody> per chip as lm-sensors prints them,
 // rows created when the sensor list changes and only their text updated on each sample.
 
-import { KIND_TITLES, formatValue, frostIn, sensorName } from "./format.js";
+import { KIND_TITLES, formatValue, frostIn, getDisplayUnits, sensorName } from "./format.js";
 
 const LIMIT_NAMES = ["lcrit", "min", "max", "crit", "emergency"];
 const KIND_ORDER = Object.keys(KIND_TITLES);
@@ -48,6 +48,7 @@ export function setupTable(table) {
   let idsKey = "";
   let frostThreshold = 0;
   let alerts = new Map(); // sensor id -> {severity, summaries}
+  let open = null; // admins: open a sensor's sheet from its name
 
   function build(sensors) {
     for (const { body } of bodies) body.remove();
@@ -80,7 +81,17 @@ export function setupTable(table) {
       const name = cell("th", "");
       name.scope = "row";
       const nameText = cell("span", sensorName(sensor), "clamp");
-      name.append(nameText);
+      if (open) {
+        // For admins the name opens the sensor's sheet; the span inside keeps the clamping.
+        const edit = cell("button", "", "sensor-edit");
+        edit.type = "button";
+        edit.setAttribute("aria-haspopup", "dialog");
+        edit.addEventListener("click", () => open?.(sensor.id));
+        edit.append(nameText);
+        name.append(edit);
+      } else {
+        name.append(nameText);
+      }
       const value = cell("td", "—", "value");
       const limits = cell("td", "", "limits");
       // The status in words, then the sensor's active alert if it has one (setAlerts).
@@ -112,6 +123,12 @@ export function setupTable(table) {
   }
 
   return {
+    /** Let admins open a sensor's sheet from its name (`onOpen(id)`), or nobody (null). */
+    setEditable(onOpen) {
+      open = onOpen;
+      idsKey = ""; // the names become buttons (or text) on the next setSensors
+    },
+
     /** Match the rows to the sensor list; rebuild only when the set of sensors changed. */
     setSensors(sensors, frost = 0) {
       frostThreshold = frost;
@@ -124,7 +141,7 @@ export function setupTable(table) {
         const entry = rows.get(sensor.id);
         entry.sensor = sensor;
         // While polling this runs every second: touch the DOM only when the metadata changed.
-        const metaKey = JSON.stringify([sensorName(sensor), sensor.chip_name, sensor.source, sensor.thresholds]);
+        const metaKey = JSON.stringify([sensorName(sensor), sensor.chip_name, sensor.source, sensor.thresholds, getDisplayUnits()]);
         if (metaKey === entry.metaKey) continue;
         entry.metaKey = metaKey;
         entry.nameText.textContent = sensorName(sensor);

@@ -86,8 +86,19 @@ describe("checkBudget", () => {
     for (let i = 0; code.length < BUDGET.firstLoad.js + 1000; i++) code += Math.random().toString(36).slice(2);
     const { problems } = checkBudget(weighBundle(appBundle({ mainCode: code })));
     assert.equal(problems.length, 2, problems.join("\n"));
-    assert.match(problems[0], /^the first load of index\.html's JavaScript is \d+\.\d KB, over its budget of 90\.0 KB: .*lazy chunk/);
-    assert.match(problems[1], /gzipped, is \d+\.\d KB, over its budget of 40\.0 KB/);
+    assert.match(problems[0], /^the first load of index\.html's JavaScript is \d+\.\d KB, over its budget of 40\.0 KB: .*lazy chunk/);
+    assert.match(problems[1], /gzipped, is \d+\.\d KB, over its budget of 16\.0 KB/);
+  });
+
+  it("weighs a named chunk (All sensors, with uPlot) against its own budget", () => {
+    const big = "p".repeat(BUDGET.lazyChunk.js + 1000);
+    const bundle = appBundle({ settingsCode: big });
+    bundle["assets/settings.js"].name = "panels";
+    assert.deepEqual(checkBudget(weighBundle(bundle)).problems, []);
+    bundle["assets/settings.js"].code = "p".repeat(BUDGET.namedChunks.panels.js + 1000);
+    const { problems } = checkBudget(weighBundle(bundle));
+    assert.equal(problems.length, 1, problems.join("\n"));
+    assert.match(problems[0], /^lazy chunk assets\/settings\.js is \d+\.\d KB, over its budget of 75\.0 KB/);
   });
 
   it("fails a lazy chunk over its own budget without failing the first load", () => {

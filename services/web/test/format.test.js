@@ -4,6 +4,16 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   MISSING,
+  columnToDisplay,
+  deltaFromDisplay,
+  deltaToDisplay,
+  displayUnit,
+  formatShown,
+  fromDisplay,
+  temperaturesInText,
+  getDisplayUnits,
+  setDisplayUnits,
+  toDisplay,
   formatAgo,
   frostIn,
   formatTicks,
@@ -139,5 +149,71 @@ describe("frostIn", () => {
 
   it("says nothing without a forecast time, or once it is past", () => {
     for (const eta of [null, undefined, "3", now, now - 60]) assert.equal(frostIn(eta, now), "");
+  });
+});
+
+describe("display units", () => {
+  const fahrenheit = (check) => {
+    setDisplayUnits("fahrenheit");
+    try {
+      check();
+    } finally {
+      setDisplayUnits("celsius");
+    }
+  };
+
+  it("shows temperatures in fahrenheit when the device says so, every other kind as it is", () => {
+    fahrenheit(() => {
+      assert.equal(formatValue(0, temperature), "32.0 °F");
+      assert.equal(formatValue(-40, temperature), "-40.0 °F");
+      assert.equal(formatValue(37, temperature), "98.6 °F");
+      assert.equal(formatValue(1.2, voltage), "1.200 V");
+      assert.equal(formatValue(null, temperature), MISSING);
+      assert.equal(displayUnit(temperature), "°F");
+      assert.equal(displayUnit(fan), "RPM");
+      assert.equal(formatShown(98.6, temperature), "98.6 °F", "a value already converted (a plot's)");
+    });
+    assert.equal(formatValue(37, temperature), "37.0 °C");
+    assert.equal(displayUnit(temperature), "°C");
+  });
+
+  it("converts what a form sends back, a limit as a temperature and an offset as a difference", () => {
+    fahrenheit(() => {
+      assert.equal(fromDisplay(212, temperature), 100);
+      assert.equal(fromDisplay(toDisplay(-12.34, temperature), temperature).toFixed(10), (-12.34).toFixed(10));
+      assert.equal(deltaToDisplay(0.5, temperature), 0.9);
+      assert.equal(deltaFromDisplay(0.9, temperature), 0.5);
+      assert.equal(fromDisplay(5, voltage), 5);
+      assert.equal(deltaToDisplay(5, voltage), 5);
+    });
+    assert.equal(fromDisplay(21, temperature), 21);
+    assert.equal(deltaFromDisplay(0.5, temperature), 0.5);
+  });
+
+  it("converts a plot's column, keeping its gaps, and leaves it alone when nothing converts", () => {
+    const column = [0, null, 100];
+    fahrenheit(() => assert.deepEqual(columnToDisplay(column, temperature), [32, null, 212]));
+    assert.equal(columnToDisplay(column, temperature), column);
+  });
+
+  it("says an alert's temperatures in the display units, the rest of its text as it is", () => {
+    const summary = "Garden at -0.5 °C: at or below the frost threshold (0.5 °C), 3 of 4 sensors, 12 V";
+    assert.equal(temperaturesInText(summary), summary);
+    fahrenheit(() => {
+      assert.equal(temperaturesInText(summary),
+        "Garden at 31.1 °F: at or below the frost threshold (32.9 °F), 3 of 4 sensors, 12 V");
+      assert.equal(temperaturesInText("at 58 °C, max 40°C"), "at 136.4 °F, max 104.0 °F");
+      assert.equal(temperaturesInText("<img src=x> 10.25 °C"), "<img src=x> 50.45 °F", "text stays text");
+      assert.equal(temperaturesInText(""), "");
+      assert.equal(temperaturesInText(null), null);
+    });
+  });
+
+  it("takes anything but fahrenheit for celsius (an older app says nothing)", () => {
+    assert.equal(setDisplayUnits(undefined), "celsius");
+    assert.equal(setDisplayUnits("kelvin"), "celsius");
+    assert.equal(setDisplayUnits("fahrenheit"), "fahrenheit");
+    assert.equal(getDisplayUnits(), "fahrenheit");
+    setDisplayUnits("celsius");
   });
 });

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { accountParts, chooseView, readSession } from "../src/session.js";
+import { accountParts, canEdit, chooseView, dashboardPart, readSession } from "../src/session.js";
 
 const body = (fields) => ({ user: null, via: null, csrf_token: null, anonymous: "read", claim: false, ...fields });
 const ada = { name: "ada", role: "admin" };
@@ -56,11 +56,31 @@ describe("chooseView", () => {
     assert.equal(view({ claim: true, anonymous: "none" }, "signin"), "signin", "a viewer made on the device signs in");
   });
 
-  it("gives admins the accounts page, and viewers only the readings", () => {
+  it("gives admins the accounts and settings pages, and viewers only the readings", () => {
     assert.equal(view({ user: ada }, "accounts"), "accounts");
+    assert.equal(view({ user: ada }, "settings"), "settings");
     assert.equal(view({ user: ada }, ""), "dashboard");
     assert.equal(view({ user: bob, anonymous: "none" }, "accounts"), "dashboard");
+    assert.equal(view({ user: bob }, "settings"), "dashboard");
+    assert.equal(view({}, "settings"), "dashboard", "no settings page without a session");
+    assert.equal(view({ anonymous: "none" }, "settings"), "signin");
     for (const route of ["signin", "claim"]) assert.equal(view({ user: ada, claim: true }, route), "dashboard");
+  });
+});
+
+describe("dashboardPart and canEdit", () => {
+  it("shows the places overview unless All sensors is asked for", () => {
+    assert.equal(dashboardPart(""), "overview");
+    assert.equal(dashboardPart("all"), "all");
+    assert.equal(dashboardPart("nonsense"), "overview");
+    assert.equal(chooseView(readSession(body({})), "all"), "dashboard");
+  });
+
+  it("lets admins edit, and nobody else", () => {
+    assert.equal(canEdit(readSession(body({ user: ada }))), true);
+    assert.equal(canEdit(readSession(body({ user: bob }))), false);
+    assert.equal(canEdit(readSession(body({}))), false);
+    assert.equal(canEdit(readSession(null)), false);
   });
 });
 

@@ -108,7 +108,7 @@ describe("startSampleFeed", () => {
     FakeEventSource.opened = [];
     requests = [];
     answers = new Map();
-    seen = { samples: [], alerts: [], states: [], sensors: [] };
+    seen = { samples: [], alerts: [], states: [], sensors: [], settings: [] };
     globalThis.EventSource = FakeEventSource;
     globalThis.fetch = async (path) => {
       requests.push(path);
@@ -128,6 +128,7 @@ describe("startSampleFeed", () => {
     startSampleFeed({
       onSample: (sample) => seen.samples.push(sample),
       onAlert: (change) => seen.alerts.push(change),
+      onSettings: (change) => seen.settings.push(change),
       onSensors: (answer) => seen.sensors.push(answer),
       onState: (state) => seen.states.push(state),
     });
@@ -148,6 +149,16 @@ describe("startSampleFeed", () => {
       { name: "connecting", mode: "stream", detail: "" },
       { name: "live", mode: "stream", detail: "" },
     ]);
+  });
+
+  it("passes a change of settings on, a garbled one as a change without a revision", () => {
+    feed = start();
+    const [source] = FakeEventSource.opened;
+    source.emit("open");
+    source.emit("settings", { data: '{"revision": 12}' });
+    source.emit("settings", { data: "{garbled" });
+    assert.deepEqual(seen.settings, [{ revision: 12 }, {}]);
+    assert.deepEqual(seen.samples, [], "not a sample");
   });
 
   it("falls back to polling the sensor list when the app has no stream (404)", async () => {

@@ -5,37 +5,16 @@
 // textContent or text nodes, never as markup. Writes go through api.js's request(), which sends
 // the session's CSRF token and turns a 401 into the sign-in page; a 403's message is shown here.
 
+import "./admin.css";
 import "./accounts.css";
 import { request } from "../api.js";
 import { checkName, checkNewPassword } from "../forms.js";
 import { describeEvent, describeToken, describeUser, formatWhen, sameName } from "./account-words.js";
+import { field, h } from "./dom.js";
 
 const AUDIT_LIMIT = 100;
 const ROLES = ["viewer", "admin"];
 const SCOPES = { read: "read: GET only", write: "write: may also change the device" };
-
-/**
- * Build an element: `props` are properties (text: its textContent; on<event>: a listener), the
- * children nodes or strings (strings become text nodes, never markup).
- */
-function h(tag, props = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "text") element.textContent = value;
-    else if (key.startsWith("on")) element.addEventListener(key.slice(2), value);
-    else if (key in element) element[key] = value;
-    else element.setAttribute(key, value);
-  }
-  element.append(...children.filter((child) => child != null && child !== false));
-  return element;
-}
-
-let ids = 0;
-// A label and its input, tied by a fresh id (the page may hold several forms with the same fields).
-function field(label, input) {
-  input.id = `acc-${++ids}`;
-  return [h("label", { htmlFor: input.id, text: label }), input];
-}
 
 const passwordInput = (name, autocomplete = "new-password") =>
   h("input", { type: "password", name, autocomplete, required: true });
