@@ -191,3 +191,20 @@ def test_a_calibrated_reading_is_the_same_object_while_the_readers_is():
     assert (first.value, first.uncomputed) == (21.0, 9.0)  # raw_value: before compute and calibration
     [(_, none)] = applier.apply([(SENSOR, Reading(None, status="error"))])
     assert none.value is None and none.uncomputed is None
+
+
+def test_a_derived_pair_and_the_forecast_set_live_apply_at_the_next_sample(rig):
+    sampler, settings, reader, clock, source = rig
+    humidity = Sensor("sht3x-i2c-1-44/humidity1", "sht3x-i2c-1-44", "sht3x", "humidity1", "humidity", "humidity1", "%")
+    source.pairs = [*source.pairs, (humidity, Reading(50.0))]
+    tick(sampler, clock)
+    assert sampler.derived is None and "derived/garden/dew_point" not in reader.catalog.current().sensors
+    assert sampler.alerts[0].lead_time == 10800.0  # the default 3 h
+    setting(settings, {("derived", "garden", "temperature"): SENSOR.id,
+                       ("derived", "garden", "humidity"): humidity.id,
+                       ("forecast", "lead_time"): "90m"}, scope="device", item="")
+    tick(sampler, clock)
+    dew = newest(reader, "derived/garden/dew_point")
+    assert dew[1].value == pytest.approx(9.3, abs=0.1)  # 20 °C at 50 %RH
+    assert sampler.forecaster is not None and sampler.forecaster.config.lead_time == 5400.0
+    assert sampler.alerts[0].lead_time == 5400.0
