@@ -363,3 +363,16 @@ def test_the_history_settings_are_validated_like_the_rest(tmp_path):
         assert message in str(caught.value)
     with pytest.raises(SettingsError):
         load_settings({"FROST_HISTORY_DIR": str(tmp_path)}, {"history_minute_days": 100})
+
+
+def test_the_forecasts_backfill_keeps_no_connection_that_would_keep_the_wal(tmp_path):
+    from frostserver.sampler import MinuteBackfill
+
+    feeder = Feeder(tmp_path)
+    feeder.run(T0, 600)
+    backfill = MinuteBackfill(tmp_path, 3600.0)
+    assert backfill("chip-isa-0000/temp1", T0 + 600)  # the minutes written so far
+    feeder.writer.close()
+    # The writer's close is the last one: SQLite removes the WAL, so a database file replaced
+    # while the app is stopped (tests/integration/test_history_storage.py) is never read through it.
+    assert not (tmp_path / "history.db-wal").exists()

@@ -410,6 +410,12 @@ class MinuteBackfill:
         except Exception:  # no history (yet), or a broken one: the forecast starts from nothing
             repeats.exception("could not read the history's minutes for the frost forecast", key="backfill")
             return []
+        finally:
+            # No connection kept open between calls (a sensor first seen is rare): an open reader in
+            # the writer's own process would keep the WAL file after the writer's last close, and a
+            # WAL that outlives its database file can make a file that was replaced look valid.
+            if self._reader is not None:
+                self._reader.close()
         return [(bucket.start + bucket.seconds / 2, bucket.mean) for bucket in buckets if bucket.mean is not None]
 
 

@@ -329,6 +329,10 @@ class HistoryReader:
             return None
         return identity, db
 
+    def close(self) -> None:
+        """Close the idle connections (a later query opens one again)."""
+        self._close_idle()
+
     def _close_idle(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
