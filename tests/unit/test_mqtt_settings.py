@@ -278,3 +278,17 @@ def test_readyz_follows_the_publishers_word_on_whether_a_broker_is_set(tmp_path)
     (tmp_path / "x").write_bytes(mqtt_status.encode(mqtt_status.MqttStatus("", False, 3, 2.0, False)))
     (tmp_path / "x").replace(tmp_path / mqtt_status.MQTT_FILE)
     assert reader.state() == "off" and reader.current() is None
+
+
+def test_settings_that_cannot_be_followed_leave_those_in_force_and_publishing_goes_on(rig, caplog):
+    publisher, device, clock, garden, fan, in_force = rig
+
+    def broken():
+        raise RuntimeError("a bug in following the settings")
+
+    publisher.in_force = broken
+    device.sample({garden.id: 5.5, fan.id: 1200.0})
+    step(publisher, clock, 11)
+    step(publisher, clock, 11)
+    assert publisher.connection.latest(config_of(publisher, garden.id)["state_topic"]) == b"5.5"
+    assert caplog.text.count("the settings could not be followed") == 1  # once, not at every look

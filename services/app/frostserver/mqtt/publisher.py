@@ -37,6 +37,7 @@ from ..config import Settings
 from ..config.alert_rules import SAMPLING_STOPPED, AlertRule
 from ..config.device import CELSIUS
 from ..config.mqtt import MAX_INTERVAL, MIN_INTERVAL, MqttConfig
+from ..logs import RepeatLimiter
 from ..model import FrostForecast, Sample, Sensor
 from ..store.files import DecodedFile, FileIdentity, write_atomically
 from ..store.reader import StoreReader
@@ -66,6 +67,7 @@ from .schedule import StateSchedule
 from .status import MqttStatus
 
 log = logging.getLogger("frostserver.mqtt")
+repeats = RepeatLimiter(log)  # what can go wrong at every look is said once every 5 minutes
 
 POLL = 1.0  # s between looks at the store
 REMOVE_AFTER = 30.0  # s a sensor must be absent from the samples before its entity is removed
@@ -226,7 +228,12 @@ class Publisher:
 
     def look(self, now: float) -> None:
         """Follow the settings in force, then put every config and state that is due into the outbox."""
-        settings = self.in_force()
+        try:
+            settings = self.in_force()
+        except Exception:  # a bug in following them must not stop publishing: those in force go on
+            repeats.exception("the settings could not be followed; publishing with those in force")
+            settings = self.settings
+        self.settings = settings
         self.follow(settings)
         if self.connection is None:
             return
