@@ -437,3 +437,38 @@ def test_what_is_set_in_the_browser_is_what_home_assistant_shows(settled):
     eventually(lambda: (c := broker.subscriber.configs().get(topic)) and c["name"] == "Garden probe"
                and c["unit_of_measurement"] == "°C" and "suggested_area" not in c["device"], "the file's settings back")
     eventually(lambda: broker.subscriber.latest(threshold_topic) == b"0.5", "the frost threshold in °C again")
+
+
+# The browser's settings, written as the settings API writes them (the API for [mqtt] is another
+# change's): a set of entries in settings.db, in the app container, as its user.
+SET_IN_THE_BROWSER = """\
+import json, sys, time
+from frostserver.config import load_settings
+from frostserver.settings.store import Edit, SettingsStore, Touch
+entries = {tuple(key.split(".")): value for key, value in json.loads(sys.argv[1]).items()}
+store = SettingsStore(load_settings().accounts_home)
+store.write(lambda before: Edit(set=entries, touched=[Touch("device", "", "mqtt")]), "test", time.time())
+"""
+
+
+def test_mqtt_switched_off_in_the_settings_and_on_again_is_followed_without_a_restart(settled):
+    broker = settled
+    before = broker.pids()
+    status = f"frostserver/{broker.device_id}/status"
+
+    def browser(entries: dict) -> None:
+        broker.project.cli("exec", "-T", "app", "python", "-c", SET_IN_THE_BROWSER, json.dumps(entries))
+
+    mark = broker.subscriber.mark()
+    try:
+        browser({"mqtt.enabled": False})
+        eventually(lambda: broker.subscriber.latest(status, mark) == b"offline", "offline: publishing stopped")
+        eventually(lambda: broker.api("/readyz").json().get("mqtt") == "off", "/readyz saying mqtt is off")
+        assert "frost_mqtt_connected" not in broker.metrics()
+        assert broker.api("/readyz").status_code == 200
+    finally:
+        browser({"mqtt.enabled": None})  # the browser's value gone: the file's and FROST_MQTT_URL's again
+    eventually(lambda: broker.subscriber.latest(status, mark) == b"online", "online again")
+    eventually(lambda: broker.api("/readyz").json().get("mqtt") == "connected", "connected again")
+    assert broker.pids() == before  # the publisher followed the settings: no process started or restarted
+    assert "stopped publishing to mqtt://mosquitto:1883" in broker.logs() and SECRET not in broker.logs()

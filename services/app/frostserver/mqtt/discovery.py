@@ -38,9 +38,11 @@ name is the sensor's label; a hidden sensor has no entity; the device's name is 
 place is an area, and HA takes `suggested_area` only on a device (MQTT_ENTITY_DEVICE_INFO_SCHEMA;
 an entity has no such key): the sensors of a place are one HA device per place, linked to the
 FrostServer device by `via_device`, with the place as its suggested area; a sensor in no place is on
-the FrostServer device itself, which suggests none. HA applies a suggested area when it first makes
-a device: a place renamed later is a new device (and area suggestion), the old one goes when its
-last entity has moved.
+the FrostServer device itself, which suggests none. HA applies a suggested area only when it first
+makes a device (home-assistant/core#162557 and the threads it cites), so a renamed place is a new
+device with its suggestion, and an area the user picked in HA stays theirs. The unique id never
+carries the place: a move is the same entity with a new `device` (not checked against a running HA
+here: its image needs a Python Debian does not have, MACHINE-FACTS.md).
 """
 
 from __future__ import annotations
