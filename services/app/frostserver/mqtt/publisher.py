@@ -28,7 +28,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..alerts.journal import JOURNAL_FILE, JournalView, decode_view, journal_directory
@@ -43,7 +43,6 @@ from ..store.files import DecodedFile, FileIdentity, write_atomically
 from ..store.reader import StoreReader
 from ..units import CELSIUS_UNIT
 from . import status as mqtt_status
-from .connection import BrokerConnection
 from .device import board_model, device_id
 from .discovery import (
     AVAILABLE,
@@ -66,6 +65,9 @@ from .outbox import Message, Outbox
 from .schedule import StateSchedule
 from .status import MqttStatus
 
+if TYPE_CHECKING:  # imported when a broker is set (follow): paho-mqtt and ssl cost an idle publisher ~4 MB
+    from .connection import BrokerConnection
+
 log = logging.getLogger("frostserver.mqtt")
 repeats = RepeatLimiter(log)  # what can go wrong at every look is said once every 5 minutes
 
@@ -75,7 +77,7 @@ MAX_IN_FLIGHT = 64  # messages handed to the client and not yet acknowledged
 COMPONENTS = ("sensor", "binary_sensor")
 
 Clock = Callable[[], float]
-ConnectionFactory = Callable[..., BrokerConnection]
+ConnectionFactory = Callable[..., "BrokerConnection"]
 
 
 class Publisher:
@@ -87,10 +89,13 @@ class Publisher:
         *,
         clock: Clock = time.monotonic,
         wall: Clock = time.time,
-        connect: ConnectionFactory = BrokerConnection,
+        connect: ConnectionFactory | None = None,
         in_force: Callable[[], Settings] | None = None,
     ):
-        """settings: those at the start; in_force: the settings in force now (LiveSettings'), asked at every look."""
+        """settings: those at the start; in_force: the settings in force now (LiveSettings'), asked at every look.
+
+        connect: makes the broker connection (None: connection.BrokerConnection, paho-mqtt's).
+        """
         self.settings = settings
         self.in_force: Callable[[], Settings] = in_force if in_force is not None else (lambda: settings)
         self.clock, self.wall = clock, wall
@@ -155,6 +160,10 @@ class Publisher:
             self._refused = config
             return
         self._refused = None
+        if self.connect is None:
+            from .connection import BrokerConnection  # here, not above: see the TYPE_CHECKING import
+
+            self.connect = BrokerConnection
         self.device_id = device_id(config.device_id, self.kept_in)
         self.topics = Topics(config.discovery_prefix, config.base_topic, self.device_id)
         self.schedule = StateSchedule(config.min_interval, config.max_interval)
