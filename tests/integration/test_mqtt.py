@@ -64,7 +64,9 @@ KINDS = {
     "frequency": ("frequency", "Hz", "measurement"),
     "intrusion": (None, None, "measurement"),
 }
-BUILTIN_ON = ("frost", "temperature_max", "temperature_crit", "sensor_fault", "sampling_stopped")
+BUILTIN_ON = ("frost", "frost_expected", "temperature_max", "temperature_crit", "sensor_fault", "sampling_stopped")
+COLD = ("frost", "frost_expected")  # binary sensors of class cold: frost now, and frost on its way
+ADMIN, ADMIN_PASSWORD = "ada", "correct horse battery staple"
 
 
 class Subscriber:
@@ -162,6 +164,17 @@ class Broker:
     def status(self) -> bytes | None:
         return self.subscriber.latest(f"frostserver/{self.device_id}/status")
 
+    def admin(self) -> requests.Session:
+        """Sign in as an admin (made the first time), as the settings page does."""
+        self.project.accounts("add", ADMIN, "--role", "admin", input=ADMIN_PASSWORD + "\n", check=False)
+        client = requests.Session()
+        client.headers["Origin"] = self.base_url
+        answer = client.post(self.base_url + "/api/v1/session", json={"username": ADMIN, "password": ADMIN_PASSWORD},
+                             timeout=30)
+        assert answer.status_code == 200, answer.text
+        client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
+        return client
+
 
 def write_config(path: Path, label: str = "Garden probe") -> None:
     path.write_text(CONFIG.format(label=label))
@@ -244,7 +257,7 @@ def test_every_shown_sensor_and_alert_has_a_discovery_config_of_its_kind(settled
         assert config["device"]["configuration_url"] == "http://greenhouse.test:8080/"
     for rule in BUILTIN_ON:
         alert = configs[f"homeassistant/binary_sensor/{broker.device_id}/alert_{rule}/config"]
-        assert alert["device_class"] == ("cold" if rule == "frost" else "problem")
+        assert alert["device_class"] == ("cold" if rule in COLD else "problem")
         assert alert["unique_id"] == f"{broker.device_id}_alert_{rule}"
 
 
@@ -374,3 +387,88 @@ def test_the_password_is_in_no_log_answer_or_metric(settled):
         assert SECRET not in text
     assert "publishing to mqtt://mosquitto:1883 as device" in broker.logs("app")
     assert broker.metrics()["frost_mqtt_connected"] == 1 and broker.metrics()["frost_mqtt_published_total"] > 0
+
+
+def test_what_is_set_in_the_browser_is_what_home_assistant_shows(settled):
+    from frostserver.mqtt.discovery import object_id
+
+    broker = settled
+    admin = broker.admin()
+    topic = f"homeassistant/sensor/{broker.device_id}/{object_id(PROBE)}/config"
+    threshold_topic = f"frostserver/{broker.device_id}/frost_threshold/state"
+    before = eventually(lambda: broker.subscriber.configs().get(topic), "the probe's config")
+    assert "suggested_area" not in before["device"]
+
+    def patch(path: str, body: dict) -> None:
+        answer = admin.patch(broker.base_url + path, json=body, timeout=30)
+        assert answer.status_code == 200, answer.text
+
+    try:
+        patch(f"/api/v1/sensors/{PROBE}", {"label": "Greenhouse floor", "place": "Greenhouse"})
+        renamed = eventually(lambda: (c := broker.subscriber.configs().get(topic)) and c["name"] == "Greenhouse floor"
+                             and c, "the entity renamed")
+        assert renamed["unique_id"] == before["unique_id"]  # the same entity, never a new one
+        assert renamed["device"]["suggested_area"] == "Greenhouse"
+        assert renamed["device"]["via_device"] == before["device"]["identifiers"][0]
+
+        patch("/api/v1/settings", {"device": {"name": "Browser greenhouse", "units": "fahrenheit"}})
+        in_f = eventually(lambda: (c := broker.subscriber.configs().get(topic)) and c["unit_of_measurement"] == "°F"
+                          and c, "the probe's config in °F")
+        assert in_f["device"]["name"] == "Browser greenhouse: Greenhouse" and in_f["unique_id"] == before["unique_id"]
+
+        def state_in_f() -> bool:
+            state = broker.subscriber.latest(in_f["state_topic"])
+            celsius = broker.sensors()[PROBE]["value"]
+            return state not in (None, b"None") and abs(float(state) - (celsius * 9 / 5 + 32)) <= 0.1
+
+        eventually(state_in_f, "the probe's state in °F, as the API's °C says")
+        eventually(lambda: broker.subscriber.latest(threshold_topic) == b"32.9", "the frost threshold in °F")
+
+        mark = broker.subscriber.mark()
+        patch(f"/api/v1/sensors/{PROBE}", {"hidden": True})
+        eventually(lambda: broker.subscriber.latest(topic, mark) == b"", "the hidden sensor's config removed")
+        patch(f"/api/v1/sensors/{PROBE}", {"hidden": False})
+        back = eventually(lambda: (c := broker.subscriber.configs(mark).get(topic)) and c, "the config back")
+        assert back["unique_id"] == before["unique_id"] and back["name"] == "Greenhouse floor"
+    finally:
+        reset = admin.post(broker.base_url + "/api/v1/settings/import", data="", timeout=30,
+                           headers={"Content-Type": "application/toml"})
+        assert reset.status_code == 200, reset.text  # the config file's settings alone again
+    eventually(lambda: (c := broker.subscriber.configs().get(topic)) and c["name"] == "Garden probe"
+               and c["unit_of_measurement"] == "°C" and "suggested_area" not in c["device"], "the file's settings back")
+    eventually(lambda: broker.subscriber.latest(threshold_topic) == b"0.5", "the frost threshold in °C again")
+
+
+# The browser's settings, written as the settings API writes them (the API for [mqtt] is another
+# change's): a set of entries in settings.db, in the app container, as its user.
+SET_IN_THE_BROWSER = """\
+import json, sys, time
+from frostserver.config import load_settings
+from frostserver.settings.store import Edit, SettingsStore, Touch
+entries = {tuple(key.split(".")): value for key, value in json.loads(sys.argv[1]).items()}
+store = SettingsStore(load_settings().accounts_home)
+store.write(lambda before: Edit(set=entries, touched=[Touch("device", "", "mqtt")]), "test", time.time())
+"""
+
+
+def test_mqtt_switched_off_in_the_settings_and_on_again_is_followed_without_a_restart(settled):
+    broker = settled
+    before = broker.pids()
+    status = f"frostserver/{broker.device_id}/status"
+
+    def browser(entries: dict) -> None:
+        broker.project.cli("exec", "-T", "app", "python", "-c", SET_IN_THE_BROWSER, json.dumps(entries))
+
+    mark = broker.subscriber.mark()
+    try:
+        browser({"mqtt.enabled": False})
+        eventually(lambda: broker.subscriber.latest(status, mark) == b"offline", "offline: publishing stopped")
+        eventually(lambda: broker.api("/readyz").json().get("mqtt") == "off", "/readyz saying mqtt is off")
+        assert "frost_mqtt_connected" not in broker.metrics()
+        assert broker.api("/readyz").status_code == 200
+    finally:
+        browser({"mqtt.enabled": None})  # the browser's value gone: the file's and FROST_MQTT_URL's again
+    eventually(lambda: broker.subscriber.latest(status, mark) == b"online", "online again")
+    eventually(lambda: broker.api("/readyz").json().get("mqtt") == "connected", "connected again")
+    assert broker.pids() == before  # the publisher followed the settings: no process started or restarted
+    assert "stopped publishing to mqtt://mosquitto:1883" in broker.logs() and SECRET not in broker.logs()

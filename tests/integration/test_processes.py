@@ -77,16 +77,21 @@ def test_the_container_runs_a_supervisor_a_sampler_and_gunicorn_below_it(stack):
     jobs = children(init)
     (sampler,) = [pid for pid, argv in jobs.items() if argv[1:3] == ["-m", "frostserver.sampler"]]
     (web,) = [pid for pid, argv in jobs.items() if "gunicorn" in argv[0] or "gunicorn" in " ".join(argv[:2])]
-    assert len(jobs) == 2, jobs
-    # Sampling on time matters more than answering a request a little sooner: the web server runs
-    # at a lower priority (nice 10), the sampler at the default (0).
-    niceness = {pid: int(stat_fields(pid)[16]) for pid in (sampler, web)}
-    assert niceness == {sampler: 0, web: 10}
+    # The notifier and the MQTT publisher run without targets or a broker too, idle: either can be
+    # set in the browser at any time.
+    (notifier,) = [pid for pid, argv in jobs.items() if argv[1:3] == ["-m", "frostserver.alerts.notifier"]]
+    (publisher,) = [pid for pid, argv in jobs.items() if argv[1:3] == ["-m", "frostserver.mqtt"]]
+    assert len(jobs) == 4, jobs
+    # Sampling on time matters more than answering a request a little sooner: the web server, the
+    # notifier and the publisher run at a lower priority (nice 10), the sampler at the default (0).
+    niceness = {pid: int(stat_fields(pid)[16]) for pid in (sampler, web, notifier, publisher)}
+    assert niceness == {sampler: 0, web: 10, notifier: 10, publisher: 10}
     assert len(children(web)) >= 2  # Gunicorn's workers (FROST_WORKERS=2)
 
 
 def gunicorn_workers(stack) -> set[int]:
-    (web,) = [pid for pid, argv in children(app_init_pid(stack)).items() if "frostserver.sampler" not in argv]
+    (web,) = [pid for pid, argv in children(app_init_pid(stack)).items()
+              if not {"frostserver.sampler", "frostserver.alerts.notifier", "frostserver.mqtt"} & set(argv)]
     return {pid for pid in children(web) if stat_fields(pid)[0] != "Z"}
 
 

@@ -15,6 +15,7 @@ SENSOR_DEVICE_CLASS_UNITS = {
     "energy": {"J", "kJ", "MJ", "GJ", "mWh", "Wh", "kWh", "MWh", "GWh", "TWh", "cal", "kcal", "Mcal", "Gcal"},
     "humidity": {"%"},
     "frequency": {"Hz", "kHz", "MHz", "GHz"},
+    "absolute_humidity": {"g/m³", "mg/m³"},  # CONCENTRATION_GRAMS_PER_CUBIC_METER, ..._MILLIGRAMS_...
 }
 # The same file, DEVICE_CLASS_STATE_CLASSES.
 SENSOR_DEVICE_CLASS_STATE_CLASSES = {
@@ -25,6 +26,7 @@ SENSOR_DEVICE_CLASS_STATE_CLASSES = {
     "energy": {"total", "total_increasing"},
     "humidity": {"measurement"},
     "frequency": {"measurement"},
+    "absolute_humidity": {"measurement"},
 }
 STATE_CLASSES = {"measurement", "measurement_angle", "total", "total_increasing"}  # SensorStateClass
 # homeassistant/components/binary_sensor/__init__.py, BinarySensorDeviceClass (the ones used here).

@@ -176,7 +176,7 @@ def test_alerts_are_binary_sensors_cold_for_frost_and_problem_otherwise():
         entity = discovery.alert_entity(rule, TOPICS, DEVICE)
         config = check_against_schema(entity)
         assert entity.component == "binary_sensor" and config["device_class"] in ha_schema.BINARY_SENSOR_DEVICE_CLASSES
-        assert config["device_class"] == ("cold" if rule.name == "frost" else "problem")
+        assert config["device_class"] == ("cold" if rule.name in ("frost", "frost_expected") else "problem")
         assert (config["payload_on"], config["payload_off"]) == ("ON", "OFF")
     threshold = check_against_schema(discovery.threshold_entity(TOPICS, DEVICE))
     assert threshold["entity_category"] in ha_schema.ENTITY_CATEGORIES and "state_class" not in threshold
@@ -187,7 +187,7 @@ def test_the_device_says_what_it_is_and_links_the_dashboard():
     assert device == {"identifiers": ["frostserver_a1b2c3d4e5f6"], "name": "Greenhouse", "manufacturer": "FrostServer",
                       "model": "FrostServer", "sw_version": "0.2.0", "hw_version": "Raspberry Pi 4 Model B",
                       "configuration_url": "http://greenhouse.local:8080/"}
-    assert discovery.suggested_area() is None  # issue 22 sets places
+    assert discovery.suggested_area(EVERY_KIND[0]) is None  # in no place: the FrostServer device, no area
 
 
 def test_a_label_that_is_hostile_text_stays_text_in_the_json():
@@ -272,7 +272,7 @@ class FakeConnection:
     """A broker connection that is up or down as the test says, and records what it was handed."""
 
     def __init__(self, config, client_id, will_topic, *, on_connected, on_message, on_acknowledged, on_lost, clock):
-        self.client_id, self.will_topic = client_id, will_topic
+        self.config, self.client_id, self.will_topic = config, client_id, will_topic
         self.on_connected, self.on_message, self.on_acknowledged, self.on_lost = (
             on_connected, on_message, on_acknowledged, on_lost)
         self.connected = False
@@ -624,7 +624,7 @@ def test_the_status_codec_refuses_another_version():
     encoded = mqtt_status.encode(mqtt_status.MqttStatus("mqtt://h:1883", True, 3, 1.0))
     assert mqtt_status.decode(encoded) == mqtt_status.MqttStatus("mqtt://h:1883", True, 3, 1.0)
     with pytest.raises(UnknownVersion):
-        mqtt_status.decode(encoded.replace(b'"version":1', b'"version":2'))
+        mqtt_status.decode(encoded.replace(b"\"version\":2", b"\"version\":3"))
 
 
 def test_invalid_is_reported_with_the_key():

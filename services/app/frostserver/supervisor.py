@@ -6,8 +6,8 @@
 - starts the web server, the sampler (`python -m frostserver.sampler`), the notifier
   (`python -m frostserver.alerts.notifier`, which sends alerts; without notification targets it
   exits at once, status 0, and is not started again) and the MQTT publisher (`python -m
-  frostserver.mqtt`, Home Assistant's discovery and the states; without a broker it exits at once,
-  status 0, and is not started again either);
+  frostserver.mqtt`, Home Assistant's discovery and the states; it runs with or without a broker,
+  idle without one, since a broker can be set in the browser while the app runs);
 - restarts the sampler (and the notifier, and the publisher) when it dies, after a pause that
   doubles from 1 s up to 30 s and starts over once a sampler has run for a minute, so a sampler
   that keeps dying is no restart storm;

@@ -18,12 +18,21 @@ class MqttStatusReader:
     """A worker's view of the publisher: configured or not, connected or not, what it published."""
 
     def __init__(self, settings: Settings):
-        self.configured = settings.mqtt is not None and settings.mqtt.enabled
+        # What the worker's settings said at its start: until the publisher's first word. The
+        # broker can be set or removed in the browser while it runs; the publisher follows that
+        # and says in mqtt.json whether it has one (`enabled`), which wins once written.
+        self.configured_at_start = settings.mqtt is not None and settings.mqtt.enabled
         self.file: DecodedFile[MqttStatus | None] = DecodedFile(settings.run_dir / MQTT_FILE, decode_status, None)
+
+    @property
+    def configured(self) -> bool:
+        status = self.file.current()
+        return self.configured_at_start if status is None else status.enabled
 
     def current(self) -> MqttStatus | None:
         """Return the publisher's newest status (None: MQTT is off, or the publisher has written none yet)."""
-        return self.file.current() if self.configured else None
+        status = self.file.current()
+        return status if status is not None and status.enabled else None
 
     def state(self) -> str:
         """Return "connected", "disconnected" (also before the publisher's first word) or "off"."""

@@ -1,10 +1,14 @@
 """Run the MQTT publisher: `python -m frostserver.mqtt` (the supervisor starts it beside the sampler).
 
-Without an [mqtt] table (or FROST_MQTT_URL), or with `enabled = false`, it exits at once with
-status 0 and the supervisor does not start it again. A configuration it cannot run with exits 78
-(config.EXIT_CONFIG, like the sampler's and the notifier's), and is not restarted either: an error
-in the file is said once for the container, by the sampler; one only the publisher can see (a CA
-file it cannot read) it says itself, once.
+It follows the settings in force (settings/live.py's LiveSettings, as the sampler does): the broker
+can be set, changed or removed in the browser while the app runs, so the process runs whether or
+not a broker is named, and idles without one (one look at settings.db's change counter a second,
+no connection, no thread). It is always running rather than started by the supervisor when a broker
+appears because only the app's settings code can tell that a broker appeared: the supervisor imports
+none of it, on purpose (supervisor.py). A configuration file it cannot read exits 78
+(config.EXIT_CONFIG, like the sampler's and the notifier's) and is not restarted: the error is said
+once for the container, by the sampler. A broker setting only the publisher can judge (a CA file it
+cannot read) it says itself, once per setting, and waits for another.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ import logging
 import signal
 import sys
 
-from ..config import SettingsError, load_settings
+from ..config import SettingsError
 from ..logs import configure_logging
+from ..settings.live import LiveSettings
 from .publisher import Publisher
 
 log = logging.getLogger("frostserver.mqtt")
@@ -23,38 +28,22 @@ EXIT_CONFIG = 78
 
 
 def main() -> int:
-    """Publish to the configured broker until SIGTERM."""
+    """Publish to the broker the settings in force name, until SIGTERM."""
     try:
-        settings = load_settings()
+        live = LiveSettings()
     except SettingsError:
         return EXIT_CONFIG  # the sampler says it, once for the container (the same file, the same error)
+    settings = live.current().settings
     configure_logging(settings.log_level)
-    config = settings.mqtt
-    if config is None or not config.enabled:
-        log.info("no MQTT broker ([mqtt] in the config file, or FROST_MQTT_URL): nothing to publish")
-        return 0
-    if config.ca_file is not None:
-        try:
-            with open(config.ca_file, "rb"):
-                pass
-        except OSError as error:
-            log.error(
-                "mqtt.ca_file: cannot read %s (%s): mount the broker's CA certificate there, readable by the app; "
-                "not publishing",
-                config.ca_file,
-                error.strerror or error,
-            )
-            return EXIT_CONFIG
-    publisher = Publisher(settings)
+    if settings.mqtt is None or not settings.mqtt.enabled:
+        log.info("no MQTT broker ([mqtt] in the settings, or FROST_MQTT_URL): idle until one is set")
+    publisher = Publisher(settings, in_force=lambda: live.current().settings)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: publisher.stopping.set())
-    log.info(
-        "publishing to %s as device %s (discovery under %s/)",
-        config.shown,
-        publisher.device_id,
-        config.discovery_prefix,
-    )
-    publisher.run()
+    try:
+        publisher.run()
+    finally:
+        live.close()
     return 0
 
 

@@ -70,7 +70,7 @@ class BrokerConnection:
         *,
         on_connected: Callable[[], None],
         on_message: Callable[[str, bytes, bool], None],
-        on_acknowledged: Callable[[int], None],
+        on_acknowledged: Callable[[int], object],
         on_lost: Callable[[], None],
         clock: Callable[[], float] = time.monotonic,
         client: Any = None,

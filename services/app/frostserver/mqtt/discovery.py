@@ -24,11 +24,25 @@ Followed, and cited where each rule comes from (Home Assistant's repository, hom
 - an empty retained config removes an entity ("a configuration update with an empty payload will
   cause a previously discovered device to be deleted", mqtt.markdown).
 
-Units are FrostServer's own (SI, °C; model.UNITS), which Home Assistant converts for display as
-its user likes (°F, mV, kWh, ...): no second place converts units. Two unit strings differ from
-FrostServer's because HA's device classes accept only theirs: humidity is "%" (HA's PERCENTAGE,
-not "%RH") and fans are "rpm" (homeassistant/const.py, REVOLUTIONS_PER_MINUTE; no device class
-measures rotation).
+Units are FrostServer's own (SI; model.UNITS), except temperatures, which are in the device's
+display units ([device] units, set in the browser or the file): °F states with a "°F" config when it
+says "fahrenheit", converted by units.py, the one place that converts. HA would convert by itself,
+but the issue asks for the sensor's display unit, and a config unit that matches its states is what
+HA's schema expects. Two unit strings differ from FrostServer's because HA's device classes accept
+only theirs: humidity is "%" (HA's PERCENTAGE, not "%RH") and fans are "rpm" (homeassistant/const.py,
+REVOLUTIONS_PER_MINUTE; no device class measures rotation). A derived absolute humidity (g/m³) is
+HA's `absolute_humidity` class (components/sensor/const.py: CONCENTRATION_GRAMS_PER_CUBIC_METER).
+
+What a person set (issue 22: the browser or the file's [customize]) is what HA shows: an entity's
+name is the sensor's label; a hidden sensor has no entity; the device's name is [device] name. A
+place is an area, and HA takes `suggested_area` only on a device (MQTT_ENTITY_DEVICE_INFO_SCHEMA;
+an entity has no such key): the sensors of a place are one HA device per place, linked to the
+FrostServer device by `via_device`, with the place as its suggested area; a sensor in no place is on
+the FrostServer device itself, which suggests none. HA applies a suggested area only when it first
+makes a device (home-assistant/core#162557 and the threads it cites), so a renamed place is a new
+device with its suggestion, and an area the user picked in HA stays theirs. The unique id never
+carries the place: a move is the same entity with a new `device` (not checked against a running HA
+here: its image needs a Python Debian does not have, MACHINE-FACTS.md).
 """
 
 from __future__ import annotations
@@ -38,17 +52,20 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
-from ..config.alert_rules import FROST_THRESHOLD, AlertRule
+from .. import units as display
+from ..config.alert_rules import FROST, FROST_EXPECTED, FROST_THRESHOLD, AlertRule
+from ..config.device import CELSIUS
 from ..model import Sensor
 
 AVAILABLE, NOT_AVAILABLE = "online", "offline"
 ON, OFF = "ON", "OFF"
 UNKNOWN = "None"  # HA's PAYLOAD_NONE: the sensor's state becomes unknown
 MANUFACTURER = "FrostServer"
-FROST_RULE = "frost"
+COLD_RULES = (FROST, FROST_EXPECTED)  # binary sensors of device class "cold": frost now, frost on its way
 
 
 @dataclass(frozen=True)
@@ -79,32 +96,42 @@ KINDS: Mapping[str, KindClass] = {
     "intrusion": KindClass(None, None, "measurement", 0),
 }
 OTHER = KindClass(None, None, "measurement", 2)  # "other", and a config sensor's own unit
+# A unit that is not its kind's model.UNITS one, by (kind, unit): the derived absolute humidity (kind
+# humidity, g/m³: derived/sensors.py), HA's absolute_humidity class.
+BY_UNIT: Mapping[tuple[str, str], KindClass] = {
+    ("humidity", "g/m³"): KindClass("absolute_humidity", "g/m³", "measurement", 1),
+}
 
 
-def kind_class(sensor: Sensor) -> KindClass:
-    """Return how HA sees a sensor: its kind's class, or a generic one with the sensor's own unit."""
+def kind_class(sensor: Sensor, units: str = CELSIUS) -> KindClass:
+    """Return how HA sees a sensor, in the display units: its kind's class, or a generic one with its own unit."""
+    by_unit = BY_UNIT.get((sensor.kind, sensor.unit))
+    if by_unit is not None:
+        return by_unit
     known = KINDS.get(sensor.kind)
-    if known is not None:
-        return known
-    return KindClass(None, sensor.unit or None, OTHER.state_class, OTHER.precision)
+    if known is None:
+        return KindClass(None, sensor.unit or None, OTHER.state_class, OTHER.precision)
+    if known.unit is not None and display.converts(known.unit, units):
+        return KindClass(known.device_class, display.shown_unit(known.unit, units), known.state_class, known.precision)
+    return known
 
 
-# --- the seams issue 22 fills in: names, places, what is shown ----------------------------------------
+# --- what a person set: names, places, what is shown -------------------------------------------------
 
 
 def entity_name(sensor: Sensor) -> str:
-    """Return the name HA shows for a sensor: its label (the catalog's: lm-sensors', [relabel]'s)."""
+    """Return the name HA shows for a sensor: its label as the catalog has it (the browser's, [customize]'s, ...)."""
     return sensor.label or sensor.id
 
 
-def suggested_area(_sensor: Sensor | None = None) -> str | None:
-    """Return the area HA suggests for the device; None until places are set in the browser (issue 22)."""
-    return None
+def suggested_area(sensor: Sensor) -> str | None:
+    """Return the area HA suggests for a sensor: its place (None: in no place)."""
+    return sensor.place or None
 
 
 def shown(sensor: Sensor) -> bool:
-    """Tell whether a sensor gets an entity: every sensor the API shows (issue 22 adds hidden ones)."""
-    return not sensor.ignored
+    """Tell whether a sensor gets an entity: neither ignored (lm-sensors) nor hidden (the browser)."""
+    return not sensor.ignored and not sensor.hidden
 
 
 # --- topics -------------------------------------------------------------------------------------------
@@ -160,6 +187,9 @@ class Topics:
     def alert_attributes(self, rule: str) -> str:
         return f"{self.root}/alert/{rule}/attributes"
 
+    def frost_eta_state(self, object_id: str) -> str:
+        return f"{self.root}/sensor/{object_id}/frost_eta"
+
     @property
     def threshold_state(self) -> str:
         return f"{self.root}/frost_threshold/state"
@@ -177,23 +207,40 @@ class Device:
     sw_version: str
     hw_version: str | None = None  # the board, from sysfs (device.board_model)
     configuration_url: str | None = None  # the dashboard ([alerts] dashboard_url)
-    area: str | None = None  # suggested_area()
+    place: str | None = None  # a place's device (of_place): its sensors' place, HA's suggested area
+
+    @property
+    def identifier(self) -> str:
+        return f"frostserver_{self.id}"
+
+    def of_place(self, place: str | None) -> Device:
+        """Return the HA device of a place's sensors (this device itself for None: no place)."""
+        if not place:
+            return self
+        return replace(self, place=place)
 
     def payload(self) -> dict[str, Any]:
-        """Return the `device` object of every config."""
+        """Return the `device` object of a config."""
         device: dict[str, Any] = {
-            "identifiers": [f"frostserver_{self.id}"],
+            "identifiers": [self.identifier],
             "name": self.name,
             "manufacturer": MANUFACTURER,
             "model": "FrostServer",
             "sw_version": self.sw_version,
         }
+        if self.place:
+            # One HA device per place: its own identifier (the place's digest: any text, one per
+            # place), shown as "<device>: <place>" (two devices on one broker may both have a
+            # "Greenhouse"), reached through the FrostServer device.
+            digest = hashlib.sha256(self.place.encode()).hexdigest()[:10]
+            device["identifiers"] = [f"{self.identifier}_place_{digest}"]
+            device["name"] = f"{self.name}: {self.place}"
+            device["via_device"] = self.identifier
+            device["suggested_area"] = self.place
         if self.hw_version:
             device["hw_version"] = self.hw_version
         if self.configuration_url:
             device["configuration_url"] = self.configuration_url
-        if self.area:
-            device["suggested_area"] = self.area
         return device
 
 
@@ -229,12 +276,14 @@ def _common(topics: Topics, device: Device, name: str, unique_id: str, state_top
     }
 
 
-def sensor_entity(sensor: Sensor, topics: Topics, device: Device) -> Entity:
+def sensor_entity(sensor: Sensor, topics: Topics, device: Device, units: str = CELSIUS) -> Entity:
     """Return a sensor's entity: unique id from the device's id and the sensor's stable id, never its name."""
     oid = object_id(sensor.id)
     state_topic = topics.sensor_state(oid)
-    config = _common(topics, device, entity_name(sensor), f"{device.id}_{oid}", state_topic)
-    cls = kind_class(sensor)
+    config = _common(
+        topics, device.of_place(suggested_area(sensor)), entity_name(sensor), f"{device.id}_{oid}", state_topic
+    )
+    cls = kind_class(sensor, units)
     if cls.device_class is not None:
         config["device_class"] = cls.device_class
     if cls.unit is not None:
@@ -249,18 +298,33 @@ def alert_entity(rule: AlertRule, topics: Topics, device: Device) -> Entity:
     oid = f"alert_{rule.name}"
     state_topic = topics.alert_state(rule.name)
     config = _common(topics, device, rule_name(rule.name), f"{device.id}_{oid}", state_topic)
-    config["device_class"] = "cold" if rule.name == FROST_RULE else "problem"
+    config["device_class"] = "cold" if rule.name in COLD_RULES else "problem"
     config["payload_on"], config["payload_off"] = ON, OFF
     config["json_attributes_topic"] = topics.alert_attributes(rule.name)
     return Entity("binary_sensor", oid, config, state_topic)
 
 
-def threshold_entity(topics: Topics, device: Device) -> Entity:
+def frost_eta_entity(sensor: Sensor, topics: Topics, device: Device) -> Entity:
+    """Return a forecast sensor's frost ETA: a timestamp sensor, unknown while no frost is on its way."""
+    oid = f"{object_id(sensor.id)}_frost_eta"
+    state_topic = topics.frost_eta_state(object_id(sensor.id))
+    config = _common(
+        topics,
+        device.of_place(suggested_area(sensor)),
+        f"{entity_name(sensor)} frost expected",
+        f"{device.id}_{oid}",
+        state_topic,
+    )
+    config["device_class"] = "timestamp"  # no unit, no state class: HA's timestamp sensors take neither
+    return Entity("sensor", oid, config, state_topic)
+
+
+def threshold_entity(topics: Topics, device: Device, units: str = CELSIUS) -> Entity:
     """Return the frost threshold's sensor: a setting, shown among the device's diagnostics."""
     oid = FROST_THRESHOLD
     config = _common(topics, device, "Frost threshold", f"{device.id}_{oid}", topics.threshold_state)
     config["device_class"] = "temperature"
-    config["unit_of_measurement"] = KINDS["temperature"].unit
+    config["unit_of_measurement"] = display.shown_unit(display.CELSIUS_UNIT, units)
     config["suggested_display_precision"] = KINDS["temperature"].precision
     config["entity_category"] = "diagnostic"  # a setting, not a measurement: no state_class, no statistics
     return Entity("sensor", oid, config, topics.threshold_state)
@@ -272,8 +336,21 @@ def rule_name(rule: str) -> str:
     return words[:1].upper() + words[1:] if words else rule
 
 
-def state_text(value: float | None) -> str:
-    """Return a sensor's state: the number as the API writes it (shortest round trip), or "None" (unknown)."""
+def state_text(value: float | None, unit: str = "", units: str = CELSIUS) -> str:
+    """Return a sensor's state in the display units: the number, shortest round trip, or "None" (unknown).
+
+    A temperature in °F is rounded to 3 decimals (the API's °C are): 9/5 turns 4.5 into 40.1 but
+    4.1 into 39.379999999999995, a float's noise, not a reading's.
+    """
     if value is None or value != value or value in (float("inf"), float("-inf")):
         return UNKNOWN
+    if display.converts(unit, units):
+        return repr(round(display.shown(value, unit, units), 3))
     return repr(float(value))
+
+
+def timestamp_text(when: float | None) -> str:
+    """Return a timestamp sensor's state: ISO 8601 in UTC ("2026-12-08T03:10:00+00:00"), or "None" (unknown)."""
+    if when is None or when != when or when in (float("inf"), float("-inf")):
+        return UNKNOWN
+    return datetime.fromtimestamp(when, UTC).isoformat(timespec="seconds")

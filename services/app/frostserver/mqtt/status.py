@@ -4,8 +4,12 @@ The publisher is its one writer (encode); the workers decode the same MqttStatus
 lives in the run directory and lasts as long as the container. It names the broker only as
 config.mqtt.display_broker shows it: never a user or a password.
 
-    {"version": 1, "broker": "mqtt://mosquitto:1883", "connected": true, "published": 1234,
-     "since": 1764763200.0}
+    {"version": 2, "broker": "mqtt://mosquitto:1883", "connected": true, "published": 1234,
+     "since": 1764763200.0, "enabled": true}
+
+`enabled` is whether the settings in force name a broker: they can change while the app runs (the
+browser's settings), so the workers take it from here rather than from the settings they started
+with (version 2; the file lives in the run directory, written and read by one image).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from ..codec import decode_document, encode_document
 from ..store.files import FileIdentity
 
 MQTT_FILE = "mqtt.json"
-VERSION = 1
+VERSION = 2
 WHAT = "the MQTT publisher's status"
 
 
@@ -28,6 +32,7 @@ class MqttStatus:
     connected: bool = False
     published: int = 0  # messages the broker acknowledged since the publisher started
     since: float | None = None  # Unix time the connection was made, or lost
+    enabled: bool = True  # the settings in force name a broker (False: the publisher idles; broker is "")
 
 
 def encode(status: MqttStatus) -> bytes:
