@@ -2,8 +2,11 @@
 
 An export holds every setting in force that the browser can set too, whether the config file or
 the browser set it: frost_threshold, [device], [customize."<id>"] (with [relabel]'s names as
-labels) and [alerts.rules.<name>]. Notification targets are left out, with a comment saying so:
-their URLs hold secrets. A device can be copied to another, or kept in git, by importing it.
+labels), [alerts.rules.<name>], [mqtt], [forecast] and [derived.<name>]. Notification targets and
+the broker's password are left out, with a comment saying so: they are secrets (a broker url is
+written as host, port, tls and username). A broker FROST_MQTT_URL sets is the environment's, not
+the file's or the browser's: [mqtt] is then left out, with a comment. A device can be copied to
+another, or kept in git, by importing it.
 
 An import is read with tomllib, checked to hold only those tables (and [alerts] notify, which then
 replaces the targets added in the browser), then resolved above the config file exactly as a
@@ -28,7 +31,7 @@ from typing import Any
 
 import tomli_w
 
-from ..config import SettingsError
+from ..config import SettingsError, Source
 from ..config.errors import KeyPath as ConfigKey
 from ..config.errors import dotted
 from ..config.resolve import ATOMIC, matches
@@ -42,11 +45,18 @@ ALLOWED = {
     "device": None,
     "customize": None,
     "alerts": {"rules": None, "notify": None},
+    "mqtt": None,
+    "forecast": None,
+    "derived": None,
 }
 ONLY_IN_FILE = (
     "is set only in the config file (it takes a restart); an import holds frost_threshold, [device], "
-    '[customize."<id>"], [alerts.rules.<name>] and [alerts] notify'
+    '[customize."<id>"], [alerts.rules.<name>], [alerts] notify, [mqtt], [forecast] and [derived.<name>]'
 )
+PASSWORD_LEFT_OUT = (
+    "# [mqtt] password is left out: it is a secret. Set it again in the settings page, or in the config file."
+)
+ENVIRONMENT_BROKER = "# [mqtt] is left out: FROST_MQTT_URL in the environment sets the broker (the .env file keeps it)."
 
 
 def export_document(current: Current) -> dict[str, Any]:
@@ -69,7 +79,27 @@ def export_document(current: Current) -> dict[str, Any]:
     rules = merged.get("alerts", {}).get("rules", {})
     if rules:
         out["alerts"] = {"rules": rules}
+    for table in ("forecast", "derived"):
+        if merged.get(table):
+            out[table] = merged[table]
+    mqtt = exported_mqtt(current)
+    if mqtt:
+        out["mqtt"] = mqtt
     return out
+
+
+def exported_mqtt(current: Current) -> dict[str, Any]:
+    """Return [mqtt] as an export holds it: no password, a url as host, port, tls and username; {}: none."""
+    if current.resolved.source_of("mqtt.url") is Source.ENVIRONMENT or current.settings.mqtt is None:
+        return {}
+    mqtt = {name: value for name, value in current.resolved.merged.get("mqtt", {}).items() if name != "password"}
+    if "url" in mqtt:
+        del mqtt["url"]
+        config = current.settings.mqtt
+        mqtt.update(host=config.host, port=config.port, tls=config.tls)
+        if config.username is not None:
+            mqtt["username"] = config.username
+    return mqtt
 
 
 def export_text(current: Current, clock: Callable[[], float] = time.time) -> str:
@@ -81,6 +111,10 @@ def export_text(current: Current, clock: Callable[[], float] = time.time) -> str
         "# Notification targets are left out: their URLs hold secrets. Add them again in the settings page,",
         "# or as [alerts] notify = [...] in the config file.",
     ]
+    if current.settings.mqtt is not None and current.resolved.source_of("mqtt.url") is Source.ENVIRONMENT:
+        header.append(ENVIRONMENT_BROKER)
+    elif current.settings.mqtt is not None and current.settings.mqtt.password is not None:
+        header.append(PASSWORD_LEFT_OUT)
     if current.settings.sensor_overrides.thresholds:
         header.append("# [thresholds] of the config file is not exported: its patterns stay in the config file.")
     return "\n".join(header) + "\n\n" + tomli_w.dumps(export_document(current))
@@ -173,6 +207,8 @@ def touch_of(key: KeyPath) -> Touch:
         return Touch("sensor", key[1], field_of(key))
     if key[0] == "alerts" and len(key) > 3:
         return Touch("rule", key[2], field_of(key))
+    if key[0] == "derived" and len(key) > 2:
+        return Touch("derived", key[1], field_of(key))
     return Touch("device", "", field_of(key))
 
 
