@@ -375,7 +375,7 @@ def test_a_pair_set_in_the_browser_gives_its_sensors_within_two_samples_and_goes
                               json={"temperature": AIR, "humidity": RH, "label": "Bench", "place": "Greenhouse"})
     assert answer.status_code == 200, answer.text
     revision = answer.json()["revision"]
-    at = device.get("/api/v1/settings/changes")["changes"][-1]["at"]
+    at = [c for c in device.get("/api/v1/settings/changes")["changes"] if c["item"] == "bench"][-1]["at"]
     # Counted in samples, as above: the sensors document of the revision holds the pair's sensors.
     document = eventually(lambda: (d := device.get("/api/v1/sensors"))["revision"] == revision and d, "the pair applied")
     shown = {s["id"]: s for s in document["sensors"]}

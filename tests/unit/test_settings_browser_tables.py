@@ -228,6 +228,8 @@ def test_a_forecast_chosen_by_place_selects_the_sensors_of_that_place(rig):
 
 
 def test_a_pair_made_here_gives_its_sensors_within_a_sample_in_its_place_and_goes_again(rig):
+    for _ in range(3):
+        rig.sample()
     response = rig.send("PUT", "/api/v1/settings/derived/greenhouse",
                         {"temperature": AIR.id, "humidity": RH.id, "label": "Greenhouse air", "place": "Greenhouse"})
     assert response.status_code == 200, response.json
@@ -242,6 +244,10 @@ def test_a_pair_made_here_gives_its_sensors_within_a_sample_in_its_place_and_goe
     assert dew["label"] == "Greenhouse air dew point" and dew["place"] == "Greenhouse"
     assert dew["value"] == pytest.approx(0.8, abs=0.2)  # 4 °C at 80 %RH (Magnus)
     assert "derived/greenhouse/absolute_humidity" in sensors and "derived/greenhouse/frost_point" in sensors
+    # Its history starts with it: no value before (the ring's new column is absent there, not 0.0).
+    history = rig.admin.get("/api/v1/history?seconds=60&sensor=derived/greenhouse/dew_point").get_json()
+    series = history["series"]["derived/greenhouse/dew_point"]
+    assert series[-2:] == [dew["value"]] * 2 and set(series[:-2]) == {None} and len(series) >= 5
     export = tomllib.loads(rig.admin.get("/api/v1/settings/export").get_data(as_text=True))
     assert export["derived"]["greenhouse"] == {"temperature": AIR.id, "humidity": RH.id, "label": "Greenhouse air",
                                                "place": "Greenhouse"}
