@@ -236,7 +236,11 @@ def test_a_pair_made_here_gives_its_sensors_within_a_sample_in_its_place_and_goe
     pair = response.get_json()
     assert pair["temperature"] == {"value": AIR.id, "source": "browser", "file_value": None}
     assert pair["place"]["value"] == "Greenhouse"
-    assert rig.settings()["derived"]["greenhouse"]["label"]["value"] == "Greenhouse air"
+    settings = rig.settings()
+    assert settings["derived"]["greenhouse"]["label"]["value"] == "Greenhouse air"
+    # Its sensors' place is the pair's, said so on their sheets.
+    placed = settings["sensors"]["derived/greenhouse/dew_point"]["place"]
+    assert placed == {"value": "Greenhouse", "source": "browser", "file_value": None}
     rig.sample()
     rig.sample()
     sensors = {s["id"]: s for s in rig.admin.get("/api/v1/sensors").get_json()["sensors"]}

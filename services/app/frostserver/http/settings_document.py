@@ -125,8 +125,22 @@ def sensor_fields(current: Current, sensor_id: str, sensor: Sensor | None) -> di
         source = Source.BROWSER if Source.BROWSER in sources else Source.FILE if Source.FILE in sources else None
         if source is None:
             source = Source.FILE if field == "label" and relabelled else Source.DEFAULT
+        if field == "place" and source is Source.DEFAULT:
+            # A derived sensor's place may be its pair's ([derived.<name>] place): said where the pair is.
+            pair = pair_of(current, sensor_id)
+            if pair is not None and value is not None:
+                source = current.resolved.source_of(f"derived.{pair}.place")
+                file_value = next((p.place for p in current.file.settings.derived if p.name == pair), None)
         fields[field] = entry(own if value is None else value, source, own if file_value is None else file_value)
     return fields
+
+
+def pair_of(current: Current, sensor_id: str) -> str | None:
+    """Return the name of the pair in force a derived sensor comes from (derived/<name>/...), else None."""
+    return next(
+        (pair.name for pair in current.settings.derived if sensor_id.startswith(pair.sensor_id(""))),
+        None,
+    )
 
 
 def rule_values(rule: AlertRule | None) -> dict[str, Any]:
