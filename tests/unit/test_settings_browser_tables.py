@@ -303,3 +303,40 @@ def test_a_viewer_or_a_read_token_cannot_set_the_broker_a_forecast_or_a_pair(rig
                       headers=auth).status_code == 403
     assert client.delete("/api/v1/settings/mqtt", headers=auth).status_code == 403
     assert client.delete("/api/v1/settings/derived/g", headers=ORIGIN).status_code == 401
+
+
+def test_a_broker_url_with_credentials_is_exported_as_its_parts_without_the_password(tmp_path):
+    rig = make_rig(tmp_path, '[mqtt]\nurl = "mqtts://frost:filepw-77@b.lan:8884"\nmin_interval = "20s"\n')
+    try:
+        mqtt = rig.settings()["mqtt"]
+        assert mqtt["url"]["value"] == "mqtts://b.lan:8884" and mqtt["password"]["value"] == "…"
+        assert mqtt["host"] == {"value": "b.lan", "source": "file", "file_value": "b.lan"}
+        text = rig.admin.get("/api/v1/settings/export").get_data(as_text=True)
+        assert "filepw-77" not in text and "[mqtt] password is left out" in text
+        assert tomllib.loads(text)["mqtt"] == {"host": "b.lan", "port": 8884, "tls": True, "username": "frost",
+                                               "min_interval": "20s"}
+        imported = rig.admin.post("/api/v1/settings/import", data=text, content_type="application/toml",
+                                  headers={**ORIGIN, "X-CSRF-Token": rig.csrf})
+        assert imported.status_code == 200, imported.json
+        # Imported again on this device: the file's broker stays, with its password.
+        mqtt = imported.get_json()["mqtt"]
+        assert mqtt["host"]["source"] == "file" and mqtt["password"]["value"] == "…"
+        assert mqtt["min_interval"]["source"] == "browser"
+        assert context(rig.app).live.current().settings.mqtt.password == "filepw-77"
+    finally:
+        rig.sampler.close()
+
+
+def test_an_export_imported_again_keeps_the_password_of_the_broker_set_here(rig):
+    rig.send("PATCH", "/api/v1/settings", {"mqtt": {"host": "broker.lan", "username": "frost", "password": BROKER_SECRET}})
+    text = rig.admin.get("/api/v1/settings/export").get_data(as_text=True)
+    assert BROKER_SECRET not in text
+    again = rig.admin.post("/api/v1/settings/import", data=text, content_type="application/toml",
+                           headers={**ORIGIN, "X-CSRF-Token": rig.csrf})
+    assert again.status_code == 200 and again.get_json()["mqtt"]["password"]["value"] == "…"
+    assert context(rig.app).live.current().settings.mqtt.password == BROKER_SECRET
+    # Another broker in the import: no password carried over to it.
+    other = text.replace('host = "broker.lan"', 'host = "other.lan"')
+    moved = rig.admin.post("/api/v1/settings/import", data=other, content_type="application/toml",
+                           headers={**ORIGIN, "X-CSRF-Token": rig.csrf})
+    assert moved.status_code == 200 and moved.get_json()["mqtt"]["password"]["value"] is None

@@ -11,7 +11,8 @@ another, or kept in git, by importing it.
 An import is read with tomllib, checked to hold only those tables (and [alerts] notify, which then
 replaces the targets added in the browser), then resolved above the config file exactly as a
 change from the browser is (changes.py): a mistake is a 400 naming its key and line. It replaces
-the browser's layer whole, in one transaction.
+the browser's layer whole, in one transaction. An export imported again on its own device keeps
+its broker's password (same_broker_keeps_password): the export could not hold it.
 
 Written with tomli-w (pure Python, one module): tomllib reads TOML but does not write it, and
 quoting a label a person typed (quotes, backslashes, control characters, any script) is the part a
@@ -34,6 +35,7 @@ import tomli_w
 from ..config import SettingsError, Source
 from ..config.errors import KeyPath as ConfigKey
 from ..config.errors import dotted
+from ..config.mqtt import BROKER_KEYS, DEFAULT_PORTS
 from ..config.resolve import ATOMIC, matches
 from .changes import BadField, field_of
 from .live import Current, LiveSettings
@@ -164,7 +166,7 @@ def entries_of(document: Mapping[str, Any], path: KeyPath = ()) -> dict[KeyPath,
 
 def import_plan(live: LiveSettings, document: Mapping[str, Any], text: str) -> Callable[[Snapshot], Edit]:
     """Return the store's plan that replaces the browser's layer with an import, checked against the file."""
-    entries = entries_of(document)
+    imported = entries_of(document)
     alerts = document.get("alerts")
     notify = alerts.get("notify") if isinstance(alerts, dict) else None
     if notify is not None and (not isinstance(notify, list) or not all(isinstance(url, str) for url in notify)):
@@ -173,6 +175,7 @@ def import_plan(live: LiveSettings, document: Mapping[str, Any], text: str) -> C
     targets = None if notify is None else list(notify)
 
     def make(snapshot: Snapshot) -> Edit:
+        entries = same_broker_keeps_password(dict(imported), live, snapshot)
         candidate = replace(
             snapshot,
             entries=MappingProxyType(entries),
@@ -199,6 +202,37 @@ def import_plan(live: LiveSettings, document: Mapping[str, Any], text: str) -> C
         return Edit(set=entries, replace_entries=True, replace_targets=targets, touched=touched)
 
     return make
+
+
+def same_broker_keeps_password(
+    entries: dict[KeyPath, Any], live: LiveSettings, snapshot: Snapshot
+) -> dict[KeyPath, Any]:
+    """Keep the password of the broker an import names without one (an export never holds it).
+
+    An export of this very device, imported again, names its broker without the password: left as
+    it is, it would replace the broker in force (resolve.py) and lose the password. The config
+    file's broker: its keys are dropped from the import (the file's apply, password and all); the
+    browser's: its password is kept.
+    """
+    said = {name: entries[("mqtt", name)] for name in BROKER_KEYS if ("mqtt", name) in entries}
+    if not said or "password" in said or "url" in said:
+        return entries
+    tls = said.get("tls", False)
+    named = (said.get("host"), said.get("port", DEFAULT_PORTS.get(tls, 1883)), tls, said.get("username"))
+    in_file = live.file.settings.mqtt
+    if in_file is not None and in_file.password is not None:
+        if named == (in_file.host, in_file.port, in_file.tls, in_file.username):
+            return {key: value for key, value in entries.items() if not (key[0] == "mqtt" and key[1] in BROKER_KEYS)}
+    password = snapshot.entries.get(("mqtt", "password"))
+    current = {name: snapshot.entries.get(("mqtt", name)) for name in ("host", "port", "tls", "username")}
+    if password is not None and named == (
+        current["host"],
+        current["port"] or DEFAULT_PORTS.get(bool(current["tls"]), 1883),
+        bool(current["tls"]),
+        current["username"],
+    ):
+        return {**entries, ("mqtt", "password"): password}
+    return entries
 
 
 def touch_of(key: KeyPath) -> Touch:
