@@ -220,9 +220,9 @@ def same_broker_keeps_password(
     tls = said.get("tls", False)
     named = (said.get("host"), said.get("port", DEFAULT_PORTS.get(tls, 1883)), tls, said.get("username"))
     in_file = live.file.settings.mqtt
-    if in_file is not None and in_file.password is not None:
-        if named == (in_file.host, in_file.port, in_file.tls, in_file.username):
-            return {key: value for key, value in entries.items() if not (key[0] == "mqtt" and key[1] in BROKER_KEYS)}
+    file_broker = None if in_file is None else (in_file.host, in_file.port, in_file.tls, in_file.username)
+    if in_file is not None and in_file.password is not None and named == file_broker:
+        return {key: value for key, value in entries.items() if not (key[0] == "mqtt" and key[1] in BROKER_KEYS)}
     password = snapshot.entries.get(("mqtt", "password"))
     current = {name: snapshot.entries.get(("mqtt", name)) for name in ("host", "port", "tls", "username")}
     if password is not None and named == (
