@@ -23,7 +23,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from chips import coretemp_dual_socket, ds18b20
+from chips import coretemp_dual_socket, ds18b20, sht3x
 from conftest import COMPOSE_FILES, compose_project
 from fakesysfs import FakeSysfs
 from waiting import eventually
@@ -32,6 +32,7 @@ ADMIN, ADMIN_PASSWORD = "ada", "correct horse battery staple"
 VIEWER, VIEWER_PASSWORD = "vic", "viewer password 42"
 PROBE = "w1_slave_temp-virtual-0/temp1"  # 23.125 °C in the tree
 PACKAGE = "coretemp-isa-0000/temp1"
+AIR, RH = "sht3x-i2c-1-44/temp1", "sht3x-i2c-1-44/humidity1"  # 23.5 °C, 45.2 %RH
 CONFIG = f"""\
 [alerts]
 device_name = "Test greenhouse"
@@ -115,6 +116,7 @@ def device():
     tree = FakeSysfs(work / "sys")
     coretemp_dual_socket(tree)
     ds18b20(tree)
+    sht3x(tree)  # a temperature and a humidity sensor to pair (issue 24)
     config = work / "frostserver.toml"
     config.write_text(CONFIG)
     config.chmod(0o644)
@@ -365,3 +367,53 @@ def test_a_bad_value_is_a_json_400_through_nginx_and_changes_nothing(fresh):
     assert nan.status_code == 400 and nan.json()["field"] == "offset"
     assert device.patch("/api/v1/sensors/nosuch-isa-0000/temp9", {"label": "x"}).status_code == 404
     assert device.get("/api/v1/settings")["revision"] == before
+
+
+def test_a_pair_set_in_the_browser_gives_its_sensors_within_two_samples_and_goes_again(fresh):
+    device = fresh
+    answer = device.admin.put(device.url("/api/v1/settings/derived/bench"), timeout=30,
+                              json={"temperature": AIR, "humidity": RH, "label": "Bench", "place": "Greenhouse"})
+    assert answer.status_code == 200, answer.text
+    revision = answer.json()["revision"]
+    at = [c for c in device.get("/api/v1/settings/changes")["changes"] if c["item"] == "bench"][-1]["at"]
+    # Counted in samples, as above: the sensors document of the revision holds the pair's sensors.
+    document = eventually(lambda: (d := device.get("/api/v1/sensors"))["revision"] == revision and d, "the pair applied")
+    shown = {s["id"]: s for s in document["sensors"]}
+    dew = shown["derived/bench/dew_point"]
+    assert {"derived/bench/frost_point", "derived/bench/absolute_humidity"} <= shown.keys()
+    assert dew["label"] == "Bench dew point" and dew["place"] == "Greenhouse"
+    assert abs(dew["value"] - 11.0) < 0.3  # 23.5 °C at 45.2 %RH: 10.95 °C (Magnus)
+    assert device.metric_labels("derived/bench/dew_point")["place"] == "Greenhouse"
+    eventually(lambda: device.get("/api/v1/sensors")["sampled_at"] > at + 3, "samples after the pair")
+    history = device.get("/api/v1/history?seconds=120&sensor=derived/bench/dew_point")
+    values = dict(zip(history["timestamps"], history["series"]["derived/bench/dew_point"], strict=True))
+    assert all(v is None for t, v in values.items() if t < at - 1)  # its history starts with the pair
+    assert any(v is not None for t, v in values.items() if t > at)
+    assert tomllib.loads(device.admin.get(device.url("/api/v1/settings/export"), timeout=30).text)["derived"] == {
+        "bench": {"temperature": AIR, "humidity": RH, "label": "Bench", "place": "Greenhouse"}}
+    assert device.admin.delete(device.url("/api/v1/settings/derived/bench"), timeout=30).status_code == 204
+    revision = device.get("/api/v1/settings")["revision"]
+    document = eventually(lambda: (d := device.get("/api/v1/sensors"))["revision"] == revision and d, "the pair gone")
+    assert not [s for s in document["sensors"] if s["id"].startswith("derived/bench/")]
+
+
+def test_a_broker_set_in_the_browser_keeps_its_password_out_of_every_answer_log_and_metric(fresh):
+    device = fresh
+    secret = "tk_mqtt_s3cret_42"
+    answer = device.patch("/api/v1/settings", {"mqtt": {"host": "127.0.0.1", "port": 1883, "username": "frost",
+                                                        "password": secret, "min_interval": "10s"}})
+    assert answer.status_code == 200, answer.text
+    mqtt = answer.json()["mqtt"]
+    assert mqtt["broker"] == {"value": "mqtt://127.0.0.1:1883", "source": "browser", "file_value": None}
+    assert mqtt["password"]["value"] == "…"
+    bad = device.patch("/api/v1/settings", {"mqtt": {"host": "127.0.0.1", "port": 0}})
+    assert bad.status_code == 400 and bad.json()["field"] == "mqtt.port"
+    revision = device.get("/api/v1/settings")["revision"]
+    eventually(lambda: device.get("/api/v1/sensors")["revision"] == revision, "the sampler taking it")
+    texts = [device.admin.get(device.url(path), timeout=30).text for path in (
+        "/api/v1/settings", "/api/v1/settings/export", "/api/v1/settings/changes", "/metrics", "/readyz")]
+    assert "[mqtt] password is left out" in texts[1]
+    for text in (*texts, device.logs()):
+        assert secret not in text
+    removed = device.admin.delete(device.url("/api/v1/settings/mqtt"), timeout=30)
+    assert removed.status_code == 200 and removed.json()["mqtt"]["broker"]["value"] is None

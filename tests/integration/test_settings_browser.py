@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from chips import coretemp_dual_socket, ds18b20
+from chips import coretemp_dual_socket, ds18b20, sht3x
 from conftest import COMPOSE_FILES, ComposeProject, compose_project
 from fakesysfs import FakeSysfs
 from test_accounts_browser import sign_in
@@ -37,6 +37,7 @@ SHED = "w1_slave_temp-virtual-0~2/temp1"  # 21.5 °C (lm-sensors names both prob
 PACKAGE = "coretemp-isa-0000/temp1"  # "Package id 0", 45 °C
 CORE_1 = "coretemp-isa-0000/temp3"  # "Core 1", 43 °C
 PACKAGE_1 = "coretemp-isa-0001/temp1"  # "Package id 1", 51 °C, max 80 °C
+AIR, RH = "sht3x-i2c-1-44/temp1", "sht3x-i2c-1-44/humidity1"  # 23.5 °C, 45.2 %RH
 TARGET_PATH = "/ok/settings-test"
 # temperature_max fires as soon as a value is above the sensor's own max, so that lowering a limit
 # shows its alert without waiting the built-in minute.
@@ -88,6 +89,7 @@ def device():
         tree = FakeSysfs(tree_dir)
         ds18b20(tree)
         coretemp_dual_socket(tree)
+        sht3x(tree)  # a temperature and a humidity sensor to pair (issue 24)
         config = work / "frostserver.toml"
         config.write_text(CONFIG)
         config.chmod(0o644)
@@ -362,3 +364,53 @@ def test_a_viewer_sees_no_editing_controls_and_the_api_refuses_their_writes(brow
         response = client.request(method, device.url(path), json=body, headers=csrf, timeout=30)
         assert response.status_code == 403, (method, path, response.status_code, response.text)
     assert device.sensors()[PACKAGE]["label"] == "Package id 0"
+
+
+def test_an_admin_sets_the_forecast_a_pair_and_a_broker_on_a_phone(browser, device):
+    secret = "mqtt-pw-s3cret"
+    with open_page(browser, device.base_url, PHONE) as board:
+        page = board.page
+        signed_in(page, ADMIN, ADMIN_PASSWORD)
+        page.goto("/#settings")
+
+        # The forecast: every setting, with its source.
+        forecast = page.locator("section[aria-labelledby=forecast-title]")
+        forecast.get_by_label(re.compile("^Warn this far ahead")).fill("2h")
+        forecast.get_by_label(re.compile("^Places")).fill("Greenhouse")
+        forecast.get_by_role("button", name="Save").click()
+        expect()(page.locator(".settings-page > .note")).to_contain_text("The forecast is saved")
+        expect()(forecast.locator(".source[data-source=browser]")).to_have_count(2)
+        client, csrf = device.client(ADMIN, ADMIN_PASSWORD)
+        settings = client.get(device.url("/api/v1/settings"), timeout=30).json()
+        assert settings["forecast"]["lead_time"]["value"] == 7200 and settings["forecast"]["places"]["value"] == ["Greenhouse"]
+
+        # A pair: its three sensors appear on the overview within a sample or two.
+        pairs = page.locator("section[aria-labelledby=pairs-title]")
+        pairs.get_by_label("Temperature sensor").select_option(AIR)
+        pairs.get_by_label("Humidity sensor").select_option(RH)
+        pairs.get_by_label(re.compile("^Name")).fill("Bench")
+        pairs.get_by_role("button", name="Pair").click()
+        expect()(pairs.locator('[data-pair="bench"]')).to_contain_text("Bench")
+        board.screenshot("settings-pair-phone")
+        page.get_by_role("link", name="Back to the readings").click()
+        expect()(row(page, "derived/bench/dew_point").locator(".sensor-name")).to_have_text("Bench dew point")
+
+        # The broker: the password typed once, never shown again, not even after a reload.
+        page.goto("/#settings")
+        mqtt = page.locator("section[aria-labelledby=mqtt-title]")
+        expect()(mqtt).to_contain_text("No broker")
+        mqtt.get_by_label("Broker host").fill("127.0.0.1")
+        mqtt.get_by_label("User name").fill("frost")
+        mqtt.get_by_label(re.compile("^Password")).fill(secret)
+        mqtt.get_by_role("button", name="Save").click()
+        expect()(mqtt.locator(".target-shown")).to_have_text("mqtt://127.0.0.1:1883")
+        page.reload()
+        mqtt = page.locator("section[aria-labelledby=mqtt-title]")
+        expect()(mqtt.locator(".target-shown")).to_have_text("mqtt://127.0.0.1:1883")
+        expect()(mqtt.get_by_label(re.compile("^Password"))).to_have_value("")
+        expect()(mqtt.get_by_label(re.compile("^Password"))).to_have_attribute("placeholder", re.compile("^set"))
+        assert secret not in page.content()
+        board.screenshot("settings-mqtt-phone")
+        mqtt.get_by_role("button", name="Remove the broker set here").click()
+        expect()(mqtt).to_contain_text("No broker")
+        assert board.problems == []

@@ -5,9 +5,11 @@ and absolute humidity become sensors of their own (derived/sensors.py computes t
     temperature = "sht3x-i2c-1-44/temp1"
     humidity = "sht3x-i2c-1-44/humidity1"
     label = "Garden"          # optional: "Garden dew point", ...; default: the name
+    place = "Garden"          # optional: the place of the three sensors it gives (their own
+                              # [customize."derived/garden/..."] place wins); absent: "Unsorted"
 
-The pairs come from the config file today; places set up in the browser will add theirs through
-the resolver's browser layer (resolve.py), in this same shape.
+The pairs come from the config file or from the browser (the settings store's layer, resolve.py),
+in this same shape: a pair set in the browser is [derived.<name>] in an export.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from . import validate
 from .errors import Invalid, KeyPath
 
 PAIR_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # it becomes part of ids: derived/<name>/dew_point
-PAIR_KEYS = ("temperature", "humidity", "label")
+PAIR_KEYS = ("temperature", "humidity", "label", "place")
+MAX_PLACE = 64  # as [customize] place
 DERIVED_PREFIX = "derived/"
 # What a pair gives: (channel, kind, unit, label suffix), in the order the sensors are listed.
 QUANTITIES = (
@@ -38,6 +41,7 @@ class DerivedPair:
     temperature: str  # a sensor id (°C)
     humidity: str  # a sensor id (%RH)
     label: str
+    place: str | None = None  # the place of the sensors it gives; None: their own (else "Unsorted")
 
     def sensor_id(self, quantity: str) -> str:
         """Return the id of one of the pair's sensors: derived/<name>/<quantity>."""
@@ -65,7 +69,8 @@ def parse_pair(name: str, value: Any) -> DerivedPair:
     if temperature == humidity:
         raise Invalid((*key, "humidity"), f"is the same sensor as temperature ({temperature!r})")
     label = validate.text(body.get("label", name), (*key, "label"), 48)
-    return DerivedPair(name, temperature, humidity, label)
+    place = validate.name_text(body["place"], (*key, "place"), MAX_PLACE) if "place" in body else None
+    return DerivedPair(name, temperature, humidity, label, place)
 
 
 def input_id(value: Any, key: KeyPath) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from . import validate
 from .access import AccessConfig, parse_access
 from .alerts import AlertsConfig, parse_alerts
+from .customize import Customization
 from .derived import QUANTITIES, DerivedPair, parse_derived
 from .device import DEFAULT_NAME, DeviceConfig, parse_device
 from .forecast import ForecastConfig, parse_forecast
@@ -73,8 +74,25 @@ def parse_document(document: dict[str, Any], numbers: Mapping[str, NumberSpec]) 
     mqtt = parse_mqtt(document["mqtt"]) if "mqtt" in document else None
     derived = parse_derived(document.get("derived", {}))
     check_derived_sensors_kept([pair.sensor_id(quantity) for pair in derived for quantity, *_ in QUANTITIES], overrides)
+    overrides = place_derived(overrides, derived)
     forecast = parse_forecast(document.get("forecast", {}), values["sampling.interval"])
     device = parse_device(document.get("device", {}), alerts.device_name if alerts is not None else DEFAULT_NAME)
     if alerts is not None and alerts.device_name != device.name:
         alerts = replace(alerts, device_name=device.name)  # one name, wherever it was said
     return ConfigDocument(MappingProxyType(values), sensors, overrides, alerts, access, mqtt, derived, forecast, device)
+
+
+def place_derived(overrides: SensorOverrides, pairs: tuple[DerivedPair, ...]) -> SensorOverrides:
+    """Give a pair's place to the sensors it gives, as their [customize] place where they have none of their own."""
+    customize = dict(overrides.customize)
+    for pair in pairs:
+        if pair.place is None:
+            continue
+        for quantity, *_ in QUANTITIES:
+            sensor_id = pair.sensor_id(quantity)
+            own = customize.get(sensor_id, Customization())
+            if own.place is None:
+                customize[sensor_id] = replace(own, place=pair.place)
+    if customize == dict(overrides.customize):
+        return overrides
+    return replace(overrides, customize=MappingProxyType(customize))

@@ -14,7 +14,8 @@ that holds it (display_broker() is the one way to show a broker), and it stays o
     max_interval = "5m"                                 # ... and at least this often
 
 A table with no broker (no url, no host) is a mistake; `enabled = false` keeps the table and
-publishes nothing (issue 22's browser settings will switch it this way).
+publishes nothing. The settings page sets this same table (the password write-only); FROST_MQTT_URL
+stays above it, and a source that names a broker replaces the one below whole (BROKER_KEYS).
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ MQTT_KEYS = (
     "max_interval",
     "device_id",
 )
+# The keys that say where the broker is and who the publisher is there: a source that sets one of
+# them sets the broker (resolve.py replaces the whole of it below that source).
+BROKER_KEYS = ("url", "host", "port", "tls", "username", "password")
 SCHEMES = {"mqtt": False, "mqtts": True}  # scheme -> TLS
 DEFAULT_PORTS = {False: 1883, True: 8883}  # IANA's ports for MQTT and MQTT over TLS
 PROTOCOLS = ("3.1.1", "5")

@@ -40,7 +40,7 @@ from typing import Any
 from .alerts import AlertsConfig, display_target
 from .document import parse_document
 from .errors import ConfigError, Invalid, KeyPath, SettingsError, dotted
-from .mqtt import display_url
+from .mqtt import BROKER_KEYS, display_url
 from .settings import (
     STREAM_THREAD_RESERVE,
     Settings,
@@ -100,6 +100,9 @@ class Dropped:
 EXCLUSIVE: tuple[tuple[tuple[str, ...], frozenset[str]], ...] = (
     (("alerts", "rules", "*"), frozenset({"above", "below", "status"})),
     (("customize", "*"), frozenset({"offset", "calibration"})),
+    # The broker is one thing, wherever it is said: a layer that names one (FROST_MQTT_URL, the
+    # browser's host) replaces the broker below whole, its user and password with it.
+    (("mqtt",), frozenset(BROKER_KEYS)),
 )
 # Lists a later layer adds to instead of replacing: the browser's notification targets join the file's.
 APPENDED = frozenset({("alerts", "notify")})

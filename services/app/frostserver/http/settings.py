@@ -30,7 +30,9 @@ from werkzeug.routing import BaseConverter
 from ..accounts.model import Via
 from ..alerts.send import child_test, child_usable
 from ..config.alerts import display_target, parse_target
+from ..config.derived import DERIVED_PREFIX, PAIR_NAME
 from ..config.errors import Invalid
+from ..config.mqtt import BROKER_KEYS
 from ..model import ERROR, Reading, Sensor
 from ..overrides import preview
 from ..settings import changes
@@ -43,7 +45,7 @@ from .context import context
 from .documents import sensor_json
 from .errors import json_error
 from .history_params import LATEST_TIME, BadParameter, parse_time
-from .settings_document import BROWSER_TARGET, FILE_TARGET, rule_fields, settings_document
+from .settings_document import BROWSER_TARGET, FILE_TARGET, pair_fields, rule_fields, settings_document
 from .signin import answer, json_object
 
 bp = Blueprint("settings", __name__)
@@ -185,14 +187,102 @@ def get_settings() -> Response:
 @bp.patch("/api/v1/settings")
 @needs(Need.CHANGE)
 def patch_settings() -> Response:
-    """Change the device's name or units, or the frost threshold."""
+    """Change the device's name or units, the frost threshold, the MQTT broker ([mqtt]) or the forecast ([forecast])."""
     body = json_object()
-    change = changes.device_change(body)
+    change = changes.device_change({k: v for k, v in body.items() if k not in ("mqtt", "forecast")})
+    if "mqtt" in body:
+        change.update(changes.mqtt_change(body["mqtt"]))
+        refused = broker_in_environment(change)
+        if refused is not None:
+            return refused
+    if "forecast" in body:
+        change.update(changes.forecast_change(body["forecast"]))
     try:
         current = write(changes.plan(context().live, change, "device", "", seen_revision(body)))
     except StaleRevision:
         return stale("The device's settings were changed by someone else since", settings=document_of(live_now()))
     return answer(document_of(current))
+
+
+def broker_in_environment(change: changes.Change) -> Response | None:
+    """Refuse to set the broker while FROST_MQTT_URL sets it: the environment stays above the browser (a 409)."""
+    if context().live.file.settings.mqtt_url is None:
+        return None
+    setting = [
+        key[1] for key, value in change.items() if key[0] == "mqtt" and key[1] in BROKER_KEYS and value is not None
+    ]
+    if not setting:
+        return None
+    return json_error(
+        409,
+        "The MQTT broker is set by FROST_MQTT_URL in the environment (.env), which the browser cannot override: "
+        "change or remove it there, then restart the app",
+        field=f"mqtt.{setting[0]}",
+    )
+
+
+@bp.delete("/api/v1/settings/mqtt")
+@needs(Need.CHANGE)
+def remove_broker() -> Response:
+    """Remove every [mqtt] setting made in the browser (the config file's broker, if any, applies again)."""
+    try:
+        current = write(changes.plan(context().live, changes.mqtt_change(None), "device", "", seen_revision({})))
+    except StaleRevision:
+        return stale("The device's settings were changed by someone else since", settings=document_of(live_now()))
+    return answer(document_of(current))
+
+
+# --- derived pairs -----------------------------------------------------------------------------
+
+
+@bp.put("/api/v1/settings/derived/<name>")
+@needs(Need.CHANGE)
+def put_pair(name: str) -> Response:
+    """Pair a temperature and a humidity sensor as [derived.<name>]: their dew point, frost point, absolute humidity."""
+    if not PAIR_NAME.fullmatch(name):
+        raise BadField("name", "name: 1 to 64 letters, digits, '_' or '-' (it becomes derived/<name>/...)")
+    body = json_object()
+    change = changes.pair_change(name, body)
+    for field, kind in (("temperature", "temperature"), ("humidity", "humidity")):
+        check_input(field, kind, change[("derived", name, field)])
+    try:
+        current = write(changes.plan(context().live, change, "derived", name, seen_revision(body)))
+    except StaleRevision:
+        now = live_now()
+        return stale(f"Pair {name!r} was changed by someone else since", pair=document_of(now)["derived"].get(name))
+    return answer({"name": name, "revision": current.revision, **pair_fields(current, name)})
+
+
+def check_input(field: str, kind: str, sensor_id: Any) -> None:
+    """Refuse a pair's input that is no sensor of this device, or not of the kind it needs (a 400 naming the field)."""
+    if not isinstance(sensor_id, str):
+        raise BadField(field, f"{field}: must be a sensor id like 'sht3x-i2c-1-44/temp1'")
+    sensor = known_sensor(sensor_id)
+    if sensor is None:
+        raise BadField(field, f"{field}: no sensor with id {sensor_id!r} on this device")
+    if sensor.kind != kind or sensor.id.startswith(DERIVED_PREFIX):
+        raise BadField(field, f"{field}: {sensor_id!r} is a {sensor.kind} sensor; a pair needs a measured {kind} one")
+
+
+@bp.delete("/api/v1/settings/derived/<name>")
+@needs(Need.CHANGE)
+def remove_pair(name: str) -> Response:
+    """Remove a pair made in the browser; one only in the config file is a 409 (remove it there)."""
+    current = live_now()
+    in_browser = current.snapshot is not None and any(key[:2] == ("derived", name) for key in current.snapshot.entries)
+    if not in_browser:
+        if any(pair.name == name for pair in current.file.settings.derived):
+            return json_error(409, f"The pair {name!r} is set in the config file ([derived.{name}]): remove it there")
+        return json_error(404, f"No derived pair named {name!r}")
+    try:
+        write(changes.plan(context().live, changes.pair_removal(name), "derived", name, seen_revision({})))
+    except StaleRevision:
+        return stale(
+            f"Pair {name!r} was changed by someone else since", pair=document_of(live_now())["derived"].get(name)
+        )
+    response = Response(status=204)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.patch("/api/v1/settings/rules/<name>")

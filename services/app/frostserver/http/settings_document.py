@@ -5,12 +5,21 @@
      "frost_threshold": {"value": 0.5, "source": "file", "file_value": 0.5},
      "sensors": {"<id>": {"label": {...}, "place": ..., "order", "hidden", "calibration", "low", "high"}},
      "rules": {"frost": {"enabled": {...}, "above", "below", "for", "hysteresis", "severity", "sensors", "places"}},
-     "targets": [{"id": "f1", "shown": "ntfy://…", "source": "file"}, {"id": "b3", ..., "source": "browser"}]}
+     "targets": [{"id": "f1", "shown": "ntfy://…", "source": "file"}, {"id": "b3", ..., "source": "browser"}],
+     "mqtt": {"broker": {"value": "mqtts://broker.local:8883", ...}, "host", "port", "tls", "username",
+              "password": {"value": "…", ...}, "discovery_prefix", "min_interval", ...},
+     "forecast": {"enabled", "sensors", "places", "window", "min_data", "lead_time"},
+     "derived": {"garden": {"temperature", "humidity", "label", "place"}}}
 
 `source` is default, file or browser (config/resolve.py); `file_value` is the value without the
 browser's (the file's, or the sensor's own from lm-sensors and the chip: what a reset gives).
 Sensors are listed when anything is said about them ([customize] in the file or the browser, or
 [relabel]). Notification targets are never shown whole: `shown` is display_target()'s mask.
+
+[mqtt] (issue 23): the broker's password is never shown, only whether one is set ("…", else null),
+and a url is shown as scheme://host:port (it may hold the password); the broker's fields say the
+source of the url when a url gives them, "environment" when FROST_MQTT_URL does. Durations are in
+seconds, as a rule's `for`. With no broker anywhere, every [mqtt] value is null.
 """
 
 from __future__ import annotations
@@ -22,6 +31,9 @@ from ..config.alert_rules import AlertRule
 from ..config.alerts import display_target
 from ..config.customize import Customization
 from ..config.errors import dotted
+from ..config.forecast import FORECAST_KEYS, ForecastConfig
+from ..config.mqtt import BROKER_KEYS, MQTT_KEYS, MqttConfig, display_url
+from ..config.resolve import Resolved
 from ..model import Sensor
 from ..settings.live import Current
 
@@ -50,6 +62,9 @@ def settings_document(current: Current, catalog: dict[str, Sensor]) -> dict[str,
         },
         "rules": {rule.name: rule_fields(current, rule.name) for rule in current.settings.alerts.rules},
         "targets": targets(current),
+        "mqtt": mqtt_fields(current),
+        "forecast": forecast_fields(current),
+        "derived": {name: pair_fields(current, name) for name in pair_names(current)},
     }
 
 
@@ -110,8 +125,22 @@ def sensor_fields(current: Current, sensor_id: str, sensor: Sensor | None) -> di
         source = Source.BROWSER if Source.BROWSER in sources else Source.FILE if Source.FILE in sources else None
         if source is None:
             source = Source.FILE if field == "label" and relabelled else Source.DEFAULT
+        if field == "place" and source is Source.DEFAULT:
+            # A derived sensor's place may be its pair's ([derived.<name>] place): said where the pair is.
+            pair = pair_of(current, sensor_id)
+            if pair is not None and value is not None:
+                source = current.resolved.source_of(f"derived.{pair}.place")
+                file_value = next((p.place for p in current.file.settings.derived if p.name == pair), None)
         fields[field] = entry(own if value is None else value, source, own if file_value is None else file_value)
     return fields
+
+
+def pair_of(current: Current, sensor_id: str) -> str | None:
+    """Return the name of the pair in force a derived sensor comes from (derived/<name>/...), else None."""
+    return next(
+        (pair.name for pair in current.settings.derived if sensor_id.startswith(pair.sensor_id(""))),
+        None,
+    )
 
 
 def rule_values(rule: AlertRule | None) -> dict[str, Any]:
@@ -155,3 +184,86 @@ def targets(current: Current) -> list[dict[str, Any]]:
             if target.url not in in_file
         ]
     return shown
+
+
+SECRET_SHOWN = "…"  # a password is set: the value itself is never shown
+
+
+def mqtt_value(config: MqttConfig | None, resolved: Resolved, name: str) -> Any:
+    """Return one [mqtt] value as the API shows it: the password as "…", a url without its user and password."""
+    if config is None:
+        return None
+    if name == "broker":
+        return config.shown
+    if name == "password":
+        return None if config.password is None else SECRET_SHOWN
+    if name == "url":
+        url = resolved.merged.get("mqtt", {}).get("url")
+        return None if url is None else display_url(url)
+    return getattr(config, name)
+
+
+def mqtt_source(resolved: Resolved, name: str) -> Source:
+    """Return where an [mqtt] value comes from: the url's source for the broker's parts a url gives."""
+    has_url = "url" in resolved.merged.get("mqtt", {})
+    if name == "broker" or (name in BROKER_KEYS and has_url and resolved.source_of(f"mqtt.{name}") is Source.DEFAULT):
+        return resolved.source_of("mqtt.url") if has_url else resolved.source_of("mqtt.host")
+    return resolved.source_of(f"mqtt.{name}")
+
+
+def mqtt_fields(current: Current) -> dict[str, Any]:
+    """Return the broker ("broker": how it is shown) and each [mqtt] key with its source; secrets masked."""
+    config, file_config = current.settings.mqtt, current.file.settings.mqtt
+    return {
+        name: entry(
+            mqtt_value(config, current.resolved, name),
+            mqtt_source(current.resolved, name),
+            mqtt_value(file_config, current.file, name),
+        )
+        for name in ("broker", *MQTT_KEYS)
+    }
+
+
+def forecast_value(config: ForecastConfig, name: str) -> Any:
+    """Return one [forecast] value as the API shows it (durations in seconds, sensors as their globs)."""
+    if name == "sensors":
+        return [pattern.glob for pattern in config.sensors]
+    if name == "places":
+        return list(config.places)
+    return getattr(config, name)
+
+
+def forecast_fields(current: Current) -> dict[str, Any]:
+    """Return each [forecast] key with its source and its value without the browser's."""
+    config, file_config = current.settings.forecast, current.file.settings.forecast
+    return {
+        name: entry(
+            forecast_value(config, name),
+            current.resolved.source_of(f"forecast.{name}"),
+            forecast_value(file_config, name),
+        )
+        for name in FORECAST_KEYS
+    }
+
+
+PAIR_FIELDS = ("temperature", "humidity", "label", "place")
+
+
+def pair_names(current: Current) -> list[str]:
+    """Return the names of the derived pairs in force and in the file, in the document's order."""
+    names = [pair.name for pair in current.settings.derived]
+    return names + [pair.name for pair in current.file.settings.derived if pair.name not in names]
+
+
+def pair_fields(current: Current, name: str) -> dict[str, Any]:
+    """Return one pair's fields with their sources and the file's values (all null: not in the file)."""
+    pair = next((pair for pair in current.settings.derived if pair.name == name), None)
+    file_pair = next((pair for pair in current.file.settings.derived if pair.name == name), None)
+    return {
+        field: entry(
+            None if pair is None else getattr(pair, field),
+            current.resolved.source_of(f"derived.{name}.{field}"),
+            None if file_pair is None else getattr(file_pair, field),
+        )
+        for field in PAIR_FIELDS
+    }

@@ -9,7 +9,13 @@ there: the same validators as the config file's, so a mistake reads the same whe
 and the message names the API's field. Nothing is written for a change that changes nothing.
 
 Keys of one group replace each other within the browser's layer too: setting `offset` removes the
-browser's two-point `calibration`, setting a rule's `above` removes its `below` and `status`.
+browser's two-point `calibration`, setting a rule's `above` removes its `below` and `status`, and
+setting the broker's `url` removes the browser's host, port, tls, username and password (and setting
+any of those its url).
+
+[mqtt], [forecast] and [derived.<name>] are changed the same way (issues 23 and 24): their keys are
+the config file's, so a 400 names the key as the file would ("mqtt.port", "forecast.window"); a
+pair's fields are named as its PUT body has them ("temperature").
 """
 
 from __future__ import annotations
@@ -20,7 +26,10 @@ from types import MappingProxyType
 from typing import Any
 
 from ..config import SettingsError
+from ..config.derived import PAIR_KEYS
 from ..config.errors import dotted
+from ..config.forecast import FORECAST_KEYS
+from ..config.mqtt import BROKER_KEYS, MQTT_KEYS
 from ..model import Sensor
 from .live import Current, LiveSettings
 from .store import Edit, KeyPath, Snapshot, Touch
@@ -29,6 +38,9 @@ SENSOR_FIELDS = ("label", "place", "order", "hidden", "offset", "calibration", "
 LIMIT_SIDES = ("low", "high")
 RULE_FIELDS = ("enabled", "above", "below", "for", "hysteresis", "severity", "sensors", "places")
 DEVICE_FIELDS = ("name", "units")
+MQTT_FIELDS = MQTT_KEYS
+FORECAST_FIELDS = FORECAST_KEYS
+PAIR_FIELDS = PAIR_KEYS
 # Keys that replace each other in one layer (config/resolve.py EXCLUSIVE says so across layers).
 SENSOR_GROUP = ("offset", "calibration")
 RULE_GROUP = ("above", "below", "status")
@@ -117,12 +129,67 @@ def device_change(body: Mapping[str, Any]) -> Change:
     return change
 
 
+def mqtt_change(value: Any) -> Change:
+    """Return the keys "mqtt" of a PATCH /api/v1/settings body sets; null removes every [mqtt] key set here."""
+    if value is None:
+        return {("mqtt", name): None for name in MQTT_FIELDS}
+    if not isinstance(value, dict) or set(value) - set(MQTT_FIELDS):
+        unknown = sorted(set(value) - set(MQTT_FIELDS)) if isinstance(value, dict) else []
+        field = f"mqtt.{unknown[0]}" if unknown else "mqtt"
+        raise BadField(field, f"{field}: unknown or not an object; [mqtt] has {', '.join(MQTT_FIELDS)}")
+    change: Change = {("mqtt", name): item for name, item in value.items()}
+    # One broker in the layer: a url replaces host, port, tls and the user; any of those replaces a url.
+    if value.get("url") is not None:
+        change.update({("mqtt", name): None for name in BROKER_KEYS if name != "url" and name not in value})
+    elif any(value.get(name) is not None for name in BROKER_KEYS):
+        change.setdefault(("mqtt", "url"), None)
+    return change
+
+
+def forecast_change(value: Any) -> Change:
+    """Return the keys "forecast" of a PATCH /api/v1/settings body sets; null resets them all to the file's."""
+    if value is None:
+        return {("forecast", name): None for name in FORECAST_FIELDS}
+    if not isinstance(value, dict) or set(value) - set(FORECAST_FIELDS):
+        unknown = sorted(set(value) - set(FORECAST_FIELDS)) if isinstance(value, dict) else []
+        field = f"forecast.{unknown[0]}" if unknown else "forecast"
+        raise BadField(field, f"{field}: unknown or not an object; [forecast] has {', '.join(FORECAST_FIELDS)}")
+    return {("forecast", name): item for name, item in value.items()}
+
+
+def pair_change(name: str, body: Mapping[str, Any]) -> Change:
+    """Return the keys a PUT /api/v1/settings/derived/<name> body sets: the whole pair (fields left out: none here)."""
+    change: Change = {}
+    for field, value in body.items():
+        if field == "revision":
+            continue
+        if field not in PAIR_FIELDS:
+            raise BadField(field, f"{field}: unknown field; a pair has {', '.join(PAIR_FIELDS)}")
+        change[("derived", name, field)] = value
+    for needed in ("temperature", "humidity"):
+        if change.get(("derived", name, needed)) is None:
+            raise BadField(needed, f"{needed}: a pair needs a {needed} sensor's id")
+    for field in PAIR_FIELDS:
+        change.setdefault(("derived", name, field), None)
+    return change
+
+
+def pair_removal(name: str) -> Change:
+    """Return the keys that remove a pair set here (the file's, if it has one, applies again)."""
+    return {("derived", name, field): None for field in PAIR_FIELDS}
+
+
 def field_of(key: KeyPath) -> str:
-    """Return the API's name of a key: "label", "limits", "device.name", "frost_threshold", a rule's field."""
+    """Return the API's name of a key: "label", "limits", "device.name", "frost_threshold", a rule's field.
+
+    [mqtt] and [forecast] keys are named as in the file ("mqtt.port"); a pair's as in its body ("temperature").
+    """
     if key[0] == "customize" and len(key) > 2:
         return "limits" if key[2] in LIMIT_SIDES else key[2]
     if key[0] == "alerts" and len(key) > 3:
         return key[3]
+    if key[0] == "derived" and len(key) > 2:
+        return key[2]
     return ".".join(key)
 
 

@@ -2,13 +2,17 @@
 
 An export holds every setting in force that the browser can set too, whether the config file or
 the browser set it: frost_threshold, [device], [customize."<id>"] (with [relabel]'s names as
-labels) and [alerts.rules.<name>]. Notification targets are left out, with a comment saying so:
-their URLs hold secrets. A device can be copied to another, or kept in git, by importing it.
+labels), [alerts.rules.<name>], [mqtt], [forecast] and [derived.<name>]. Notification targets and
+the broker's password are left out, with a comment saying so: they are secrets (a broker url is
+written as host, port, tls and username). A broker FROST_MQTT_URL sets is the environment's, not
+the file's or the browser's: [mqtt] is then left out, with a comment. A device can be copied to
+another, or kept in git, by importing it.
 
 An import is read with tomllib, checked to hold only those tables (and [alerts] notify, which then
 replaces the targets added in the browser), then resolved above the config file exactly as a
 change from the browser is (changes.py): a mistake is a 400 naming its key and line. It replaces
-the browser's layer whole, in one transaction.
+the browser's layer whole, in one transaction. An export imported again on its own device keeps
+its broker's password (same_broker_keeps_password): the export could not hold it.
 
 Written with tomli-w (pure Python, one module): tomllib reads TOML but does not write it, and
 quoting a label a person typed (quotes, backslashes, control characters, any script) is the part a
@@ -28,9 +32,10 @@ from typing import Any
 
 import tomli_w
 
-from ..config import SettingsError
+from ..config import SettingsError, Source
 from ..config.errors import KeyPath as ConfigKey
 from ..config.errors import dotted
+from ..config.mqtt import BROKER_KEYS, DEFAULT_PORTS
 from ..config.resolve import ATOMIC, matches
 from .changes import BadField, field_of
 from .live import Current, LiveSettings
@@ -42,11 +47,18 @@ ALLOWED = {
     "device": None,
     "customize": None,
     "alerts": {"rules": None, "notify": None},
+    "mqtt": None,
+    "forecast": None,
+    "derived": None,
 }
 ONLY_IN_FILE = (
     "is set only in the config file (it takes a restart); an import holds frost_threshold, [device], "
-    '[customize."<id>"], [alerts.rules.<name>] and [alerts] notify'
+    '[customize."<id>"], [alerts.rules.<name>], [alerts] notify, [mqtt], [forecast] and [derived.<name>]'
 )
+PASSWORD_LEFT_OUT = (
+    "# [mqtt] password is left out: it is a secret. Set it again in the settings page, or in the config file."
+)
+ENVIRONMENT_BROKER = "# [mqtt] is left out: FROST_MQTT_URL in the environment sets the broker (the .env file keeps it)."
 
 
 def export_document(current: Current) -> dict[str, Any]:
@@ -69,7 +81,27 @@ def export_document(current: Current) -> dict[str, Any]:
     rules = merged.get("alerts", {}).get("rules", {})
     if rules:
         out["alerts"] = {"rules": rules}
+    for table in ("forecast", "derived"):
+        if merged.get(table):
+            out[table] = merged[table]
+    mqtt = exported_mqtt(current)
+    if mqtt:
+        out["mqtt"] = mqtt
     return out
+
+
+def exported_mqtt(current: Current) -> dict[str, Any]:
+    """Return [mqtt] as an export holds it: no password, a url as host, port, tls and username; {}: none."""
+    if current.resolved.source_of("mqtt.url") is Source.ENVIRONMENT or current.settings.mqtt is None:
+        return {}
+    mqtt = {name: value for name, value in current.resolved.merged.get("mqtt", {}).items() if name != "password"}
+    if "url" in mqtt:
+        del mqtt["url"]
+        config = current.settings.mqtt
+        mqtt.update(host=config.host, port=config.port, tls=config.tls)
+        if config.username is not None:
+            mqtt["username"] = config.username
+    return mqtt
 
 
 def export_text(current: Current, clock: Callable[[], float] = time.time) -> str:
@@ -81,6 +113,10 @@ def export_text(current: Current, clock: Callable[[], float] = time.time) -> str
         "# Notification targets are left out: their URLs hold secrets. Add them again in the settings page,",
         "# or as [alerts] notify = [...] in the config file.",
     ]
+    if current.settings.mqtt is not None and current.resolved.source_of("mqtt.url") is Source.ENVIRONMENT:
+        header.append(ENVIRONMENT_BROKER)
+    elif current.settings.mqtt is not None and current.settings.mqtt.password is not None:
+        header.append(PASSWORD_LEFT_OUT)
     if current.settings.sensor_overrides.thresholds:
         header.append("# [thresholds] of the config file is not exported: its patterns stay in the config file.")
     return "\n".join(header) + "\n\n" + tomli_w.dumps(export_document(current))
@@ -130,7 +166,7 @@ def entries_of(document: Mapping[str, Any], path: KeyPath = ()) -> dict[KeyPath,
 
 def import_plan(live: LiveSettings, document: Mapping[str, Any], text: str) -> Callable[[Snapshot], Edit]:
     """Return the store's plan that replaces the browser's layer with an import, checked against the file."""
-    entries = entries_of(document)
+    imported = entries_of(document)
     alerts = document.get("alerts")
     notify = alerts.get("notify") if isinstance(alerts, dict) else None
     if notify is not None and (not isinstance(notify, list) or not all(isinstance(url, str) for url in notify)):
@@ -139,6 +175,7 @@ def import_plan(live: LiveSettings, document: Mapping[str, Any], text: str) -> C
     targets = None if notify is None else list(notify)
 
     def make(snapshot: Snapshot) -> Edit:
+        entries = same_broker_keeps_password(dict(imported), live, snapshot)
         candidate = replace(
             snapshot,
             entries=MappingProxyType(entries),
@@ -167,12 +204,45 @@ def import_plan(live: LiveSettings, document: Mapping[str, Any], text: str) -> C
     return make
 
 
+def same_broker_keeps_password(
+    entries: dict[KeyPath, Any], live: LiveSettings, snapshot: Snapshot
+) -> dict[KeyPath, Any]:
+    """Keep the password of the broker an import names without one (an export never holds it).
+
+    An export of this very device, imported again, names its broker without the password: left as
+    it is, it would replace the broker in force (resolve.py) and lose the password. The config
+    file's broker: its keys are dropped from the import (the file's apply, password and all); the
+    browser's: its password is kept.
+    """
+    said = {name: entries[("mqtt", name)] for name in BROKER_KEYS if ("mqtt", name) in entries}
+    if not said or "password" in said or "url" in said:
+        return entries
+    tls = said.get("tls", False)
+    named = (said.get("host"), said.get("port", DEFAULT_PORTS.get(tls, 1883)), tls, said.get("username"))
+    in_file = live.file.settings.mqtt
+    file_broker = None if in_file is None else (in_file.host, in_file.port, in_file.tls, in_file.username)
+    if in_file is not None and in_file.password is not None and named == file_broker:
+        return {key: value for key, value in entries.items() if not (key[0] == "mqtt" and key[1] in BROKER_KEYS)}
+    password = snapshot.entries.get(("mqtt", "password"))
+    current = {name: snapshot.entries.get(("mqtt", name)) for name in ("host", "port", "tls", "username")}
+    if password is not None and named == (
+        current["host"],
+        current["port"] or DEFAULT_PORTS.get(bool(current["tls"]), 1883),
+        bool(current["tls"]),
+        current["username"],
+    ):
+        return {**entries, ("mqtt", "password"): password}
+    return entries
+
+
 def touch_of(key: KeyPath) -> Touch:
     """Return what a key's change touches: the sensor, the rule or the device it belongs to."""
     if key[0] == "customize" and len(key) > 2:
         return Touch("sensor", key[1], field_of(key))
     if key[0] == "alerts" and len(key) > 3:
         return Touch("rule", key[2], field_of(key))
+    if key[0] == "derived" and len(key) > 2:
+        return Touch("derived", key[1], field_of(key))
     return Touch("device", "", field_of(key))
 
 

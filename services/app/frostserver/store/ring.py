@@ -156,6 +156,10 @@ class RingWriter:
         self._ring = self._open_or_create(Path(path), capacity, columns)
         self._header = RingHeader.from_buffer(self._ring.map)
         self._header.interval = interval
+        # Columns in use at the first sample were written before (or their rows do not exist yet);
+        # a column taken later (a sensor that appears: a derived pair set in the browser, a chip
+        # plugged in) holds the sparse file's zeros in its older rows: cleared to "absent" first.
+        self._used: int | None = None
 
     def _open_or_create(self, path: Path, capacity: int, columns: int) -> _MappedRing:
         # A restarted sampler continues the ring it wrote (same shape): no history lost, and the
@@ -197,6 +201,7 @@ class RingWriter:
         row = (seq - 1) % capacity
         values, statuses = ring.values, ring.statuses
         header.busy += 1
+        self._clear_new_columns(used_columns)
         ring.timestamps[row] = timestamp
         present = set()
         error_code = STATUS_CODES[ERROR]
@@ -213,6 +218,18 @@ class RingWriter:
         header.last_timestamp = timestamp
         header.busy += 1
         return int(seq)
+
+    def _clear_new_columns(self, used_columns: int) -> None:
+        """Mark every row of a column taken since the last sample absent (NaN), not the file's zeros."""
+        if self._used is None or used_columns <= self._used:
+            self._used = used_columns if self._used is None else max(self._used, used_columns)
+            return
+        capacity = self._ring.capacity
+        for column in range(self._used, used_columns):
+            start = column * capacity
+            self._ring.values[start : start + capacity] = array("d", [math.nan]) * capacity
+            self._ring.statuses[start : start + capacity] = bytes([ABSENT]) * capacity
+        self._used = used_columns
 
     def close(self) -> None:
         """Unmap the ring (a second call does nothing)."""

@@ -326,3 +326,158 @@ export function rulePatch(entry, before, after, resets = new Set(), rule = "") {
   }
   return body;
 }
+
+// ---- the MQTT broker, the frost forecast, derived pairs (issues 23 and 24) ---------------------
+
+const DURATION = /^(\d+(\.\d+)?h)?(\d+(\.\d+)?m)?(\d+(\.\d+)?s)?$/;
+const HOST = /^[A-Za-z0-9._:-]{1,253}$/; // config/mqtt.py's HOST: a name, an IPv4 or IPv6 address
+const TOPIC = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
+// The broker's parts: saved together (a broker set here replaces the config file's whole, its
+// password too), so the form sends all of them when one changes.
+export const BROKER_FIELDS = ["host", "port", "tls", "username"];
+export const MQTT_FIELDS = ["enabled", ...BROKER_FIELDS, "discovery_prefix", "min_interval", "max_interval"];
+
+/** The MQTT form's fields as shown, from GET /api/v1/settings' `mqtt`; and how the broker stands. */
+export function mqttFields(settings) {
+  const mqtt = settings?.mqtt;
+  const value = (key) => settingOf(mqtt, key).value;
+  const port = value("port");
+  return {
+    enabled: value("enabled") !== false,
+    host: String(value("host") ?? ""),
+    port: typeof port === "number" ? String(port) : "",
+    tls: value("tls") === true,
+    username: String(value("username") ?? ""),
+    discovery_prefix: String(value("discovery_prefix") ?? "homeassistant"),
+    min_interval: durationText(value("min_interval") ?? 10),
+    max_interval: durationText(value("max_interval") ?? 300),
+  };
+}
+
+/** How the broker stands: shown as scheme://host:port (or null), set where, whether a password is set. */
+export function brokerState(settings) {
+  const broker = settingOf(settings?.mqtt, "broker");
+  return {
+    shown: typeof broker.value === "string" ? broker.value : null,
+    source: broker.source,
+    fromEnvironment: broker.source === "environment",
+    passwordSet: settingOf(settings?.mqtt, "password").value != null,
+    setHere: Object.values(settings?.mqtt || {}).some((entry) => entry?.source === "browser"),
+  };
+}
+
+/** Check the MQTT form: {field: message}. */
+export function checkMqtt(fields, { brokerRequired = true } = {}) {
+  const problems = {};
+  const host = fields.host.trim();
+  if (!host && brokerRequired) problems.host = "Enter the broker's host name or IP address, e.g. 192.168.1.10.";
+  else if (host && !HOST.test(host)) problems.host = "A host name or IP address has only letters, digits, '.', '-' and ':'.";
+  const port = fields.port.trim();
+  if (port && !(/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
+    problems.port = "Enter a port number between 1 and 65535 (1883, or 8883 with TLS).";
+  }
+  if (!TOPIC.test(fields.discovery_prefix.trim())) {
+    problems.discovery_prefix = "Enter topic levels of letters, digits, '_' or '-', e.g. homeassistant.";
+  }
+  for (const key of ["min_interval", "max_interval"]) {
+    const text = fields[key].trim();
+    if (!text || !DURATION.test(text)) problems[key] = 'Enter a duration like "10s", "5m" or "1h".';
+  }
+  if (fields.password && !fields.username.trim()) problems.username = "A password needs a user name.";
+  return problems;
+}
+
+/**
+ * The `mqtt` of PATCH /api/v1/settings: what changed (the broker's parts all together when one
+ * did), the password only when one was typed, null for a reset or an emptied user name.
+ */
+export function mqttPatch(before, after, resets = new Set(), password = "") {
+  const body = {};
+  const changed = (key) => String(after[key]).trim() !== String(before[key]).trim();
+  const brokerChanged = BROKER_FIELDS.some(changed) || password !== "";
+  for (const key of MQTT_FIELDS) {
+    if (resets.has(key)) {
+      body[key] = null;
+      continue;
+    }
+    if (!changed(key) && !(brokerChanged && BROKER_FIELDS.includes(key))) continue;
+    if (key === "enabled" || key === "tls") body[key] = Boolean(after[key]);
+    else if (key === "port") body.port = after.port.trim() ? Number(after.port.trim()) : null;
+    else if (key === "username") body.username = after.username.trim() || null;
+    else body[key] = String(after[key]).trim();
+  }
+  if (password !== "") body.password = password;
+  return body;
+}
+
+export const FORECAST_FIELDS = ["enabled", "window", "min_data", "lead_time", "sensors", "places"];
+
+/** The forecast form's fields as shown, from GET /api/v1/settings' `forecast`. */
+export function forecastFields(settings) {
+  const value = (key) => settingOf(settings?.forecast, key).value;
+  return {
+    enabled: value("enabled") !== false,
+    window: durationText(value("window") ?? 3600),
+    min_data: durationText(value("min_data") ?? 900),
+    lead_time: durationText(value("lead_time") ?? 10800),
+    sensors: listText(value("sensors")),
+    places: listText(value("places")),
+  };
+}
+
+/** Check the forecast form: {field: message}. */
+export function checkForecast(fields) {
+  const problems = {};
+  for (const key of ["window", "min_data", "lead_time"]) {
+    const text = fields[key].trim();
+    if (!text || !DURATION.test(text)) problems[key] = 'Enter a duration like "30m", "1h" or "3h".';
+  }
+  return problems;
+}
+
+/** The `forecast` of PATCH /api/v1/settings: what changed, null for a reset. */
+export function forecastPatch(before, after, resets = new Set()) {
+  const body = {};
+  for (const key of FORECAST_FIELDS) {
+    if (resets.has(key)) body[key] = null;
+    else if (String(after[key]).trim() === String(before[key]).trim()) continue;
+    else if (key === "enabled") body.enabled = Boolean(after.enabled);
+    else if (key === "sensors" || key === "places") body[key] = parseList(after[key]);
+    else body[key] = after[key].trim();
+  }
+  return body;
+}
+
+/**
+ * A new pair's name from its label: what its sensors' ids are made of (derived/<name>/dew_point),
+ * letters, digits, '-' and '_' only; another number when the name is taken.
+ */
+export function pairName(label, taken = []) {
+  const base = String(label ?? "").normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 56) || "pair";
+  const names = new Set(taken);
+  if (!names.has(base)) return base;
+  for (let n = 2; ; n++) if (!names.has(`${base}-${n}`)) return `${base}-${n}`;
+}
+
+/**
+ * The sensors a pair may take, of one place ("" for all): measured temperature and humidity
+ * sensors of /api/v1/sensors, never a derived one, by name.
+ */
+export function pairChoices(sensors, place = "") {
+  const list = Array.isArray(sensors) ? sensors : [];
+  const inPlace = list.filter((s) => typeof s?.id === "string" && !s.id.startsWith("derived/")
+    && (!place || (typeof s.place === "string" && s.place ? s.place : UNSORTED) === place));
+  const byName = (a, b) => sensorName(a).localeCompare(sensorName(b));
+  return {
+    temperatures: inPlace.filter((s) => s.kind === "temperature").sort(byName),
+    humidities: inPlace.filter((s) => s.kind === "humidity").sort(byName),
+  };
+}
+
+/** The places of /api/v1/sensors' sensors, sorted ("Unsorted" for those in none), for the pair form. */
+export function placesOf(sensors) {
+  const places = new Set((Array.isArray(sensors) ? sensors : []).filter((s) => !String(s?.id).startsWith("derived/"))
+    .map((s) => (typeof s.place === "string" && s.place ? s.place : UNSORTED)));
+  return [...places].sort((a, b) => a.localeCompare(b));
+}

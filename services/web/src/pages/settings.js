@@ -1,8 +1,9 @@
 // The settings page (issue 22; admins, #settings): the device (name, frost threshold, display
 // units), the alert rules (on or off, thresholds, for, hysteresis, severity, which sensors or
 // places), the notification targets (added as a URL, shown masked afterwards, never the URL;
-// removed; "send a test" with each target's result), and the settings as a TOML file (export,
-// import). Each field says where its value comes from and, when set here, offers the config file's
+// removed; "send a test" with each target's result), the MQTT broker (issue 23: the password
+// write-only; FROST_MQTT_URL read-only here), the frost forecast and the dew point pairs (issue 24),
+// and the settings as a TOML file (export, import). Each field says where its value comes from and, when set here, offers the config file's
 // back. A lazy chunk: viewers never load it (and the API answers their writes 403 anyway).
 //
 // A change made elsewhere (another browser: the stream's `settings` event, which main.js passes on
@@ -12,11 +13,12 @@
 import "./admin.css";
 import "./settings.css";
 import { request } from "../api.js";
-import { deltaToDisplay, displayUnit, formatValue, setDisplayUnits } from "../format.js";
+import { deltaToDisplay, displayUnit, formatValue, sensorName, setDisplayUnits } from "../format.js";
 import { field, freshId, h } from "./dom.js";
 import {
-  RULE_FIELDS, checkDevice, checkRule, deviceFields, devicePatch, durationText, listText, ruleFields,
-  ruleIsTemperature, rulePatch, settingOf, sourceWords,
+  FORECAST_FIELDS, RULE_FIELDS, brokerState, checkDevice, checkForecast, checkMqtt, checkRule, deviceFields, devicePatch,
+  durationText, forecastFields, forecastPatch, listText, mqttFields, mqttPatch, pairChoices, pairName, placesOf,
+  ruleFields, ruleIsTemperature, rulePatch, settingOf, sourceWords,
 } from "./setting-fields.js";
 
 const TEMPERATURE = { kind: "temperature", unit: "°C" };
@@ -44,6 +46,10 @@ class SettingsPage {
     this.device = h("div");
     this.rules = h("div", { className: "rules" });
     this.targets = h("div");
+    this.mqtt = h("div");
+    this.forecast = h("div");
+    this.pairs = h("div");
+    this.sensors = []; // /api/v1/sensors' sensors: the pairs' choices
     this.transfer = this.transferPanel();
     this.dirty = new Set(); // sections with edits not saved: a reload leaves them alone
     this.settings = null;
@@ -54,12 +60,24 @@ class SettingsPage {
       h("section", { className: "panel", "aria-labelledby": "rules-title" }, h("h3", { id: "rules-title", text: "Alert rules" }),
         h("p", { className: "hint", text: "Open a rule to change it. A sensor's own low and high limits are in its sheet: tap it on the places page." }),
         this.rules),
+      h("section", { className: "panel", "aria-labelledby": "forecast-title" }, h("h3", { id: "forecast-title", text: "Frost forecast" }),
+        h("p", { className: "hint", text: "A trend of the recent past, not a weather forecast: when it reaches the frost threshold within " +
+          "the lead time, the rule frost_expected (with the alert rules above) warns." }),
+        this.forecast),
+      h("section", { className: "panel", "aria-labelledby": "pairs-title" }, h("h3", { id: "pairs-title", text: "Dew point pairs" }),
+        h("p", { className: "hint", text: "A temperature and a humidity sensor paired give three sensors: dew point, frost point and " +
+          "absolute humidity, from the next sample on." }),
+        this.pairs),
+      h("section", { className: "panel", "aria-labelledby": "mqtt-title" }, h("h3", { id: "mqtt-title", text: "MQTT (Home Assistant)" }),
+        this.mqtt),
       this.transfer);
   }
 
   async load() {
     try {
-      this.show(await request("/api/v1/settings"));
+      const [settings, sensors] = await Promise.all([request("/api/v1/settings"), request("/api/v1/sensors").catch(() => null)]);
+      if (Array.isArray(sensors?.sensors)) this.sensors = sensors.sensors;
+      this.show(settings);
     } catch (err) {
       if (err.status !== 401) this.say(`Could not load the settings: ${err.message}`, true);
     }
@@ -78,6 +96,9 @@ class SettingsPage {
     if (!this.dirty.has("device")) this.device.replaceChildren(this.deviceForm());
     this.showRules();
     this.showTargets();
+    if (!this.dirty.has("forecast")) this.forecast.replaceChildren(this.forecastForm());
+    if (!this.dirty.has("pair")) this.pairs.replaceChildren(...this.pairsPanel());
+    if (!this.dirty.has("mqtt")) this.mqtt.replaceChildren(...this.mqttPanel());
   }
 
   changed(settings) {
@@ -225,6 +246,210 @@ class SettingsPage {
     form.addEventListener("input", () => this.dirty.add(`rule:${name}`));
     form.addEventListener("change", () => this.dirty.add(`rule:${name}`));
     return details;
+  }
+
+  // ---- the frost forecast, MQTT: forms of text fields, each with its source and reset ----------
+
+  // A form over one table of the settings document (`entry`): `inputs` by key, their labels, each
+  // with its source line and a reset; `submit(values, resets)` saves.
+  tableForm(section, entry, inputs, labels, submit) {
+    const resets = new Set();
+    const errors = {};
+    const parts = [];
+    for (const [key, input] of Object.entries(inputs)) {
+      errors[key] = fieldError();
+      const setting = settingOf(entry, key);
+      const fileText = setting.file_value == null ? "none" : typeof setting.file_value === "boolean"
+        ? (setting.file_value ? "on" : "off") : Array.isArray(setting.file_value) ? listText(setting.file_value) || "none"
+          : typeof setting.file_value === "number" && /window|min_data|lead_time|interval/.test(key) ? durationText(setting.file_value)
+            : String(setting.file_value);
+      const line = this.sourceLine(setting, fileText, () => {
+        if (input.type === "checkbox") input.checked = setting.file_value !== false;
+        else input.value = fileText === "none" ? "" : fileText;
+        resets.add(key);
+      });
+      if (input.type === "checkbox") parts.push(h("label", { className: "inline" }, input, ` ${labels[key]}`), errors[key], line);
+      else parts.push(...field(labels[key], input), errors[key], line);
+    }
+    const error = h("p", { className: "form-error", role: "alert" });
+    const form = h("form", { className: "stack settings-form", noValidate: true, onsubmit: async (event) => {
+      event.preventDefault();
+      const values = {};
+      for (const [key, input] of Object.entries(inputs)) values[key] = input.type === "checkbox" ? input.checked : input.value;
+      const problems = submit.check(values);
+      for (const key of Object.keys(inputs)) showError(errors[key], inputs[key], resets.has(key) ? "" : problems[key]);
+      if (Object.keys(problems).some((key) => inputs[key] && !resets.has(key))) return;
+      const body = submit.body(values, resets);
+      if (!body) return;
+      const saved = await this.write(error, "PATCH", "/api/v1/settings", body, this.settings.revision, section, submit.fields(inputs));
+      if (saved) this.say(submit.saved);
+    } }, ...parts, error, h("button", { type: "submit", className: "primary", text: "Save" }));
+    form.addEventListener("input", () => this.dirty.add(section));
+    form.addEventListener("change", () => this.dirty.add(section));
+    return form;
+  }
+
+  forecastForm() {
+    const before = forecastFields(this.settings);
+    const text = (key, more = {}) => h("input", { name: key, value: before[key], autocomplete: "off", spellcheck: false, ...more });
+    const inputs = {
+      enabled: h("input", { type: "checkbox", name: "enabled", checked: before.enabled }),
+      window: text("window"), min_data: text("min_data"), lead_time: text("lead_time"),
+      places: text("places", { placeholder: "e.g. Greenhouse, Garden" }), sensors: text("sensors"),
+    };
+    const labels = {
+      enabled: "Forecast frost", window: "Trend over the last (e.g. 60m)", min_data: "No forecast before this much data (e.g. 15m)",
+      lead_time: "Warn this far ahead at most (e.g. 3h)", places: "Places (comma-separated; empty: as sensors)",
+      sensors: "Sensors (ids or globs, comma-separated; both empty: those the frost rule watches)",
+    };
+    return this.tableForm("forecast", this.settings.forecast, inputs, labels, {
+      check: checkForecast,
+      body: (values, resets) => {
+        const forecast = forecastPatch(before, values, resets);
+        return Object.keys(forecast).length ? { forecast } : null;
+      },
+      fields: (all) => Object.fromEntries(FORECAST_FIELDS.map((key) => [`forecast.${key}`, all[key]])),
+      saved: "The forecast is saved: it applies from the next sample.",
+    });
+  }
+
+  mqttPanel() {
+    const state = brokerState(this.settings);
+    const status = h("p", { className: "row-title" },
+      state.shown ? h("span", { className: "target-shown", text: state.shown }) : "No broker: nothing is published.",
+      state.shown ? h("span", { className: "hint", text: ` (${sourceWords(state.source)})` }) : null);
+    const before = mqttFields(this.settings);
+    const text = (key, more = {}) => h("input", { name: key, value: before[key], autocomplete: "off", autocapitalize: "none",
+      spellcheck: false, ...more });
+    const broker = state.fromEnvironment ? { disabled: true } : {};
+    const password = h("input", { type: "password", name: "password", autocomplete: "new-password", ...broker,
+      placeholder: state.passwordSet ? "set: leave empty to keep it" : "none" });
+    const inputs = {
+      enabled: h("input", { type: "checkbox", name: "enabled", checked: before.enabled }),
+      host: text("host", { placeholder: "e.g. 192.168.1.10 or broker.local", ...broker }),
+      port: text("port", { inputMode: "numeric", placeholder: "1883, or 8883 with TLS", ...broker }),
+      tls: h("input", { type: "checkbox", name: "tls", checked: before.tls, ...broker }),
+      username: text("username", broker),
+      discovery_prefix: text("discovery_prefix"), min_interval: text("min_interval"), max_interval: text("max_interval"),
+    };
+    const labels = {
+      enabled: "Publish to the broker", host: "Broker host", port: "Port", tls: "TLS (mqtts)", username: "User name",
+      discovery_prefix: "Home Assistant's discovery prefix", min_interval: "A state at most this often (e.g. 10s)",
+      max_interval: "A state at least this often (e.g. 5m)",
+    };
+    const form = this.tableForm("mqtt", this.settings.mqtt, inputs, labels, {
+      check: (values) => checkMqtt({ ...values, password: password.value }, { brokerRequired: !state.fromEnvironment && !state.shown }),
+      body: (values, resets) => {
+        const mqtt = mqttPatch(before, values, resets, state.fromEnvironment ? "" : password.value);
+        return Object.keys(mqtt).length ? { mqtt } : null;
+      },
+      fields: (all) => ({ ...Object.fromEntries(Object.entries(all).map(([key, input]) => [`mqtt.${key}`, input])),
+        "mqtt.password": password }),
+      saved: "Saved: the publisher follows it within a sample or two.",
+    });
+    // The password is write-only: a field to type a new one, never the one set.
+    form.insertBefore(h("div", { className: "stack" }, ...field("Password (write-only: never shown)", password),
+      h("p", { className: "hint", text: "A broker saved here replaces the config file's whole: enter its password here too." })),
+    form.querySelector("input[name=discovery_prefix]").previousElementSibling);
+    const parts = [status];
+    if (state.fromEnvironment) {
+      parts.push(h("p", { className: "notice", text: "The broker is set by FROST_MQTT_URL in the environment (.env): it stays above " +
+        "what is set here. Change or remove it there, then restart the app." }));
+    }
+    parts.push(form);
+    if (state.setHere) {
+      const error = h("p", { className: "form-error", role: "alert" });
+      parts.push(h("div", { className: "actions" }, h("button", { type: "button", className: "danger",
+        text: "Remove the broker set here", onclick: async () => {
+          const saved = await this.write(error, "DELETE", "/api/v1/settings/mqtt", undefined, this.settings.revision, "mqtt");
+          if (saved) this.say(state.shown && settingOf(this.settings.mqtt, "broker").value
+            ? "Removed: the config file's broker applies again." : "Removed: nothing is published.");
+        } })), error);
+    }
+    return parts;
+  }
+
+  // ---- dew point pairs -----------------------------------------------------------------------
+
+  pairsPanel() {
+    const pairs = this.settings.derived && typeof this.settings.derived === "object" ? this.settings.derived : {};
+    const list = h("ul", { className: "rows" }, ...Object.entries(pairs).map(([name, entry]) => this.pairRow(name, entry)));
+    if (!Object.keys(pairs).length) list.append(h("li", { className: "hint", text: "None yet." }));
+    return [list, this.pairForm(Object.keys(pairs))];
+  }
+
+  pairRow(name, entry) {
+    const value = (key) => settingOf(entry, key).value;
+    const byId = new Map(this.sensors.map((s) => [s.id, s]));
+    const named = (id) => (byId.has(id) ? sensorName(byId.get(id)) : String(id ?? "?"));
+    const inFile = settingOf(entry, "temperature").file_value != null;
+    const setHere = Object.values(entry || {}).some((e) => e?.source === "browser");
+    const actions = h("div", { className: "actions" });
+    if (setHere) {
+      actions.append(h("button", { type: "button", className: "danger", text: inFile ? "Use the config file's" : "Remove", onclick: async () => {
+        try {
+          await request(`/api/v1/settings/derived/${encodeURIComponent(name)}`, { method: "DELETE" });
+          this.say(inFile ? `The pair ${name} is the config file's again.` : `The pair ${name} was removed: its sensors go at the next sample.`);
+          this.load();
+          dispatchEvent(new Event("frost:settings"));
+        } catch (err) {
+          if (err.status !== 401) this.say(err.message, true);
+        }
+      } }));
+    } else {
+      actions.append(h("span", { className: "hint", text: "Set in the config file: change it there." }));
+    }
+    return h("li", { className: "row", "data-pair": name },
+      h("p", { className: "row-title" }, h("strong", { text: String(value("label") ?? name) }),
+        h("span", { className: "hint", text: ` · ${value("place") ?? "no place"} · ${sourceWords(setHere ? "browser" : "file")}` })),
+      h("p", { className: "hint", text: `${named(value("temperature"))} + ${named(value("humidity"))}` }),
+      actions);
+  }
+
+  pairForm(taken) {
+    const places = placesOf(this.sensors);
+    const place = h("select", { name: "place" }, h("option", { value: "", text: "All sensors" }),
+      ...places.map((p) => h("option", { value: p, text: p })));
+    const temperature = h("select", { name: "temperature" });
+    const humidity = h("select", { name: "humidity" });
+    const label = h("input", { name: "label", autocomplete: "off", maxLength: 48, placeholder: "e.g. Greenhouse air" });
+    const fill = () => {
+      const choices = pairChoices(this.sensors, place.value);
+      const options = (list) => (list.length ? list.map((s) => h("option", { value: s.id, text: `${sensorName(s)} (${s.id})` }))
+        : [h("option", { value: "", text: "none here" })]);
+      temperature.replaceChildren(...options(choices.temperatures));
+      humidity.replaceChildren(...options(choices.humidities));
+    };
+    place.addEventListener("change", fill);
+    fill();
+    const error = h("p", { className: "form-error", role: "alert" });
+    const inputs = { temperature, humidity, label, place };
+    const form = h("form", { className: "stack settings-form", noValidate: true, onsubmit: async (event) => {
+      event.preventDefault();
+      if (!temperature.value || !humidity.value) {
+        error.textContent = "Choose a temperature and a humidity sensor (another place, or All sensors, may have them).";
+        return;
+      }
+      const text = label.value.trim();
+      const name = pairName(text || place.value || "pair", taken);
+      const body = { temperature: temperature.value, humidity: humidity.value };
+      if (text) body.label = text;
+      if (place.value) body.place = place.value;
+      const saved = await this.write(error, "PUT", `/api/v1/settings/derived/${encodeURIComponent(name)}`, body, null, "pair", inputs);
+      if (saved) {
+        this.say(`Paired: ${text || name}'s dew point, frost point and absolute humidity appear from the next sample.`);
+        this.load();
+      }
+    } },
+    h("h4", { text: "Pair two sensors" }),
+    ...field("Place (its sensors go there too)", place),
+    ...field("Temperature sensor", temperature),
+    ...field("Humidity sensor", humidity),
+    ...field("Name (optional: their names begin with it)", label),
+    error,
+    h("button", { type: "submit", className: "primary", text: "Pair" }));
+    form.addEventListener("input", () => this.dirty.add("pair"));
+    return form;
   }
 
   // ---- notification targets ------------------------------------------------------------------
