@@ -139,6 +139,27 @@ def test_the_landing_page_is_the_places_overview_and_loads_no_plotting_library(d
     assert dashboard.problems == []
 
 
+def test_a_failed_sparkline_request_is_tried_again_soon(dashboard, stack):
+    """The app restarting or a busy history (503) must not leave the sparklines empty for 15 minutes."""
+    page = dashboard.page
+    failures: list[str] = []
+
+    def history(route) -> None:
+        if not failures:
+            failures.append(route.request.url)
+            route.fulfill(status=503, content_type="application/json", headers={"Retry-After": "1"},
+                          body='{"status": 503, "error": "Service Unavailable", "message": "busy"}')
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/history?*", history)
+    page.goto("/")
+    row = page.locator(f'.place-sensor[data-sensor="{PACKAGE}"]')
+    expect()(row.locator(".spark path")).to_have_attribute("d", re.compile(r"^M"))
+    assert len(failures) == 1
+    page.unroute("**/api/v1/history?*")
+
+
 @pytest.mark.smoke
 def test_dashboard_loads_and_plots_without_console_errors_or_csp_violations(dashboard, stack):
     page = dashboard.page

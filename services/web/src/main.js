@@ -24,6 +24,9 @@ const REFRESH_GAP_MS = 5000; // at most one unscheduled sensor-list refresh per 
 const FORECAST_MS = 60_000;
 const ALERTS_POLL_MS = 15_000; // while polling (no stream, so no alert events): the alert list this often
 const SPARK_LATE_MS = 5000; // after a sparkline point closes, so the history holds its last sample
+// A failed sparkline request (the app restarting, a busy history answering 503) is tried again
+// this soon, then twice as late each time up to a minute: not at the next point, 15 min later.
+const SPARK_RETRY_MS = [5000, 60_000];
 const CATCH_UP_MS = 1000; // a sensor list older than the settings event said: asked again this soon
 const CATCH_UP_TRIES = 30; // ...this many times at most (a worker that lags for good is not chased forever)
 
@@ -179,6 +182,7 @@ let sparkAnswerIds = null; // the ids the last answer holds
 let sparkDue = false; // (re)connected: load them once the sensor list says which are shown
 let sparkLoading = false;
 let sparkTimer = 0;
+let sparkRetryMs = 0; // the wait before the next try after a failure (0: the last one succeeded)
 
 const shownIds = () => groupByPlace(sensors).flatMap((card) => card.sensors.map((s) => s.id));
 
@@ -194,6 +198,7 @@ async function loadSparklines() {
   sparkLoading = true;
   const now = latest.t ?? Date.now() / 1000;
   const ids = shownIds();
+  let failed = false;
   try {
     const answer = await fetchHistoryQuery(sparklineQuery(now, interval, ids));
     // What was asked counts as answered, even if the answer left a sensor out (no history of it
@@ -202,12 +207,15 @@ async function loadSparklines() {
     if (answer) overview.setHistory(answer, now); // null: an app without history, no sparklines
   } catch (err) {
     console.info("sparklines:", err.message);
+    failed = true;
   } finally {
     sparkLoading = false;
   }
+  sparkRetryMs = failed ? Math.min(SPARK_RETRY_MS[1], sparkRetryMs ? sparkRetryMs * 2 : SPARK_RETRY_MS[0]) : 0;
   // Next when the current point closes (points are aligned to the step): a new point a step.
   const step = Math.max(SPARK_STEP, interval);
-  const untilNext = (step - (Date.now() / 1000 % step)) * 1000 + SPARK_LATE_MS;
+  const untilPoint = (step - (Date.now() / 1000 % step)) * 1000 + SPARK_LATE_MS;
+  const untilNext = failed ? Math.min(sparkRetryMs, untilPoint) : untilPoint;
   sparkTimer = setTimeout(() => (document.hidden ? sparkWhenShown() : loadSparklines()), untilNext);
 }
 
