@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..sqlite_file import is_corrupt
 from . import database
 from .model import Conflict, NotFound, Role, Scope, Token, Unavailable, User, name_key
 
@@ -154,7 +155,7 @@ class AccountStore:
         connection.close()
 
     def _unavailable(self, error: BaseException) -> Unavailable:
-        if database.is_corrupt(error):
+        if is_corrupt(error):
             with self._lock:
                 self._judged = False  # the next connection moves the file aside and starts afresh
         if isinstance(error, database.NewerSchema):

@@ -23,11 +23,10 @@ A fresh one is started in place of what was moved aside.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
-import time
 from pathlib import Path
 
+from ..sqlite_file import is_corrupt, rename_aside
 from .buckets import Tier
 
 log = logging.getLogger("frostserver.history")
@@ -60,17 +59,9 @@ WRITER_PRAGMAS = (
     "PRAGMA cache_size=-4096",  # KiB: the newest rows of both tiers (a roll-up reads an hour of minutes)
 )
 
-# SQLite result codes that mean the file is no (longer a) database.
-CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
-
 
 class NewerSchema(Exception):
     """The database was written by a newer FrostServer: this one must not touch it."""
-
-
-def is_corrupt(error: BaseException) -> bool:
-    """Tell whether an sqlite3 error says the file is not a database or is malformed."""
-    return isinstance(error, sqlite3.DatabaseError) and getattr(error, "sqlite_errorcode", None) in CORRUPT_CODES
 
 
 def schema(tiers: tuple[Tier, ...]) -> list[str]:
@@ -197,13 +188,7 @@ def _foreign_reason(version: int, application: int, found: Objects) -> str:
 
 def move_aside(path: Path, reason: str, kind: str = "corrupt") -> Path:
     """Rename a database (and its WAL) to <name>.<kind>-<UTC time>; drop its shared memory."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    target = path.with_name(f"{path.name}.{kind}-{stamp}")
-    os.replace(path, target)
-    wal = path.with_name(path.name + "-wal")
-    if wal.exists():
-        os.replace(wal, target.with_name(target.name + "-wal"))  # stays that file's WAL, for a post-mortem
-    path.with_name(path.name + "-shm").unlink(missing_ok=True)
+    target = rename_aside(path, kind)  # its WAL stays with it, for a post-mortem
     log.error(
         "history: %s is not a usable database (%s); moved it aside to %s, starting a fresh one", path, reason, target
     )

@@ -26,12 +26,13 @@ from pathlib import Path
 
 from ..codec import Refused
 from ..model import Reading, Sensor
+from ..sqlite_file import is_corrupt
 from ..store.counters import HistoryCounters
 from ..store.files import write_atomically
 from . import pending
 from .aggregate import MinuteAggregator, MinuteRows
 from .buckets import Tier, default_tiers
-from .database import HISTORY_FILE, NewerSchema, is_corrupt, move_aside, open_for_writing
+from .database import HISTORY_FILE, NewerSchema, move_aside, open_for_writing
 from .packed import PackedError, Row, decode, encode, merge_into
 
 log = logging.getLogger("frostserver.history")

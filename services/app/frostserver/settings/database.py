@@ -21,14 +21,12 @@ Either move is one log line, and the fresh file that replaces it keeps a notice 
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
-import os
 import sqlite3
-import time
-from collections.abc import Iterator
 from pathlib import Path
+
+from .. import sqlite_file
+from ..sqlite_file import exclusive, is_corrupt, rename_aside
 
 log = logging.getLogger("frostserver.settings")
 
@@ -71,29 +69,14 @@ SCHEMA = (
     "CREATE TABLE state (id INTEGER PRIMARY KEY CHECK (id = 1), revision INTEGER NOT NULL, notice TEXT)",
 )
 
-# SQLite result codes that mean the file is no (longer a) database.
-CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
-
 
 class NewerSchema(Exception):
     """The settings database was written by a newer FrostServer: this one must not touch it."""
 
 
-def is_corrupt(error: BaseException) -> bool:
-    """Tell whether an sqlite3 error says the file is not a database or is malformed."""
-    return isinstance(error, sqlite3.DatabaseError) and getattr(error, "sqlite_errorcode", None) in CORRUPT_CODES
-
-
 def connect(path: Path) -> sqlite3.Connection:
     """Open a connection to the settings file (judged by open_database first), with the shared settings."""
-    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
-    try:
-        for pragma in PRAGMAS:
-            connection.execute(pragma)
-    except BaseException:
-        connection.close()
-        raise
-    return connection
+    return sqlite_file.connect(path, PRAGMAS, BUSY_TIMEOUT_MS)
 
 
 def open_database(path: Path) -> None:
@@ -102,7 +85,7 @@ def open_database(path: Path) -> None:
     Raises NewerSchema, or OSError/sqlite3.Error when the directory cannot hold it (missing,
     read-only, full).
     """
-    with _exclusive(path):
+    with exclusive(path):
         notice: str | None = None
         for _ in range(3):  # a file moved aside is judged again as the fresh one it leaves
             judged = _judge(path, notice)
@@ -110,17 +93,6 @@ def open_database(path: Path) -> None:
                 return
             notice = judged
         raise sqlite3.DatabaseError(f"{path}: could not be made a settings database")
-
-
-@contextlib.contextmanager
-def _exclusive(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on <path>.lock: one process at a time judges the file."""
-    lock = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(lock)  # releases the lock
 
 
 def _judge(path: Path, notice: str | None) -> str | None:
@@ -171,13 +143,7 @@ def move_aside(path: Path, reason: str, kind: str = "corrupt") -> str:
 
     Returns the notice the fresh file keeps for the settings page's banner.
     """
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    target = path.with_name(f"{path.name}.{kind}-{stamp}")
-    os.replace(path, target)
-    wal = path.with_name(path.name + "-wal")
-    if wal.exists():
-        os.replace(wal, target.with_name(target.name + "-wal"))
-    path.with_name(path.name + "-shm").unlink(missing_ok=True)
+    target = rename_aside(path, kind)
     log.error(
         "settings: %s is not a usable settings database (%s); moved it aside to %s and started a fresh one: "
         "the config file's values apply until settings are set again in the browser",

@@ -32,6 +32,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ..sqlite_file import is_corrupt
 from . import database
 
 log = logging.getLogger("frostserver.settings")
@@ -191,7 +192,7 @@ class SettingsStore:
         connection.close()
 
     def _unavailable(self, error: BaseException) -> Unavailable:
-        if database.is_corrupt(error):
+        if is_corrupt(error):
             with self._lock:
                 self._judged = False  # the next connection moves the file aside and starts afresh
         if isinstance(error, database.NewerSchema):
