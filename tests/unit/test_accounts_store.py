@@ -146,7 +146,7 @@ def test_the_audit_log_keeps_the_newest_events(tmp_path):
 def test_a_connection_is_never_used_across_a_fork(tmp_path, monkeypatch):
     store = AccountStore(tmp_path)
     store.admin_exists()  # leaves an idle connection, as the Gunicorn master does before it forks
-    inherited = list(store._idle)
+    inherited = list(store._pool._idle)
     monkeypatch.setattr("os.getpid", lambda: -1)  # what a forked child sees
     store.admin_exists()
-    assert inherited and all(connection not in store._idle for connection in inherited)
+    assert inherited and all(connection not in store._pool._idle for connection in inherited)

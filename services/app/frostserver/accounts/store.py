@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..sqlite_file import is_corrupt
+from ..sqlite_file import ConnectionPool
 from . import database
 from .model import Conflict, NotFound, Role, Scope, Token, Unavailable, User, name_key
 
@@ -104,70 +102,29 @@ class AccountStore:
 
     def __init__(self, directory: Path):
         self.path = Path(directory) / database.ACCOUNTS_FILE
-        self._lock = threading.Lock()
-        self._idle: list[sqlite3.Connection] = []
-        self._pid = os.getpid()
-        self._judged = False  # open_database() has passed in this process
+        self._pool = ConnectionPool(
+            self.path,
+            database.open_database,
+            database.connect,
+            self._unavailable,
+            (database.NewerSchema,),
+            IDLE_CONNECTIONS,
+        )
 
     # --- connections ---------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
+    def _connection(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """Lend a connection; errors from the file become Unavailable (a corrupt file is judged again)."""
-        connection = self._take()
-        healthy = True
-        try:
-            yield connection
-        except sqlite3.Error as error:
-            healthy = False
-            if connection.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    connection.execute("ROLLBACK")
-            raise self._unavailable(error) from error
-        except BaseException:
-            if connection.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    connection.execute("ROLLBACK")
-            raise
-        finally:
-            self._give_back(connection, healthy)
-
-    def _take(self) -> sqlite3.Connection:
-        with self._lock:
-            if self._pid != os.getpid():
-                # A forked child: the parent's connections are not ours to use (nor to close).
-                self._idle, self._pid, self._judged = [], os.getpid(), False
-            if self._idle:
-                return self._idle.pop()
-        try:
-            if not self._judged:
-                database.open_database(self.path)
-                self._judged = True
-            return database.connect(self.path)
-        except (OSError, sqlite3.Error, database.NewerSchema) as error:
-            raise self._unavailable(error) from error
-
-    def _give_back(self, connection: sqlite3.Connection, healthy: bool) -> None:
-        with self._lock:
-            if healthy and self._pid == os.getpid() and len(self._idle) < IDLE_CONNECTIONS:
-                self._idle.append(connection)
-                return
-        connection.close()
+        return self._pool.connection()
 
     def _unavailable(self, error: BaseException) -> Unavailable:
-        if is_corrupt(error):
-            with self._lock:
-                self._judged = False  # the next connection moves the file aside and starts afresh
         if isinstance(error, database.NewerSchema):
             return Unavailable(str(error))
         return Unavailable(f"the accounts database {self.path} cannot be used: {error}")
 
     def close(self) -> None:
         """Close the idle connections (before a fork, and at the end of the CLI)."""
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for connection in idle:
-            connection.close()
+        self._pool.close()
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

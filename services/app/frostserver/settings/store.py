@@ -26,13 +26,13 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ..sqlite_file import is_corrupt
+from ..sqlite_file import ConnectionPool
 from . import database
 
 log = logging.getLogger("frostserver.settings")
@@ -129,72 +129,26 @@ class SettingsStore:
 
     def __init__(self, directory: Path):
         self.path = Path(directory) / database.SETTINGS_FILE
-        self._lock = threading.Lock()
-        self._idle: list[sqlite3.Connection] = []
-        self._pid = os.getpid()
-        self._judged = False  # open_database() has passed in this process
+        self._pool = ConnectionPool(
+            self.path,
+            database.open_database,
+            database.connect,
+            self._unavailable,
+            (database.NewerSchema,),
+            IDLE_CONNECTIONS,
+        )
 
     # --- connections ---------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
+    def _connection(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """Lend a connection; errors from the file become Unavailable (a corrupt file is judged again)."""
-        connection = self._take()
-        healthy = True
-        try:
-            yield connection
-        except sqlite3.Error as error:
-            healthy = False
-            self._roll_back(connection)
-            raise self._unavailable(error) from error
-        except BaseException:
-            self._roll_back(connection)
-            raise
-        finally:
-            self._give_back(connection, healthy)
-
-    @staticmethod
-    def _roll_back(connection: sqlite3.Connection) -> None:
-        if connection.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                connection.execute("ROLLBACK")
+        return self._pool.connection()
 
     def judge(self) -> None:
         """Judge the file once per process (database.open_database: ours, or moved aside); Unavailable if not."""
-        with self._lock:
-            if self._pid != os.getpid():
-                # A forked child: the parent's connections are not ours to use (nor to close).
-                self._idle, self._pid, self._judged = [], os.getpid(), False
-            if self._judged:
-                return
-        try:
-            database.open_database(self.path)
-        except (OSError, sqlite3.Error, database.NewerSchema) as error:
-            raise self._unavailable(error) from error
-        with self._lock:
-            self._judged = True
-
-    def _take(self) -> sqlite3.Connection:
-        self.judge()
-        with self._lock:
-            if self._idle:
-                return self._idle.pop()
-        try:
-            return database.connect(self.path)
-        except (OSError, sqlite3.Error) as error:
-            raise self._unavailable(error) from error
-
-    def _give_back(self, connection: sqlite3.Connection, healthy: bool) -> None:
-        with self._lock:
-            if healthy and self._pid == os.getpid() and len(self._idle) < IDLE_CONNECTIONS:
-                self._idle.append(connection)
-                return
-        connection.close()
+        self._pool.judge()
 
     def _unavailable(self, error: BaseException) -> Unavailable:
-        if is_corrupt(error):
-            with self._lock:
-                self._judged = False  # the next connection moves the file aside and starts afresh
         if isinstance(error, database.NewerSchema):
             return Unavailable(str(error))
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
@@ -202,10 +156,7 @@ class SettingsStore:
 
     def close(self) -> None:
         """Close the idle connections (before a fork, at the end)."""
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for connection in idle:
-            connection.close()
+        self._pool.close()
 
     # --- reading -------------------------------------------------------------------------------
 
