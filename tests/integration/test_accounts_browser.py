@@ -22,7 +22,8 @@ import requests
 from chips import coretemp_dual_socket
 from conftest import COMPOSE_FILES, REPO, ComposeProject, compose_project
 from fakesysfs import FakeSysfs
-from test_browser import CHROMIUM, CHROMIUM_ARGS, Dashboard, expect
+from test_browser import Dashboard, expect
+from test_browser import browser  # noqa: F401  # the module's Chromium (a fixture)
 from waiting import PATIENCE
 
 PHONE = {"width": 375, "height": 740}
@@ -103,20 +104,6 @@ def private():
                                      (LOCKED, LOCKED_PASSWORD, "viewer")):
             claimed.accounts("add", name, "--role", role, stdin=password + "\n")
         yield claimed
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/provision.sh as root (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @contextmanager

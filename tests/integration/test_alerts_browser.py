@@ -19,7 +19,8 @@ import requests
 from chips import coretemp_dual_socket, ds18b20
 from conftest import COMPOSE_FILES, compose_project
 from fakesysfs import FakeSysfs
-from test_browser import CHROMIUM, CHROMIUM_ARGS, Dashboard, expect, open_all_sensors, reading_row
+from test_browser import Dashboard, expect, open_all_sensors, reading_row
+from test_browser import browser  # noqa: F401  # the module's Chromium (a fixture)
 from waiting import PATIENCE, eventually
 
 GARDEN = "w1_slave_temp-virtual-0/temp1"
@@ -79,21 +80,6 @@ def alert_stack():
             yield base, probe
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/provision.sh as root (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM,
-                                              args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {LAN_HOST} 127.0.0.1"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @contextmanager

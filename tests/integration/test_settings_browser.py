@@ -25,7 +25,8 @@ from chips import coretemp_dual_socket, ds18b20, sht3x
 from conftest import COMPOSE_FILES, ComposeProject, compose_project
 from fakesysfs import FakeSysfs
 from test_accounts_browser import sign_in
-from test_browser import CHROMIUM, CHROMIUM_ARGS, Dashboard, expect
+from test_browser import Dashboard, expect
+from test_browser import browser  # noqa: F401  # the module's Chromium (a fixture)
 from waiting import PATIENCE, eventually
 
 PHONE = {"width": 375, "height": 812}
@@ -123,20 +124,6 @@ def clean_settings(device):
     alerts = lambda: requests.get(device.url("/api/v1/alerts"), timeout=10).json()["active"]  # noqa: E731
     eventually(lambda: not [a for a in alerts() if a.get("sensor")], "no sensor alert left from another test")
     yield
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/provision.sh as root (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @contextmanager
