@@ -22,9 +22,9 @@ import requests
 from chips import coretemp_dual_socket
 from conftest import COMPOSE_FILES, REPO, ComposeProject, compose_project
 from fakesysfs import FakeSysfs
-from test_browser import Dashboard, expect
+from test_browser import expect
+from test_browser import open_page as new_page
 from test_browser import browser  # noqa: F401  # the module's Chromium (a fixture)
-from waiting import PATIENCE
 
 PHONE = {"width": 375, "height": 740}
 ADMIN, ADMIN_PASSWORD = "ada", "analytical engine"
@@ -106,22 +106,9 @@ def private():
         yield claimed
 
 
-@contextmanager
 def open_page(browser, base_url: str, viewport: dict = PHONE):
-    """A page in a browser context of its own (its own cookies), recording what goes wrong."""
-    context = browser.new_context(viewport=viewport, base_url=base_url)
-    page = context.new_page()
-    page.set_default_timeout(PATIENCE * 1000)  # ms
-    board = Dashboard(page)
-    # Chromium logs every refused request itself ("Failed to load resource: ... 401"): a wrong
-    # password's 401 is the answer these tests ask for, not the page's mistake.
-    page.on("console", lambda m: board.problems.append(f"console.{m.type}: {m.text}")
-            if m.type in ("error", "warning") and not m.text.startswith("Failed to load resource") else None)
-    page.on("pageerror", lambda error: board.problems.append(f"page error: {error}"))
-    try:
-        yield board
-    finally:
-        context.close()
+    """A page in a browser context of its own (its own cookies); a wrong password's 401 is no mistake."""
+    return new_page(browser, base_url, viewport)
 
 
 def sign_in(page, name: str, password: str) -> None:

@@ -19,9 +19,9 @@ import requests
 from chips import coretemp_dual_socket, ds18b20
 from conftest import COMPOSE_FILES, compose_project
 from fakesysfs import FakeSysfs
-from test_browser import Dashboard, expect, open_all_sensors, reading_row
+from test_browser import DESKTOP, expect, open_all_sensors, open_page, reading_row
 from test_browser import browser  # noqa: F401  # the module's Chromium (a fixture)
-from waiting import PATIENCE, eventually
+from waiting import eventually
 
 GARDEN = "w1_slave_temp-virtual-0/temp1"
 GARDEN_CHIP = "w1_slave_temp-virtual-0"
@@ -88,19 +88,9 @@ def dashboard_page(browser, base_url: str, *, notifications: bool = False, viewp
     # No `permissions` at all unless granting: an empty list would deny every permission (CDP's
     # grantPermissions rejects all it is not given), and the page would never offer its button.
     granted = {"permissions": ["notifications"]} if notifications else {}
-    context = browser.new_context(viewport=viewport or {"width": 1400, "height": 1000}, base_url=base_url, **granted)
-    page = context.new_page()
-    page.set_default_timeout(PATIENCE * 1000)
-    page.add_init_script(NOTIFY_PROBE)
-    board = Dashboard(page)
-    # A failed request (the alerts API's 503 below) is logged by Chromium itself: not the page's doing.
-    page.on("console", lambda m: board.problems.append(f"console.{m.type}: {m.text}")
-            if m.type in ("error", "warning") and not m.text.startswith("Failed to load resource") else None)
-    page.on("pageerror", lambda error: board.problems.append(f"page error: {error}"))
-    try:
+    # A failed request (the alerts API's 503 in a test) is logged by Chromium itself: not the page's doing.
+    with open_page(browser, base_url, viewport or DESKTOP, init_script=NOTIFY_PROBE, **granted) as board:
         yield board
-    finally:
-        context.close()
 
 
 def shown(page) -> list[dict]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import requests
 from conftest import REPO, compose_project, sensors_by_id
 from waiting import PATIENCE, eventually
 
+DESKTOP = {"width": 1400, "height": 1000}
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/provision.sh), not Playwright's download
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -70,20 +73,40 @@ def browser():
             chromium.close()
 
 
-@pytest.fixture
-def dashboard(browser, stack):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=stack.base_url)
+@contextmanager
+def open_page(browser, base_url: str, viewport: dict = DESKTOP, *, init_script: str | None = None,
+              refusals_expected: bool = True, **context_options) -> Iterator[Dashboard]:
+    """A page in a browser context of its own (its own cookies), recording what goes wrong.
+
+    refusals_expected: Chromium logs every refused request itself ("Failed to load resource: ...
+    401"); where a test asks for a 401, 403, 409 or 503, that line is not the page's mistake.
+    """
+    context = browser.new_context(viewport=viewport, base_url=base_url, **context_options)
     page = context.new_page()
-    page.set_default_timeout(PATIENCE * 1000)
-    page.add_init_script(PAGE_PROBE)
+    page.set_default_timeout(PATIENCE * 1000)  # ms
+    if init_script:
+        page.add_init_script(init_script)
     board = Dashboard(page)
-    page.on("console", lambda m: board.problems.append(f"console.{m.type}: {m.text}")
-            if m.type in ("error", "warning") else None)
+
+    def said(message) -> None:
+        if message.type not in ("error", "warning"):
+            return
+        if refusals_expected and message.text.startswith("Failed to load resource"):
+            return
+        board.problems.append(f"console.{message.type}: {message.text}")
+
+    page.on("console", said)
     page.on("pageerror", lambda error: board.problems.append(f"page error: {error}"))
     try:
         yield board
     finally:
         context.close()
+
+
+@pytest.fixture
+def dashboard(browser, stack):
+    with open_page(browser, stack.base_url, init_script=PAGE_PROBE, refusals_expected=False) as board:
+        yield board
 
 
 def expect():

@@ -16,7 +16,6 @@ import re
 import shutil
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import paho.mqtt.client as paho
@@ -28,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from chips import coretemp_dual_socket, ds18b20, ina219, nct6798, sht3x
 from conftest import COMPOSE_FILES, compose_project
 from fakesysfs import FakeSysfs
-from waiting import PATIENCE, eventually
+from waiting import eventually
 
 SECRET = "mqtt-s3cret-7731"  # the broker's password: in no log, answer or metric
 WRONG = "wrong-pass-5521"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +24,10 @@ from chips import coretemp_dual_socket, ds18b20, sht3x
 from conftest import COMPOSE_FILES, ComposeProject, compose_project
 from fakesysfs import FakeSysfs
 from test_accounts_browser import sign_in
-from test_browser import Dashboard, expect
+from test_browser import expect
+from test_browser import open_page as new_page
 from test_browser import browser  # noqa: F401  # the module's Chromium (a fixture)
-from waiting import PATIENCE, eventually
+from waiting import eventually
 
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1400, "height": 1000}
@@ -126,22 +126,9 @@ def clean_settings(device):
     yield
 
 
-@contextmanager
 def open_page(browser, base_url: str, viewport: dict):
-    """A page in a browser context of its own (its own cookies), recording what goes wrong."""
-    context = browser.new_context(viewport=viewport, base_url=base_url, is_mobile=viewport["width"] < 500)
-    page = context.new_page()
-    page.set_default_timeout(PATIENCE * 1000)
-    board = Dashboard(page)
-    # A refused request is logged by Chromium itself ("Failed to load resource"): a 409 or 403 these
-    # tests ask for is not the page's mistake.
-    page.on("console", lambda m: board.problems.append(f"console.{m.type}: {m.text}")
-            if m.type in ("error", "warning") and not m.text.startswith("Failed to load resource") else None)
-    page.on("pageerror", lambda error: board.problems.append(f"page error: {error}"))
-    try:
-        yield board
-    finally:
-        context.close()
+    """A page in a browser context of its own (its own cookies); a 409 or 403 a test asks for is no mistake."""
+    return new_page(browser, base_url, viewport, is_mobile=viewport["width"] < 500)
 
 
 def signed_in(page, name: str, password: str) -> None:
