@@ -24,6 +24,7 @@ import platform
 import re
 import shutil
 import socket
+import statistics
 import struct
 import subprocess
 import sys
@@ -58,9 +59,16 @@ LOADED_PATHS = (API, STATIC, "/metrics", "/")  # with reads counted; HISTORY bef
 # Sample times compared idle and under the history load: windows of this length, with no inotify
 # watch (the kernel charges its event queueing to the reader, the sampler).
 SAMPLE_WINDOW_SECONDS = 20
+# The sample time under the history load against idle, in rounds: an idle window, then a loaded one
+# right after it, HISTORY_ROUNDS times; the figure is the median of the rounds' ratios. On a machine
+# whose other work comes and goes, one idle window and one loaded window 20 s apart measured that
+# other work as much as the load (0.46x to 2.66x at 256 sensors in six runs of one day); each
+# round's two windows see about the same background, and the median drops a disturbed round.
+HISTORY_ROUNDS = 3
+ROUND_SECONDS = 8
 # What wrk gets: it sends no Accept-Encoding (requests would ask for gzip by default).
 UNCOMPRESSED = {"Accept-Encoding": "identity"}
-SETTLE_SECONDS = 2  # after a load, before reading steady RSS: in-flight requests finish
+SETTLE_SECONDS = 2  # after a load, before reading steady memory: in-flight requests finish
 # The history on disk: a day of 64 sensors, asked at the default step (about 1000 points), in
 # the app's own process (Flask's test client: no nginx, no Gunicorn), timed over several requests.
 HISTORY_QUERY_SENSORS = 64
@@ -76,6 +84,38 @@ T = TypeVar("T")
 def progress(message: str) -> None:
     """Print one progress line with the elapsed time."""
     print(f"[{time.monotonic() - STARTED:6.1f}s] {message}", flush=True)
+
+
+# --- where each side runs -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CpuLayout:
+    """Which CPUs the stack has and which the load generator runs on (taskset/cpuset lists)."""
+
+    stack: str
+    client: str
+
+    @property
+    def separate(self) -> bool:
+        """Whether the two sides have CPUs of their own (not on a one-CPU machine)."""
+        return self.stack != self.client
+
+
+def cpu_layout() -> CpuLayout:
+    """Give the load generator the last CPU this process may use and the stack all the others.
+
+    A device's clients are other machines: wrk and this script on the stack's own CPUs would take
+    CPU from it (and, at nice 0, from the sampler), which a device never sees. With one CPU there
+    is nothing to split, and both share it (said in BENCHMARKS.md).
+    """
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return CpuLayout(str(cpus[0]), str(cpus[0]))
+    return CpuLayout(",".join(str(cpu) for cpu in cpus[:-1]), str(cpus[-1]))
+
+
+LAYOUT = cpu_layout()
 
 
 # --- wrk ------------------------------------------------------------------------------------------
@@ -228,6 +268,7 @@ def running_stack(tree: Path, static_dir: Path) -> Iterator[Stack]:
         "FROST_TEST_SYSFS": str(tree),
         "FROST_TEST_CONFIG": str(config),
         "FROST_BENCH_STATIC_DIR": str(static_dir),
+        "FROST_BENCH_STACK_CPUS": LAYOUT.stack,  # compose.bench.yaml: the containers' cpuset
         "FROST_LOG_LEVEL": "info",
         "FROST_API_RATE_LIMIT": "0",
     }
@@ -324,7 +365,11 @@ def free_port() -> int:
 def node_exporter(tree: Path) -> Iterator[str]:
     """Run Debian's node_exporter (hwmon collector only) on `tree`; yield its /metrics URL."""
     address = f"127.0.0.1:{free_port()}"  # not a fixed port: another run may have one open
+    # On the stack's CPUs, like the stack it is compared with (taskset: every thread it starts, too).
     command = [
+        "taskset",
+        "--cpu-list",
+        LAYOUT.stack,
         NODE_EXPORTER,
         "--collector.disable-defaults",
         "--collector.hwmon",
@@ -364,14 +409,107 @@ def cpu_seconds(container: Container) -> float:
     return float(_stats(container)["cpu_stats"]["cpu_usage"]["total_usage"]) / 1e9
 
 
-def rss_mb(container: Container) -> float:
-    """The container's resident memory (anonymous, page cache excluded) in MiB."""
-    stats = _stats(container)["memory_stats"]
-    inner = stats.get("stats", {})
-    rss = inner.get("rss", inner.get("anon"))  # cgroup v1 / v2
-    if rss is None:
-        rss = stats.get("usage", 0) - inner.get("cache", inner.get("file", 0))
-    return float(rss) / 2**20
+# --- memory: each process's share (PSS), and each container's as its cgroup counts it -------------
+
+
+@dataclass
+class ProcessMemory:
+    """One process of the stack: what it is, and its memory in MiB (/proc/<pid>/smaps_rollup)."""
+
+    container: str  # its Compose service
+    role: str  # "sampler", "Gunicorn worker", "nginx worker"...
+    pss_mb: float  # its share of what it maps: a page shared by n processes counts 1/n in each
+    rss_mb: float  # what it maps: pages shared with others count in full in each of them
+    uss_mb: float  # what it alone maps: what its end would give back
+
+
+def cgroup_dir(pid: int, controller: str) -> Path:
+    """The directory of the cgroup that holds `pid` for `controller` (cgroup v1), or its unified one (v2)."""
+    unified = None
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if controller in controllers.split(","):
+            return Path("/sys/fs/cgroup", controllers, path.lstrip("/"))
+        if not controllers:
+            unified = Path("/sys/fs/cgroup", path.lstrip("/"))
+    if unified is None:
+        raise RuntimeError(f"no {controller} cgroup for pid {pid} in /proc/{pid}/cgroup")
+    return unified
+
+
+def _kib(text: str, key: str) -> int:
+    found = re.search(rf"^{key}:\s+(\d+) kB$", text, re.MULTILINE)
+    return int(found.group(1)) if found else 0
+
+
+def _role(pid: int, init: int, argv: list[str], parent: int, gunicorn_master: int | None) -> str:
+    """Name a process of the stack by its command line and its parent."""
+    command = " ".join(argv)
+    for needle, role in (
+        ("frostserver.sampler", "sampler"),
+        ("frostserver.alerts.notifier", "notifier"),
+        ("frostserver.alerts.send", "notifier's sending child"),
+        ("nginx: master", "nginx master"),
+        ("nginx: worker", "nginx worker"),
+        ("nginx: cache manager", "nginx cache manager"),
+        ("nginx: cache loader", "nginx cache loader"),
+    ):
+        if needle in command:
+            return role
+    if pid == init:
+        return "supervisor (PID 1)" if "frostserver.supervisor" in command else "PID 1"
+    if "gunicorn" in command:
+        return "Gunicorn worker" if parent == gunicorn_master else "Gunicorn master"
+    return Path(argv[0]).name if argv else "?"  # a healthcheck's bash, an exec
+
+
+def process_memory(name: str, container: Container) -> list[ProcessMemory]:
+    """Every process of a container, with its PSS, RSS and USS (root reads any process's smaps_rollup)."""
+    container.reload()
+    init = int(container.attrs["State"]["Pid"])
+    pids = [int(p) for p in (cgroup_dir(init, "memory") / "cgroup.procs").read_text().split()]
+    found: dict[int, tuple[list[str], int, str]] = {}
+    for pid in pids:
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            found[pid] = (
+                argv,
+                int(stat[stat.rindex(")") + 2 :].split()[1]),
+                Path(f"/proc/{pid}/smaps_rollup").read_text(),
+            )
+        except (OSError, ValueError):
+            continue  # ended meanwhile (a healthcheck's exec)
+    master = next(
+        (pid for pid, (argv, parent, _) in found.items() if parent == init and "gunicorn" in " ".join(argv)), None
+    )
+    processes = []
+    for pid, (argv, parent, rollup) in sorted(found.items()):
+        private = _kib(rollup, "Private_Clean") + _kib(rollup, "Private_Dirty")
+        processes.append(
+            ProcessMemory(
+                name,
+                _role(pid, init, argv, parent, master),
+                round(_kib(rollup, "Pss") / 1024, 1),
+                round(_kib(rollup, "Rss") / 1024, 1),
+                round(private / 1024, 1),
+            )
+        )
+    return processes
+
+
+def unreclaimable_mb(container: Container) -> float:
+    """The container's memory the kernel cannot reclaim: anonymous pages and tmpfs files, each counted once.
+
+    Its cgroup's own count (memory.stat), page cache left out, tmpfs kept: without swap, a tmpfs
+    file (the ring of recent samples) stays in RAM as long as it exists, mapped or not.
+    """
+    container.reload()
+    lines = (cgroup_dir(int(container.attrs["State"]["Pid"]), "memory") / "memory.stat").read_text().splitlines()
+    stat = {key: int(value) for key, value in (line.split() for line in lines)}
+    if "total_rss" in stat:  # cgroup v1 (hierarchical totals)
+        return (stat["total_rss"] + stat["total_shmem"]) / 2**20
+    return (stat["anon"] + stat["shmem"]) / 2**20
 
 
 def sample_totals(base: str) -> tuple[float, float]:
@@ -426,7 +564,21 @@ class Row:
     sample_ms_under: dict[str, float | None] = field(default_factory=dict)  # while wrk loads a path
     cold_up_s: float = 0.0
     idle_cpu_percent: float | None = None
-    rss_mb: dict[str, float] = field(default_factory=dict)  # read after the loads
+    processes: list[ProcessMemory] = field(default_factory=list)  # read after the loads
+    unreclaimable_mb: dict[str, float] = field(default_factory=dict)  # by container, read after the loads
+    # (idle, under the history load) mean sample ms of each round (HISTORY_ROUNDS)
+    history_rounds: list[tuple[float | None, float | None]] = field(default_factory=list)
+
+    @property
+    def history_ratio(self) -> float | None:
+        """The sample time under the history load over idle: the median of the rounds' ratios."""
+        ratios = [loaded / idle for idle, loaded in self.history_rounds if idle and loaded is not None]
+        return statistics.median(ratios) if ratios else None
+
+    @property
+    def stack_pss_mb(self) -> float | None:
+        """The whole stack's memory: the sum of its processes' PSS (each page counted once in all)."""
+        return round(sum(p.pss_mb for p in self.processes), 1) if self.processes else None
 
 
 @contextmanager
@@ -474,6 +626,12 @@ def measure_history(stack: Stack, row: Row) -> None:
     progress(f"{row.sensors} sensors: wrk {HISTORY} ({SAMPLE_WINDOW_SECONDS} s, {CONNECTIONS} connections)")
     sample_ms, load = mean_sample_ms(stack.base, lambda: wrk(stack.base + HISTORY, SAMPLE_WINDOW_SECONDS))
     row.frost[HISTORY], row.sample_ms_under[HISTORY] = load, sample_ms
+    progress(f"{row.sensors} sensors: {HISTORY_ROUNDS} rounds of {ROUND_SECONDS} s idle, {ROUND_SECONDS} s under it")
+    for _ in range(HISTORY_ROUNDS):
+        time.sleep(SETTLE_SECONDS)  # the previous load's requests in flight finish outside the idle window
+        idle, _ = mean_sample_ms(stack.base, lambda: time.sleep(ROUND_SECONDS))
+        loaded, _ = mean_sample_ms(stack.base, lambda: wrk(stack.base + HISTORY, ROUND_SECONDS))
+        row.history_rounds.append((idle, loaded))
 
 
 def measure_loads(stack: Stack, row: Row, counter: ReadCounter, seconds: int) -> None:
@@ -515,9 +673,11 @@ def measure(size: int, seconds: int, idle_seconds: int) -> Row:
             progress(f"{size} sensors: counting reads at idle")
             row.reads_per_second_idle, _ = counter.reads_per_second_during(lambda: time.sleep(5))
             measure_loads(stack, row, counter, seconds)
-            progress(f"{size} sensors: steady RSS, {SETTLE_SECONDS} s after the last load")
+            progress(f"{size} sensors: steady memory, {SETTLE_SECONDS} s after the last load")
             time.sleep(SETTLE_SECONDS)
-            row.rss_mb = {name: round(rss_mb(c), 1) for name, c in stack.containers.items() if name != "web"}
+            running = {name: c for name, c in stack.containers.items() if name != "web"}  # web has exited
+            row.processes = [p for name, c in running.items() for p in process_memory(name, c)]
+            row.unreclaimable_mb = {name: round(unreclaimable_mb(c), 1) for name, c in running.items()}
         measure_node_exporter(tree, row, counter, seconds)
     summarize(row)
     return row
@@ -669,6 +829,13 @@ def _target_sample_256(rows: list[Row]) -> Target | None:
 
 def _target_sample_under_history(rows: list[Row]) -> Target | None:
     row = _row_256(rows)
+    if row is not None and row.history_ratio is not None:
+        rounds = "; ".join(f"{_ms_text(loaded)} / {_ms_text(idle)} ms" for idle, loaded in row.history_rounds)
+        return (
+            f"one sample of 256 sensors while `{HISTORY}` is loaded <= 1.5x its idle time",
+            f"{row.history_ratio:.2f}x, the median of {len(row.history_rounds)} rounds (loaded / idle: {rounds})",
+            row.history_ratio <= 1.5,
+        )
     loaded = None if row is None else row.sample_ms_under.get(HISTORY)
     if row is None or row.sample_ms_idle is None or loaded is None:
         return None
@@ -691,12 +858,14 @@ def _target_linear(rows: list[Row]) -> Target | None:
     return ("sample time grows at most linearly with sensors", measured, linear)
 
 
-def _target_rss(rows: list[Row]) -> Target | None:
-    rss = [(r.sensors, sum(r.rss_mb.values())) for r in rows]
+def _target_memory(rows: list[Row]) -> Target | None:
+    memory = [(r.sensors, r.stack_pss_mb) for r in rows if r.stack_pss_mb is not None]
+    if not memory:
+        return None
     return (
-        "whole stack steady RSS < 100 MB",
-        ", ".join(f"{n}: {mb:.0f} MB" for n, mb in rss),
-        all(mb < 100 for _, mb in rss),
+        "whole stack steady memory < 100 MB, a notification target configured (the sum of its processes' PSS)",
+        ", ".join(f"{n}: {mb:.0f} MB" for n, mb in memory),
+        all(mb < 100 for _, mb in memory),
     )
 
 
@@ -724,7 +893,7 @@ TARGETS: tuple[Callable[[list[Row]], Target | None], ...] = (
     _target_sample_256,
     _target_sample_under_history,
     _target_linear,
-    _target_rss,
+    _target_memory,
     _target_idle_cpu,
     _target_cold_up,
 )
@@ -745,7 +914,10 @@ def row_from_json(raw: dict[str, Any]) -> Row:
         fields["sample_ms_under"] = {API: fields.pop("sample_ms_loaded")}
     if "reads_per_second_loaded" in fields:
         fields["reads_per_second_under"] = {API: fields.pop("reads_per_second_loaded")}
-    return Row(**fields, frost=frost, node_exporter=None if theirs is None else Load(**theirs))
+    # Older files have each container's cgroup RSS, not comparable with PSS: shown as not measured.
+    fields.pop("rss_mb", None)
+    processes = [ProcessMemory(**p) for p in fields.pop("processes", [])]
+    return Row(**fields, frost=frost, node_exporter=None if theirs is None else Load(**theirs), processes=processes)
 
 
 def rows_from_json(path: Path) -> tuple[list[Row], dict[str, float], dict[str, Any]]:
@@ -773,11 +945,41 @@ def _intro(meta: dict[str, Any]) -> list[str]:
             f"{SAMPLE_WINDOW_SECONDS} s once the history holds the full {HISTORY_SECONDS} s. Sample times are the "
             "app's own `frost_sample_duration_seconds` (the mean of the samples taken during each step); idle and "
             f"under the history load they are compared over {SAMPLE_WINDOW_SECONDS} s windows with no inotify watch "
-            "(the kernel charges the watch's events to the sampler's reads), the other loads count reads with one. "
-            "wrk runs on the same 2 cores as the stack, which a device's remote clients do not: its CPU is CPU "
-            "the stack does not get. Idle CPU is measured before any load, RSS after them all."
+            "(the kernel charges the watch's events to the sampler's reads), the other loads count reads with one; "
+            f"then in {HISTORY_ROUNDS} rounds of {ROUND_SECONDS} s idle and {ROUND_SECONDS} s under the history load, "
+            "and the target takes the median of the rounds' ratios: each round's two windows see about the same "
+            "background work of the machine, which one pair of windows 20 s apart did not. "
+            f"Idle CPU is measured before any load ({meta.get('idle_seconds', 20)} s), memory after them all."
         ),
+        "",
+        _layout_text(meta),
     ]
+
+
+def _layout_text(meta: dict[str, Any]) -> str:
+    """Say where the stack and the load generator ran, and what that layout measures."""
+    stack, client = meta.get("stack_cpus"), meta.get("client_cpus")
+    if stack is None or client is None:
+        return (
+            "wrk ran on the same cores as the stack (this run predates the split): its CPU is CPU the stack "
+            "did not get, which a device's remote clients never take."
+        )
+    if stack == client:
+        return (
+            f"One CPU ({stack}): wrk, this script and node_exporter share it with the stack, so the figures under "
+            "load are lower than a device with remote clients would give."
+        )
+    return (
+        f"**Where each side runs.** The stack's containers have CPU {stack} (`cpuset` in `compose.bench.yaml`), "
+        f"and so has node_exporter (`taskset`); wrk and this script run on CPU {client} (the script pins itself, "
+        "wrk inherits it). So every figure is the stack's alone, as on a device whose clients are other machines: "
+        "wrk's own CPU, at nice 0, no longer competes with the sampler. On this 2-core machine that leaves the stack "
+        "one core: the figures are a one-core device's, the sampler sharing its core with Gunicorn's two workers "
+        "(nice 10) and nginx. A device gives the stack all its cores; it would serve more requests a second than "
+        "this, not fewer. The runs before this split (wrk beside the stack on both cores) measured the stack "
+        "with about one core and a half and a client taking from the sampler's core: their throughput figures "
+        "are not comparable with these, and they are not repeated here."
+    )
 
 
 def _throughput(rows: list[Row]) -> list[str]:
@@ -828,9 +1030,11 @@ def _history(rows: list[Row]) -> list[str]:
         "",
         (
             "| sensors | answer bytes | req/s | p50 / p99 ms | errors | one sample, idle (ms) "
-            "| one sample, under history load (ms) | under load / idle |"
+            "| one sample, under history load (ms) | under load / idle "
+            f"| in {HISTORY_ROUNDS} rounds of {ROUND_SECONDS} s idle, then {ROUND_SECONDS} s loaded: "
+            "the median of their ratios |"
         ),
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         history, loaded = r.frost.get(HISTORY), r.sample_ms_under.get(HISTORY)
@@ -838,7 +1042,8 @@ def _history(rows: list[Row]) -> list[str]:
         lines.append(
             f"| {r.sensors} | {'n/a' if size is None else f'{size:,}'} | {_rps(history)} | {_latency(history)} "
             f"| {'n/a' if history is None else history.errors} | {_ms_text(r.sample_ms_idle)} | {_ms_text(loaded)} "
-            f"| {_times(loaded, r.sample_ms_idle)} |"
+            f"| {_times(loaded, r.sample_ms_idle)} "
+            f"| {'n/a' if r.history_ratio is None else f'{r.history_ratio:.2f}x'} |"
         )
     return lines
 
@@ -894,20 +1099,87 @@ def _reads(rows: list[Row]) -> list[str]:
     return lines
 
 
+def _mb(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
 def _memory(rows: list[Row]) -> list[str]:
     lines = [
         "## Memory (after the loads) and CPU (before them)",
         "",
-        "| sensors | app RSS MB | nginx RSS MB | stack RSS MB | app CPU with one dashboard open |",
-        "|---|---|---|---|---|",
+        (
+            "The stack's memory is the sum of its processes' PSS (`/proc/<pid>/smaps_rollup`): a page that n "
+            "processes share counts 1/n in each, so Gunicorn's workers, which share most of their master's pages "
+            "since the fork, are not counted three times over (the sum of their RSS would be), and each "
+            "process's code and the ring of recent samples it maps count too. Beside it, what the two "
+            "containers' cgroups hold that the kernel cannot reclaim: anonymous memory and tmpfs files, each page "
+            "once, mapped or not (`memory.stat`; page cache left out). CPU: the app container's, from its cgroup, "
+            "with one dashboard's event stream open, the healthcheck's execs included."
+        ),
+        "",
+        (
+            "| sensors | stack MB (sum of PSS) | app MB | nginx MB | cgroups' anonymous + tmpfs MB "
+            "| app CPU with one dashboard open |"
+        ),
+        "|---|---|---|---|---|---|",
     ]
     for r in rows:
         cpu = "" if r.idle_cpu_percent is None else f"{r.idle_cpu_percent:.2f} % of a core"
+        by_container = {
+            name: round(sum(p.pss_mb for p in r.processes if p.container == name), 1) for name in ("app", "nginx")
+        }
+        held = round(sum(r.unreclaimable_mb.values()), 1) if r.unreclaimable_mb else None
         lines.append(
-            f"| {r.sensors} | {r.rss_mb.get('app', 0):.1f} | {r.rss_mb.get('nginx', 0):.1f} "
-            f"| {sum(r.rss_mb.values()):.1f} | {cpu} |"
+            f"| {r.sensors} | {_mb(r.stack_pss_mb)} | {_mb(by_container['app'] if r.processes else None)} "
+            f"| {_mb(by_container['nginx'] if r.processes else None)} | {_mb(held)} | {cpu} |"
         )
     return lines
+
+
+def _processes(rows: list[Row]) -> list[str]:
+    """Where the memory goes: each process of the largest tree's stack, after the loads."""
+    measured = [r for r in rows if r.processes]
+    if not measured:
+        return []
+    row = max(measured, key=lambda r: r.sensors)
+    lines = [
+        f"### Where the memory goes: each process at {row.sensors} sensors, after the loads",
+        "",
+        (
+            "PSS is the process's share (the table's sum is the stack's figure); RSS counts shared pages in "
+            "full in each process that maps them; USS is what the process alone holds, what its end would give "
+            "back."
+        ),
+        "",
+        "| container | process | PSS MB | RSS MB | USS MB |",
+        "|---|---|---|---|---|",
+    ]
+    for p in row.processes:
+        lines.append(f"| {p.container} | {p.role} | {p.pss_mb:.1f} | {p.rss_mb:.1f} | {p.uss_mb:.1f} |")
+    total = row.stack_pss_mb
+    lines.append(f"| | **the stack** | **{_mb(total)}** | | |")
+    return [*lines, "", *MEMORY_FINDINGS]
+
+
+# What the table does not say by itself: how its figures were taken apart (2026-12-08, 1024 sensors,
+# the stack's PSS read before the loads and after them in single runs): written by the generator, not
+# by hand into BENCHMARKS.md, so that --report-only keeps them.
+MEMORY_FINDINGS = (
+    (
+        "What the memory is, measured apart (2026-12-08, 1024 sensors, one run each): most of it is the "
+        "Python processes themselves. Importing what each one runs costs, in a fresh process of the app image, "
+        "3.9 MB (bare interpreter), 7.2 (supervisor), 12.7 (notifier, which leaves Apprise to its sending "
+        "child), 13.4 MB (sampler) of its own; Gunicorn's master holds the app it preloads, and the workers "
+        "share it until they touch it. The stack holds 98 MB before any load and about 132 after them; what "
+        "grows is the two workers (13-19 MB each to 30-32) and their master's own pages (3.5 MB to 11: pages "
+        "the workers copied on write, a reference count at a time, are no longer shared). Objects alive in a "
+        "worker after the loads (tracemalloc over the same requests in-process) add 1.3 MB only: the rest is "
+        "pages copied from the master and the allocators' free space. Calling glibc's `malloc_trim(0)` in "
+        "every process after the loads gave back 2.5-2.8 MB; MALLOC_ARENA_MAX=1 instead of 2: 128 MB after the "
+        "loads instead of 132 (within one run's noise); one Gunicorn worker instead of two "
+        "(`FROST_WORKERS=1`): 93 MB before the loads, 109 after them."
+    ),
+)
 
 
 def _targets(rows: list[Row], query: dict[str, Any] | None, disk: dict[str, Any] | None = None) -> list[str]:
@@ -1003,6 +1275,7 @@ def markdown(
         _history_disk(disk),
         _reads(rows),
         _memory(rows),
+        _processes(rows),
         _targets(rows, query, disk),
         _images(images),
         ["Raw figures: `benchmarks.json`."],
@@ -1020,7 +1293,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--seconds", type=int, default=8, help="wrk duration per endpoint")
-    parser.add_argument("--idle-seconds", type=int, default=20, help="CPU measurement with one stream open")
+    # 60 s: the healthcheck's exec every 10 s costs about as much as the rest of the minute; a window of
+    # a few checks keeps the figure from jumping with one check more or less.
+    parser.add_argument("--idle-seconds", type=int, default=60, help="CPU measurement with one stream open")
     parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
     parser.add_argument(
         "--report-only",
@@ -1064,7 +1339,11 @@ def main() -> int:
         "seconds": args.seconds,
         "node_exporter": found.group(1) if found else "unknown",
     }
+    # This script and what it starts (wrk, docker's CLI) on the load generator's CPU; the stack on the others.
+    os.sched_setaffinity(0, {int(cpu) for cpu in LAYOUT.client.split(",")})
+    meta.update(stack_cpus=LAYOUT.stack, client_cpus=LAYOUT.client, idle_seconds=args.idle_seconds)
     progress(f"Compose project {PROJECT}, images frostserver/*:{os.environ.get('FROST_IMAGE_TAG', 'latest')}")
+    progress(f"the stack on CPU {LAYOUT.stack}, wrk and this script on CPU {LAYOUT.client}")
     rows = [measure(size, args.seconds, args.idle_seconds) for size in args.sizes]
     meta["history_query"] = measure_history_query()
     images = image_sizes()

@@ -30,6 +30,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -194,7 +195,7 @@ def run(directory: Path, args: argparse.Namespace) -> int:
         "size_at_full_retention_bytes": max(full_size, end_size),
         "query_24h_64_sensors_ms": query,
         "targets": {"bytes_per_day": TARGET_BYTES_PER_DAY, "size_at_full_retention": TARGET_FULL_SIZE},
-        "state": writer.state(),
+        "state": asdict(writer.state()),  # the writer's typed HistoryCounters (store/counters.py)
     }
     args.json.write_text(json.dumps(result, indent=1) + "\n")
     progress(f"{writes} write transactions in {args.days:g} simulated days")
