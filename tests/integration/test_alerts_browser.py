@@ -19,8 +19,7 @@ import requests
 from chips import coretemp_dual_socket, ds18b20
 from conftest import COMPOSE_FILES, compose_project
 from fakesysfs import FakeSysfs
-from test_browser import DESKTOP, expect, open_all_sensors, open_page, reading_row
-from test_browser import browser  # noqa: F401  # the module's Chromium (a fixture)
+from test_browser import DESKTOP, chromium, expect, open_all_sensors, open_page, reading_row
 from waiting import eventually
 
 GARDEN = "w1_slave_temp-virtual-0/temp1"
@@ -80,6 +79,13 @@ def alert_stack():
             yield base, probe
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    # The LAN name resolves to this machine: plain http to it is no secure context.
+    with chromium(f"--host-resolver-rules=MAP {LAN_HOST} 127.0.0.1") as launched:
+        yield launched
 
 
 @contextmanager
