@@ -122,12 +122,13 @@ def warm(probe) -> None:
 
 
 class StreamReader(threading.Thread):
-    """Read the event stream in the background, keeping its alert events."""
+    """Read an open event stream in the background: every event (kind, id, data), in order."""
 
-    def __init__(self, base_url: str):
+    def __init__(self, response: requests.Response):
         super().__init__(daemon=True)
-        self.response = requests.get(base_url + "/api/v1/stream", stream=True, timeout=(10, 60))
-        self.alert_events: list[tuple[str | None, dict]] = []  # (id, data)
+        self.response = response
+        self.events: list[tuple[str, str | None, str]] = []  # (event, id, data)
+        self.lock = threading.Lock()
 
     def run(self) -> None:
         event_id, event = None, None
@@ -137,12 +138,22 @@ class StreamReader(threading.Thread):
                     event_id = line[4:]
                 elif line.startswith("event: "):
                     event = line[7:]
-                elif line.startswith("data: ") and event == "alert":
-                    self.alert_events.append((event_id, json.loads(line[6:])))
+                elif line.startswith("data: ") and event is not None:
+                    with self.lock:
+                        self.events.append((event, event_id, line[6:]))
                 elif not line:
                     event_id, event = None, None
         except (requests.RequestException, OSError, AttributeError):
             pass  # closed by the test (http.client raises AttributeError for a read after close)
+
+    def seen(self) -> list[tuple[str, str | None, str]]:
+        with self.lock:
+            return list(self.events)
+
+    @property
+    def alert_events(self) -> list[tuple[str | None, dict]]:
+        """The alert events: (id, data)."""
+        return [(event_id, json.loads(data)) for kind, event_id, data in self.seen() if kind == "alert"]
 
     def close(self) -> None:
         self.response.close()
@@ -151,7 +162,7 @@ class StreamReader(threading.Thread):
 def test_a_cold_probe_fires_frost_everywhere_and_warming_resolves_it(settled):
     project, base_url, probe = settled
     fired, resolved_before = (len(notifications(project, "/ok/frost", kind)) for kind in ("failure", "success"))
-    stream = StreamReader(base_url)
+    stream = StreamReader(requests.get(base_url + "/api/v1/stream", stream=True, timeout=(10, 60)))
     stream.start()
     try:
         cold(probe)

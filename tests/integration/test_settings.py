@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-import threading
 import tomllib
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from chips import coretemp_dual_socket, ds18b20, sht3x
 from conftest import COMPOSE_FILES, compose_project
 from fakesysfs import FakeSysfs
+from test_alerts import StreamReader
 from waiting import eventually
 
 ADMIN, ADMIN_PASSWORD = "ada", "correct horse battery staple"
@@ -146,44 +146,11 @@ def fresh(device):
     return device
 
 
-class StreamReader(threading.Thread):
-    """Read the event stream in the background: the samples' ids and the settings events, in order."""
-
-    def __init__(self, device: Device):
-        super().__init__(daemon=True)
-        self.response = device.admin.get(device.url("/api/v1/stream"), stream=True, timeout=(10, 60))
-        self.events: list[tuple[str, str | None, str]] = []  # (event, id, data)
-        self.lock = threading.Lock()
-
-    def run(self) -> None:
-        event_id, event = None, None
-        try:
-            for line in self.response.iter_lines(decode_unicode=True):
-                if line.startswith("id: "):
-                    event_id = line[4:]
-                elif line.startswith("event: "):
-                    event = line[7:]
-                elif line.startswith("data: ") and event is not None:
-                    with self.lock:
-                        self.events.append((event, event_id, line[6:]))
-                elif not line:
-                    event_id, event = None, None
-        except (requests.RequestException, OSError, AttributeError):
-            pass  # closed by the test
-
-    def seen(self) -> list[tuple[str, str | None, str]]:
-        with self.lock:
-            return list(self.events)
-
-    def close(self) -> None:
-        self.response.close()
-
-
 def test_every_change_is_applied_live_within_two_samples_with_no_restart_and_no_gap(fresh):
     device = fresh
     pid = device.readyz()["sampler"]["pid"]
     raw = device.sensors()[PROBE]["value"]
-    stream = StreamReader(device)
+    stream = StreamReader(device.admin.get(device.url("/api/v1/stream"), stream=True, timeout=(10, 60)))
     stream.start()
     try:
         eventually(lambda: any(kind == "sample" for kind, _, _ in stream.seen()), "a first sample event")
