@@ -4,8 +4,8 @@
 `make dev` gives Flask's development server instead):
 
 - starts the web server, the sampler (`python -m frostserver.sampler`), the notifier
-  (`python -m frostserver.alerts.notifier`, which sends alerts; without notification targets it
-  exits at once, status 0, and is not started again) and the MQTT publisher (`python -m
+  (`python -m frostserver.alerts.notifier`, which sends alerts; it runs with or without targets,
+  waiting without any, since targets can be added in the browser) and the MQTT publisher (`python -m
   frostserver.mqtt`, Home Assistant's discovery and the states; it runs with or without a broker,
   idle without one, since a broker can be set in the browser while the app runs);
 - restarts the sampler (and the notifier, and the publisher) when it dies, after a pause that
