@@ -15,13 +15,14 @@ settings it applied to the store (store/applied.py), which the workers render an
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -192,9 +193,9 @@ class Sampler:
             pairs = self.overrides(pairs)
         if self.derived is not None:
             # A sensor the filter leaves out can still be a derived sensor's input (raw RH hidden,
-            # its dew point kept): it is derived from as it was read.
-            kept = {sensor.id for sensor, _ in pairs}
-            derived = self._derive(pairs + [pair for pair in read if pair[0].id not in kept])
+            # its dew point kept): it is derived from as it was read. A kept one comes twice, and
+            # its calibrated pair, the later, is the one derive() takes.
+            derived = self._derive(pairs if read is pairs else itertools.chain(read, pairs))
             pairs.extend(derived if self.overrides is None else self.overrides(derived))
         pairs = self.finite.check(pairs)  # NaN and infinity end here, whatever their source
         pairs.sort(key=lambda pair: pair[0].id)
@@ -216,7 +217,7 @@ class Sampler:
         self.store.counters.write(self.published_counters(seq))
         return seq
 
-    def _derive(self, pairs: list[tuple[Sensor, Reading]]) -> list[tuple[Sensor, Reading]]:
+    def _derive(self, pairs: Iterable[tuple[Sensor, Reading]]) -> list[tuple[Sensor, Reading]]:
         assert self.derived is not None
         try:
             return self.derived.derive(pairs)

@@ -62,7 +62,7 @@ class DerivedSensors:
         self._last: dict[str, tuple[tuple[Reading | None, Reading | None], tuple[Reading, ...]]] = {}
 
     def derive(self, pairs: Iterable[tuple[Sensor, Reading]]) -> list[tuple[Sensor, Reading]]:
-        """Return the derived sensors' pairs for one sample's pairs."""
+        """Return the derived sensors' pairs for one sample's pairs (a sensor given twice: its last pair counts)."""
         if not self.pairs:
             return []
         wanted = {pair.temperature for pair in self.pairs} | {pair.humidity for pair in self.pairs}
