@@ -4,7 +4,7 @@
 // text that changed, and a sparkline's path is set only when the history changed it. Names are
 // text (textContent), cut short by the stylesheet, whole in their title.
 
-import { formatValue, frostIn, getDisplayUnits, sensorName } from "./format.js";
+import { formatValue, frostIn, getDisplayUnits, isFrost, sensorName } from "./format.js";
 import { SPARK_SECONDS, dayRange, groupByPlace, localMidnight, placeOf, seriesOf, sparkPath, widen } from "./places.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -162,8 +162,7 @@ export function setupOverview(container, { onOpen = null } = {}) {
         const value = valueOf(id);
         const text = formatValue(value, entry.sensor);
         if (text !== entry.text) entry.value.textContent = entry.text = text;
-        const frost = entry.sensor.kind === "temperature" && typeof value === "number" &&
-          typeof frostThreshold === "number" && value <= frostThreshold;
+        const frost = isFrost(value, entry.sensor, frostThreshold);
         if (frost !== entry.item.hasAttribute("data-frost")) entry.item.toggleAttribute("data-frost", frost);
         const aheadText = frost ? "" : frostIn(entry.sensor.frost_eta);
         if (aheadText !== entry.aheadText) {
