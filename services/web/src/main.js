@@ -154,10 +154,13 @@ function onSettingsEvent(change) {
 
 // A change of settings, here (a sheet saved, the settings page) or in another browser (the
 // stream's `settings` event): the sensor list again, and the calibration marks of the plots.
-function settingsChanged() {
+// `fromSettingsPage`: the settings page made it and already shows it, so it is not told again
+// (that was a second GET of the settings and the sensor list at once, on every save there).
+function settingsChanged(fromSettingsPage = false) {
   refreshSensors(true);
   panels?.settingsChanged();
-  dispatchEvent(new Event("frost:settings-changed")); // the settings page, if open, reads them again
+  // The settings page, if open, reads them again.
+  if (!fromSettingsPage) dispatchEvent(new Event("frost:settings-changed"));
   if (editor()) checkSettingsFile();
 }
 
@@ -176,7 +179,7 @@ async function checkSettingsFile() {
     if (err.status !== 404 && err.status !== 401) console.info("settings:", err.message);
   }
 }
-addEventListener("frost:settings", settingsChanged);
+addEventListener("frost:settings", () => settingsChanged(true));
 
 // ---- the sparklines: one history request for all of them, every SPARK_STEP ---------------------
 
@@ -371,7 +374,7 @@ async function openSheet(id) {
     showSheet($("sheet"), {
       id,
       sensors: () => sensors,
-      onSaved: settingsChanged,
+      onSaved: () => settingsChanged(),
     });
   } catch (err) {
     const note = $("settings-note");

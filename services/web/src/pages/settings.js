@@ -7,8 +7,9 @@
 // back. A lazy chunk: viewers never load it (and the API answers their writes 403 anyway).
 //
 // A change made elsewhere (another browser: the stream's `settings` event, which main.js passes on
-// as `frost:settings-changed`) reloads the page's sections that hold no edits; a section with edits
-// keeps them, and its Save gets the 409 that says so.
+// as `frost:settings-changed`; not this page's own `frost:settings`, which it shows itself) reloads
+// the page's sections that hold no edits; a section with edits keeps them, and its Save gets the
+// 409 that says so.
 
 import "./admin.css";
 import "./settings.css";
@@ -103,7 +104,8 @@ class SettingsPage {
 
   changed(settings) {
     this.show(settings);
-    dispatchEvent(new Event("frost:settings")); // the readings (main.js) fetch the sensor list again
+    // The readings (main.js) fetch the sensor list again; this page already shows the answer.
+    dispatchEvent(new Event("frost:settings"));
   }
 
   say(message, failed = false) {
@@ -598,7 +600,7 @@ class SettingsPage {
       const answer = await request(path, { method, body, ifMatch: revision });
       this.dirty.delete(section);
       if (answer && answer.revision != null && answer.device) this.changed(answer);
-      else dispatchEvent(new Event("frost:settings"));
+      else dispatchEvent(new Event("frost:settings")); // the caller reads the whole document again
       return answer ?? {};
     } catch (err) {
       if (err.status === 401) return null;
