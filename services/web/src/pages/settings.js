@@ -13,7 +13,7 @@
 
 import "./admin.css";
 import "./settings.css";
-import { request } from "../api.js";
+import { fetchSensors, request } from "../api.js";
 import { deltaToDisplay, displayUnit, formatValue, sensorName, setDisplayUnits } from "../format.js";
 import { field, freshId, h } from "./dom.js";
 import {
@@ -76,7 +76,7 @@ class SettingsPage {
 
   async load() {
     try {
-      const [settings, sensors] = await Promise.all([request("/api/v1/settings"), request("/api/v1/sensors").catch(() => null)]);
+      const [settings, sensors] = await Promise.all([request("/api/v1/settings"), fetchSensors().catch(() => null)]);
       if (Array.isArray(sensors?.sensors)) this.sensors = sensors.sensors;
       this.show(settings);
     } catch (err) {
