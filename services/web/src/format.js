@@ -210,6 +210,16 @@ export function formatAgo(seconds, now = Date.now() / 1000) {
 }
 
 /**
+ * Whether a reading is a temperature at or below the frost threshold (the plots draw that line, the
+ * overview and the table mark it); a derived one (a dew or frost point) never is: it is not the
+ * air's temperature.
+ */
+export function isFrost(value, sensor, frostThreshold) {
+  return sensor.kind === "temperature" && sensor.source !== "derived" && typeof value === "number" &&
+    typeof frostThreshold === "number" && value <= frostThreshold;
+}
+
+/**
  * Say when a sensor's forecast frost comes (its frost_eta, unix time): "frost in 2 h 10 min", or
  * "" when it has none or it is past (the frost itself is said then).
  */

@@ -36,6 +36,7 @@ const sheetChunk = lazy(() => import("./pages/sheet.js"), "the sensor's settings
 let sensorList = { sensors: [], interval: 1, frost_threshold: 0 }; // the last /api/v1/sensors answer
 let sensors = [];
 let sensorsById = new Map();
+let forecasting = false; // some sensor has a frost forecast (frost_eta): decided per list, not per sample
 let frostThreshold = 0;
 let interval = 1;
 const latest = { t: null, values: {}, status: {} };
@@ -71,6 +72,7 @@ function applySensors(answer) {
   }
   sensors = answer.sensors || [];
   sensorsById = new Map(sensors.map((s) => [s.id, s]));
+  forecasting = sensors.some((s) => "frost_eta" in s);
   frostThreshold = typeof answer.frost_threshold === "number" ? answer.frost_threshold : 0;
   const units = getDisplayUnits();
   if (setDisplayUnits(answer.device?.units) !== units) alerts.redraw(); // its summaries in the new units
@@ -86,8 +88,8 @@ function applySensors(answer) {
   $("loading").hidden = true;
   $("no-sensors").hidden = sensors.length > 0;
   $("interval").textContent = `every ${interval} s`;
-  overview.setSensors(sensors, frostThreshold);
-  $("all-hidden").hidden = !(sensors.length > 0 && groupByPlace(sensors).length === 0);
+  const cards = overview.setSensors(sensors, frostThreshold);
+  $("all-hidden").hidden = !(sensors.length > 0 && cards === 0);
   panels?.setSensors(answer);
   if (sparkDue || sparklinesMissing()) loadSparklines();
   render();
@@ -152,10 +154,13 @@ function onSettingsEvent(change) {
 
 // A change of settings, here (a sheet saved, the settings page) or in another browser (the
 // stream's `settings` event): the sensor list again, and the calibration marks of the plots.
-function settingsChanged() {
+// `fromSettingsPage`: the settings page made it and already shows it, so it is not told again
+// (that was a second GET of the settings and the sensor list at once, on every save there).
+function settingsChanged(fromSettingsPage = false) {
   refreshSensors(true);
   panels?.settingsChanged();
-  dispatchEvent(new Event("frost:settings-changed")); // the settings page, if open, reads them again
+  // The settings page, if open, reads them again.
+  if (!fromSettingsPage) dispatchEvent(new Event("frost:settings-changed"));
   if (editor()) checkSettingsFile();
 }
 
@@ -174,7 +179,7 @@ async function checkSettingsFile() {
     if (err.status !== 404 && err.status !== 401) console.info("settings:", err.message);
   }
 }
-addEventListener("frost:settings", settingsChanged);
+addEventListener("frost:settings", () => settingsChanged(true));
 
 // ---- the sparklines: one history request for all of them, every SPARK_STEP ---------------------
 
@@ -243,7 +248,7 @@ function onSample(sample) {
     latest.status[id] = status;
   }
   // An unknown id means new hardware or a new config; a changed status means new alarm details.
-  if (stale || (Date.now() - lastRefresh > FORECAST_MS && sensors.some((s) => "frost_eta" in s))) refreshSensors();
+  if (stale || (forecasting && Date.now() - lastRefresh > FORECAST_MS)) refreshSensors();
   render();
 }
 
@@ -369,7 +374,7 @@ async function openSheet(id) {
     showSheet($("sheet"), {
       id,
       sensors: () => sensors,
-      onSaved: settingsChanged,
+      onSaved: () => settingsChanged(),
     });
   } catch (err) {
     const note = $("settings-note");

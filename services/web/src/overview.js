@@ -4,7 +4,7 @@
 // text that changed, and a sparkline's path is set only when the history changed it. Names are
 // text (textContent), cut short by the stylesheet, whole in their title.
 
-import { formatValue, frostIn, getDisplayUnits, sensorName } from "./format.js";
+import { formatValue, frostIn, getDisplayUnits, isFrost, sensorName } from "./format.js";
 import { SPARK_SECONDS, dayRange, groupByPlace, localMidnight, placeOf, seriesOf, sparkPath, widen } from "./places.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -34,9 +34,9 @@ export function setupOverview(container, { onOpen = null } = {}) {
   let day = 0; // local midnight of the ranges
   let open = onOpen;
 
-  function build() {
+  function build(groups) {
     rows.clear();
-    const cards = groupByPlace(sensors).map(({ place, name, sensors: members }) => {
+    const cards = groups.map(({ place, name, sensors: members }) => {
       const card = element("section", "place-card");
       if (place === null) card.dataset.unsorted = "";
       const title = element("h2", "place-name clamp", name);
@@ -129,23 +129,28 @@ export function setupOverview(container, { onOpen = null } = {}) {
   }
 
   return {
-    /** Match the cards to the sensor list; rebuild them only when what they show changed. */
+    /**
+     * Match the cards to the sensor list; rebuild them only when what they show changed. Returns
+     * how many cards there are (0: every sensor hidden).
+     */
     setSensors(list, frost = null) {
       sensors = list;
       frostThreshold = frost;
+      // Grouped once per list (while polling, a list a second): the key, the cards and the count.
+      const groups = groupByPlace(list);
       const next = JSON.stringify([
         getDisplayUnits(), Boolean(open),
-        groupByPlace(list).map((card) => [card.name, card.sensors.map((s) => [s.id, sensorName(s), s.chip, s.kind, s.unit])]),
+        groups.map((card) => [card.name, card.sensors.map((s) => [s.id, sensorName(s), s.chip, s.kind, s.unit])]),
       ]);
       if (next !== key) {
         key = next;
-        build();
+        build(groups);
       }
       for (const s of list) {
         const entry = rows.get(s.id);
         if (entry) entry.sensor = s;
       }
-      return groupByPlace(list).length;
+      return groups.length;
     },
 
     /** Let admins open a sensor's sheet (`onOpen(id)`), or nobody (null). */
@@ -162,8 +167,7 @@ export function setupOverview(container, { onOpen = null } = {}) {
         const value = valueOf(id);
         const text = formatValue(value, entry.sensor);
         if (text !== entry.text) entry.value.textContent = entry.text = text;
-        const frost = entry.sensor.kind === "temperature" && typeof value === "number" &&
-          typeof frostThreshold === "number" && value <= frostThreshold;
+        const frost = isFrost(value, entry.sensor, frostThreshold);
         if (frost !== entry.item.hasAttribute("data-frost")) entry.item.toggleAttribute("data-frost", frost);
         const aheadText = frost ? "" : frostIn(entry.sensor.frost_eta);
         if (aheadText !== entry.aheadText) {

@@ -1,7 +1,7 @@
 // The current-readings table: a real <table>, one <tbody> per chip as lm-sensors prints them,
 // rows created when the sensor list changes and only their text updated on each sample.
 
-import { KIND_TITLES, formatValue, frostIn, getDisplayUnits, sensorName } from "./format.js";
+import { KIND_TITLES, formatValue, frostIn, getDisplayUnits, isFrost, sensorName } from "./format.js";
 
 const LIMIT_NAMES = ["lcrit", "min", "max", "crit", "emergency"];
 const KIND_ORDER = Object.keys(KIND_TITLES);
@@ -23,15 +23,6 @@ function statusText(status, detail) {
   if (status === "alarm" && detail.alarms && detail.alarms.length) return `alarm (${detail.alarms.join(", ")})`;
   if ((status === "fault" || status === "error") && detail.error) return `${status}: ${detail.error}`;
   return status;
-}
-
-/**
- * Whether a reading is a temperature at or below the frost threshold (the plots draw that line);
- * a derived one (a dew or frost point) never is: it is not the air's temperature.
- */
-export function isFrost(value, sensor, frostThreshold) {
-  return sensor.kind === "temperature" && sensor.source !== "derived" && typeof value === "number" &&
-    typeof frostThreshold === "number" && value <= frostThreshold;
 }
 
 function cell(tag, text, className) {

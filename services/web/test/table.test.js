@@ -1,8 +1,8 @@
-// table.js's pure part: which readings the table flags as frost.
+// Which readings the overview and the table flag as frost (isFrost, in format.js).
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { isFrost } from "../src/table.js";
+import { isFrost } from "../src/format.js";
 
 describe("isFrost", () => {
   const air = { kind: "temperature", source: "hwmon" };

@@ -4,7 +4,7 @@
 // display units. The server checks everything again and is the one that counts.
 
 import { deltaFromDisplay, deltaToDisplay, fromDisplay, sensorName, toDisplay } from "../format.js";
-import { UNSORTED } from "../places.js";
+import { UNSORTED, placeOf } from "../places.js";
 
 export const MAX_NAME = 64; // characters (code points), as the server counts them
 
@@ -467,7 +467,7 @@ export function pairName(label, taken = []) {
 export function pairChoices(sensors, place = "") {
   const list = Array.isArray(sensors) ? sensors : [];
   const inPlace = list.filter((s) => typeof s?.id === "string" && !s.id.startsWith("derived/")
-    && (!place || (typeof s.place === "string" && s.place ? s.place : UNSORTED) === place));
+    && (!place || (placeOf(s) ?? UNSORTED) === place));
   const byName = (a, b) => sensorName(a).localeCompare(sensorName(b));
   return {
     temperatures: inPlace.filter((s) => s.kind === "temperature").sort(byName),
@@ -478,6 +478,6 @@ export function pairChoices(sensors, place = "") {
 /** The places of /api/v1/sensors' sensors, sorted ("Unsorted" for those in none), for the pair form. */
 export function placesOf(sensors) {
   const places = new Set((Array.isArray(sensors) ? sensors : []).filter((s) => !String(s?.id).startsWith("derived/"))
-    .map((s) => (typeof s.place === "string" && s.place ? s.place : UNSORTED)));
+    .map((s) => placeOf(s) ?? UNSORTED));
   return [...places].sort((a, b) => a.localeCompare(b));
 }

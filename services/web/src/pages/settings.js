@@ -7,12 +7,13 @@
 // back. A lazy chunk: viewers never load it (and the API answers their writes 403 anyway).
 //
 // A change made elsewhere (another browser: the stream's `settings` event, which main.js passes on
-// as `frost:settings-changed`) reloads the page's sections that hold no edits; a section with edits
-// keeps them, and its Save gets the 409 that says so.
+// as `frost:settings-changed`; not this page's own `frost:settings`, which it shows itself) reloads
+// the page's sections that hold no edits; a section with edits keeps them, and its Save gets the
+// 409 that says so.
 
 import "./admin.css";
 import "./settings.css";
-import { request } from "../api.js";
+import { fetchSensors, request } from "../api.js";
 import { deltaToDisplay, displayUnit, formatValue, sensorName, setDisplayUnits } from "../format.js";
 import { field, freshId, h } from "./dom.js";
 import {
@@ -75,7 +76,7 @@ class SettingsPage {
 
   async load() {
     try {
-      const [settings, sensors] = await Promise.all([request("/api/v1/settings"), request("/api/v1/sensors").catch(() => null)]);
+      const [settings, sensors] = await Promise.all([request("/api/v1/settings"), fetchSensors().catch(() => null)]);
       if (Array.isArray(sensors?.sensors)) this.sensors = sensors.sensors;
       this.show(settings);
     } catch (err) {
@@ -103,7 +104,8 @@ class SettingsPage {
 
   changed(settings) {
     this.show(settings);
-    dispatchEvent(new Event("frost:settings")); // the readings (main.js) fetch the sensor list again
+    // The readings (main.js) fetch the sensor list again; this page already shows the answer.
+    dispatchEvent(new Event("frost:settings"));
   }
 
   say(message, failed = false) {
@@ -598,7 +600,7 @@ class SettingsPage {
       const answer = await request(path, { method, body, ifMatch: revision });
       this.dirty.delete(section);
       if (answer && answer.revision != null && answer.device) this.changed(answer);
-      else dispatchEvent(new Event("frost:settings"));
+      else dispatchEvent(new Event("frost:settings")); // the caller reads the whole document again
       return answer ?? {};
     } catch (err) {
       if (err.status === 401) return null;
