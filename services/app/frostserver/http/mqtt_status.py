@@ -26,7 +26,9 @@ class MqttStatusReader:
 
     @property
     def configured(self) -> bool:
-        status = self.file.current()
+        return self._configured(self.file.current())
+
+    def _configured(self, status: MqttStatus | None) -> bool:
         return self.configured_at_start if status is None else status.enabled
 
     def current(self) -> MqttStatus | None:
@@ -36,7 +38,7 @@ class MqttStatusReader:
 
     def state(self) -> str:
         """Return "connected", "disconnected" (also before the publisher's first word) or "off"."""
-        if not self.configured:
+        status = self.file.current()  # once: each look at the file is a stat, and this is per request
+        if not self._configured(status):
             return OFF
-        status = self.current()
         return CONNECTED if status is not None and status.connected else DISCONNECTED

@@ -6,7 +6,7 @@ not a broker is named, and idles without one (one look at settings.db's change c
 no connection, no thread). It is always running rather than started by the supervisor when a broker
 appears because only the app's settings code can tell that a broker appeared: the supervisor imports
 none of it, on purpose (supervisor.py). A configuration file it cannot read exits 78
-(config.EXIT_CONFIG, like the sampler's and the notifier's) and is not restarted: the error is said
+(supervisor.EXIT_CONFIG, like the sampler's and the notifier's) and is not restarted: the error is said
 once for the container, by the sampler. A broker setting only the publisher can judge (a CA file it
 cannot read) it says itself, once per setting, and waits for another.
 """

@@ -18,10 +18,11 @@ DMI's vendor and product (PCs); tolerant, as every sysfs read here is: missing o
 from __future__ import annotations
 
 import logging
-import os
 import re
 import secrets
 from pathlib import Path
+
+from ..store.files import write_atomically
 
 log = logging.getLogger("frostserver.mqtt")
 
@@ -48,9 +49,7 @@ def device_id(configured: str | None, directory: Path) -> str:
         log.error("%s holds no device id; making a new one (HA will show a new device: delete the old one there)", path)
     made = secrets.token_hex(6)
     try:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(made + "\n", encoding="ascii")
-        os.replace(tmp, path)
+        write_atomically(path, f"{made}\n".encode("ascii"))
     except OSError as error:
         log.error(
             "cannot keep the device id in %s (%s): it changes at every start until it can be written; "

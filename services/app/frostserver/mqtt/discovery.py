@@ -50,6 +50,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -150,6 +151,11 @@ def object_id(sensor_id: str) -> str:
     return f"{readable}_{hashlib.sha256(sensor_id.encode()).hexdigest()[:10]}"
 
 
+def frost_eta_object_id(sensor_id: str) -> str:
+    """Return the object id of a sensor's frost ETA entity (frost_eta_entity's, and what hiding the sensor removes)."""
+    return f"{object_id(sensor_id)}_frost_eta"
+
+
 @dataclass(frozen=True)
 class Topics:
     """Every topic of one device: HA's discovery topics under `prefix`, ours under `base/<device_id>`."""
@@ -203,7 +209,7 @@ class Device:
     """The one HA device a FrostServer device is."""
 
     id: str
-    name: str  # [alerts] device_name (issue 22: the name set in the browser)
+    name: str  # [device] name (issue 22: the name set in the browser)
     sw_version: str
     hw_version: str | None = None  # the board, from sysfs (device.board_model)
     configuration_url: str | None = None  # the dashboard ([alerts] dashboard_url)
@@ -306,7 +312,7 @@ def alert_entity(rule: AlertRule, topics: Topics, device: Device) -> Entity:
 
 def frost_eta_entity(sensor: Sensor, topics: Topics, device: Device) -> Entity:
     """Return a forecast sensor's frost ETA: a timestamp sensor, unknown while no frost is on its way."""
-    oid = f"{object_id(sensor.id)}_frost_eta"
+    oid = frost_eta_object_id(sensor.id)
     state_topic = topics.frost_eta_state(object_id(sensor.id))
     config = _common(
         topics,
@@ -342,7 +348,7 @@ def state_text(value: float | None, unit: str = "", units: str = CELSIUS) -> str
     A temperature in °F is rounded to 3 decimals (the API's °C are): 9/5 turns 4.5 into 40.1 but
     4.1 into 39.379999999999995, a float's noise, not a reading's.
     """
-    if value is None or value != value or value in (float("inf"), float("-inf")):
+    if value is None or not math.isfinite(value):
         return UNKNOWN
     if display.converts(unit, units):
         return repr(round(display.shown(value, unit, units), 3))
@@ -351,6 +357,6 @@ def state_text(value: float | None, unit: str = "", units: str = CELSIUS) -> str
 
 def timestamp_text(when: float | None) -> str:
     """Return a timestamp sensor's state: ISO 8601 in UTC ("2026-12-08T03:10:00+00:00"), or "None" (unknown)."""
-    if when is None or when != when or when in (float("inf"), float("-inf")):
+    if when is None or not math.isfinite(when):
         return UNKNOWN
     return datetime.fromtimestamp(when, UTC).isoformat(timespec="seconds")

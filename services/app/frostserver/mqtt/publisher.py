@@ -54,6 +54,7 @@ from .discovery import (
     Topics,
     alert_entity,
     frost_eta_entity,
+    frost_eta_object_id,
     object_id,
     sensor_entity,
     shown,
@@ -284,10 +285,9 @@ class Publisher:
         known: dict[str, tuple[Sensor, tuple[Entity, ...]]] = {}
         hidden: set[str] = set()
         for sensor, _reading in sample.pairs if sample is not None else ():
-            oid = object_id(sensor.id)
             if not shown(sensor):  # hidden in the browser: its entities go at once, not after REMOVE_AFTER
-                hidden.add(self.topics.config("sensor", oid))
-                hidden.add(self.topics.config("sensor", f"{oid}_frost_eta"))
+                hidden.add(self.topics.config("sensor", object_id(sensor.id)))
+                hidden.add(self.topics.config("sensor", frost_eta_object_id(sensor.id)))
                 continue
             cached = self._sensor_entities.get(sensor.id)
             with_eta = sensor.id in forecasts
