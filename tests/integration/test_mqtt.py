@@ -320,7 +320,9 @@ def test_a_broker_restart_is_survived_and_has_birth_brings_the_discovery_again(s
     eventually(lambda: broker.logs().count("connected to the broker mqtt://mosquitto:1883") > connections,
                "the publisher connected again")
     broker.resubscribe()
-    count = len(broker.subscriber.configs())
+    # The configs the new subscription holds (published again on reconnecting): never none, or the
+    # check below would hold with nothing sent.
+    count = eventually(lambda: len(broker.subscriber.configs()), "the configs on the restarted broker")
     mark = broker.subscriber.mark()
     broker.subscriber.publish("homeassistant/status", "online")  # HA's birth message, not retained
     fresh = lambda: {t for t, p, retained in broker.subscriber.since(mark) if t.endswith("/config") and not retained}  # noqa: E731

@@ -52,6 +52,7 @@ from .store.counters import Counters, HwmonCounters
 from .store.liveness import SamplerAlreadyRunning, SamplerLock
 from .store.reader import StoreReader
 from .store.writer import StoreWriter
+from .supervisor import EXIT_CONFIG
 
 log = logging.getLogger("frostserver.sampler")  # not __name__: run as __main__
 # What can fail at every sample is logged at most once per 5 minutes, with a count of the rest.
@@ -60,9 +61,6 @@ repeats = RepeatLimiter(log)
 # Upper bounds (seconds) of the sample-duration histogram /metrics exports; a sample is all reads
 # of all sources, bounded by the read timeout (0.5 s by default), plus publishing it.
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-# Exit status of a sampler that cannot run with its configuration (sysexits' EX_CONFIG): the
-# supervisor does not restart it, since a restart would fail the same way.
-EXIT_CONFIG = 78
 # Exit status of a sampler whose watchdog found it hung (sysexits' EX_SOFTWARE): the supervisor
 # restarts it like any sampler that died.
 EXIT_STALLED = 70

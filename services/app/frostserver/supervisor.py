@@ -55,7 +55,10 @@ repeats = RepeatLimiter(log)  # what can come at every sample is said once every
 SAMPLER_COMMAND = (sys.executable, "-m", "frostserver.sampler")
 NOTIFIER_COMMAND = (sys.executable, "-m", "frostserver.alerts.notifier")
 PUBLISHER_COMMAND = (sys.executable, "-m", "frostserver.mqtt")
-EXIT_CONFIG = 78  # the sampler's, the notifier's and the publisher's exit status for a bad configuration
+# The sampler's, the notifier's and the publisher's exit status for a configuration they cannot run
+# with (sysexits' EX_CONFIG): not restarted, since a restart would fail the same way. Defined here,
+# where it is judged; the children import it.
+EXIT_CONFIG = 78
 WEB_NICENESS = 10  # the web server's CPU priority below the sampler's (nice 0)
 STOP_WAIT = 8.0  # s to wait for both after SIGTERM, inside Docker's 10 s before its SIGKILL
 # How late a sampler's beat may be before it is killed: its next sample was due, and 30 s more have

@@ -51,6 +51,7 @@ from ..logs import configure_logging
 from ..settings.live import LiveSettings
 from ..store.files import DecodedFile, Refusals, read_bytes, write_atomically
 from ..store.reader import StoreReader
+from ..supervisor import EXIT_CONFIG
 from . import notifier_status
 from .alert import Alert
 from .journal import JOURNAL_FILE, JournalEvent, JournalView, decode_view, journal_directory
@@ -62,7 +63,6 @@ from .send import Message, Sender, apprise_sender, attempt_with_deadline, child_
 log = logging.getLogger("frostserver.notifier")  # not __name__: run as __main__
 
 CURSOR_FILE = "notified.json"
-EXIT_CONFIG = 78  # a configuration it cannot run with: the supervisor does not restart it
 POLL = 1.0  # s between looks at the journal and the newest sample
 ATTEMPT_TIMEOUT = 30.0  # s one attempt may take, whatever the service (Apprise's own are shorter)
 RETRY_FIRST, RETRY_LONGEST = 5.0, 300.0  # s

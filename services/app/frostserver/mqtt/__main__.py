@@ -20,11 +20,10 @@ import sys
 from ..config import SettingsError
 from ..logs import configure_logging
 from ..settings.live import LiveSettings
+from ..supervisor import EXIT_CONFIG
 from .publisher import Publisher
 
 log = logging.getLogger("frostserver.mqtt")
-
-EXIT_CONFIG = 78
 
 
 def main() -> int:
