@@ -20,7 +20,7 @@ from dataclasses import replace
 import pytest
 
 from frostserver.alerts.engine import AlertEngine
-from frostserver.config import ConfigError, load_settings
+from frostserver.config import ConfigError
 from frostserver.config.alert_rules import BUILTIN_RULES
 from frostserver.config.derived import DerivedPair
 from frostserver.derived import humidity
@@ -31,6 +31,7 @@ from frostserver.sampler import Sampler
 from frostserver.store.reader import StoreReader
 from frostserver.store.writer import StoreWriter
 
+from config_files import settings_from
 from sources import ListSource
 
 # (°C, g/m³ at saturation, hPa at saturation): the CRC Handbook's table, as printed.
@@ -188,11 +189,6 @@ def test_the_same_input_readings_give_the_same_reading_objects():
 
 # --- the configuration ----------------------------------------------------------------------
 
-
-def settings_from(tmp_path, text: str):
-    path = tmp_path / "frostserver.toml"
-    path.write_text(text)
-    return load_settings({"FROST_CONFIG": str(path)})
 
 
 def test_a_pair_is_read_from_the_config_file(tmp_path):
