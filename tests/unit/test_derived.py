@@ -229,19 +229,25 @@ def test_exclude_may_drop_a_derived_sensor_one_does_not_want(tmp_path):
 # --- in a sample ----------------------------------------------------------------------------
 
 
-def test_the_sampler_adds_them_after_their_inputs_and_before_the_overrides(tmp_path):
-    from frostserver.config.sensor_overrides import parse_sensor_overrides
+def one_sample(tmp_path, pairs, overrides):
+    """What a Sampler deriving PAIR and applying `overrides` publishes for one read of `pairs`."""
     from frostserver.overrides import OverrideApplier
 
-    overrides = parse_sensor_overrides({"relabel": {IDS[0]: "Dew point outside"}, "filter": {"exclude": [RH.id]}})
     store = StoreWriter.open(tmp_path / "run", capacity=10, columns=16, interval=1.0)
-    sampler = Sampler({"hwmon": ListSource([(AIR, Reading(20.0)), (RH, Reading(50.0))])}, store,
-                      derived=DerivedSensors([PAIR]), overrides=OverrideApplier(overrides).apply, clock=lambda: 1000.0)
+    sampler = Sampler({"hwmon": ListSource(pairs)}, store, derived=DerivedSensors([PAIR]),
+                      overrides=OverrideApplier(overrides).apply, clock=lambda: 1000.0)
     try:
         sampler.sample_once()
-        sample = StoreReader(tmp_path / "run").latest_sample()
+        return StoreReader(tmp_path / "run").latest_sample()
     finally:
         sampler.close()
+
+
+def test_the_sampler_adds_them_after_their_inputs_and_before_the_overrides(tmp_path):
+    from frostserver.config.sensor_overrides import parse_sensor_overrides
+
+    overrides = parse_sensor_overrides({"relabel": {IDS[0]: "Dew point outside"}, "filter": {"exclude": [RH.id]}})
+    sample = one_sample(tmp_path, [(AIR, Reading(20.0)), (RH, Reading(50.0))], overrides)
     found = {sensor.id: (sensor, reading) for sensor, reading in sample.pairs}
     assert RH.id not in found  # the filter hides the input, yet what was derived from it stays
     assert found[IDS[0]][0].label == "Dew point outside" and found[IDS[0]][0].source == "derived"
@@ -250,18 +256,10 @@ def test_the_sampler_adds_them_after_their_inputs_and_before_the_overrides(tmp_p
 
 def test_what_is_derived_sees_the_calibrated_inputs(tmp_path):
     from frostserver.config.sensor_overrides import parse_sensor_overrides
-    from frostserver.overrides import OverrideApplier
 
     # The probe reads 1 °C high: the dew point is that of 20 °C, not of the 21 °C read.
     overrides = parse_sensor_overrides({"customize": {AIR.id: {"offset": -1.0}}})
-    store = StoreWriter.open(tmp_path / "run", capacity=10, columns=16, interval=1.0)
-    sampler = Sampler({"hwmon": ListSource([(AIR, Reading(21.0)), (RH, Reading(50.0))])}, store,
-                      derived=DerivedSensors([PAIR]), overrides=OverrideApplier(overrides).apply, clock=lambda: 1000.0)
-    try:
-        sampler.sample_once()
-        sample = StoreReader(tmp_path / "run").latest_sample()
-    finally:
-        sampler.close()
+    sample = one_sample(tmp_path, [(AIR, Reading(21.0)), (RH, Reading(50.0))], overrides)
     found = {sensor.id: reading for sensor, reading in sample.pairs}
     assert found[AIR.id].value == pytest.approx(20.0)
     assert found[IDS[0]].value == pytest.approx(humidity.dew_point(20.0, 50.0), abs=0.001)
