@@ -5,7 +5,6 @@ import json
 import logging
 import os
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -13,13 +12,15 @@ from frostserver.alerts.engine import AlertEngine
 from frostserver.alerts.alert import Alert
 from frostserver.alerts.journal import JOURNAL_FILE, AlertJournal, decode
 from frostserver.alerts.sampling_stopped import judge, resumed
-from frostserver.config import ConfigError, load_settings
+from frostserver.config import ConfigError
 from frostserver.config.alert_rules import BUILTIN_RULES, MAX_HOLD, AlertRule
 from frostserver.config.alerts import AlertsConfig, display_target
 from frostserver.config.errors import Invalid
 from frostserver.config.id_patterns import compile_id_pattern
 from frostserver.config.validate import duration
 from frostserver.model import ERROR, FAULT, OK, Reading, Sensor
+
+from config_files import settings_from
 
 GARDEN = Sensor("w1_slave_temp-virtual-0/temp1", "w1_slave_temp-virtual-0", "w1_slave_temp", "temp1",
                 "temperature", "Garden", "°C")
@@ -28,11 +29,6 @@ CPU = Sensor("coretemp-isa-0000/temp1", "coretemp-isa-0000", "coretemp", "temp1"
 FAN = Sensor("nct6779-isa-0a20/fan1", "nct6779-isa-0a20", "nct6779", "fan1", "fan", "fan1", "RPM",
              thresholds={"min": 0.0})
 
-
-def settings_from(tmp_path: Path, text: str):
-    path = tmp_path / "frostserver.toml"
-    path.write_text(text)
-    return load_settings({"FROST_CONFIG": str(path)})
 
 
 def rules(**changes_by_name) -> list[AlertRule]:

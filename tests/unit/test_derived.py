@@ -20,7 +20,7 @@ from dataclasses import replace
 import pytest
 
 from frostserver.alerts.engine import AlertEngine
-from frostserver.config import ConfigError, load_settings
+from frostserver.config import ConfigError
 from frostserver.config.alert_rules import BUILTIN_RULES
 from frostserver.config.derived import DerivedPair
 from frostserver.derived import humidity
@@ -31,6 +31,7 @@ from frostserver.sampler import Sampler
 from frostserver.store.reader import StoreReader
 from frostserver.store.writer import StoreWriter
 
+from config_files import settings_from
 from sources import ListSource
 
 # (°C, g/m³ at saturation, hPa at saturation): the CRC Handbook's table, as printed.
@@ -189,11 +190,6 @@ def test_the_same_input_readings_give_the_same_reading_objects():
 # --- the configuration ----------------------------------------------------------------------
 
 
-def settings_from(tmp_path, text: str):
-    path = tmp_path / "frostserver.toml"
-    path.write_text(text)
-    return load_settings({"FROST_CONFIG": str(path)})
-
 
 def test_a_pair_is_read_from_the_config_file(tmp_path):
     settings = settings_from(tmp_path, '[derived.garden]\ntemperature = "a-isa-0/temp1"\nhumidity = "b-isa-0/humidity1"\n'
@@ -233,19 +229,25 @@ def test_exclude_may_drop_a_derived_sensor_one_does_not_want(tmp_path):
 # --- in a sample ----------------------------------------------------------------------------
 
 
-def test_the_sampler_adds_them_after_their_inputs_and_before_the_overrides(tmp_path):
-    from frostserver.config.sensor_overrides import parse_sensor_overrides
+def one_sample(tmp_path, pairs, overrides):
+    """What a Sampler deriving PAIR and applying `overrides` publishes for one read of `pairs`."""
     from frostserver.overrides import OverrideApplier
 
-    overrides = parse_sensor_overrides({"relabel": {IDS[0]: "Dew point outside"}, "filter": {"exclude": [RH.id]}})
     store = StoreWriter.open(tmp_path / "run", capacity=10, columns=16, interval=1.0)
-    sampler = Sampler({"hwmon": ListSource([(AIR, Reading(20.0)), (RH, Reading(50.0))])}, store,
-                      derived=DerivedSensors([PAIR]), overrides=OverrideApplier(overrides).apply, clock=lambda: 1000.0)
+    sampler = Sampler({"hwmon": ListSource(pairs)}, store, derived=DerivedSensors([PAIR]),
+                      overrides=OverrideApplier(overrides).apply, clock=lambda: 1000.0)
     try:
         sampler.sample_once()
-        sample = StoreReader(tmp_path / "run").latest_sample()
+        return StoreReader(tmp_path / "run").latest_sample()
     finally:
         sampler.close()
+
+
+def test_the_sampler_adds_them_after_their_inputs_and_before_the_overrides(tmp_path):
+    from frostserver.config.sensor_overrides import parse_sensor_overrides
+
+    overrides = parse_sensor_overrides({"relabel": {IDS[0]: "Dew point outside"}, "filter": {"exclude": [RH.id]}})
+    sample = one_sample(tmp_path, [(AIR, Reading(20.0)), (RH, Reading(50.0))], overrides)
     found = {sensor.id: (sensor, reading) for sensor, reading in sample.pairs}
     assert RH.id not in found  # the filter hides the input, yet what was derived from it stays
     assert found[IDS[0]][0].label == "Dew point outside" and found[IDS[0]][0].source == "derived"
@@ -254,18 +256,10 @@ def test_the_sampler_adds_them_after_their_inputs_and_before_the_overrides(tmp_p
 
 def test_what_is_derived_sees_the_calibrated_inputs(tmp_path):
     from frostserver.config.sensor_overrides import parse_sensor_overrides
-    from frostserver.overrides import OverrideApplier
 
     # The probe reads 1 °C high: the dew point is that of 20 °C, not of the 21 °C read.
     overrides = parse_sensor_overrides({"customize": {AIR.id: {"offset": -1.0}}})
-    store = StoreWriter.open(tmp_path / "run", capacity=10, columns=16, interval=1.0)
-    sampler = Sampler({"hwmon": ListSource([(AIR, Reading(21.0)), (RH, Reading(50.0))])}, store,
-                      derived=DerivedSensors([PAIR]), overrides=OverrideApplier(overrides).apply, clock=lambda: 1000.0)
-    try:
-        sampler.sample_once()
-        sample = StoreReader(tmp_path / "run").latest_sample()
-    finally:
-        sampler.close()
+    sample = one_sample(tmp_path, [(AIR, Reading(21.0)), (RH, Reading(50.0))], overrides)
     found = {sensor.id: reading for sensor, reading in sample.pairs}
     assert found[AIR.id].value == pytest.approx(20.0)
     assert found[IDS[0]].value == pytest.approx(humidity.dew_point(20.0, 50.0), abs=0.001)

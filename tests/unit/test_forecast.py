@@ -36,6 +36,7 @@ from frostserver.store import forecasts as forecasts_file
 from frostserver.store.reader import StoreReader
 from frostserver.store.writer import StoreWriter
 
+from config_files import settings_from
 from sources import ListSource
 
 GARDEN = Sensor("w1_slave_temp-virtual-0/temp1", "w1_slave_temp-virtual-0", "w1_slave_temp", "temp1",
@@ -306,11 +307,6 @@ def test_a_turned_off_frost_expected_is_not_judged():
 
 # --- the configuration ----------------------------------------------------------------------
 
-
-def settings_from(tmp_path, text: str):
-    path = tmp_path / "frostserver.toml"
-    path.write_text(text)
-    return load_settings({"FROST_CONFIG": str(path)})
 
 
 def test_forecast_settings_come_from_the_config_file(tmp_path):

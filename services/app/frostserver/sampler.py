@@ -139,8 +139,7 @@ class Sampler:
             return
         settings = current.settings
         if settings is not self.settings:
-            overrides = settings.sensor_overrides
-            self.overrides = None if overrides.is_empty else OverrideApplier(overrides).apply
+            self.overrides = overrides_of(settings)
             if self.alerts is not None:
                 self.alerts[0].reconfigure(settings.alerts.rules, settings.frost_threshold, settings.forecast.lead_time)
             self._follow_forecast(settings)
@@ -164,7 +163,7 @@ class Sampler:
 
         if self.settings is not None and inputs(settings) == inputs(self.settings):
             return
-        self.derived = DerivedSensors(settings.derived) if settings.derived else None
+        self.derived = derived_of(settings)
         self.forecaster = build_forecaster(settings, StoreReader(settings.run_dir))
 
     def sample_once(self) -> int:
@@ -349,7 +348,6 @@ def build_sampler(settings: Settings, live: LiveSettings | None = None) -> Sampl
     }
     if settings.sensors:
         sources["config"] = ConfigSensors(settings.sensors)
-    overrides = settings.sensor_overrides
     store = StoreWriter.open(settings.run_dir, settings.ring_capacity, settings.max_sensors, settings.sample_interval)
     history = (
         None
@@ -359,15 +357,26 @@ def build_sampler(settings: Settings, live: LiveSettings | None = None) -> Sampl
     sampler = Sampler(
         sources,
         store,
-        overrides=None if overrides.is_empty else OverrideApplier(overrides).apply,
+        overrides=overrides_of(settings),
         history=history,
         alerts=build_alerts(settings, always=live is not None),
-        derived=DerivedSensors(settings.derived) if settings.derived else None,
+        derived=derived_of(settings),
         forecaster=build_forecaster(settings, None if store.ring.recreated else StoreReader(settings.run_dir)),
         live=live,
     )
     sampler.settings = settings
     return sampler
+
+
+def overrides_of(settings: Settings) -> ApplyOverrides | None:
+    """The sensor overrides a sample goes through (None: none configured), at start and on a new revision."""
+    overrides = settings.sensor_overrides
+    return None if overrides.is_empty else OverrideApplier(overrides).apply
+
+
+def derived_of(settings: Settings) -> DerivedSensors | None:
+    """The [derived.<name>] pairs' sensors (None: no pair), at start and on a new revision."""
+    return DerivedSensors(settings.derived) if settings.derived else None
 
 
 def build_forecaster(settings: Settings, ring: StoreReader | None = None) -> FrostForecaster | None:

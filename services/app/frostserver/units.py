@@ -16,6 +16,11 @@ def fahrenheit(celsius: float) -> float:
     return celsius * 9.0 / 5.0 + 32.0
 
 
+def celsius(fahrenheit: float) -> float:
+    """Return a temperature given in °F in °C (a °F column of a CSV read back, forecast/replay.py)."""
+    return (fahrenheit - 32.0) * 5.0 / 9.0
+
+
 def converts(unit: str, units: str) -> bool:
     """Tell whether values of this unit are shown converted for these display units."""
     return units == FAHRENHEIT and unit == CELSIUS_UNIT

@@ -33,6 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from ..config.alert_rules import FROST, FROST_THRESHOLD, STALE, AlertRule
+from ..config.forecast import ForecastConfig
 from ..model import FrostForecast, Reading, Sensor
 from .alert import Alert, AlertEvent
 from .messages import (
@@ -44,7 +45,7 @@ from .messages import (
     resolved_summary,
 )
 
-DEFAULT_LEAD_TIME = 3 * 3600.0  # s; config/forecast.py's default
+DEFAULT_LEAD_TIME = ForecastConfig().lead_time  # s; [forecast] lead_time's default, declared there once
 
 log = logging.getLogger(__name__)
 

@@ -55,6 +55,8 @@ class DerivedSensors:
     def __init__(self, pairs: Iterable[DerivedPair], logger: logging.Logger = log):
         self.pairs = tuple(pairs)
         self._sensors = {pair.name: sensors_of(pair) for pair in self.pairs}
+        # The input ids, once: derive() runs on every sample.
+        self._inputs = frozenset(pair.temperature for pair in self.pairs) | {pair.humidity for pair in self.pairs}
         self._repeats = RepeatLimiter(logger)
         # pair name -> (the input readings, the readings derived from them): the readers hand back
         # the same Reading while a value does not change, and the alert engine and the store skip
@@ -65,8 +67,7 @@ class DerivedSensors:
         """Return the derived sensors' pairs for one sample's pairs (a sensor given twice: its last pair counts)."""
         if not self.pairs:
             return []
-        wanted = {pair.temperature for pair in self.pairs} | {pair.humidity for pair in self.pairs}
-        found = {sensor.id: (sensor, reading) for sensor, reading in pairs if sensor.id in wanted}
+        found = {sensor.id: (sensor, reading) for sensor, reading in pairs if sensor.id in self._inputs}
         out: list[tuple[Sensor, Reading]] = []
         for pair in self.pairs:
             temperature, humidity = found.get(pair.temperature), found.get(pair.humidity)

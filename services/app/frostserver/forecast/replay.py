@@ -46,7 +46,7 @@ from ..config.forecast import ForecastConfig
 from ..config.validate import duration
 from ..derived.sensors import DerivedSensors
 from ..model import ERROR, UNITS, Reading, Sensor
-from ..units import FAHRENHEIT_UNIT
+from ..units import FAHRENHEIT_UNIT, celsius
 from .frost import FrostForecaster
 
 AGGREGATES = (" min", " max", " mean")
@@ -152,7 +152,7 @@ def read_csv(text: str) -> Recording:
         for sensor, index in wanted.items():
             value = parse_value(row[index] if index < len(row) else "", line, sensor)
             if value is not None and sensor in fahrenheit:
-                value = (value - 32.0) * 5.0 / 9.0
+                value = celsius(value)
             columns[sensor].append(value)
     if len(times) < 2:
         raise BadCsv("fewer than two rows of samples")

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..config.device import UNITS
 from ..history.query import MAX_POINTS, HistoryQuery, Limits, answer_step, point_count
 
 LATEST_TIME = 253402300799.0  # 9999-12-31T23:59:59Z, the last time RFC 3339 can write
@@ -31,7 +32,7 @@ LATEST_TIME = 253402300799.0  # 9999-12-31T23:59:59Z, the last time RFC 3339 can
 # so, rather than an empty answer that looks like no data.
 EARLIEST_END = 1.0
 FORMATS = ("json", "csv")
-UNITS = ("celsius", "fahrenheit")  # of a CSV's temperatures; JSON stays in SI units, for programs
+# UNITS ([device] units' choices) are those of a CSV's temperatures; JSON stays in SI units, for programs.
 
 # [0-9], not \d: \d matches every script's digits.
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
