@@ -371,6 +371,11 @@ def test_forecasts_json_round_trips_and_is_written_only_when_they_change(tmp_pat
     assert (tmp_path / "forecasts.json").stat().st_ino == first
     read = forecasts_file.ForecastsReader(tmp_path / "forecasts.json").current()
     assert read.by_sensor() == made and (read.lead_time, read.threshold) == (10800, 0.5)
+    # A new frost threshold (set in the browser) with the same forecasts, or none yet: written too.
+    writer.write({}, 10800, 0.5)
+    writer.write({}, 10800, 1.5)
+    read = forecasts_file.ForecastsReader(tmp_path / "forecasts.json").current()
+    assert read.by_sensor() == {} and (read.lead_time, read.threshold) == (10800, 1.5)
 
 
 @pytest.fixture

@@ -52,17 +52,17 @@ class ForecastsWriter:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._written: tuple[FrostForecast, ...] | None = None
+        self._written: Forecasts | None = None
 
     def write(
         self, forecasts: Mapping[str, FrostForecast] | Iterable[FrostForecast], lead_time: float, threshold: float
     ) -> None:
-        """Replace forecasts.json if the forecasts differ from those written last."""
+        """Replace forecasts.json if the forecasts or the settings they were made with changed."""
         values = forecasts.values() if isinstance(forecasts, Mapping) else forecasts
-        current = tuple(sorted(values, key=lambda forecast: forecast.sensor))
+        current = Forecasts(lead_time, threshold, tuple(sorted(values, key=lambda forecast: forecast.sensor)))
         if current == self._written:
             return
-        write_atomically(self.path, encode(Forecasts(lead_time, threshold, current)))
+        write_atomically(self.path, encode(current))
         self._written = current
 
 
